@@ -1,0 +1,241 @@
+"""harness: run the assignment's items, list them, fetch the data, build the report, serve the panel."""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not argparse's usage dump
+        self.exit(EXIT_USAGE, f"harness: error: {message} (see 'harness {self.prog.split()[-1] if ' ' in self.prog else ''} --help')\n".replace("harness  --help", "harness --help"))
+
+
+def _root(args: argparse.Namespace) -> Path:
+    return Path(args.root or os.environ.get("HARNESS_REPORTS", "reports"))
+
+
+def _fmt_s(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class ProgressPrinter:
+    """Prints what the runner does: one line per item, progress with an ETA while it trains."""
+
+    def __init__(self, stream=sys.stderr, min_interval: float = 1.0) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.min_interval = min_interval
+        self._started: dict[str, float] = {}
+        self._last = 0.0
+
+    def __call__(self, kind: str, **kw: Any) -> None:
+        item = kw.get("item")
+        if kind == "plan":
+            self._line(f"run '{kw['run_id']}': {len(kw['items'])} item(s): {' '.join(kw['items'])}")
+        elif kind == "start":
+            self._started[item] = time.perf_counter()
+            self._line(f"▶ {item}  {kw.get('title', '')}")
+        elif kind == "progress":
+            now = time.perf_counter()
+            done, total = kw["done"], kw["total"]
+            if now - self._last < self.min_interval and done < total:
+                return
+            self._last = now
+            elapsed = now - self._started.get(item, now)
+            eta = elapsed / done * (total - done) if done else 0.0
+            text = f"  {item}  {kw['unit']} {done}/{total}  {100 * done / max(total, 1):5.1f}%  elapsed {_fmt_s(elapsed)}  ETA {_fmt_s(eta)}"
+            if self.tty:
+                self.stream.write("\r" + text.ljust(78))
+                self.stream.flush()
+            else:
+                self._line(text)
+        elif kind == "log":
+            self._line(f"  {item}  {kw['message']}")
+        elif kind == "skip":
+            self._line(f"- {item}  skipped: {kw['reason']}")
+        elif kind == "done":
+            status, timing = kw["status"], kw.get("timing") or {}
+            if status == "cached":
+                self._line(f"= {item}  cached (computed earlier in {timing.get('wall_s', 0):.1f} s; nothing trained)")
+            elif status == "ok":
+                self._line(f"✓ {item}  done in {timing.get('wall_s', 0):.1f} s (cpu {timing.get('cpu_s', 0):.1f} s, peak {timing.get('peak_rss_mb', 0):.0f} MB)")
+            else:
+                self._line(f"✗ {item}  {status}: {kw.get('error')}")
+
+    def _line(self, text: str) -> None:
+        if self.tty:
+            self.stream.write("\r")
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def _config_for(args: argparse.Namespace, store=None):
+    from harness.config import load_config
+
+    sets = list(args.set or [])
+    if getattr(args, "dataset", None):
+        sets.append(f'dataset="{args.dataset}"')
+    user = Path(args.config) if getattr(args, "config", None) else None
+    return load_config(args.profile, sets, user_file=user)
+
+
+def _loader(config, data_path):
+    from harness.data import load_dataset
+
+    return lambda: load_dataset(config.get("dataset"), data_path)
+
+
+def _run_id(args: argparse.Namespace, config) -> str:
+    if args.run:
+        return args.run
+    dataset = config.get("dataset")
+    return config.profile if dataset == "mnist" else f"{config.profile}-{dataset}"
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.registry import discover
+    from harness.runner import Runner
+    from harness.store import RunStore
+
+    config = _config_for(args)
+    if args.data and not Path(args.data).exists():
+        raise HarnessError(f"--data {args.data}: no such file or folder; give an .npz or a folder with the four MNIST IDX .gz files")
+    registry = discover()
+    registry.closure(args.items or None)  # unknown ids fail here, before any data or training
+    store = RunStore(_root(args), _run_id(args, config))
+    command = "harness " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None
+    runner = Runner(registry, config, store, _loader(config, args.data), ProgressPrinter(), command=command)
+    summary = runner.run(args.items or None, force=args.force)
+    counts: dict[str, int] = {}
+    for outcome in summary.outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    print(f"run '{summary.run_id}' in {summary.folder}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    for outcome in summary.failed:
+        print(f"  {outcome.id}: {outcome.status}: {outcome.error}", file=sys.stderr)
+    return 1 if summary.failed else 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from harness.config import load_config
+    from harness.registry import discover
+    from harness.runner import Runner
+    from harness.store import RunStore, latest_run, list_runs
+
+    root = _root(args)
+    if args.runs:
+        latest = latest_run(root)
+        for run_id in list_runs(root):
+            store = RunStore(root, run_id)
+            manifest = store.read_manifest()
+            done = sum(1 for e in manifest.get("items", {}).values() if e.get("status") in ("ok", "cached"))
+            flags = (" (latest)" if run_id == latest else "") + (" (locked)" if store.is_locked() else "")
+            print(f"{run_id:16s} profile {manifest.get('profile', '?'):6s} {done:2d} items  {store.size_bytes() / 2**20:8.1f} MB  updated {manifest.get('updated', '?')}{flags}")
+        return 0
+    registry = discover()
+    run_id = args.run or latest_run(root)
+    status: dict[str, str] = {}
+    if run_id and RunStore(root, run_id).exists():
+        store = RunStore(root, run_id)
+        manifest = store.read_manifest()
+        config = load_config(manifest.get("profile", "quick"), manifest.get("overrides", {}))
+        runner = Runner(registry, config, store, _loader(config, None))
+        status = runner.status()
+        print(f"run '{run_id}' (profile {config.profile}) in {store.dir}")
+    else:
+        print(f"no run yet in {root}/: every item is 'not run'")
+    for item_id in registry.ordered_ids():
+        it = registry.get(item_id)
+        needs = f"  needs {', '.join(it.needs)}" if it.needs else ""
+        print(f"{item_id:16s} {status.get(item_id, 'not run'):8s} {it.title}{needs}")
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from harness.data import load_dataset
+
+    started = time.perf_counter()
+    ds = load_dataset(args.dataset or "mnist", args.data)
+    print(f"dataset   {ds.name}")
+    print(f"source    {ds.source}")
+    print(f"shapes    x_train {ds.x_train.shape} y_train {ds.y_train.shape} x_test {ds.x_test.shape} y_test {ds.y_test.shape} ({ds.x_train.dtype})")
+    for key, digest in ds.checksums.items():
+        print(f"sha256    {key:8s} {digest}")
+    if ds.name == "mnist":
+        from harness.data import CANONICAL_MNIST_SHA256
+
+        same = ds.checksums == CANONICAL_MNIST_SHA256
+        print(f"canonical {'yes: equals keras.datasets.mnist.load_data()' if same else 'no: not canonical MNIST'}")
+    print(f"loaded in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    config = _config_for(args)
+    for key, value in config.flat().items():
+        mark = "  (--set)" if key in config.overrides else ""
+        print(f"{key:32s} {value!r}{mark}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="harness", description=__doc__)
+    parser.add_argument("--root", help="folder of run folders (default: ./reports or $HARNESS_REPORTS)")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def profile_opts(p: argparse.ArgumentParser, default: str = "quick") -> None:
+        p.add_argument("--profile", default=default, help=f"smoke, quick or full (default {default})")
+        p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting, e.g. --set vae.epochs=12")
+        p.add_argument("--config", metavar="TOML", help="a TOML file of settings, shaped like [base] in harness/profiles.toml")
+        p.add_argument("--dataset", help="mnist (default) or fashion_mnist")
+
+    p = sub.add_parser("run", help="run items (all when none is named), reusing cached results")
+    p.add_argument("items", nargs="*", metavar="ITEM", help="handout ids such as 1.1e 1.2d")
+    profile_opts(p)
+    p.add_argument("--force", action="store_true", help="recompute the named items even if cached")
+    p.add_argument("--data", metavar="PATH", help="MNIST as an .npz (Keras layout) or a folder with the four IDX .gz files")
+    p.add_argument("--run", metavar="ID", help="run folder name under reports/ (default: the profile's name)")
+    p.set_defaults(fn=cmd_run)
+
+    p = sub.add_parser("list", help="items with their status in a run, or the runs with --runs")
+    p.add_argument("--run", metavar="ID", help="run to report on (default: the latest)")
+    p.add_argument("--runs", action="store_true", help="list the run folders with their size")
+    p.set_defaults(fn=cmd_list)
+
+    p = sub.add_parser("data", help="load and verify the dataset; print its source and checksums")
+    p.add_argument("--data", metavar="PATH")
+    p.add_argument("--dataset", help="mnist (default) or fashion_mnist")
+    p.set_defaults(fn=cmd_data)
+
+    p = sub.add_parser("settings", help="print every setting of a profile")
+    profile_opts(p)
+    p.set_defaults(fn=cmd_settings)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.fn(args)
+    except HarnessError as exc:
+        print(f"harness: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("harness: interrupted; finished items are kept, the unfinished one is discarded", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

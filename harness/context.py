@@ -1,0 +1,276 @@
+"""What an item sees while it runs: its settings, the data, its inputs, and a
+place to put what it produces (figures, tables, metrics, checks, models).
+
+An item never learns where anything is stored; it asks the context.
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from harness.config import Config
+from harness.errors import Cancelled, HarnessError
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+Text = str | dict[str, str]  # one string, or {"es": ..., "en": ...}
+
+
+def bilingual(text: Text) -> dict[str, str]:
+    if isinstance(text, dict):
+        missing = {"es", "en"} - set(text)
+        if missing:
+            raise ValueError(f"caption needs both languages; missing {sorted(missing)}")
+        return {"es": str(text["es"]), "en": str(text["en"])}
+    return {"es": str(text), "en": str(text)}
+
+
+def _name(name: str) -> str:
+    if not NAME.match(name):
+        raise ValueError(f"artifact name '{name}' must be letters, digits, '_', '.', '-'")
+    return name
+
+
+@dataclass
+class Splits:
+    """MNIST as the handout prepares it: float32 in [0, 1], one channel last."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    name: str = "mnist"
+
+    @classmethod
+    def from_dataset(cls, ds: Any, n_train: int, n_test: int) -> "Splits":
+        def prep(x: np.ndarray) -> np.ndarray:
+            return (x.astype("float32") / 255.0)[..., None]
+
+        return cls(prep(ds.x_train[:n_train]), ds.y_train[:n_train].astype("int64"),
+                   prep(ds.x_test[:n_test]), ds.y_test[:n_test].astype("int64"), ds.name)
+
+
+class ItemOutput:
+    """A finished item's result, as a later item reads it."""
+
+    def __init__(self, item_id: str, folder: Path, result: dict[str, Any]) -> None:
+        self.id = item_id
+        self.folder = folder
+        self.result = result
+        self._models: dict[str, Any] = {}
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return {k: v["value"] for k, v in self.result.get("metrics", {}).items()}
+
+    def table(self, name: str) -> dict[str, Any]:
+        return self.result["tables"][name]
+
+    def model(self, name: str) -> Any:
+        if name not in self._models:
+            import keras
+
+            rel = self.result.get("models", {}).get(name)
+            if rel is None:
+                raise KeyError(f"item {self.id} saved no model '{name}' (it saved {sorted(self.result.get('models', {}))})")
+            # safe_mode keeps a tampered .keras file from running code on load.
+            self._models[name] = keras.saving.load_model(self.folder / rel, safe_mode=True)
+        return self._models[name]
+
+    def array(self, name: str) -> np.ndarray:
+        rel = self.result.get("arrays", {}).get(name)
+        if rel is None:
+            raise KeyError(f"item {self.id} saved no array '{name}'")
+        return np.load(self.folder / rel, allow_pickle=False)
+
+    def value(self, name: str) -> Any:
+        """A JSON value the item stored with ctx.save_value."""
+        return self.result.get("values", {})[name]
+
+
+class Context:
+    def __init__(
+        self,
+        item_id: str,
+        config: Config,
+        sections: tuple[str, ...],
+        seed: int,
+        out_dir: Path,
+        data_loader: Callable[[], Splits] | None,
+        inputs: dict[str, ItemOutput],
+        on_progress: Callable[[str, int, int, str], None] | None = None,
+        cancel: threading.Event | None = None,
+        on_log: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.id = item_id
+        self.config = config
+        self.profile = config.profile
+        self.seed = seed
+        self.out_dir = out_dir
+        self._sections = sections
+        self._data_loader = data_loader
+        self._data: Splits | None = None
+        self._inputs = inputs
+        self._on_progress = on_progress
+        self._on_log = on_log
+        self._cancel = cancel or threading.Event()
+        self.result: dict[str, Any] = {
+            "metrics": {}, "tables": {}, "figures": [], "checks": [], "models": {}, "arrays": {}, "values": {}, "log": [],
+        }
+
+    # -- inputs -----------------------------------------------------------
+    def settings(self, section: str) -> dict[str, Any]:
+        """A settings section this item declared in @item(config=...)."""
+        if section not in self._sections:
+            raise HarnessError(f"item {self.id} reads settings '{section}' but does not declare it in @item(config=...)")
+        return self.config.section(section)
+
+    @property
+    def data(self) -> Splits:
+        if self._data is None:
+            if self._data_loader is None:
+                raise HarnessError(f"item {self.id} reads the data but was registered with uses_data=False")
+            self._data = self._data_loader()
+        return self._data
+
+    def input(self, item_id: str) -> ItemOutput:
+        if item_id not in self._inputs:
+            raise HarnessError(f"item {self.id} reads '{item_id}' but does not list it in @item(needs=...)")
+        return self._inputs[item_id]
+
+    # -- outputs ----------------------------------------------------------
+    def metric(self, name: str, value: Any, unit: str | None = None, note: Text | None = None) -> Any:
+        if isinstance(value, (np.floating, np.integer)):
+            value = value.item()
+        self.result["metrics"][_name(name)] = {"value": value, "unit": unit, "note": bilingual(note) if note else None}
+        return value
+
+    def table(self, name: str, columns: list[Text], rows: list[list[Any]], caption: Text) -> None:
+        clean = [[v.item() if isinstance(v, (np.floating, np.integer)) else v for v in row] for row in rows]
+        self.result["tables"][_name(name)] = {
+            "columns": [bilingual(c) for c in columns], "rows": clean, "caption": bilingual(caption),
+        }
+
+    def figure(self, name: str, fig: Any, caption: Text, dpi: int = 110) -> Path:
+        """Save a matplotlib figure as PNG and close it."""
+        import matplotlib.pyplot as plt
+
+        path = self.out_dir / "figures" / f"{_name(name)}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+        plt.close(fig)
+        self.result["figures"].append({"name": name, "file": path.relative_to(self.out_dir).as_posix(), "caption": bilingual(caption)})
+        return path
+
+    def check(self, name: str, passed: bool, detail: Text = "", expected: Any = None, observed: Any = None) -> bool:
+        """A rubric check: does this item meet the handout? Recorded, shown in the scorecard."""
+        self.result["checks"].append({
+            "name": name, "passed": bool(passed), "detail": bilingual(detail) if detail else None,
+            "expected": _plain(expected), "observed": _plain(observed),
+        })
+        return bool(passed)
+
+    def save_model(self, name: str, model: Any) -> None:
+        path = self.out_dir / "models" / f"{_name(name)}.keras"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        model.save(path)
+        self.result["models"][name] = path.relative_to(self.out_dir).as_posix()
+
+    def save_array(self, name: str, array: np.ndarray) -> None:
+        path = self.out_dir / "arrays" / f"{_name(name)}.npy"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, np.asarray(array), allow_pickle=False)
+        self.result["arrays"][name] = path.relative_to(self.out_dir).as_posix()
+
+    def save_value(self, name: str, value: Any) -> None:
+        """A small JSON-able value (a history, a list of per-epoch losses) for later items and the report."""
+        self.result["values"][_name(name)] = json.loads(json.dumps(value, default=_plain))
+
+    # -- progress -----------------------------------------------------------
+    def progress(self, done: int, total: int, unit: str = "step") -> None:
+        """Report progress; raises Cancelled if the user asked to stop."""
+        if self._cancel.is_set():
+            raise Cancelled(f"item {self.id} cancelled at {unit} {done}/{total}")
+        if self._on_progress:
+            self._on_progress(self.id, done, total, unit)
+
+    def log(self, message: str) -> None:
+        self.result["log"].append(message)
+        if self._on_log:
+            self._on_log(self.id, message)
+
+    def keras_progress(self, unit: str = "batch"):
+        """A Keras callback that reports every batch through ctx.progress."""
+        import keras
+
+        ctx = self
+
+        class _Progress(keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                p = self.params or {}
+                self.total = (p.get("epochs") or 1) * (p.get("steps") or 1)
+                self.per_epoch = p.get("steps") or 1
+                self.epoch = 0
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self.epoch = epoch
+
+            def on_train_batch_end(self, batch, logs=None):
+                ctx.progress(self.epoch * self.per_epoch + batch + 1, self.total, unit)
+
+        return _Progress()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+class Stopwatch:
+    """Wall and CPU seconds, and peak resident memory sampled while an item runs."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval = interval
+        self.peak_rss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _rss(self) -> int:
+        try:
+            with open("/proc/self/statm") as fh:
+                import os
+
+                return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            return 0
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak_rss = max(self.peak_rss, self._rss())
+
+    def __enter__(self) -> "Stopwatch":
+        self.peak_rss = self._rss()
+        self._wall0, self._cpu0 = time.perf_counter(), time.process_time()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_rss = max(self.peak_rss, self._rss())
+        self.wall_s = time.perf_counter() - self._wall0
+        self.cpu_s = time.process_time() - self._cpu0
+
+    def as_dict(self) -> dict[str, float]:
+        return {"wall_s": round(self.wall_s, 3), "cpu_s": round(self.cpu_s, 3), "peak_rss_mb": round(self.peak_rss / 2**20, 1)}

@@ -1,0 +1,179 @@
+"""The item registry: every handout item is a plain function registered with its id.
+
+    @item("1.1f", "Latent space of the test set", needs=("1.1e",), config=())
+    def latent_space(ctx):
+        vae = ctx.input("1.1e").model("vae")
+        ...
+
+`needs` names other items whose outputs this one reads (through ctx.input);
+`config` names the settings sections it reads (its fingerprint covers exactly
+those, so changing another section never recomputes it). The runner wires the
+rest: data, seed, output folder, progress.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import pkgutil
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Callable
+
+from harness.errors import RegistryError
+
+ITEM_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]*$")
+# Infrastructure modules: changing them does not change what an item computes.
+_INFRA = {"harness.registry", "harness.runner", "harness.store", "harness.cli", "harness.config", "harness.errors"}
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    title: str
+    section: str
+    fn: Callable
+    needs: tuple[str, ...] = ()
+    config: tuple[str, ...] = ()
+    uses_data: bool = True
+    order: int = 0
+    extra_code: tuple[str, ...] = field(default=())
+
+    @property
+    def module(self) -> ModuleType:
+        return sys.modules[self.fn.__module__]
+
+    def code_modules(self) -> list[ModuleType]:
+        """The item's module plus the project modules it imports names from (one level)."""
+        mods = {self.module.__name__: self.module}
+        for value in vars(self.module).values():
+            name = value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None)
+            if isinstance(name, str) and name.startswith(("experiments", "harness.")) and name not in _INFRA:
+                mod = sys.modules.get(name)
+                if mod is not None and getattr(mod, "__file__", None):
+                    mods[name] = mod
+        for name in self.extra_code:
+            mods[name] = importlib.import_module(name)
+        return [mods[k] for k in sorted(mods)]
+
+    def code_digest(self) -> str:
+        digest = hashlib.sha256()
+        for mod in self.code_modules():
+            digest.update(mod.__name__.encode())
+            digest.update(Path(mod.__file__).read_bytes())
+        return digest.hexdigest()
+
+    def source(self) -> str:
+        return inspect.getsource(self.fn)
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.items: dict[str, Item] = {}
+
+    def item(
+        self,
+        item_id: str,
+        title: str,
+        *,
+        needs: tuple[str, ...] | list[str] = (),
+        config: tuple[str, ...] | list[str] = (),
+        section: str | None = None,
+        uses_data: bool = True,
+        extra_code: tuple[str, ...] = (),
+    ) -> Callable[[Callable], Callable]:
+        if not ITEM_ID.match(item_id):
+            raise RegistryError(f"item id '{item_id}' is not valid: use letters, digits, '.', '-' or '_'")
+
+        def register(fn: Callable) -> Callable:
+            if item_id in self.items and self.items[item_id].fn.__qualname__ != fn.__qualname__:
+                raise RegistryError(f"item '{item_id}' is registered twice ({self.items[item_id].fn.__module__} and {fn.__module__})")
+            sec = section or (item_id.rsplit(".", 1)[0] if "." in item_id else "misc")
+            self.items[item_id] = Item(
+                id=item_id, title=title, section=sec, fn=fn, needs=tuple(needs), config=tuple(config),
+                uses_data=uses_data, order=len(self.items), extra_code=tuple(extra_code),
+            )
+            return fn
+
+        return register
+
+    def get(self, item_id: str) -> Item:
+        if item_id not in self.items:
+            known = ", ".join(self.ordered_ids()) or "none"
+            raise RegistryError(f"unknown item '{item_id}': known items are {known}")
+        return self.items[item_id]
+
+    def ordered_ids(self) -> list[str]:
+        return [it.id for it in sorted(self.items.values(), key=lambda it: (_handout_key(it.id), it.order))]
+
+    def closure(self, requested: list[str] | None) -> list[str]:
+        """The requested items and everything they need, dependencies first, in handout order."""
+        wanted = self.ordered_ids() if not requested else list(dict.fromkeys(requested))
+        for item_id in wanted:
+            self.get(item_id)
+        needed: set[str] = set()
+        visiting: list[str] = []
+
+        def visit(item_id: str) -> None:
+            if item_id in needed:
+                return
+            if item_id in visiting:
+                cycle = " -> ".join(visiting[visiting.index(item_id):] + [item_id])
+                raise RegistryError(f"items depend on each other in a cycle: {cycle}")
+            visiting.append(item_id)
+            for dep in self.get(item_id).needs:
+                if dep not in self.items:
+                    raise RegistryError(f"item '{item_id}' needs '{dep}', which is not registered")
+                visit(dep)
+            visiting.pop()
+            needed.add(item_id)
+
+        for item_id in wanted:
+            visit(item_id)
+        # Among the items whose inputs are ready, always run the earliest in the handout.
+        handout = [i for i in self.ordered_ids() if i in needed]
+        order: list[str] = []
+        while handout:
+            ready = next(i for i in handout if all(d in order for d in self.items[i].needs))
+            order.append(ready)
+            handout.remove(ready)
+        return order
+
+    def dependents(self, item_id: str) -> list[str]:
+        out = [i for i in self.ordered_ids() if item_id in self.closure([i]) and i != item_id]
+        return out
+
+
+def _handout_key(item_id: str) -> tuple:
+    """'1.1a' < '1.1b' < '1.2a'; ids that aren't handout items sort by their text after those."""
+    m = re.match(r"^(\d+)\.(\d+)([a-z]?)$", item_id)
+    return (0, int(m.group(1)), int(m.group(2)), m.group(3)) if m else (1, 0, 0, item_id)
+
+
+REGISTRY = Registry()
+item = REGISTRY.item
+
+
+IMPORT_ERRORS: dict[str, str] = {}
+
+
+def discover(package: str = "experiments") -> Registry:
+    """Import every module under `experiments` so their @item decorators run.
+
+    A module that fails to import loses its items, not the whole harness: the
+    error is kept in IMPORT_ERRORS and printed, and the other items still run.
+    """
+    pkg = importlib.import_module(package)
+    for info in pkgutil.walk_packages(pkg.__path__, prefix=f"{package}.", onerror=lambda name: None):
+        if ".answers" in info.name or info.name in sys.modules:
+            continue
+        try:
+            importlib.import_module(info.name)
+        except Exception as exc:  # a syntax error in one item file must not hide the other 17
+            IMPORT_ERRORS[info.name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            print(f"harness: warning: cannot import {info.name} ({IMPORT_ERRORS[info.name]}); its items are missing",
+                  file=sys.stderr)
+    return REGISTRY

@@ -1,0 +1,315 @@
+"""The runner: orders the items a request needs, reuses what is cached, runs the rest.
+
+An item's fingerprint covers its code, the settings sections it reads, its
+inputs' fingerprints, the data checksum and the Keras backend. Same
+fingerprint, same result: the stored one is reused and the run says "cached".
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+import threading
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from harness.config import Config
+from harness.context import Context, ItemOutput, Splits, Stopwatch
+from harness.errors import Cancelled, HarnessError, ItemFailed
+from harness.registry import Item, Registry
+from harness.store import RunStore, list_runs, now_iso, set_latest
+
+Event = Callable[..., None]
+
+PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "jax", "numpy", "scipy", "matplotlib", "jinja2",
+            "weasyprint", "gradio", "nbformat", "markdown-it-py", "pygments")
+
+
+def backend_name() -> str:
+    return os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+def item_seed(base_seed: int, item_id: str) -> int:
+    """Each item gets its own fixed seed, so re-running one item alone reproduces it."""
+    return int(hashlib.sha256(f"{base_seed}:{item_id}".encode()).hexdigest()[:8], 16) % (2**31 - 1)
+
+
+def set_seed(seed: int) -> None:
+    import random
+
+    import numpy as np
+
+    import keras
+
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)  # also seeds the backend (TF / JAX / torch)
+
+
+def environment() -> dict[str, Any]:
+    from importlib import metadata
+
+    versions = {}
+    for pkg in PACKAGES:
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "python": platform.python_version(), "platform": platform.platform(), "cpu": cpu,
+        "cpu_count": os.cpu_count(), "backend": backend_name(), "accelerators": accelerators(),
+        "packages": versions,
+    }
+
+
+def accelerators() -> list[str]:
+    """GPUs Keras's backend can see (imported lazily: only when a run starts)."""
+    try:
+        backend = backend_name()
+        if backend == "jax":
+            import jax
+
+            return [str(d) for d in jax.devices() if d.platform != "cpu"]
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return [d.name for d in tf.config.list_physical_devices("GPU")]
+        if backend == "torch":
+            import torch
+
+            return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    except Exception:  # a broken accelerator stack must not stop a CPU run
+        return []
+    return []
+
+
+@dataclass
+class ItemOutcome:
+    id: str
+    status: str  # ok | cached | failed | skipped | cancelled
+    fingerprint: str | None = None
+    timing: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    folder: Path
+    outcomes: list[ItemOutcome]
+
+    @property
+    def failed(self) -> list[ItemOutcome]:
+        return [o for o in self.outcomes if o.status in ("failed", "skipped", "cancelled")]
+
+
+class Runner:
+    def __init__(
+        self,
+        registry: Registry,
+        config: Config,
+        store: RunStore,
+        dataset_loader: Callable[[], Any] | None = None,
+        on_event: Event | None = None,
+        cancel: threading.Event | None = None,
+        command: str | None = None,
+    ) -> None:
+        self.registry = registry
+        self.config = config
+        self.store = store
+        self._dataset_loader = dataset_loader
+        self._dataset = None
+        self.on_event = on_event or (lambda kind, **kw: None)
+        self.cancel = cancel or threading.Event()
+        self.command = command
+
+    # -- data -----------------------------------------------------------------
+    def dataset(self) -> Any:
+        if self._dataset is None:
+            if self._dataset_loader is None:
+                raise HarnessError("no dataset loader was given to the runner")
+            self._dataset = self._dataset_loader()
+        return self._dataset
+
+    def _splits(self) -> Splits:
+        data = self.config.section("data") if "data" in self.config.values else {}
+        ds = self.dataset()
+        return Splits.from_dataset(ds, data.get("n_train", len(ds.x_train)), data.get("n_test", len(ds.x_test)))
+
+    # -- fingerprints -----------------------------------------------------------
+    def sections(self, item: Item) -> tuple[str, ...]:
+        extra = ("data",) if item.uses_data and "data" in self.config.values else ()
+        return tuple(sorted(set(item.config) | set(extra)))
+
+    def fingerprints(self, ids: list[str]) -> dict[str, str]:
+        fps: dict[str, str] = {}
+        for item_id in ids:
+            item = self.registry.get(item_id)
+            for dep in item.needs:
+                if dep not in fps:
+                    fps.update(self.fingerprints(self.registry.closure([dep])))
+            payload = {
+                "id": item.id,
+                "code": item.code_digest(),
+                "config": self.config.digest(self.sections(item)),
+                "seed": self.config.values.get("seed"),
+                "inputs": {dep: fps[dep] for dep in item.needs},
+                "data": self.dataset().checksum if item.uses_data else None,
+                "backend": backend_name(),
+            }
+            fps[item_id] = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+        return fps
+
+    def status(self, ids: list[str] | None = None) -> dict[str, str]:
+        """cached / stale / failed / not run, for each item, against this config."""
+        ids = ids or self.registry.ordered_ids()
+        fps = self.fingerprints(self.registry.closure(ids))
+        out = {}
+        for item_id in ids:
+            result = self.store.load_result(item_id, verify=False)
+            if result is None:
+                out[item_id] = "not run"
+            elif result.get("status") != "ok":
+                out[item_id] = "failed"
+            else:
+                out[item_id] = "cached" if result.get("fingerprint") == fps[item_id] else "stale"
+        return out
+
+    # -- running ----------------------------------------------------------------
+    def run(self, requested: list[str] | None = None, force: bool = False) -> RunSummary:
+        order = self.registry.closure(requested)
+        forced = set(requested or order) if force else set()
+        with self.store.lock():
+            self.store.clean_leftovers()
+            fps = self.fingerprints(order)
+            manifest = self._open_manifest()
+            self.on_event("plan", run_id=self.store.run_id, items=order)
+            outputs: dict[str, ItemOutput] = {}
+            outcomes: dict[str, ItemOutcome] = {}
+            for item_id in order:
+                item = self.registry.get(item_id)
+                broken = [d for d in item.needs if outcomes[d].status not in ("ok", "cached")]
+                if broken:
+                    outcome = ItemOutcome(item_id, "skipped", fps[item_id], error=f"needs {', '.join(broken)}, which did not finish")
+                    self.on_event("skip", item=item_id, reason=outcome.error)
+                elif self.cancel.is_set():
+                    outcome = ItemOutcome(item_id, "cancelled", fps[item_id], error="cancelled before it started")
+                else:
+                    outcome = self._run_one(item, fps[item_id], outputs, item_id in forced)
+                outcomes[item_id] = outcome
+                self._record(manifest, item, outcome)
+            set_latest(self.store.root, self.store.run_id)
+        return RunSummary(self.store.run_id, self.store.dir, [outcomes[i] for i in order])
+
+    def _cached(self, item: Item, fp: str) -> dict[str, Any] | None:
+        result = self.store.load_result(item.id)
+        if result and result.get("status") == "ok" and result.get("fingerprint") == fp:
+            return result
+        # Another run folder may hold the very same computation: copy it rather than retrain.
+        for other in reversed(list_runs(self.store.root)):
+            if other == self.store.run_id:
+                continue
+            source = RunStore(self.store.root, other)
+            result = source.load_result(item.id)
+            if result and result.get("status") == "ok" and result.get("fingerprint") == fp:
+                self.store.import_item(item.id, source.item_dir(item.id))
+                self.on_event("log", item=item.id, message=f"reused from run '{other}'")
+                return self.store.load_result(item.id)
+        return None
+
+    def _run_one(self, item: Item, fp: str, outputs: dict[str, ItemOutput], force: bool) -> ItemOutcome:
+        if not force:
+            result = self._cached(item, fp)
+            if result is not None:
+                outputs[item.id] = ItemOutput(item.id, self.store.item_dir(item.id), result)
+                self.on_event("done", item=item.id, status="cached", timing=result.get("timing", {}))
+                return ItemOutcome(item.id, "cached", fp, result.get("timing", {}))
+        self.on_event("start", item=item.id, title=item.title)
+        tmp = self.store.begin_item(item.id)
+        seed = item_seed(self.config.values.get("seed", 0), item.id)
+        ctx = Context(
+            item.id, self.config, self.sections(item), seed, tmp,
+            self._splits if item.uses_data else None,
+            {dep: outputs[dep] for dep in item.needs},
+            on_progress=lambda i, d, t, u: self.on_event("progress", item=i, done=d, total=t, unit=u),
+            cancel=self.cancel,
+            on_log=lambda i, m: self.on_event("log", item=i, message=m),
+        )
+        status, error, tb = "ok", None, None
+        watch = Stopwatch()
+        try:
+            set_seed(seed)
+            with watch:
+                item.fn(ctx)
+        except Cancelled as exc:
+            status, error = "cancelled", str(exc)
+        except (ItemFailed, HarnessError) as exc:
+            status, error = "failed", str(exc)
+        except Exception as exc:  # an item's bug must not take the other items down
+            status, error = "failed", f"{type(exc).__name__}: {exc}".splitlines()[0]
+            tb = traceback.format_exc()
+        timing = watch.as_dict() if hasattr(watch, "wall_s") else {}
+        result = {
+            "id": item.id, "title": item.title, "section": item.section, "fingerprint": fp, "status": status,
+            "error": error, "traceback": tb, "seed": seed, "profile": self.config.profile,
+            "config": {s: self.config.get(s) for s in self.sections(item)},
+            "needs": list(item.needs), "timing": timing, "finished_at": now_iso(), **ctx.result,
+        }
+        if status == "cancelled":
+            self.store.discard(tmp)
+        else:
+            self.store.commit_item(item.id, tmp, result)
+        if status == "ok":
+            outputs[item.id] = ItemOutput(item.id, self.store.item_dir(item.id), result)
+        self.on_event("done", item=item.id, status=status, timing=timing, error=error)
+        return ItemOutcome(item.id, status, fp, timing, error)
+
+    # -- manifest -----------------------------------------------------------------
+    def _open_manifest(self) -> dict[str, Any]:
+        manifest = self.store.read_manifest()
+        ds = self.dataset() if any(self.registry.get(i).uses_data for i in self.registry.ordered_ids()) else None
+        manifest.setdefault("run_id", self.store.run_id)
+        manifest.setdefault("created", now_iso())
+        manifest.setdefault("items", {})
+        manifest.update({
+            "updated": now_iso(),
+            "profile": self.config.profile,
+            "overrides": self.config.overrides,
+            "config": self.config.values,
+            "environment": environment(),
+            "dataset": None if ds is None else {"name": ds.name, "source": ds.source, "checksums": ds.checksums, "checksum": ds.checksum},
+        })
+        if self.command:
+            manifest["command"] = self.command
+        self.store.write_manifest(manifest)
+        return manifest
+
+    def _record(self, manifest: dict[str, Any], item: Item, outcome: ItemOutcome) -> None:
+        entry = manifest["items"].get(item.id, {})
+        entry.update({
+            "title": item.title, "section": item.section, "needs": list(item.needs), "fingerprint": outcome.fingerprint,
+            "status": outcome.status, "error": outcome.error, "updated": now_iso(),
+        })
+        if outcome.status == "cached":
+            entry["cached"] = True
+        else:
+            entry["cached"] = False
+            entry["timing"] = outcome.timing
+        if outcome.status in ("ok", "cached"):
+            entry["timing"] = outcome.timing
+        manifest["items"][item.id] = entry
+        manifest["updated"] = now_iso()
+        self.store.write_manifest(manifest)
+

@@ -1,0 +1,39 @@
+"""The command line as a user types it: errors are one line and exit 2; data prints canonical checksums."""
+import pytest
+
+from harness.data import CANONICAL_MNIST_SHA256
+from tests.conftest import run_cli
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "9.9"], "unknown item '9.9'"),
+    (["run", "--profile", "fast"], "unknown profile 'fast'"),
+    (["run", "--set", "vae.epochs=0"], "'vae.epochs' = 0 is out of range"),
+    (["run", "--set", "vae.nope=1"], "unknown setting 'vae.nope'"),
+    (["run", "--dataset", "cifar"], "not one of mnist, fashion_mnist"),
+    (["run", "--data", "/no/such/file.npz"], "--data /no/such/file.npz: no such file"),
+    (["list", "--run", "../etc"], "bad run id"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
+    proc = run_cli("--root", str(tmp_path), *args)
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("harness:")]
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_bad_data_file_is_one_line(tmp_path):
+    bogus = tmp_path / "mnist.npz"
+    bogus.write_text("not a zip")
+    proc = run_cli("--root", str(tmp_path / "reports"), "data", "--data", str(bogus))
+    assert proc.returncode == 2 and str(bogus) in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_data_prints_the_four_canonical_checksums():
+    proc = run_cli("data")
+    assert proc.returncode == 0, proc.stderr
+    for digest in CANONICAL_MNIST_SHA256.values():
+        assert digest in proc.stdout
+    assert "canonical yes" in proc.stdout
