@@ -189,6 +189,40 @@ def cmd_settings(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.registry import discover
+    from harness.report import FORMATS, write_report
+    from harness.store import resolve_run
+
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise HarnessError(f"unknown format {','.join(unknown) or args.format!r}: choose from {','.join(FORMATS)}")
+    langs = ["es", "en"] if args.lang == "both" else [args.lang]
+    store = resolve_run(_root(args), args.run)
+    registry = discover()
+    for lang in langs:
+        started = time.perf_counter()
+        written = write_report(store, registry, lang, formats)
+        for fmt, path in written.items():
+            print(f"{fmt:5s} {path}")
+        print(f"report ({lang}) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from harness.panel import serve
+
+    auth = None
+    if args.auth:
+        user, sep, password = args.auth.partition(":")
+        if not sep or not user or not password:
+            raise HarnessError("--auth must be USER:PASS with both parts non-empty")
+        auth = (user, password)
+    serve(_root(args), args.run, host=args.host, port=args.port, auth=auth, share=args.share)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="harness", description=__doc__)
     parser.add_argument("--root", help="folder of run folders (default: ./reports or $HARNESS_REPORTS)")
@@ -217,6 +251,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", metavar="PATH")
     p.add_argument("--dataset", help="mnist (default) or fashion_mnist")
     p.set_defaults(fn=cmd_data)
+
+    p = sub.add_parser("report", help="write report.html, report.pdf and submission.ipynb into the run folder")
+    p.add_argument("--run", metavar="ID", help="run to report (default: the latest)")
+    p.add_argument("--lang", choices=["es", "en", "both"], default="es", help="language (default es)")
+    p.add_argument("--format", default="html,pdf,ipynb", help="comma-separated: html,pdf,ipynb (default all)")
+    p.set_defaults(fn=cmd_report)
+
+    p = sub.add_parser("serve", help="the presentation panel (Gradio) over a run")
+    p.add_argument("--run", metavar="ID", help="run to present (default: the latest)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--auth", metavar="USER:PASS", help="require this login on every page")
+    p.add_argument("--share", action="store_true", help="also open a public Gradio share link (off by default)")
+    p.set_defaults(fn=cmd_serve)
 
     p = sub.add_parser("settings", help="print every setting of a profile")
     profile_opts(p)

@@ -69,6 +69,39 @@ class Item:
     def source(self) -> str:
         return inspect.getsource(self.fn)
 
+    def code_listing(self) -> list[dict[str, str]]:
+        """The item function, then the project functions and classes it calls by name
+        (the model code), as source text: the report shows the code that ran."""
+        listing = [{"name": self.fn.__name__, "module": self.fn.__module__, "source": inspect.getsource(self.fn)}]
+        seen = {self.fn.__name__}
+        names = _names_used(self.fn.__code__)
+        # `models.build_encoder(...)` names a module then an attribute: look in both.
+        modules = [v for n in names if inspect.ismodule(v := self.fn.__globals__.get(n))
+                   and v.__name__.startswith("experiments")]
+        for name in names:
+            value = self.fn.__globals__.get(name)
+            for mod in modules:
+                value = value if value is not None else getattr(mod, name, None)
+            if name in seen or value is None or not (inspect.isfunction(value) or inspect.isclass(value)):
+                continue
+            module = getattr(value, "__module__", "") or ""
+            if module.startswith("experiments") or module == self.fn.__module__:
+                try:
+                    listing.append({"name": name, "module": module, "source": inspect.getsource(value)})
+                    seen.add(name)
+                except (OSError, TypeError):
+                    pass
+        return listing
+
+
+def _names_used(code) -> list[str]:
+    """Global names a function's code refers to, nested functions included, in first-use order."""
+    names = list(code.co_names)
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            names.extend(_names_used(const))
+    return list(dict.fromkeys(names))
+
 
 class Registry:
     def __init__(self) -> None:
@@ -91,7 +124,7 @@ class Registry:
         def register(fn: Callable) -> Callable:
             if item_id in self.items and self.items[item_id].fn.__qualname__ != fn.__qualname__:
                 raise RegistryError(f"item '{item_id}' is registered twice ({self.items[item_id].fn.__module__} and {fn.__module__})")
-            sec = section or (item_id.rsplit(".", 1)[0] if "." in item_id else "misc")
+            sec = section or _default_section(item_id)
             self.items[item_id] = Item(
                 id=item_id, title=title, section=sec, fn=fn, needs=tuple(needs), config=tuple(config),
                 uses_data=uses_data, order=len(self.items), extra_code=tuple(extra_code),
@@ -145,6 +178,12 @@ class Registry:
     def dependents(self, item_id: str) -> list[str]:
         out = [i for i in self.ordered_ids() if item_id in self.closure([i]) and i != item_id]
         return out
+
+
+def _default_section(item_id: str) -> str:
+    """'1.1f' -> '1.1' (the handout's section); 'eval.compare' -> 'eval'."""
+    m = re.match(r"^(\d+\.\d+)[a-z]$", item_id)
+    return m.group(1) if m else item_id.split(".", 1)[0]
 
 
 def _handout_key(item_id: str) -> tuple:

@@ -29,6 +29,13 @@ PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "jax", "numpy", "scipy", "m
             "weasyprint", "gradio", "nbformat", "markdown-it-py", "pygments")
 
 
+def _listing(item: Item) -> list[dict[str, str]]:
+    try:
+        return item.code_listing()
+    except (OSError, TypeError):  # items defined interactively have no source file
+        return []
+
+
 def backend_name() -> str:
     return os.environ.get("KERAS_BACKEND", "tensorflow")
 
@@ -265,7 +272,8 @@ class Runner:
             "id": item.id, "title": item.title, "section": item.section, "fingerprint": fp, "status": status,
             "error": error, "traceback": tb, "seed": seed, "profile": self.config.profile,
             "config": {s: self.config.get(s) for s in self.sections(item)},
-            "needs": list(item.needs), "timing": timing, "finished_at": now_iso(), **ctx.result,
+            "needs": list(item.needs), "timing": timing, "finished_at": now_iso(), "code": _listing(item),
+            **ctx.result,
         }
         if status == "cancelled":
             self.store.discard(tmp)

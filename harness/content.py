@@ -1,0 +1,255 @@
+"""One content model of a run, read by every face: HTML, PDF, notebook and panel.
+
+It reads the run folder only (manifest + item results); it never trains or
+recomputes anything. Items missing from the run still appear, saying how to
+run them.
+"""
+from __future__ import annotations
+
+import re
+import shlex
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from markdown_it import MarkdownIt
+
+from harness.answers import AnswerError, item_text, render_answer_text, answer_path, variables
+from harness.errors import HarnessError
+from harness.registry import Registry
+from harness.store import RunStore
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+LANGS = ("es", "en")
+SECTIONS = [("1.1", "section_vae"), ("1.2", "section_gan"), ("eval", "section_eval")]
+# Links an answer may keep: in-page anchors and relative paths. Anything with a
+# scheme (http, file, javascript, data) renders as inert text.
+_SAFE_LINK = re.compile(r"^(#|[A-Za-z0-9_./-]+$)")
+
+
+@lru_cache(maxsize=None)
+def strings(lang: str) -> dict[str, str]:
+    if lang not in LANGS:
+        raise HarnessError(f"unknown language {lang!r}: use es or en")
+    path = TEMPLATES / "strings.toml"
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))[lang]
+    except FileNotFoundError:
+        raise HarnessError(f"missing template file {path}; restore it from git") from None
+
+
+def markdown() -> MarkdownIt:
+    """CommonMark with raw HTML off: a <script> in an answer comes out as text."""
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
+    md.validateLink = lambda url: bool(_SAFE_LINK.match(url.strip())) and ".." not in url
+    md.disable("image")
+    return md
+
+
+def render_markdown(text: str) -> str:
+    return markdown().render(text)
+
+
+@dataclass
+class Figure:
+    number: int
+    file: Path
+    rel: str
+    caption: str
+    name: str
+
+
+@dataclass
+class Table:
+    number: int
+    name: str
+    caption: str
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+@dataclass
+class ItemView:
+    id: str
+    title: str
+    summary: str
+    section: str
+    status: str
+    error: str | None
+    command: str
+    figures: list[Figure] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    answer_md: str | None = None
+    answer_html: str | None = None
+    answer_error: str | None = None
+    answers_present: dict[str, bool] = field(default_factory=dict)
+    timing: dict[str, float] = field(default_factory=dict)
+    cached: bool = False
+    fingerprint: str | None = None
+    seed: int | None = None
+    code: list[dict[str, str]] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ran(self) -> bool:
+        return self.status in ("ok", "cached")
+
+    @property
+    def checks_passed(self) -> int:
+        return sum(1 for c in self.checks if c["passed"])
+
+    @property
+    def failed_checks(self) -> list[dict[str, Any]]:
+        return [c for c in self.checks if not c["passed"]]
+
+    @property
+    def headline_metrics(self) -> list[dict[str, Any]]:
+        return self.metrics[:3]
+
+
+@dataclass
+class RunView:
+    run_id: str
+    folder: Path
+    lang: str
+    s: dict[str, str]
+    manifest: dict[str, Any]
+    items: list[ItemView]
+    profile: str
+    team: dict[str, Any]
+    command: str
+
+    def section(self, prefix: str) -> list[ItemView]:
+        handout = ("1.1", "1.2")
+        if prefix == "eval":
+            return [i for i in self.items if i.section not in handout]
+        return [i for i in self.items if i.section == prefix]
+
+    @property
+    def sections(self) -> list[tuple[str, str, list[ItemView]]]:
+        return [(prefix, self.s[key], self.section(prefix)) for prefix, key in SECTIONS if self.section(prefix)]
+
+    @property
+    def all_checks(self) -> tuple[int, int]:
+        checks = [c for i in self.items for c in i.checks]
+        return sum(1 for c in checks if c["passed"]), len(checks)
+
+    def item(self, item_id: str) -> ItemView | None:
+        return next((i for i in self.items if i.id == item_id), None)
+
+
+def reproduce_command(manifest: dict[str, Any], items: list[str] | None = None) -> str:
+    parts = ["harness", "run", *(items or [])]
+    profile = manifest.get("profile", "quick")
+    parts += ["--profile", profile]
+    for key, value in (manifest.get("overrides") or {}).items():
+        parts += ["--set", f"{key}={_toml_value(value)}"]
+    if manifest.get("run_id") and manifest.get("run_id") != profile:
+        parts += ["--run", manifest["run_id"]]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value).replace("'", '"')
+
+
+def _pick(text: Any, lang: str) -> str:
+    if isinstance(text, dict):
+        return str(text.get(lang) or text.get("en") or "")
+    return "" if text is None else str(text)
+
+
+def _module_file(registry: Registry, item_id: str) -> str | None:
+    item = registry.items.get(item_id)
+    return item.module.__file__ if item else None
+
+
+def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
+    """Everything the report shows about a run, in one language."""
+    s = strings(lang)
+    manifest = store.read_manifest()
+    ids = registry.ordered_ids()
+    ids += [i for i in manifest.get("items", {}) if i not in ids]
+    results = {i: r for i in ids if (r := store.load_result(i, verify=False)) is not None}
+    config = manifest.get("config", {})
+    profile = manifest.get("profile", "?")
+    fig_no = table_no = 0
+    views = []
+    for item_id in ids:
+        entry = manifest.get("items", {}).get(item_id, {})
+        result = results.get(item_id)
+        module_file = _module_file(registry, item_id)
+        texts = item_text(module_file, item_id, lang) if module_file else {}
+        reg_item = registry.items.get(item_id)
+        status = (result or {}).get("status") or entry.get("status") or "not run"
+        if entry.get("status") in ("cached", "skipped", "cancelled") and result is None:
+            status = entry["status"]
+        view = ItemView(
+            id=item_id,
+            title=texts.get("title") or (result or {}).get("title") or (reg_item.title if reg_item else item_id),
+            summary=texts.get("summary", ""),
+            section=(result or {}).get("section") or (reg_item.section if reg_item else ""),
+            status="cached" if status == "ok" and entry.get("cached") else status,
+            error=(result or {}).get("error") or entry.get("error"),
+            command=reproduce_command(manifest, [item_id]),
+            timing=(result or {}).get("timing") or entry.get("timing") or {},
+            cached=bool(entry.get("cached")),
+            fingerprint=(result or {}).get("fingerprint"),
+            seed=(result or {}).get("seed"),
+            code=(result or {}).get("code", []),
+            values=(result or {}).get("values", {}),
+        )
+        if result is not None and result.get("status") == "ok":
+            folder = store.item_dir(item_id)
+            for fig in result.get("figures", []):
+                fig_no += 1
+                view.figures.append(Figure(fig_no, folder / fig["file"], f"items/{item_id}/{fig['file']}",
+                                           _pick(fig.get("caption"), lang), fig.get("name", "")))
+            for name, table in result.get("tables", {}).items():
+                table_no += 1
+                view.tables.append(Table(table_no, name, _pick(table.get("caption"), lang),
+                                         [_pick(c, lang) for c in table.get("columns", [])], table.get("rows", [])))
+            view.metrics = [{"name": k, "value": v.get("value"), "unit": v.get("unit"), "note": _pick(v.get("note"), lang)}
+                            for k, v in result.get("metrics", {}).items()]
+            view.checks = [{**c, "detail": _pick(c.get("detail"), lang), "index": n}
+                           for n, c in enumerate(result.get("checks", []), 1)]
+        if module_file:
+            view.answers_present = {lg: answer_path(module_file, item_id, lg).exists() for lg in LANGS}
+            path = answer_path(module_file, item_id, lang)
+            if path.exists() and view.ran:
+                try:
+                    view.answer_md = render_answer_text(path.read_text(encoding="utf-8"),
+                                                        variables(item_id, results, config, profile),
+                                                        str(path.relative_to(Path(module_file).parents[2])))
+                    view.answer_html = render_markdown(view.answer_md)
+                except AnswerError as exc:
+                    view.answer_error = str(exc)
+        views.append(view)
+    team = config.get("team", {})
+    return RunView(store.run_id, store.dir, lang, s, manifest, views, profile, team, reproduce_command(manifest))
+
+
+def format_value(value: Any) -> str:
+    """Metric values as the report prints them: 4 significant digits, integers whole."""
+    if isinstance(value, bool):
+        return "✓" if value else "✗"
+    if isinstance(value, int):
+        return f"{value:,}".replace(",", " ")
+    if isinstance(value, float):
+        if value != value:
+            return "NaN"
+        if value == 0 or 1e-3 <= abs(value) < 1e6:
+            digits = max(0, 4 - len(str(int(abs(value)))))
+            return f"{value:,.{digits}f}".replace(",", " ")
+        return f"{value:.3e}"
+    if isinstance(value, list):
+        return ", ".join(format_value(v) for v in value)
+    return str(value)

@@ -1,0 +1,153 @@
+"""The submission: report.html, report.pdf and submission.ipynb, from one content model.
+
+It reads the run folder only. The HTML references figures by paths inside the
+run folder, so the folder is self-contained; the PDF is WeasyPrint over the
+same HTML with a fetcher that admits files inside the run folder and nothing
+else (no network, no /etc/passwd).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import urllib.parse
+from pathlib import Path
+from typing import Any, Callable
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
+from pygments import highlight as pyg_highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer
+from weasyprint.urls import URLFetcher
+
+from harness.content import TEMPLATES, RunView, build, format_value, render_markdown, strings
+from harness.errors import HarnessError
+from harness.registry import Registry
+from harness.store import RunStore, atomic_write_bytes, atomic_write_text
+
+FORMATS = ("html", "pdf", "ipynb")
+
+
+def output_names(lang: str) -> dict[str, str]:
+    """Spanish, the course's language, gets the plain names; English gets a .en suffix."""
+    suffix = "" if lang == "es" else f".{lang}"
+    return {"html": f"report{suffix}.html", "pdf": f"report{suffix}.pdf", "ipynb": f"submission{suffix}.ipynb"}
+
+
+def _jinja(templates: Path = TEMPLATES) -> Environment:
+    env = Environment(loader=FileSystemLoader(str(templates)), autoescape=select_autoescape(["html", "j2"]),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return env
+
+
+def _seconds(value: float) -> str:
+    value = float(value or 0)
+    if value < 60:
+        return f"{value:.1f} s"
+    minutes, secs = divmod(int(round(value)), 60)
+    return f"{minutes} min {secs:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _side_by_side(view: RunView) -> list[Any]:
+    """The headline sample grids of the VAE (1.1g) and the GAN (1.2e), next to each other."""
+    picks = []
+    for item_id in ("1.1g", "1.2e"):
+        it = view.item(item_id)
+        if it and it.ran and it.figures:
+            picks.append(it.figures[0])
+    return picks if len(picks) == 2 else []
+
+
+def render_html(view: RunView, templates: Path = TEMPLATES) -> str:
+    s = view.s
+    labels = {"ok": s["ok"], "cached": s["cached"], "failed": s["failed"], "skipped": s["skipped"],
+              "cancelled": s["cancelled"], "not run": s["not_run"], "stale": s["stale"]}
+    try:
+        template = _jinja(templates).get_template("report.html.j2")
+        css = (templates / "report.css").read_text(encoding="utf-8")
+    except TemplateNotFound as exc:
+        raise HarnessError(f"missing template {exc.name} in {templates}; restore it from git") from None
+    except FileNotFoundError as exc:
+        raise HarnessError(f"missing template {Path(exc.filename).name} in {templates}; restore it from git") from None
+    passed, total = view.all_checks
+    manifest = view.manifest
+    return template.render(
+        run=view, s=s, lang=view.lang, team=_team(view), css=css,
+        pygments_css=HtmlFormatter(style="friendly").get_style_defs(".highlight"),
+        generated=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
+        checks_passed=passed, checks_total=total, side_by_side=_side_by_side(view),
+        env=manifest.get("environment", {}), dataset=manifest.get("dataset"),
+        settings=sorted(_flat(manifest.get("config", {}))), overrides=manifest.get("overrides", {}),
+        fmt=format_value, seconds=_seconds, status_label=lambda st: labels.get(st, st),
+        yesno=lambda b: s["yes"] if b else s["no"],
+        highlight=lambda src: pyg_highlight(src, PythonLexer(), HtmlFormatter(cssclass="highlight")),
+    )
+
+
+def _team(view: RunView) -> dict[str, Any]:
+    team = dict(view.team or {})
+    team.setdefault("course", "INF-395")
+    team.setdefault("assignment", "Tarea 3")
+    team.setdefault("members", [])
+    return team
+
+
+def _flat(tree: dict[str, Any], prefix: str = ""):
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from _flat(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+class RunFolderFetcher(URLFetcher):
+    """Admits file:// URLs inside the run folder; refuses everything else and remembers it."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(allowed_protocols={"file"}, fail_on_errors=False)
+        self.folder = folder.resolve()
+        self.refused: list[str] = []
+
+    def inside(self, url: str) -> bool:
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.scheme != "file":
+            return False
+        path = Path(urllib.parse.unquote(parsed.path)).resolve()
+        return path == self.folder or self.folder in path.parents
+
+    def fetch(self, url: str, headers: dict | None = None):
+        if not self.inside(url):
+            self.refused.append(url)
+            raise ValueError(f"refused to fetch {url}: only files inside the run folder")
+        return super().fetch(url, headers)
+
+
+def write_pdf(html: str, folder: Path, out: Path) -> list[str]:
+    from weasyprint import HTML
+
+    fetcher = RunFolderFetcher(folder)
+    # WeasyPrint logs every refused URL as a warning; the fetcher keeps the list instead.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    pdf = HTML(string=html, base_url=str(folder.resolve()) + "/", url_fetcher=fetcher).write_pdf()
+    atomic_write_bytes(out, pdf)
+    return fetcher.refused
+
+
+def write_report(store: RunStore, registry: Registry, lang: str = "es", formats: list[str] | tuple[str, ...] = FORMATS,
+                 templates: Path = TEMPLATES) -> dict[str, Path]:
+    strings(lang)  # an unknown language fails before anything is written
+    view = build(store, registry, lang)
+    names = output_names(lang)
+    written: dict[str, Path] = {}
+    html = render_html(view, templates) if {"html", "pdf"} & set(formats) else None
+    if "html" in formats:
+        atomic_write_text(store.dir / names["html"], html)
+        written["html"] = store.dir / names["html"]
+    if "pdf" in formats:
+        write_pdf(html, store.dir, store.dir / names["pdf"])
+        written["pdf"] = store.dir / names["pdf"]
+    if "ipynb" in formats:
+        from harness.notebook import write_notebook
+
+        write_notebook(view, store.dir / names["ipynb"])
+        written["ipynb"] = store.dir / names["ipynb"]
+    return written

@@ -1,0 +1,145 @@
+"""Report: HTML, PDF and notebook from one run; inert user text; nothing fetched from outside the run."""
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness.config import load_config
+from harness.content import build, strings
+from harness.errors import HarnessError
+from harness.report import RunFolderFetcher, write_pdf, write_report
+from harness.runner import Runner
+from harness.store import RunStore
+from tests.conftest import toy_dataset
+from tests.fixtures.report_items.items import REG
+
+
+@pytest.fixture(scope="module")
+def run_store(tmp_path_factory):
+    root = tmp_path_factory.mktemp("reports")
+    store = RunStore(root, "smoke")
+    Runner(REG, load_config("smoke"), store, lambda: toy_dataset()).run(["1.1a", "1.1b"])
+    return store
+
+
+@pytest.fixture(scope="module")
+def written(run_store):
+    return {lang: write_report(run_store, REG, lang) for lang in ("es", "en")}
+
+
+def pdf_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def test_three_files_in_both_languages(written, run_store):
+    assert {p.name for p in written["es"].values()} == {"report.html", "report.pdf", "submission.ipynb"}
+    assert {p.name for p in written["en"].values()} == {"report.en.html", "report.en.pdf", "submission.en.ipynb"}
+    for paths in written.values():
+        assert all(p.parent == run_store.dir and p.stat().st_size > 0 for p in paths.values())
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_pdf_text_has_every_item_and_section(written, lang):
+    text = pdf_text(written[lang]["pdf"])
+    s = strings(lang)
+    for heading in ("scorecard", "section_vae", "section_gan", "appendix", "reproduce"):
+        assert s[heading].split(" ")[-1] in text, heading
+    for item_id in ("1.1a", "1.1b", "1.2a"):
+        assert item_id in text
+    assert re.search(r"\b\d+ / \d+\b", text)  # page numbers
+    assert "harness run 1.2a --profile smoke" in text  # the not-run item says how to run it
+
+
+def test_strings_are_complete_in_both_languages():
+    assert strings("es").keys() == strings("en").keys()
+    with pytest.raises(HarnessError, match="unknown language 'de'"):
+        strings("de")
+
+
+def tags_and_attributes(html: str) -> list[tuple[str, dict]]:
+    from html.parser import HTMLParser
+
+    found = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append((tag, dict(attrs)))
+
+    Collect().feed(html)
+    return found
+
+
+def test_html_is_self_contained_and_answer_is_inert(written):
+    html = written["es"]["html"].read_text()
+    tags = tags_and_attributes(html)
+    # no element may point at a remote or local-system URL, or carry an event handler
+    for tag, attrs in tags:
+        for name, value in attrs.items():
+            assert not name.startswith("on"), (tag, name)
+            if name in ("src", "href"):
+                assert not re.match(r"\s*(https?:|file:|javascript:|data:|//)", value or "", re.I), (tag, value)
+    assert "script" not in {tag for tag, _ in tags}
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # shown as text, inert
+    assert not re.search(r"<img[^>]*onerror", html, re.I)
+    assert '<a href="#item-1.1a">local</a>' in html  # in-page links still work
+    for img in re.findall(r'<img src="([^"]+)"', html):
+        assert (written["es"]["html"].parent / img).is_file()
+
+
+def test_numbers_in_answers_come_from_the_run(written):
+    assert "La pérdida es 146.2 nats." in written["es"]["html"].read_text()
+    assert "The loss is 146.2 nats." in written["en"]["html"].read_text()
+
+
+def test_answer_errors_are_shown_not_raised(run_store):
+    es = build(run_store, REG, "es").item("1.1b")
+    assert es.answer_html is None and "no_such_metric" in es.answer_error
+    en = build(run_store, REG, "en").item("1.1b")
+    assert "invalid template" in en.answer_error and "line 1" in en.answer_error
+
+
+def test_scorecard_links_failed_checks_and_marks_missing_items(run_store, written):
+    view = build(run_store, REG, "en")
+    item = view.item("1.1a")
+    assert item.checks_passed == 1 and [c["name"] for c in item.failed_checks] == ["epochs"]
+    assert view.item("1.2a").status == "not run"
+    html = written["en"]["html"].read_text()
+    assert 'href="#check-1.1a-2"' in html and 'id="check-1.1a-2"' in html
+    assert "toy_model" in html  # the model code the item calls is listed with it
+
+
+def test_pdf_fetches_nothing_outside_the_run_folder(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "ok.png").write_bytes((Path(__file__).parent / "fixtures" / "pixel.png").read_bytes())
+    html = ('<img src="ok.png"><img src="file:///etc/passwd"><img src="http://example.com/x.png">'
+            '<img src="../outside.png"><link rel="stylesheet" href="https://example.com/x.css">')
+    (tmp_path / "outside.png").write_bytes(b"x")
+    refused = write_pdf(html, folder, folder / "x.pdf")
+    assert any("etc/passwd" in u for u in refused)
+    assert any(u.startswith("http://example.com") for u in refused)
+    assert any(u.startswith("https://example.com") for u in refused)
+    assert any(u.endswith("outside.png") for u in refused)
+    assert not any(u.endswith("/run/ok.png") for u in refused)
+    fetcher = RunFolderFetcher(folder)
+    assert fetcher.inside((folder / "ok.png").as_uri()) and not fetcher.inside("file:///etc/passwd")
+
+
+def test_notebook_executes_top_to_bottom(written):
+    from harness.notebook import execute_notebook
+
+    nb = execute_notebook(written["es"]["ipynb"])
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors
+    images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 1
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "&lt;script&gt;" in markdown and "<script>" not in markdown
+
+
+def test_missing_template_is_a_clear_error(run_store, tmp_path):
+    shutil.copy(Path(__file__).parents[1] / "templates" / "report.css", tmp_path / "report.css")
+    with pytest.raises(HarnessError, match="missing template report.html.j2"):
+        write_report(run_store, REG, "es", ["html"], templates=tmp_path)
