@@ -223,6 +223,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_clean(args: argparse.Namespace) -> int:
+    from harness.store import clean_runs
+
+    removed, locked = clean_runs(_root(args), args.keep)
+    for run_id in removed:
+        print(f"removed {run_id}")
+    for run_id in locked:
+        print(f"kept {run_id}: in use by a running harness", file=sys.stderr)
+    if not removed and not locked:
+        print(f"nothing to remove: {args.keep} newest run(s) kept")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="harness", description=__doc__)
     parser.add_argument("--root", help="folder of run folders (default: ./reports or $HARNESS_REPORTS)")
@@ -265,6 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auth", metavar="USER:PASS", help="require this login on every page")
     p.add_argument("--share", action="store_true", help="also open a public Gradio share link (off by default)")
     p.set_defaults(fn=cmd_serve)
+
+    p = sub.add_parser("clean", help="remove old run folders (never the latest, never one in use)")
+    p.add_argument("--keep", type=int, default=3, help="how many of the newest runs to keep (default 3)")
+    p.set_defaults(fn=cmd_clean)
 
     p = sub.add_parser("settings", help="print every setting of a profile")
     profile_opts(p)

@@ -269,3 +269,24 @@ def resolve_run(root: Path | str, run_id: str | None) -> RunStore:
         known = ", ".join(list_runs(root)) or "none"
         raise StoreError(f"run '{run_id}' does not exist in {root}/ (runs: {known}); start it with 'harness run --run {run_id}'")
     return store
+
+
+def clean_runs(root: Path | str, keep: int) -> tuple[list[str], list[str]]:
+    """Delete all but the newest `keep` runs. Never the latest, never a locked one.
+    Returns (removed, kept_because_locked)."""
+    if keep < 1:
+        raise StoreError(f"--keep {keep}: keep at least 1 run (the latest is never removed)")
+    root = Path(root)
+    runs = list_runs(root)
+    latest = latest_run(root)
+    removed, locked = [], []
+    for run_id in runs[:-keep] if len(runs) > keep else []:
+        store = RunStore(root, run_id)
+        if run_id == latest:
+            continue
+        if store.is_locked():
+            locked.append(run_id)
+            continue
+        shutil.rmtree(store.dir)
+        removed.append(run_id)
+    return removed, locked
