@@ -1,0 +1,283 @@
+"""The Gradio panel (harness serve): its API through gradio_client, its security, and a real browser.
+
+One smoke run (1.1e, the VAE the explorer decodes with) is trained once for the
+module; the app is launched in this process on a free localhost port.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+
+from harness.config import load_config
+from harness.errors import HarnessError
+from harness.panel_jobs import JobQueue
+from harness.panel_logic import safe_file, talking_points, wait_for
+from harness.registry import discover
+from harness.runner import Runner
+from harness.store import RunStore
+
+# Every test here shares a model trained at the smoke profile.
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+RUN = "smoke"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> Path:
+    """A smoke run with 1.1e trained and a two-person team."""
+    from harness.data import load_dataset
+
+    root = tmp_path_factory.mktemp("reports")
+    config = load_config("smoke", {"team.members": ["Ana", "Beto"]})
+    summary = Runner(discover(), config, RunStore(root, RUN), lambda: load_dataset("mnist")).run(["1.1e"])
+    assert {o.id: o.status for o in summary.outcomes}["1.1e"] == "ok", summary.outcomes
+    return root
+
+
+@pytest.fixture(scope="module")
+def served(reports):
+    from harness import panel
+
+    app = panel.build_app(reports, RUN)
+    port = free_port()
+    panel.launch(app, port=port, prevent_thread_lock=True, quiet=True)
+    yield app, f"http://127.0.0.1:{port}/"
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def client(served):
+    from gradio_client import Client
+
+    return Client(served[1], verbose=False)
+
+
+# ---------------------------------------------------------------- through the API
+def test_run_an_item_at_smoke_through_the_api(client):
+    import json
+
+    ack = client.predict("1.1a", "smoke", True, "en", api_name="/run_item")
+    assert "#1" in ack
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        job = json.loads(client.predict(1, api_name="/job"))
+        if job["state"] not in ("queued", "running"):
+            break
+        time.sleep(0.5)
+    assert job["state"] == "done", job
+    assert job["outcomes"] == {"1.1a": "ok"}
+    result = json.loads(client.predict("1.1a", "en", api_name="/item_result"))
+    assert result["status"] in ("ok", "cached") and result["metrics"], result
+
+
+def test_decoding_a_latent_point_changes_the_image(client):
+    from PIL import Image
+
+    a = np.asarray(Image.open(client.predict(0.0, 0.0, api_name="/decode")))
+    b = np.asarray(Image.open(client.predict(2.5, -2.5, api_name="/decode")))
+    assert a.shape == b.shape == (280, 280, 3)
+    assert np.abs(a.astype(int) - b.astype(int)).mean() > 1.0
+
+
+def test_draw_a_presenter_from_a_two_person_team(client):
+    drawn = {client.predict(api_name="/draw_presenter") for _ in range(25)}
+    assert drawn == {"Ana", "Beto"}
+
+
+def test_slides_step_through_the_items_in_handout_order(client):
+    html, _figure, _caption = client.predict("en", api_name="/next_slide")  # the slide index is session state
+    assert "data-item='1.1b'" in html and "data-section='vae'" in html and "Slide 2 /" in html
+
+
+# ---------------------------------------------------------------- security
+def test_files_outside_the_run_folder_are_refused(served, reports):
+    _, url = served
+    secret = reports / "secret.txt"
+    secret.write_text("not for the browser")
+    run_dir = (reports / RUN).resolve()
+    inside = run_dir / "items" / "1.1e" / "result.json"
+    assert requests.get(f"{url}gradio_api/file={inside}", timeout=10).status_code == 200
+    for path in ("/etc/passwd", f"{run_dir}/../secret.txt", f"{run_dir}/%2e%2e/secret.txt", str(secret)):
+        assert requests.get(f"{url}gradio_api/file={path}", timeout=10).status_code in (403, 404), path
+    with pytest.raises(HarnessError, match="run folder"):
+        safe_file(run_dir, "../secret.txt")
+    with pytest.raises(HarnessError, match="run folder"):
+        safe_file(run_dir, "/etc/passwd")
+    link = run_dir / "escape.txt"
+    link.symlink_to(secret)
+    try:
+        with pytest.raises(HarnessError, match="run folder"):
+            safe_file(run_dir, "escape.txt")
+    finally:
+        link.unlink()
+    assert safe_file(run_dir, "items/1.1e/result.json") == inside
+
+
+def test_auth_guards_every_route(reports):
+    from gradio_client import Client
+
+    from harness import panel
+
+    app = panel.build_app(reports, RUN)
+    port = free_port()
+    panel.launch(app, port=port, auth=("prof", "s3cret"), prevent_thread_lock=True, quiet=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        assert requests.get(f"{url}config", timeout=10).status_code == 401
+        inside = (reports / RUN / "items" / "1.1e" / "result.json").resolve()
+        assert requests.get(f"{url}gradio_api/file={inside}", timeout=10).status_code == 401
+        with pytest.raises(Exception):
+            Client(url, verbose=False)
+        with pytest.raises(Exception):
+            Client(url, auth=("prof", "wrong"), verbose=False)
+        assert Client(url, auth=("prof", "s3cret"), verbose=False).predict(api_name="/draw_presenter") in ("Ana", "Beto")
+    finally:
+        app.close()
+
+
+def test_a_port_in_use_is_one_line(reports):
+    from harness import panel
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(HarnessError, match=f"^port {port} is in use; pass --port N$"):
+            panel.serve(reports, RUN, port=port)
+
+
+# ---------------------------------------------------------------- queue and lock
+def test_a_second_request_waits_in_the_queue():
+    release = threading.Event()
+    ran: list[list[str]] = []
+
+    def run_job(job):
+        ran.append(job.items)
+        release.wait(10)
+        job.on_event("done", item=job.items[0], status="ok", timing={"wall_s": 0.1})
+
+    queue = JobQueue(run_job)
+    first, second = queue.submit(["a"], "smoke"), queue.submit(["b"], "smoke")
+    deadline = time.time() + 5
+    while queue.position(first) != 0 and time.time() < deadline:
+        time.sleep(0.01)
+    assert (queue.position(first), queue.position(second)) == (0, 1)
+    assert ran == [["a"]]  # never two at once
+    release.set()
+    assert queue.wait_idle(10)
+    assert (first.state, second.state, ran) == ("done", "done", [["a"], ["b"]])
+
+
+def test_a_cli_run_holding_the_lock_refuses_the_job_with_one_line(served, reports):
+    app, _ = served
+    with RunStore(reports, RUN).lock(holder="harness run"):
+        job = wait_for(app.panel.submit(["1.1a"], "smoke"), 60)
+    assert job.state == "refused"
+    assert "is in use by harness run" in job.message and "\n" not in job.message
+
+
+def test_cancel_stops_the_running_item(served):
+    app, _ = served
+    job = app.panel.submit(["1.1e"], "smoke", force=True)
+    deadline = time.time() + 120
+    while job.total == 0 and not job.final and time.time() < deadline:
+        time.sleep(0.05)
+    app.panel.jobs.cancel()
+    wait_for(job, 120)
+    assert job.state == "cancelled", (job.state, job.message)
+    assert app.panel.store.load_result("1.1e")["status"] == "ok"  # the earlier result is kept
+
+
+# ---------------------------------------------------------------- content
+def test_talking_points_are_the_first_three_sentences_or_bullets():
+    md = "# Title\n\nFirst one. Second is 1.5 nats? Third! Fourth.\n\n- bullet"
+    assert talking_points(md) == ["First one.", "Second is 1.5 nats?", "Third!"]
+    md = "Intro sentence.\n\n- one\n  continued\n- two\n- three\n\n| a | b |"
+    assert talking_points(md) == ["Intro sentence.", "one continued", "two"]
+    assert talking_points(None) == []
+
+
+def test_explorer_latency_under_100_ms(served):
+    """A benchmark guard, generous: the issue asks <= 100 ms server-side per update."""
+    app, _ = served
+    vae = app.panel.vae
+    vae.ensure()
+    times = []
+    for i in range(50):
+        started = time.perf_counter()
+        vae.decode(2 * np.sin(i), 2 * np.cos(i))
+        times.append(time.perf_counter() - started)
+    assert statistics.median(times) < 0.1
+
+
+# ---------------------------------------------------------------- a real browser
+@pytest.mark.slow
+def test_in_a_real_browser(served, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's chromium is not installed")
+    shots = Path(os.environ.get("PANEL_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    _, url = served
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 900})
+            page.goto(url, wait_until="load")
+            slide = page.locator("#slide-deck .slide")
+            slide.wait_for(timeout=60000)
+            page.screenshot(path=str(shots / "01-presentation.png"))
+
+            def step(action) -> str:
+                before = slide.get_attribute("data-item")
+                action()
+                page.wait_for_function(
+                    "b => document.querySelector('#slide-deck .slide').dataset.item !== b", arg=before, timeout=15000)
+                return slide.get_attribute("data-item")
+
+            seen = [slide.get_attribute("data-item")]
+            seen.append(step(lambda: page.click("#next-btn")))
+            page.locator("h1, h2").first.click()  # focus the page, not an input
+            seen.append(step(lambda: page.keyboard.press("ArrowRight")))
+            seen.append(step(lambda: page.keyboard.press("ArrowRight")))
+            assert len(set(seen)) == 4, seen
+            assert step(lambda: page.keyboard.press("ArrowLeft")) == seen[2]
+            page.screenshot(path=str(shots / "02-slide-3.png"))
+
+            page.get_by_role("button", name="▶ Iniciar").click()
+            page.wait_for_function("document.querySelector('#pt-timer .pt-clock').textContent !== '20:00'", timeout=5000)
+            page.click("#draw-btn")
+            page.wait_for_selector("#presenter .who", timeout=10000)
+            assert page.inner_text("#presenter .who") in ("Ana", "Beto")
+            page.screenshot(path=str(shots / "03-timer-presenter.png"))
+
+            page.get_by_role("tab", name="Explorador VAE").click()
+            digit = page.locator("#vae-digit img")
+            digit.wait_for(timeout=30000)
+            before = digit.get_attribute("src")
+            page.locator("#vae-z1 input[type=range]").fill("2")
+            page.wait_for_function(
+                "b => { const i = document.querySelector('#vae-digit img'); return i && i.src !== b; }",
+                arg=before, timeout=15000)
+            page.screenshot(path=str(shots / "04-vae-explorer.png"), full_page=True)
+
+            page.get_by_role("tab", name="Ítems").click()
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(shots / "05-items.png"), full_page=True)
+        finally:
+            browser.close()
