@@ -1,0 +1,183 @@
+"""eval.compare: every trained VAE and GAN side by side, in the evaluator's feature space.
+
+Each item that trains generative models saves `model_rows` (experiments/README.md);
+this item only gathers them, so no model is trained twice. The floor and
+ceiling rows from eval.classifier frame the scale: a model near the floor is as
+close to the test set as real digits are.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from harness.errors import ItemFailed
+from harness.registry import item
+
+ID = "eval.compare"
+TITLE = "VAE versus GAN: comparison of every trained model"
+EVALUATOR = "eval.classifier"
+# The items that own trained generative models (VAE base, MSE, other prior,
+# latent sweep, architecture change; GAN base, improved, other latent, sweep).
+MODEL_ITEMS = ("1.1d", "1.1e", "1.1h", "1.1i", "1.1j", "1.2d", "1.2f", "1.2g", "1.2h")
+FAMILIES = ("vae", "gan")
+REQUIRED = ("model", "family", "item", "fid")
+COLORS = {"vae": "#3a86ff", "gan": "#e76f51", "reference": "#8d99ae"}
+
+# (row key, header, decimals); None in a row means "not defined for this model" (NLL of a GAN).
+COLUMNS: tuple[tuple[str, Any, int | None], ...] = (
+    ("model", {"es": "Modelo", "en": "Model"}, None),
+    ("family", {"es": "Familia", "en": "Family"}, None),
+    ("item", {"es": "Ítem", "en": "Item"}, None),
+    ("fid", "FID-MNIST", 2),
+    ("coverage_entropy", {"es": "Entropía de clases (nats)", "en": "Class entropy (nats)"}, 3),
+    ("classes_under_2pct", {"es": "Clases < 2 %", "en": "Classes < 2 %"}, None),
+    ("precision", {"es": "Precisión", "en": "Precision"}, 3),
+    ("recall", {"es": "Exhaustividad", "en": "Recall"}, 3),
+    ("nll", {"es": "NLL IWAE (nats)", "en": "NLL IWAE (nats)"}, 2),
+    ("neg_elbo", {"es": "−ELBO (nats)", "en": "−ELBO (nats)"}, 2),
+    ("train_s", {"es": "Entrenamiento (s)", "en": "Training (s)"}, 1),
+    ("sample_ips", {"es": "Muestreo (img/s)", "en": "Sampling (img/s)"}, 0),
+)
+
+
+def checked_row(row: Any, source: str) -> dict[str, Any]:
+    """A model row as the README defines it; a malformed one stops the item naming its source."""
+    if not isinstance(row, dict):
+        raise ItemFailed(f"item {source} saved a model_rows entry that is not a dict: {row!r}")
+    missing = [k for k in REQUIRED if row.get(k) is None]
+    if missing:
+        raise ItemFailed(f"item {source} saved model row {row.get('model', '?')!r} without {', '.join(missing)}")
+    if row["family"] not in FAMILIES:
+        raise ItemFailed(f"item {source} saved model row {row['model']!r} with family {row['family']!r}; use 'vae' or 'gan'")
+    return row
+
+
+def collect_rows(ctx, item_ids: tuple[str, ...]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every model row of the given items, once each, and the items that saved none.
+
+    A model reused by a later comparison keeps its owner's `item`, so
+    (item, model) identifies it and a row repeated by a reusing item is dropped.
+    """
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    silent = []
+    for item_id in item_ids:
+        try:
+            saved = ctx.input(item_id).value("model_rows")
+        except KeyError:
+            silent.append(item_id)
+            continue
+        for row in saved:
+            row = checked_row(row, item_id)
+            rows.setdefault((str(row["item"]), str(row["model"])), row)
+    return list(rows.values()), silent
+
+
+def ordered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """VAEs then GANs, each from the best FID to the worst."""
+    return sorted(rows, key=lambda r: (FAMILIES.index(r["family"]), r["fid"]))
+
+
+UNDEFINED = "—"  # a table cell for a value the model does not have (NLL of a GAN)
+
+
+def cell(value: Any, decimals: int | None) -> Any:
+    if value is None:
+        return UNDEFINED
+    if decimals is None or isinstance(value, (str, bool)):
+        return value
+    return int(round(value)) if decimals == 0 else round(float(value), decimals)
+
+
+def best(rows: list[dict[str, Any]], family: str) -> dict[str, Any]:
+    return min((r for r in rows if r["family"] == family), key=lambda r: r["fid"])
+
+
+@item(ID, TITLE, needs=(EVALUATOR,) + MODEL_ITEMS, config=("eval",), uses_data=False)
+def compare_models(ctx) -> None:
+    rows, silent = collect_rows(ctx, MODEL_ITEMS)
+    absent = [f for f in FAMILIES if not any(r["family"] == f for r in rows)]
+    if absent:
+        raise ItemFailed(f"no {' or '.join(absent).upper()} model rows among {', '.join(MODEL_ITEMS)}: nothing to compare")
+    rows = ordered(rows)
+    evaluator = ctx.input(EVALUATOR)
+    references = evaluator.value("reference_rows")
+    floor, ceiling = evaluator.metrics["fid_floor"], evaluator.metrics["fid_ceiling"]
+
+    record_metrics(ctx, rows, floor, ceiling)
+    ctx.check("every_model_item_reported", not silent, {
+        "es": "cada ítem que entrena modelos guarda sus filas (model_rows)",
+        "en": "every item that trains models saves its rows (model_rows)"},
+        expected=[], observed=silent)
+    n_samples = ctx.settings("eval")["n_samples"]
+    ctx.figure("fid_by_model", fid_figure(rows, floor, ceiling), {
+        "es": f"FID-MNIST de cada modelo ({n_samples} muestras contra el test; escala log, menor es mejor). "
+              "Líneas: piso (dígitos reales) y techo (ruido) del evaluador.",
+        "en": f"FID-MNIST of every model ({n_samples} samples against the test set; log scale, lower is better). "
+              "Lines: the evaluator's floor (real digits) and ceiling (noise)."})
+    ctx.figure("precision_recall", precision_recall_figure(rows, references), {
+        "es": "Precisión (fidelidad) frente a exhaustividad (diversidad) de cada modelo, k = 3.",
+        "en": "Precision (fidelity) against recall (diversity) of every model, k = 3."})
+    ctx.table("comparison", [header for _, header, _ in COLUMNS],
+              [[cell(r.get(key), d) for key, _, d in COLUMNS] for r in rows + references], {
+        "es": f"Todos los modelos entrenados, VAE y GAN, medidos con el mismo evaluador sobre {n_samples} muestras. "
+              "NLL (cota IWAE) y −ELBO sólo existen para los VAE. Las filas de referencia son el piso y el techo.",
+        "en": f"Every trained model, VAE and GAN, measured by the same evaluator on {n_samples} samples. "
+              "NLL (IWAE bound) and −ELBO exist for VAEs only. The reference rows are the floor and the ceiling."})
+    ctx.save_value("comparison", rows)
+
+
+def record_metrics(ctx, rows: list[dict[str, Any]], floor: float, ceiling: float) -> None:
+    vae, gan = best(rows, "vae"), best(rows, "gan")
+    ctx.metric("best_vae_fid", vae["fid"], note=vae["model"])
+    ctx.metric("best_gan_fid", gan["fid"], note=gan["model"])
+    ctx.metric("n_models", len(rows))
+    ctx.metric("best_vae_model", vae["model"])
+    ctx.metric("best_gan_model", gan["model"])
+    ctx.metric("best_family", "vae" if vae["fid"] <= gan["fid"] else "gan")
+    ctx.metric("n_vae", sum(r["family"] == "vae" for r in rows))
+    ctx.metric("n_gan", sum(r["family"] == "gan" for r in rows))
+    for name, r in (("best_vae", vae), ("best_gan", gan)):
+        for key in ("coverage_entropy", "classes_under_2pct", "precision", "recall"):
+            if r.get(key) is not None:
+                ctx.metric(f"{name}_{key}", r[key])
+    ctx.metric("fid_floor", floor)
+    ctx.metric("fid_ceiling", ceiling)
+    collapsed = [r["model"] for r in rows if (r.get("classes_under_2pct") or 0) > 0]
+    ctx.metric("n_models_missing_digits", len(collapsed), note=", ".join(collapsed) or None)
+    ctx.save_value("models_missing_digits", collapsed)
+
+
+def fid_figure(rows: list[dict[str, Any]], floor: float, ceiling: float):
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    shown = sorted(rows, key=lambda r: r["fid"], reverse=True)
+    fig, ax = plt.subplots(figsize=(6.5, 0.38 * len(shown) + 1.4))
+    y = range(len(shown))
+    ax.barh(y, [r["fid"] for r in shown], color=[COLORS[r["family"]] for r in shown])
+    ax.set_yticks(list(y), [r["model"] for r in shown], fontsize=8)
+    ax.set_xscale("log")
+    ax.axvline(floor, color="black", ls="--", lw=1)
+    ax.axvline(ceiling, color="black", ls=":", lw=1)
+    ax.set_xlabel("FID-MNIST (log)")
+    ax.legend(handles=[Patch(color=COLORS["vae"], label="VAE"), Patch(color=COLORS["gan"], label="GAN"),
+                       plt.Line2D([], [], color="black", ls="--", label="floor (real)"),
+                       plt.Line2D([], [], color="black", ls=":", label="ceiling (noise)")],
+              fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: bars reach the right edge
+    return fig
+
+
+def precision_recall_figure(rows: list[dict[str, Any]], references: list[dict[str, Any]]):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    for r in rows + references:
+        if r.get("precision") is None or r.get("recall") is None:
+            continue
+        marker = "s" if r["family"] == "reference" else "o"
+        ax.scatter(r["recall"], r["precision"], color=COLORS[r["family"]], marker=marker, s=30)
+        ax.annotate(r["model"], (r["recall"], r["precision"]), fontsize=6, xytext=(3, 3), textcoords="offset points")
+    ax.set(xlim=(-0.03, 1.05), ylim=(-0.03, 1.05), xlabel="recall", ylabel="precision")
+    for family in ("vae", "gan", "reference"):
+        ax.scatter([], [], color=COLORS[family], label=family.upper() if family != "reference" else "reference")
+    ax.legend(fontsize=7, loc="lower left")
+    return fig
