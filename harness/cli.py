@@ -124,6 +124,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"run '{summary.run_id}' in {summary.folder}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     for outcome in summary.failed:
         print(f"  {outcome.id}: {outcome.status}: {outcome.error}", file=sys.stderr)
+    if args.report:
+        # The report shows failed items too, so it is written whatever the outcome.
+        from harness.report import write_report
+
+        for lang in ("es", "en"):
+            for fmt, path in write_report(store, registry, lang).items():
+                print(f"{fmt:5s} {path}")
     return 1 if summary.failed else 0
 
 
@@ -253,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="recompute the named items even if cached")
     p.add_argument("--data", metavar="PATH", help="MNIST as an .npz (Keras layout) or a folder with the four IDX .gz files")
     p.add_argument("--run", metavar="ID", help="run folder name under reports/ (default: the profile's name)")
+    p.add_argument("--report", action="store_true", help="then write report.html, report.pdf and submission.ipynb (es and en)")
     p.set_defaults(fn=cmd_run)
 
     p = sub.add_parser("list", help="items with their status in a run, or the runs with --runs")
