@@ -1,0 +1,102 @@
+"""1.1b: the decoder, a dense block back to the 14x14x64 map and three transposed convolutions."""
+from __future__ import annotations
+
+import numpy as np
+
+from harness import architecture
+from harness.registry import item
+
+from experiments.vae import common
+from experiments.vae import models as M
+
+# The worked example: a 3x3 feature map and a 3x3 kernel, small integers so every cell reads.
+FEATURE_MAP = np.arange(1, 10, dtype="float32").reshape(3, 3)
+KERNEL = np.array([[0, 1, 0], [1, 2, 1], [0, 1, 0]], dtype="float32")
+
+
+def transposed_conv_by_hand(x: np.ndarray, kernel: np.ndarray, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each input pixel stamps value * kernel onto the output, stamps `stride` pixels apart;
+    overlaps add. 'same' padding then keeps the first in*stride rows and columns (TensorFlow
+    puts the odd padding pixel at the end). Returns (full 'valid' map, 'same' map)."""
+    n, k = x.shape[0], kernel.shape[0]
+    full = np.zeros(((n - 1) * stride + k,) * 2, dtype="float32")
+    for i in range(n):
+        for j in range(n):
+            full[i * stride:i * stride + k, j * stride:j * stride + k] += x[i, j] * kernel
+    return full, full[:n * stride, :n * stride]
+
+
+def transposed_conv_by_keras(x: np.ndarray, kernel: np.ndarray, stride: int) -> np.ndarray:
+    import keras
+
+    layer = keras.layers.Conv2DTranspose(1, kernel.shape[0], strides=stride, padding="same", use_bias=False)
+    layer.build((1, *x.shape, 1))
+    layer.set_weights([kernel[:, :, None, None]])
+    return np.asarray(layer(x[None, :, :, None]))[0, :, :, 0]
+
+
+def stride_figure(full: np.ndarray, same: np.ndarray):
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    n, s = FEATURE_MAP.shape[0], 2
+    dilated = np.zeros(((n - 1) * s + 1,) * 2, dtype="float32")
+    dilated[::s, ::s] = FEATURE_MAP
+    panels = [
+        (FEATURE_MAP, "entrada 3×3 / input 3×3"),
+        (KERNEL, "kernel 3×3"),
+        (dilated, "stride 2: ceros entre píxeles\nstride 2: zeros between pixels"),
+        (full, "suma de estampas, 7×7 ('valid')\nsum of stamps, 7×7 ('valid')"),
+        (same, "'same': salida 6×6 = 3·2\n'same': output 6×6 = 3·2"),
+    ]
+    fig, axes = plt.subplots(1, len(panels), figsize=(15, 3.6), gridspec_kw={"width_ratios": [3, 3, 5, 7, 6]})
+    for ax, (arr, title) in zip(axes, panels):
+        ax.imshow(arr, cmap="Blues", vmin=0, vmax=max(arr.max(), 1))
+        for (r, c), v in np.ndenumerate(arr):
+            ax.text(c, r, f"{v:g}", ha="center", va="center", fontsize=8,
+                    color="white" if v > 0.6 * arr.max() else "black")
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[3].add_patch(Rectangle((-0.5, -0.5), same.shape[1], same.shape[0], fill=False, edgecolor="crimson", lw=2))
+    fig.suptitle("Convolución transpuesta con stride 2 / stride-2 transposed convolution", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+@item("1.1b", "VAE decoder and transposed convolution", config=("vae",), uses_data=False)
+def decoder(ctx):
+    s = common.settings(ctx)
+    dec = M.build_decoder(s["latent_dim"], s["filters"], s["num_conv"], s["intermediate_dim"])
+    out_shape = tuple(dec.output.shape[1:])
+
+    ctx.metric("parameters", int(dec.count_params()))
+    ctx.metric("upsample_units", int(dec.get_layer("decoder_upsample").units), note={
+        "es": "14·14·64: la forma de conv_3 antes de aplanar", "en": "14·14·64: conv_3's shape before flattening"})
+    ctx.metric("upsample_share", dec.get_layer("decoder_upsample").count_params() / dec.count_params())
+
+    columns, rows = architecture.layer_table(dec)
+    ctx.table("decoder_layers", columns, rows, {
+        "es": "Decoder capa por capa: de z (2 valores) a la imagen de medias de Bernoulli 28×28×1.",
+        "en": "Decoder layer by layer: from z (2 values) to the 28×28×1 image of Bernoulli means."})
+    ctx.figure("decoder_graph", architecture.graph_figure(dec, "VAE decoder (1.1b)"), {
+        "es": "Grafo del decoder, espejo del encoder: densa, densa a 14×14×64, transpuesta con stride 2 (14→28), dos transpuestas más.",
+        "en": "Decoder graph, the encoder mirrored: dense, dense to 14×14×64, a stride-2 transposed conv (14→28), two more."})
+
+    full, same = transposed_conv_by_hand(FEATURE_MAP, KERNEL, stride=2)
+    keras_same = transposed_conv_by_keras(FEATURE_MAP, KERNEL, stride=2)
+    ctx.figure("stride_example", stride_figure(full, same), {
+        "es": "Cada píxel de entrada estampa valor×kernel en la salida, separado 2 píxeles de su vecino; los solapes se suman. "
+              "'valid' da (3−1)·2+3 = 7; 'same' recorta a 3·2 = 6 (recuadro rojo).",
+        "en": "Each input pixel stamps value×kernel onto the output, 2 pixels from its neighbour; overlaps add. "
+              "'valid' gives (3−1)·2+3 = 7; 'same' crops to 3·2 = 6 (red box)."})
+    ctx.save_value("stride_example", {"input": FEATURE_MAP, "kernel": KERNEL, "same": keras_same})
+
+    common.check_layers(ctx, "decoder", dec)
+    ctx.check("output_is_an_image", out_shape == (28, 28, 1),
+              {"es": "La salida tiene la forma de una imagen MNIST.", "en": "The output has the shape of an MNIST image."},
+              expected=[28, 28, 1], observed=list(out_shape))
+    ctx.check("stride_example_matches_keras", bool(np.allclose(same, keras_same)),
+              {"es": "La construcción a mano (estampas + recorte 'same') coincide con Conv2DTranspose de Keras.",
+               "en": "The by-hand construction (stamps + 'same' crop) equals Keras's Conv2DTranspose."},
+              expected=same, observed=keras_same)

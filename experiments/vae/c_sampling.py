@@ -1,0 +1,127 @@
+"""1.1c: the sampling layer that joins encoder and decoder, and the complete VAE."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import keras
+
+from harness import architecture
+from harness.registry import item
+
+from experiments.vae import common
+from experiments.vae import models as M
+
+# A posterior with unequal variances, so a variance used as a standard deviation shows.
+Z_MEAN = np.array([1.0, -2.0], dtype="float32")
+Z_LOG_VAR = np.log(np.array([0.25, 4.0], dtype="float32"))
+DRAWS = 200_000
+
+
+def full_graph(vae: M.VAE) -> keras.Model:
+    """x -> encoder layers -> z -> decoder layers as one flat functional graph (the same layer
+    objects, so the same weights), for the layer table and drawing: one input, no nested models."""
+    x = keras.Input(shape=(28, 28, 1), name="x")
+    h = x
+    for layer in vae.encoder.layers[1:]:
+        if layer.name in ("z_mean", "z_log_var"):
+            continue
+        h = layer(h)
+    z = vae.sampling([vae.encoder.get_layer("z_mean")(h), vae.encoder.get_layer("z_log_var")(h)])
+    x_hat = z
+    for layer in vae.decoder.layers[1:]:
+        x_hat = layer(x_hat)
+    return keras.Model(x, x_hat, name="vae")
+
+
+def draw(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """DRAWS samples of z from the Sampling layer, and the handout's formula on the same epsilon."""
+    layer = M.Sampling(seed=seed)
+    mean = np.tile(Z_MEAN, (DRAWS, 1))
+    log_var = np.tile(Z_LOG_VAR, (DRAWS, 1))
+    ours = np.asarray(layer([mean, log_var]))
+    epsilon = (ours - mean) / np.exp(0.5 * log_var)  # recover the very epsilon the layer drew
+    return ours, M.handout_sampling(mean, log_var, epsilon)
+
+
+def sampling_figure(ours: np.ndarray, handout: np.ndarray):
+    import matplotlib.pyplot as plt
+    from scipy.stats import norm
+
+    sigma = np.exp(0.5 * Z_LOG_VAR)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for i, ax in enumerate(axes):
+        lo, hi = Z_MEAN[i] - 4 * max(sigma[i], np.exp(Z_LOG_VAR[i])), Z_MEAN[i] + 4 * max(sigma[i], np.exp(Z_LOG_VAR[i]))
+        bins = np.linspace(lo, hi, 80)
+        ax.hist(ours[:, i], bins, density=True, alpha=0.55, color="tab:blue",
+                label=f"σ = exp(½·log σ²): std {ours[:, i].std():.3f}")
+        ax.hist(handout[:, i], bins, density=True, alpha=0.45, color="tab:red",
+                label=f"handout exp(log σ²): std {handout[:, i].std():.3f}")
+        grid = np.linspace(lo, hi, 400)
+        ax.plot(grid, norm.pdf(grid, Z_MEAN[i], sigma[i]), "k--", lw=1.2, label=f"N({Z_MEAN[i]:g}, {sigma[i]:g}²)")
+        ax.set_title(f"z{i + 1}: μ = {Z_MEAN[i]:g}, σ² = {math.exp(Z_LOG_VAR[i]):g}", fontsize=10)
+        ax.set_xlabel(f"z{i + 1}")
+        ax.legend(fontsize=7.5, loc="upper right")
+    axes[0].set_ylabel("densidad / density")
+    fig.tight_layout()
+    return fig
+
+
+@item("1.1c", "VAE sampling layer and complete model", config=("vae",), uses_data=False)
+def sampling(ctx):
+    s = common.settings(ctx)
+    vae = M.build_vae(s, seed=ctx.seed)
+    graph = full_graph(vae)
+    counts = M.expected_parameters(**M.HANDOUT)
+
+    ours, handout = draw(ctx.seed)
+    sigma = np.exp(0.5 * Z_LOG_VAR)
+    std_ours, std_handout = ours.std(axis=0), handout.std(axis=0)
+    mean_ours = ours.mean(axis=0)
+
+    ctx.metric("parameters", int(vae.count_params()))
+    ctx.metric("std_ratio_ours_z1", float(std_ours[0] / sigma[0]), note={
+        "es": "desviación medida / predicha (σ = 0.5)", "en": "measured / predicted standard deviation (σ = 0.5)"})
+    ctx.metric("std_ratio_ours_z2", float(std_ours[1] / sigma[1]), note={
+        "es": "desviación medida / predicha (σ = 2)", "en": "measured / predicted standard deviation (σ = 2)"})
+    ctx.metric("std_handout_z1", float(std_handout[0]))
+    ctx.metric("std_handout_z2", float(std_handout[1]))
+    ctx.metric("predicted_std_z1", float(sigma[0]))
+    ctx.metric("predicted_std_z2", float(sigma[1]))
+    ctx.metric("draws", DRAWS)
+
+    columns, rows = architecture.layer_table(graph)
+    ctx.table("vae_layers", columns, rows, {
+        "es": "El VAE completo: encoder, la capa de muestreo z y el decoder.",
+        "en": "The complete VAE: encoder, the sampling layer z and the decoder."})
+    ctx.figure("sampling_check", sampling_figure(ours, handout), {
+        "es": f"{DRAWS} muestras de z con μ y log σ² fijos. Con σ = exp(½ log σ²) (azul) coinciden con N(μ, σ²); "
+              "la línea del enunciado (rojo) usa la varianza como desviación: demasiado estrecha si σ² < 1, demasiado ancha si σ² > 1.",
+        "en": f"{DRAWS} draws of z for a fixed μ and log σ². With σ = exp(½ log σ²) (blue) they follow N(μ, σ²); "
+              "the handout's line (red) uses the variance as the deviation: too narrow when σ² < 1, too wide when σ² > 1."})
+    ctx.figure("vae_graph", architecture.graph_figure(graph, "VAE (1.1c)"), {
+        "es": "Grafo completo: encoder → z = μ + σ·ε → decoder.", "en": "Complete graph: encoder → z = μ + σ·ε → decoder."})
+
+    tolerance_mean = 5 * sigma / math.sqrt(DRAWS)
+    ctx.check("sampled_mean_is_z_mean", bool(np.all(np.abs(mean_ours - Z_MEAN) < tolerance_mean)),
+              {"es": "Media de las muestras = z_mean (tolerancia 5 errores estándar).",
+               "en": "Sample mean = z_mean (5 standard errors of tolerance)."}, expected=Z_MEAN, observed=mean_ours)
+    ctx.check("sampled_std_is_exp_half_log_var", bool(np.all(np.abs(std_ours / sigma - 1) < 0.01)),
+              {"es": "Desviación de las muestras = exp(½·z_log_var) (±1 %).",
+               "en": "Sample standard deviation = exp(½·z_log_var) (±1 %)."}, expected=sigma, observed=std_ours)
+    ctx.check("handout_sampling_is_wrong", bool(np.all(np.abs(std_handout / np.exp(Z_LOG_VAR) - 1) < 0.01)
+                                                and np.all(np.abs(std_handout / sigma - 1) > 0.4)),
+              {"es": "La fórmula del enunciado da desviación exp(z_log_var) = σ², no σ: el defecto medido.",
+               "en": "The handout's formula gives deviation exp(z_log_var) = σ², not σ: the defect, measured."},
+              expected=np.exp(Z_LOG_VAR), observed=std_handout)
+    ctx.check("vae_parameters_match_handout", int(vae.count_params()) == counts["vae"],
+              {"es": "Parámetros del VAE completo, contados a mano desde el enunciado.",
+               "en": "Parameters of the complete VAE, counted by hand from the handout."},
+              expected=counts["vae"], observed=int(vae.count_params()))
+    proper = isinstance(vae.sampling, keras.layers.Layer) and not any(
+        type(layer).__name__ == "Lambda" for layer in architecture.flat_layers(graph))
+    ctx.check("sampling_is_a_layer", proper,
+              {"es": "El muestreo es una capa propia (sin Lambda), serializable.",
+               "en": "Sampling is a proper layer (no Lambda), serialisable."}, expected=True, observed=proper)
+    common.check_latent_dim(ctx, s["latent_dim"])

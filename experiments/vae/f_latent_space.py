@@ -1,0 +1,96 @@
+"""1.1f: where the test set lands in the 2-D latent space, and how wide q(z|x) is."""
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+from scipy.stats import norm
+
+from harness.registry import item
+
+from experiments.vae import common
+from experiments.vae.common import Z90
+
+
+def scatter_figure(mu: np.ndarray, y: np.ndarray):
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import BoundaryNorm
+
+    fig, ax = plt.subplots(figsize=(7.4, 6.2))
+    bounds = np.arange(-0.5, 10.5)
+    points = ax.scatter(mu[:, 0], mu[:, 1], c=y, cmap=common.DIGIT_CMAP, norm=BoundaryNorm(bounds, 10), s=3, alpha=0.7)
+    bar = fig.colorbar(points, ax=ax, ticks=range(10))
+    bar.set_label("dígito / digit")
+    ax.add_patch(plt.Rectangle((-Z90, -Z90), 2 * Z90, 2 * Z90, fill=False, ls="--", color="k", lw=1))
+    ax.set_xlabel("μ₁ (z₁)")
+    ax.set_ylabel("μ₂ (z₂)")
+    ax.set_title("μ(x) del conjunto de test / test set μ(x)  (--: |z| < 1.645)", fontsize=10)
+    ax.set_aspect("equal", adjustable="datalim")
+    fig.tight_layout()
+    return fig
+
+
+def histogram_figure(mu: np.ndarray, var: np.ndarray):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(11, 6.4))
+    grid = np.linspace(-4, 4, 300)
+    for i in range(2):
+        ax = axes[0, i]
+        ax.hist(mu[:, i], bins=60, density=True, color="tab:blue", alpha=0.7, label="μ(x)")
+        ax.plot(grid, norm.pdf(grid), "k--", lw=1, label="N(0, 1)")
+        ax.set_title(f"media μ{i + 1} / mean μ{i + 1}: {mu[:, i].mean():.2f} ± {mu[:, i].std():.2f}", fontsize=10)
+        ax.legend(fontsize=8)
+        ax.set_xlabel(f"μ{i + 1}")
+        ax = axes[1, i]
+        ax.hist(var[:, i], bins=60, color="tab:orange", alpha=0.8)
+        ax.set_title(f"varianza σ²{i + 1} / variance σ²{i + 1}: mediana / median {np.median(var[:, i]):.3f}", fontsize=10)
+        ax.set_xlabel(f"σ²{i + 1}")
+    axes[0, 0].set_ylabel("densidad / density")
+    axes[1, 0].set_ylabel("imágenes / images")
+    fig.tight_layout()
+    return fig
+
+
+@item("1.1f", "VAE latent space of the test set", needs=("1.1e",), config=("vae",))
+def latent_space(ctx):
+    vae = ctx.input("1.1e").model("vae")
+    data = ctx.data
+    mu, log_var = vae.encoder.predict(data.x_test, batch_size=1000, verbose=0)
+    var = np.exp(log_var)
+    mu_train = vae.encoder.predict(data.x_train, batch_size=1000, verbose=0)[0]
+    # How well the digits separate in z: 5-nearest-neighbour vote of training μ's for each test μ.
+    _, near = cKDTree(mu_train).query(mu, k=5)
+    votes = data.y_train[near]
+    knn = np.array([np.bincount(v, minlength=10).argmax() for v in votes])
+    inside = np.all(np.abs(mu) < Z90, axis=1)
+
+    ctx.metric("knn_accuracy", float((knn == data.y_test).mean()), note={
+        "es": "5 vecinos más cercanos en μ (train → test): cuánto separa el espacio latente los dígitos",
+        "en": "5 nearest neighbours in μ (train → test): how well the latent space separates the digits"})
+    ctx.metric("inside_90_region", float(inside.mean()), note={
+        "es": "fracción de μ(x) con |μ₁|, |μ₂| < 1.645", "en": "share of μ(x) with |μ₁|, |μ₂| < 1.645"})
+    ctx.metric("mean_var_z1", float(var[:, 0].mean()))
+    for i in range(2):
+        ctx.metric(f"mu_mean_z{i + 1}", float(mu[:, i].mean()))
+        ctx.metric(f"mu_std_z{i + 1}", float(mu[:, i].std()))
+        ctx.metric(f"median_var_z{i + 1}", float(np.median(var[:, i])))
+    ctx.metric("mean_var_z2", float(var[:, 1].mean()))
+    # Aggregate posterior variance = Var(μ) + E[σ²]: 1 per component if q(z) matched N(0, I) exactly.
+    ctx.metric("aggregate_var_z1", float(mu[:, 0].var() + var[:, 0].mean()))
+    ctx.metric("aggregate_var_z2", float(mu[:, 1].var() + var[:, 1].mean()))
+
+    ctx.figure("latent_scatter", scatter_figure(mu, data.y_test), {
+        "es": "μ(x) de cada imagen de test, coloreada por su dígito; el recuadro marca la región central del 90 % por componente.",
+        "en": "μ(x) of every test image, coloured by its digit; the box marks the central 90 % region per component."})
+    ctx.figure("latent_histograms", histogram_figure(mu, var), {
+        "es": "Histogramas de μ (arriba, con N(0, 1) de referencia) y de σ² (abajo) para las dos componentes.",
+        "en": "Histograms of μ (top, with N(0, 1) for reference) and σ² (bottom) for both components."})
+    per_digit = [[d, round(float(mu[data.y_test == d, 0].mean()), 2), round(float(mu[data.y_test == d, 1].mean()), 2),
+                  round(float(np.median(var[data.y_test == d]).item()), 3), int((data.y_test == d).sum())]
+                 for d in range(10) if (data.y_test == d).any()]
+    ctx.table("per_digit", [{"es": "dígito", "en": "digit"}, "μ₁", "μ₂", {"es": "σ² mediana", "en": "median σ²"},
+                            {"es": "imágenes", "en": "images"}], per_digit, {
+        "es": "Centro de cada dígito en el espacio latente.", "en": "Where each digit sits in the latent space."})
+    ctx.save_array("test_mu", mu)
+    ctx.save_array("test_log_var", log_var)
+    common.check_latent_dim(ctx, mu.shape[1])

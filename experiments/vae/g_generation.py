@@ -1,0 +1,205 @@
+"""1.1g: decode a grid of the latent plane: the central 90 % and out to the extreme tails."""
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+from scipy.stats import norm
+
+from harness.registry import item
+
+from experiments.vae import common
+from experiments.vae.common import Z90
+
+CENTRAL = (0.05, 0.95)
+EXTREME = (0.000005, 0.999995)
+
+
+def latent_grid(n: int, span: tuple[float, float], latent_dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse normal CDF of evenly spaced probabilities: the grid is evenly spaced in probability.
+    Rows run z2 from high (top) to low, columns z1 from low to high, like a plot's axes.
+    Components past the second stay at 0, the prior's mode."""
+    values = norm.ppf(np.linspace(*span, n))
+    z1, z2 = np.meshgrid(values, values[::-1])
+    z = np.zeros((n * n, latent_dim), dtype="float32")
+    z[:, 0], z[:, 1] = z1.ravel(), z2.ravel()
+    return values, z
+
+
+def grid_figure(images: np.ndarray, values: np.ndarray, title: str):
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    n = len(values)
+    fig, ax = plt.subplots(figsize=(10, 10))
+    ax.imshow(common.tile(images, n), cmap="gnuplot2", vmin=0, vmax=1)
+    step = max(1, n // 10)  # at most ~10 labels per axis: 30 would overlap
+    ticks = np.arange(0, n, step)
+    pos = 28 * ticks + 14
+    ax.set_xticks(pos, [f"{values[i]:.2f}" for i in ticks], rotation=45)
+    ax.set_yticks(pos, [f"{values[::-1][i]:.2f}" for i in ticks])
+    ax.set_xlabel("z₁")
+    ax.set_ylabel("z₂")
+    if values[-1] > Z90:  # mark the central 90 % on the extreme grid
+        lo, hi = 28 * np.interp([-Z90, Z90], values, np.arange(n)) + 14
+        ax.add_patch(Rectangle((lo, lo), hi - lo, hi - lo, fill=False, ls="--", color="w", lw=1.5))
+    ax.set_title(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def pixel_evidence(images: np.ndarray, x_test: np.ndarray) -> dict[str, np.ndarray]:
+    """Per decoded image: ink (mean intensity), sharpness (share of pixels decided, < 0.1 or > 0.9)
+    and the distance to the nearest real test image (how digit-like it is, in pixel space)."""
+    flat = images.reshape(len(images), -1)
+    distance, _ = cKDTree(x_test.reshape(len(x_test), -1)).query(flat, k=1)
+    return {"ink": flat.mean(1), "sharp": ((flat < 0.1) | (flat > 0.9)).mean(1), "nn_distance": distance}
+
+
+@item("1.1g", "VAE generation over a latent grid", needs=("1.1e", common.EVALUATOR), config=("vae", "vae_compare"))
+def generation(ctx):
+    vae = ctx.input("1.1e").model("vae")
+    n = ctx.settings("vae_compare")["grid_n"]
+    batch = ctx.settings("vae")["batch_size"]
+
+    values, z = latent_grid(n, CENTRAL, vae.latent_dim)
+    images = vae.decoder.predict(z, batch_size=max(batch, n * n), verbose=0)  # the whole grid in one call
+    ext_values, ext_z = latent_grid(n, EXTREME, vae.latent_dim)
+    ext_images = vae.decoder.predict(ext_z, batch_size=max(batch, n * n), verbose=0)
+
+    x_ref = ctx.data.x_test
+    central = pixel_evidence(images, x_ref)
+    extreme = pixel_evidence(ext_images, x_ref)
+    outside = np.any(np.abs(ext_z[:, :2]) > Z90, axis=1)
+    far = np.all(np.abs(ext_z[:, :2]) > 3.0, axis=1)  # the four corners, beyond 3 sigma in both
+
+    judge = common.evaluator(ctx)
+    labels, confidence = judge.classify(images)
+    ext_labels, ext_confidence = judge.classify(ext_images)
+    central_digits = np.bincount(labels, minlength=10)
+    beyond_digits = np.bincount(ext_labels[outside], minlength=10)
+
+    ctx.metric("central_digits_present", int((central_digits > 0).sum()), note={
+        "es": "dígitos distintos que el evaluador reconoce en la grilla central",
+        "en": "distinct digits the evaluator recognises in the central grid"})
+    ctx.metric("central_confidence", float(confidence.mean()), note={
+        "es": "confianza media del clasificador MNIST en la grilla central",
+        "en": "mean confidence of the MNIST classifier on the central grid"})
+    ctx.metric("beyond_90_confidence", float(ext_confidence[outside].mean()), note={
+        "es": "lo mismo fuera de la región del 90 % (grilla extrema)", "en": "the same beyond the 90 % region (extreme grid)"})
+    ctx.metric("corner_confidence", float(ext_confidence[far].mean()) if far.any() else float("nan"))
+    ctx.metric("beyond_90_digits_present", int((beyond_digits > 0).sum()))
+    ctx.metric("beyond_90_top_digit", int(beyond_digits.argmax()))
+    ctx.metric("beyond_90_top_digit_share", float(beyond_digits.max() / max(1, beyond_digits.sum())))
+    grid_labels = labels.reshape(n, n)
+    ink_grid = central["ink"].reshape(n, n)
+    z1_grid, z2_grid = z[:, 0].reshape(n, n), z[:, 1].reshape(n, n)
+    ctx.metric("changes_along_z1", float((np.diff(grid_labels, axis=1) != 0).sum(1).mean()), note={
+        "es": "cambios de dígito (según el evaluador) al recorrer una fila de la grilla central, en promedio",
+        "en": "digit changes (by the evaluator) walking along one row of the central grid, on average"})
+    ctx.metric("changes_along_z2", float((np.diff(grid_labels, axis=0) != 0).sum(0).mean()))
+    ctx.metric("ink_corr_z1", float(np.corrcoef(ink_grid.ravel(), z1_grid.ravel())[0, 1]), note={
+        "es": "correlación entre la tinta de la imagen (grosor) y z₁ en la grilla central",
+        "en": "correlation between an image's ink (stroke weight) and z₁ on the central grid"})
+    ctx.metric("ink_corr_z2", float(np.corrcoef(ink_grid.ravel(), z2_grid.ravel())[0, 1]))
+    ctx.metric("grid_n", n)
+    ctx.metric("central_nn_distance", float(central["nn_distance"].mean()), note={
+        "es": "distancia media (píxeles, L2) de cada imagen de la grilla central a la imagen real más parecida",
+        "en": "mean distance (pixels, L2) from each central-grid image to its closest real image"})
+    ctx.metric("beyond_90_nn_distance", float(extreme["nn_distance"][outside].mean()), note={
+        "es": "lo mismo para las celdas de la grilla extrema fuera de la región del 90 %",
+        "en": "the same for the extreme-grid cells outside the 90 % region"})
+    ctx.metric("corner_nn_distance", float(extreme["nn_distance"][far].mean()) if far.any() else float("nan"))
+    ctx.metric("central_ink", float(central["ink"].mean()))
+    ctx.metric("beyond_90_ink", float(extreme["ink"][outside].mean()))
+    ctx.metric("test_ink", float(x_ref.mean()))
+    ctx.metric("central_sharpness", float(central["sharp"].mean()))
+    ctx.metric("beyond_90_sharpness", float(extreme["sharp"][outside].mean()))
+    ctx.metric("extreme_range", float(ext_values[-1]), note={"es": "la grilla extrema llega a ±este valor",
+                                                            "en": "the extreme grid reaches ±this value"})
+    ctx.metric("beyond_90_share", float(outside.mean()))
+
+    ctx.figure("latent_grid", grid_figure(images, values, f"{n}×{n}: z = Φ⁻¹(linspace(0.05, 0.95))"), {
+        "es": f"Grilla de {n}×{n} imágenes decodificadas; cada eje recorre una componente de z por la inversa de la CDF normal "
+              "(la región central del 90 % de cada componente).",
+        "en": f"Grid of {n}×{n} decoded images; each axis walks one component of z through the inverse normal CDF "
+              "(the central 90 % of each component)."})
+    ctx.figure("latent_grid_extreme", grid_figure(ext_images, ext_values, f"{n}×{n}: z = Φ⁻¹(linspace(0.000005, 0.999995))"), {
+        "es": "La misma grilla hasta las colas extremas del prior (|z| ≈ 4.4): fuera del 90 % central.",
+        "en": "The same grid out to the prior's extreme tails (|z| ≈ 4.4): beyond the central 90 %."})
+    ctx.figure("extreme_evidence", evidence_figure(ext_values, extreme), {
+        "es": "Por celda de la grilla extrema: distancia a la imagen de test más parecida y tinta media. El recuadro marca |z| < 1.645.",
+        "en": "Per cell of the extreme grid: distance to the closest test image and mean ink. The box marks |z| < 1.645."})
+    ctx.figure("grid_labels", labels_figure(values, labels, confidence, ext_values, ext_labels, ext_confidence), {
+        "es": "El dígito que el clasificador MNIST ve en cada celda (color) y su confianza (opacidad): grilla central y extrema.",
+        "en": "The digit the MNIST classifier sees in each cell (colour) and its confidence (opacity): central and extreme grids."})
+    ctx.table("digits_by_region", [{"es": "dígito", "en": "digit"}, {"es": "celdas grilla central", "en": "central-grid cells"},
+                                   {"es": "celdas fuera del 90 %", "en": "cells beyond 90 %"}],
+              [[d, int(central_digits[d]), int(beyond_digits[d])] for d in range(10)], {
+        "es": "Cuántas celdas clasifica el evaluador como cada dígito, dentro y fuera de la región del 90 %.",
+        "en": "How many cells the evaluator labels as each digit, inside and beyond the 90 % region."})
+    ctx.save_value("central_digits", central_digits.tolist())
+    ctx.save_value("beyond_90_digits", beyond_digits.tolist())
+    ctx.save_array("grid_images", images)
+    common.check_latent_dim(ctx, vae.latent_dim)
+    ctx.check("grid_decoded_in_one_batch", len(images) == n * n,
+              {"es": f"Las {n * n} imágenes se decodifican con un solo predict (el enunciado llama predict por punto).",
+               "en": f"All {n * n} images decode in one predict (the handout calls predict once per point)."},
+              expected=n * n, observed=len(images))
+
+
+def z_axes(ax, values: np.ndarray, box: bool) -> None:
+    """Axes in cell units labelled with the z values (the grid is even in probability, not in z);
+    the dashed box is |z1|, |z2| < 1.645, the central 90 % of each component."""
+    n = len(values)
+    ticks = np.arange(0, n, max(1, n // 8))
+    ax.set_xticks(ticks, [f"{values[i]:.2f}" for i in ticks], rotation=45)
+    ax.set_yticks(ticks, [f"{values[::-1][i]:.2f}" for i in ticks])
+    ax.set_xlabel("z₁")
+    ax.set_ylabel("z₂")
+    if box and values[-1] > Z90:
+        lo, hi = np.interp([-Z90, Z90], values, np.arange(n))
+        ax.add_patch(plt_rectangle(lo, hi))
+
+
+def plt_rectangle(lo: float, hi: float):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((lo, lo), hi - lo, hi - lo, fill=False, ls="--", color="k", lw=1.3)
+
+
+def evidence_figure(values: np.ndarray, evidence: dict[str, np.ndarray]):
+    import matplotlib.pyplot as plt
+
+    n = len(values)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.4))
+    for ax, key, title in ((axes[0], "nn_distance", "distancia al test más cercano\ndistance to nearest test image"),
+                           (axes[1], "ink", "tinta media / mean ink")):
+        im = ax.imshow(evidence[key].reshape(n, n), cmap="viridis")
+        fig.colorbar(im, ax=ax, shrink=0.85)
+        z_axes(ax, values, box=True)
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def labels_figure(values, labels, confidence, ext_values, ext_labels, ext_confidence):
+    import matplotlib.pyplot as plt
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import BoundaryNorm
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 6))
+    cmap, norm = plt.get_cmap(common.DIGIT_CMAP), BoundaryNorm(np.arange(-0.5, 10.5), 10)
+    for ax, vals, lab, conf, title in ((axes[0], values, labels, confidence, "Φ⁻¹(0.05 … 0.95)"),
+                                       (axes[1], ext_values, ext_labels, ext_confidence, "Φ⁻¹(0.000005 … 0.999995)")):
+        n = len(vals)
+        rgba = cmap(norm(lab.reshape(n, n)))
+        rgba[..., 3] = 0.15 + 0.85 * conf.reshape(n, n)  # faint = the classifier is unsure
+        ax.imshow(rgba)
+        if n <= 20:  # the digit itself reads only when the cells are big enough
+            for (r, c), d in np.ndenumerate(lab.reshape(n, n)):
+                ax.text(c, r, str(d), ha="center", va="center", fontsize=7)
+        z_axes(ax, vals, box=True)
+        ax.set_title(title, fontsize=10)
+    fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=axes.tolist(), ticks=range(10), shrink=0.8,
+                 label="dígito predicho (opacidad = confianza)\npredicted digit (opacity = confidence)")
+    return fig

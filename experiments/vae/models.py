@@ -1,0 +1,500 @@
+"""Section 1.1: the handout's VAE in Keras 3, its priors, and the one training loop.
+
+The handout's maths, in the names it uses:
+
+    z = z_mean + sigma * epsilon,   sigma = exp(0.5 * z_log_var),   epsilon ~ N(0, I)
+    loss = reconstruction(x, x_hat) + KL(q(z|x) || p(z))          (nats per image)
+
+Everything that trains a VAE in this section (1.1d, e, h, i, j) goes through
+`build_vae` and `fit_vae`, and everything that reports a likelihood goes
+through `test_likelihood`, so the numbers of different items compare.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import keras
+from keras import layers, ops
+
+from harness.errors import ConfigError, ItemFailed
+
+PACKAGE = "inf395"
+PIXELS = 28 * 28 * 1
+LOG_2PI = math.log(2.0 * math.pi)
+
+# Hyper-parameters the handout fixes in its code (1.1a-b); the rest come from [vae].
+HANDOUT = {"filters": 32, "num_conv": 3, "latent_dim": 2, "intermediate_dim": 128}
+
+
+# ----------------------------------------------------------------- architecture
+def build_encoder(latent_dim: int, filters: int, num_conv: int, intermediate_dim: int,
+                  extra_block: bool = False, name: str = "encoder") -> keras.Model:
+    """1.1a: three conv blocks (the third one halves the image) and one dense block.
+
+    extra_block (1.1j) adds a fourth conv block that halves the image again (14 -> 7),
+    so the dense layer sees a 7x7 map instead of a 14x14 one.
+    """
+    x = keras.Input(shape=(28, 28, 1), name="x")
+    h = layers.Conv2D(filters, num_conv, padding="same", activation="relu", name="conv_1")(x)
+    h = layers.Conv2D(filters, num_conv, padding="same", activation="relu", name="conv_2")(h)
+    h = layers.Conv2D(filters * 2, num_conv, padding="same", activation="relu", strides=2, name="conv_3")(h)
+    if extra_block:
+        h = layers.Conv2D(filters * 2, num_conv, padding="same", activation="relu", strides=2, name="conv_4")(h)
+    h = layers.Flatten(name="flat")(h)
+    h = layers.Dense(intermediate_dim, activation="relu", name="hidden")(h)
+    z_mean = layers.Dense(latent_dim, activation="linear", name="z_mean")(h)
+    z_log_var = layers.Dense(latent_dim, activation="linear", name="z_log_var")(h)
+    return keras.Model(x, [z_mean, z_log_var], name=name)
+
+
+def build_decoder(latent_dim: int, filters: int, num_conv: int, intermediate_dim: int,
+                  extra_block: bool = False, name: str = "decoder") -> keras.Model:
+    """1.1b: the encoder mirrored: dense back to the conv map, then transposed convolutions.
+
+    The handout's shape_before_flattening is the encoder's conv_3 output: 14x14x(2*filters)
+    (7x7 with the 1.1j extra block, which gets its mirror decoder_deconv_0 here).
+    """
+    side = 7 if extra_block else 14
+    before_flattening = (side, side, filters * 2)
+    z = keras.Input(shape=(latent_dim,), name="z")
+    h = layers.Dense(intermediate_dim, activation="relu", name="decoder_hid")(z)
+    h = layers.Dense(int(np.prod(before_flattening)), activation="relu", name="decoder_upsample")(h)
+    h = layers.Reshape(before_flattening, name="decoder_reshape")(h)
+    if extra_block:
+        h = layers.Conv2DTranspose(filters * 2, num_conv, padding="same", strides=2, activation="relu",
+                                   name="decoder_deconv_0")(h)
+    h = layers.Conv2DTranspose(filters, num_conv, padding="same", strides=2, activation="relu",
+                               name="decoder_deconv_1")(h)
+    h = layers.Conv2DTranspose(filters, num_conv, padding="same", activation="relu", name="decoder_deconv_2")(h)
+    x_hat = layers.Conv2DTranspose(1, num_conv, padding="same", activation="sigmoid", name="decoder_mean_squash")(h)
+    return keras.Model(z, x_hat, name=name)
+
+
+def handout_layers(latent_dim: int, filters: int, num_conv: int, intermediate_dim: int) -> dict[str, list[tuple]]:
+    """The handout's layers as (name, type, filters or units, kernel, strides, activation), in its order.
+
+    This is the specification the architecture checks compare the built models with.
+    """
+    k, i, f = num_conv, intermediate_dim, filters
+    encoder = [
+        ("conv_1", "Conv2D", f, k, 1, "relu"), ("conv_2", "Conv2D", f, k, 1, "relu"),
+        ("conv_3", "Conv2D", 2 * f, k, 2, "relu"), ("flat", "Flatten", None, None, None, None),
+        ("hidden", "Dense", i, None, None, "relu"), ("z_mean", "Dense", latent_dim, None, None, "linear"),
+        ("z_log_var", "Dense", latent_dim, None, None, "linear"),
+    ]
+    decoder = [
+        ("decoder_hid", "Dense", i, None, None, "relu"),
+        ("decoder_upsample", "Dense", 14 * 14 * 2 * f, None, None, "relu"),
+        ("decoder_reshape", "Reshape", None, None, None, None),
+        ("decoder_deconv_1", "Conv2DTranspose", f, k, 2, "relu"),
+        ("decoder_deconv_2", "Conv2DTranspose", f, k, 1, "relu"),
+        ("decoder_mean_squash", "Conv2DTranspose", 1, k, 1, "sigmoid"),
+    ]
+    return {"encoder": encoder, "decoder": decoder}
+
+
+def describe(model: keras.Model) -> list[tuple]:
+    """A built model's layers in the same shape as handout_layers (Input layers left out)."""
+    out = []
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "InputLayer":
+            continue
+        width = getattr(layer, "filters", None) or getattr(layer, "units", None)
+        kernel = layer.kernel_size[0] if hasattr(layer, "kernel_size") else None
+        stride = layer.strides[0] if hasattr(layer, "strides") else None
+        act = getattr(getattr(layer, "activation", None), "__name__", None)
+        out.append((layer.name, kind, width, kernel, stride, act))
+    return out
+
+
+def expected_parameters(latent_dim: int, filters: int, num_conv: int, intermediate_dim: int) -> dict[str, int]:
+    """Parameter counts worked out by hand from the handout's spec (weights + biases).
+
+    At the handout's values (filters 32, kernel 3, latent 2, intermediate 128):
+      encoder: conv_1 3*3*1*32+32 = 320, conv_2 3*3*32*32+32 = 9 248, conv_3 3*3*32*64+64 = 18 496,
+               hidden 12 544*128+128 = 1 605 760, z_mean 128*2+2 = 258, z_log_var 258   -> 1 634 340
+      decoder: decoder_hid 2*128+128 = 384, decoder_upsample 128*12 544+12 544 = 1 618 176,
+               deconv_1 3*3*64*32+32 = 18 464, deconv_2 3*3*32*32+32 = 9 248,
+               mean_squash 3*3*32*1+1 = 289                                               -> 1 646 561
+      VAE: 3 280 901 (the handout's `encoder = Model(x, z_mean)` alone: 1 634 082).
+    """
+    k2, f, i, d = num_conv * num_conv, filters, intermediate_dim, latent_dim
+    flat = 14 * 14 * 2 * f
+    encoder = (k2 * 1 * f + f) + (k2 * f * f + f) + (k2 * f * 2 * f + 2 * f) + (flat * i + i) + 2 * (i * d + d)
+    decoder = (d * i + i) + (i * flat + flat) + (k2 * 2 * f * f + f) + (k2 * f * f + f) + (k2 * f * 1 + 1)
+    return {"encoder": encoder, "decoder": decoder, "vae": encoder + decoder,
+            "handout_encoder_z_mean_only": encoder - (i * d + d)}
+
+
+# ----------------------------------------------------------------- sampling
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Sampling(layers.Layer):
+    """1.1c, the reparameterisation: z = z_mean + exp(0.5 * z_log_var) * epsilon.
+
+    z_log_var is log sigma^2, so the standard deviation is exp(0.5 * z_log_var); the
+    handout's exp(z_log_var) is the variance, which 1.1c measures as a defect.
+    """
+
+    def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        epsilon = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
+        return z_mean + ops.exp(0.5 * z_log_var) * epsilon
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "seed": self.seed}
+
+
+def handout_sampling(z_mean: np.ndarray, z_log_var: np.ndarray, epsilon: np.ndarray) -> np.ndarray:
+    """The handout's 1.1c line, kept only to measure its effect: it scales epsilon by the variance."""
+    return z_mean + np.exp(z_log_var) * epsilon
+
+
+# ----------------------------------------------------------------- priors
+def gaussian_log_density(z, mean, log_var):
+    return -0.5 * ops.sum(LOG_2PI + log_var + ops.square(z - mean) / ops.exp(log_var), axis=-1)
+
+
+class Prior:
+    """p(z): its log density, KL(q(z|x) || p(z)) per image, and samples for generation."""
+
+    name = "normal"
+    analytic_kl = True
+
+    def log_prob(self, z):
+        return -0.5 * ops.sum(LOG_2PI + ops.square(z), axis=-1)
+
+    def kl(self, z_mean, z_log_var, z):
+        # KL(N(mu, sigma^2) || N(0, 1)) = -1/2 (1 + log sigma^2 - mu^2 - sigma^2), summed over z's components.
+        return -0.5 * ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
+
+    def sample(self, n: int, latent_dim: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.standard_normal((n, latent_dim)).astype("float32")
+
+    def ppf(self, q: np.ndarray) -> np.ndarray | None:
+        """Inverse CDF of one component, for grids over the latent plane (None: not separable)."""
+        from scipy.stats import norm
+
+        return norm.ppf(q)
+
+
+class LaplacePrior(Prior):
+    """Independent Laplace(0, b) components with b = 1/sqrt(2): unit variance like N(0, I),
+    but a sharper peak and heavier tails. Its KL against a Gaussian q is analytic."""
+
+    name = "laplace"
+    b = 1.0 / math.sqrt(2.0)
+
+    def log_prob(self, z):
+        return ops.sum(-math.log(2.0 * self.b) - ops.abs(z) / self.b, axis=-1)
+
+    def kl(self, z_mean, z_log_var, z):
+        # KL = E_q[log q] - E_q[log p] = -1/2 log(2 pi e sigma^2) + log(2b) + E_q|z| / b,
+        # with E|z| of N(mu, sigma^2) the folded-normal mean sigma sqrt(2/pi) e^{-mu^2/2sigma^2} + mu erf(mu / (sigma sqrt 2)).
+        sigma = ops.exp(0.5 * z_log_var)
+        mean_abs = (sigma * math.sqrt(2.0 / math.pi) * ops.exp(-ops.square(z_mean) / (2.0 * ops.square(sigma)))
+                    + z_mean * ops.erf(z_mean / (sigma * math.sqrt(2.0))))
+        per_dim = -0.5 * (LOG_2PI + 1.0 + z_log_var) + math.log(2.0 * self.b) + mean_abs / self.b
+        return ops.sum(per_dim, axis=-1)
+
+    def sample(self, n, latent_dim, rng):
+        return rng.laplace(0.0, self.b, (n, latent_dim)).astype("float32")
+
+    def ppf(self, q):
+        from scipy.stats import laplace
+
+        return laplace.ppf(q, scale=self.b)
+
+
+class StudentTPrior(Prior):
+    """Independent Student-t components, nu = 3 degrees of freedom, scaled to unit variance:
+    far heavier tails than the Gaussian. No closed-form KL: one-sample Monte Carlo with the
+    z the decoder sees (log q(z|x) - log p(z)), an unbiased estimate of the KL."""
+
+    name = "student_t"
+    analytic_kl = False
+    nu = 3.0
+    scale = math.sqrt((3.0 - 2.0) / 3.0)
+
+    def log_prob(self, z):
+        nu, s = self.nu, self.scale
+        const = math.lgamma((nu + 1) / 2) - math.lgamma(nu / 2) - 0.5 * math.log(nu * math.pi) - math.log(s)
+        return ops.sum(const - (nu + 1) / 2 * ops.log1p(ops.square(z / s) / nu), axis=-1)
+
+    def kl(self, z_mean, z_log_var, z):
+        return gaussian_log_density(z, z_mean, z_log_var) - self.log_prob(z)
+
+    def sample(self, n, latent_dim, rng):
+        return (self.scale * rng.standard_t(self.nu, (n, latent_dim))).astype("float32")
+
+    def ppf(self, q):
+        from scipy.stats import t
+
+        return t.ppf(q, self.nu, scale=self.scale)
+
+
+class MixturePrior(Prior):
+    """An equal mixture of 10 Gaussians (one per digit, if the model wants) with sigma 0.5 and
+    means on a circle of radius 2 in the first two latent components. Monte Carlo KL."""
+
+    name = "mixture"
+    analytic_kl = False
+    components = 10
+    radius = 2.0
+    sigma = 0.5
+
+    def means(self, latent_dim: int) -> np.ndarray:
+        angle = 2 * np.pi * np.arange(self.components) / self.components
+        mu = np.zeros((self.components, latent_dim), "float32")
+        mu[:, 0] = self.radius * np.cos(angle)
+        if latent_dim > 1:
+            mu[:, 1] = self.radius * np.sin(angle)
+        return mu
+
+    def log_prob(self, z):
+        z = ops.convert_to_tensor(z)
+        d = int(z.shape[-1])
+        mu = ops.cast(self.means(d), z.dtype)
+        sq = ops.sum(ops.square(ops.expand_dims(z, -2) - mu), axis=-1)  # (..., components)
+        log_each = -0.5 * d * (LOG_2PI + 2 * math.log(self.sigma)) - 0.5 * sq / self.sigma**2
+        return ops.logsumexp(log_each, axis=-1) - math.log(self.components)
+
+    def kl(self, z_mean, z_log_var, z):
+        return gaussian_log_density(z, z_mean, z_log_var) - self.log_prob(z)
+
+    def sample(self, n, latent_dim, rng):
+        which = rng.integers(0, self.components, n)
+        return (self.means(latent_dim)[which] + self.sigma * rng.standard_normal((n, latent_dim))).astype("float32")
+
+    def ppf(self, q):
+        return None
+
+
+PRIORS = {p.name: p for p in (Prior, LaplacePrior, StudentTPrior, MixturePrior)}
+
+
+def get_prior(name: str) -> Prior:
+    if name not in PRIORS:
+        raise ConfigError(f"unknown VAE prior '{name}': choose one of {', '.join(PRIORS)}")
+    return PRIORS[name]()
+
+
+# ----------------------------------------------------------------- the model
+def reconstruction_nats(x, x_hat, loss: str):
+    """Per image, summed over the 784 pixels (the handout's 28*28*1 times the mean)."""
+    if loss == "bce":
+        per_pixel = keras.losses.binary_crossentropy(ops.reshape(x, (-1, PIXELS, 1)), ops.reshape(x_hat, (-1, PIXELS, 1)))
+    else:
+        per_pixel = ops.square(ops.reshape(x, (-1, PIXELS)) - ops.reshape(x_hat, (-1, PIXELS)))
+    return ops.sum(per_pixel, axis=-1)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class VAE(keras.Model):
+    """Encoder -> Sampling -> decoder, trained on the negative ELBO in one fused step."""
+
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, loss: str = "bce", prior: str = "normal",
+                 seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if loss not in ("bce", "mse"):
+            raise ConfigError(f"unknown reconstruction loss '{loss}': use bce or mse")
+        self.encoder, self.decoder = encoder, decoder
+        self.loss_name, self.prior_name, self.seed = loss, prior, seed
+        self.prior = get_prior(prior)
+        self.sampling = Sampling(seed=seed, name="z")
+        self.total_loss_tracker = keras.metrics.Mean(name="loss")
+        self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction_loss")
+        self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
+        # Encoder and decoder come built, and Sampling has no weights: the VAE is built too,
+        # which lets a loaded model restore its optimizer state instead of warning.
+        self.built = True
+
+    @property
+    def metrics(self):
+        return [self.total_loss_tracker, self.reconstruction_loss_tracker, self.kl_loss_tracker]
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.decoder.inputs[0].shape[-1])
+
+    def call(self, x, training=False):
+        z_mean, z_log_var = self.encoder(x, training=training)
+        return self.decoder(self.sampling([z_mean, z_log_var]), training=training)
+
+    def negative_elbo(self, x, training=False):
+        """Batch means, in nats per image: reconstruction + KL(q(z|x) || p(z))."""
+        z_mean, z_log_var = self.encoder(x, training=training)
+        z = self.sampling([z_mean, z_log_var])
+        x_hat = self.decoder(z, training=training)
+        reconstruction = ops.mean(reconstruction_nats(x, x_hat, self.loss_name))
+        kl = ops.mean(self.prior.kl(z_mean, z_log_var, z))
+        return reconstruction + kl, reconstruction, kl
+
+    def _track(self, total, reconstruction, kl):
+        self.total_loss_tracker.update_state(total)
+        self.reconstruction_loss_tracker.update_state(reconstruction)
+        self.kl_loss_tracker.update_state(kl)
+        return {m.name: m.result() for m in self.metrics}
+
+    def train_step(self, data):
+        import tensorflow as tf  # the fused step uses TF's tape: the harness's CPU backend
+
+        x = data[0] if isinstance(data, tuple) else data
+        with tf.GradientTape() as tape:
+            total, reconstruction, kl = self.negative_elbo(x, training=True)
+        grads = tape.gradient(total, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+        return self._track(total, reconstruction, kl)
+
+    def test_step(self, data):
+        x = data[0] if isinstance(data, tuple) else data
+        return self._track(*self.negative_elbo(x))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "loss": self.loss_name, "prior": self.prior_name, "seed": self.seed,
+                "encoder": keras.saving.serialize_keras_object(self.encoder),
+                "decoder": keras.saving.serialize_keras_object(self.decoder)}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "VAE":
+        config = dict(config)
+        for part in ("encoder", "decoder"):
+            config[part] = keras.saving.deserialize_keras_object(config[part])
+        return cls(**config)
+
+
+def validate(s: dict[str, Any]) -> None:
+    """Settings the schema cannot see: raise before anything trains."""
+    if s["loss"] not in ("bce", "mse"):
+        raise ConfigError(f"setting 'vae.loss' = {s['loss']!r} is not one of bce, mse")
+    if s["iwae_images"] < 1:
+        raise ConfigError(f"setting 'vae.iwae_images' = {s['iwae_images']} is out of range: it must be >= 1")
+    if s["batch_size"] > 60000:
+        raise ConfigError(f"setting 'vae.batch_size' = {s['batch_size']} is larger than MNIST's training set")
+
+
+def build_vae(s: dict[str, Any], *, latent_dim: int | None = None, loss: str | None = None,
+              prior: str = "normal", extra_block: bool = False, seed: int | None = None, name: str = "vae") -> VAE:
+    """The handout's VAE from [vae] settings, with one thing changed where a comparison asks."""
+    validate(s)
+    shape = dict(latent_dim=latent_dim or s["latent_dim"], filters=s["filters"], num_conv=s["num_conv"],
+                 intermediate_dim=s["intermediate_dim"], extra_block=extra_block)
+    vae = VAE(build_encoder(**shape), build_decoder(**shape), loss=loss or s["loss"], prior=prior, seed=seed, name=name)
+    vae.compile(optimizer=keras.optimizers.RMSprop(learning_rate=s["learning_rate"]))
+    return vae
+
+
+# ----------------------------------------------------------------- training
+class _EpochClock(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.seconds: list[float] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._t0)
+        if not all(np.isfinite(v) for v in (logs or {}).values()):
+            self.model.stop_training = True
+
+
+@dataclass
+class Training:
+    history: dict[str, list[float]]
+    epoch_s: list[float]
+    train_s: float
+    images: int
+    cpu_s: float  # process CPU seconds: unlike wall time, not inflated by other jobs sharing the cores
+
+    @property
+    def images_per_s(self) -> float:
+        return self.images / self.train_s if self.train_s else float("nan")
+
+
+def fit_vae(ctx: Any, vae: VAE, s: dict[str, Any], label: str) -> Training:
+    """The handout's vae.fit: RMSprop, s['epochs'] epochs, test set as validation, one fused step per batch.
+
+    Epoch seconds include the per-epoch validation pass, as the handout's fit does.
+    """
+    data = ctx.data
+    clock = _EpochClock()
+    ctx.log(f"training {label}: {s['epochs']} epochs of {len(data.x_train)} images, batch {s['batch_size']}")
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    hist = vae.fit(data.x_train, epochs=s["epochs"], batch_size=s["batch_size"], shuffle=True,
+                   validation_data=(data.x_test,), verbose=0, callbacks=[ctx.keras_progress(), clock])
+    train_s, cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
+    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    if not all(np.isfinite(history["loss"])):
+        raise ItemFailed(f"{label} diverged: the training loss became {history['loss'][-1]} "
+                         f"(lower vae.learning_rate and run again)")
+    return Training(history, clock.seconds, train_s, len(data.x_train) * len(clock.seconds), cpu_s)
+
+
+# ----------------------------------------------------------------- likelihood
+def test_likelihood(vae: VAE, x: np.ndarray, k: int, iwae_images: int, seed: int = 0, batch: int = 500) -> dict[str, float]:
+    """Negative ELBO (nats/image, with its two terms) on all of x, and the IWAE bound on the first
+    iwae_images of x with k importance samples: -log p(x) <= IWAE_k <= negative ELBO.
+
+    Both use a Bernoulli decoder (binary cross-entropy), whatever loss the model was trained with,
+    so models trained with MSE are measured in the same nats. The ELBO's KL uses the prior's own
+    KL (analytic for N(0, I) and Laplace), averaged over k samples of z per image.
+    """
+    rng = np.random.default_rng(seed)
+    rec, kl, iwae = [], [], []
+    for start in range(0, len(x), batch):
+        xb = x[start:start + batch]
+        parts = _batch_likelihood(vae, xb, k, rng, with_iwae=start < iwae_images)
+        rec.append(parts["reconstruction"])
+        kl.append(parts["kl"])
+        if "nll" in parts:
+            iwae.append(parts["nll"][: max(0, iwae_images - start)])
+    rec_m, kl_m = float(np.concatenate(rec).mean()), float(np.concatenate(kl).mean())
+    nll = np.concatenate(iwae)
+    return {"neg_elbo": rec_m + kl_m, "reconstruction": rec_m, "kl": kl_m,
+            "nll": float(nll.mean()), "nll_se": float(nll.std() / np.sqrt(len(nll))),
+            "iwae_k": k, "iwae_images": len(nll)}
+
+
+def _batch_likelihood(vae: VAE, xb: np.ndarray, k: int, rng: np.random.Generator, with_iwae: bool) -> dict[str, np.ndarray]:
+    z_mean, z_log_var = (ops.convert_to_numpy(t) for t in vae.encoder(xb, training=False))
+    n, d = z_mean.shape
+    samples = k if with_iwae else 1
+    eps = rng.standard_normal((samples, n, d)).astype("float32")
+    z = z_mean + np.exp(0.5 * z_log_var) * eps                                  # (k, n, d)
+    x_hat = ops.convert_to_numpy(vae.decoder.predict(z.reshape(-1, d), batch_size=2000, verbose=0))
+    log_px_z = -ops.convert_to_numpy(reconstruction_nats(np.tile(xb, (samples, 1, 1, 1)), x_hat, "bce")).reshape(samples, n)
+    log_pz = ops.convert_to_numpy(vae.prior.log_prob(ops.convert_to_tensor(z)))
+    log_qz = ops.convert_to_numpy(gaussian_log_density(ops.convert_to_tensor(z), z_mean[None], z_log_var[None]))
+    kl = ops.convert_to_numpy(vae.prior.kl(z_mean, z_log_var, z[0])) if vae.prior.analytic_kl else (log_qz - log_pz).mean(0)
+    out = {"reconstruction": -log_px_z.mean(0), "kl": kl}
+    if with_iwae:
+        log_w = log_px_z + log_pz - log_qz
+        top = log_w.max(0)
+        out["nll"] = -(top + np.log(np.exp(log_w - top).mean(0)))
+    return out
+
+
+def active_units(vae: VAE, x: np.ndarray, threshold: float = 0.01) -> tuple[int, np.ndarray]:
+    """Burda et al. (2016): component i is active when Cov_x(E_q[z_i | x]) > threshold."""
+    z_mean = vae.encoder.predict(x, batch_size=1000, verbose=0)[0]
+    activity = z_mean.var(axis=0)
+    return int((activity > threshold).sum()), activity
+
+
+def sample_images(vae: VAE, n: int, seed: int) -> tuple[np.ndarray, float]:
+    """n images decoded from the model's prior, and the decoding rate in images per second."""
+    z = vae.prior.sample(n, vae.latent_dim, np.random.default_rng(seed))
+    vae.decoder.predict(z[:10], verbose=0)  # the first predict builds the graph; time the steady state
+    t0 = time.perf_counter()
+    images = vae.decoder.predict(z, batch_size=1000, verbose=0)
+    return images, n / (time.perf_counter() - t0)

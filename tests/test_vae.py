@@ -1,0 +1,198 @@
+"""Section 1.1 (VAE): the ten items at the smoke profile through the real runner, plus the maths
+that needs no training (sampling, priors, transposed convolution, parameter counts)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from harness.answers import LANGS, render_answer, variables
+from harness.config import load_config
+from harness.errors import ConfigError
+from harness.registry import discover
+
+VAE_ITEMS = ["1.1a", "1.1b", "1.1c", "1.1d", "1.1e", "1.1f", "1.1g", "1.1h", "1.1i", "1.1j"]
+TRAINS = {"1.1d", "1.1e", "1.1h", "1.1i", "1.1j"}
+
+
+# ---------------------------------------------------------------- no training
+def test_parameter_counts_match_the_handout_by_hand():
+    from experiments.vae import models as M
+
+    counts = M.expected_parameters(**M.HANDOUT)
+    assert counts == {"encoder": 1_634_340, "decoder": 1_646_561, "vae": 3_280_901,
+                      "handout_encoder_z_mean_only": 1_634_082}
+    enc = M.build_encoder(2, 32, 3, 128)
+    dec = M.build_decoder(2, 32, 3, 128)
+    assert enc.count_params() == counts["encoder"] and dec.count_params() == counts["decoder"]
+    assert [tuple(t.shape[1:]) for t in enc.outputs] == [(2,), (2,)]
+    assert tuple(dec.output.shape[1:]) == (28, 28, 1)
+    assert tuple(enc.get_layer("conv_3").output.shape[1:]) == (14, 14, 64)
+    spec = M.handout_layers(**M.HANDOUT)
+    assert M.describe(enc) == spec["encoder"] and M.describe(dec) == spec["decoder"]
+    assert all(isinstance(l.filters, int) for l in dec.layers if hasattr(l, "filters"))
+
+
+def test_sampling_uses_the_standard_deviation_and_the_handout_uses_the_variance():
+    from experiments.vae import c_sampling as C
+
+    ours, handout = C.draw(seed=7)
+    sigma = np.exp(0.5 * C.Z_LOG_VAR)
+    np.testing.assert_allclose(ours.mean(0), C.Z_MEAN, atol=5 * sigma.max() / math.sqrt(C.DRAWS))
+    np.testing.assert_allclose(ours.std(0), sigma, rtol=0.01)            # 0.5 and 2
+    np.testing.assert_allclose(handout.std(0), sigma ** 2, rtol=0.01)    # 0.25 and 4: the defect
+    np.testing.assert_allclose(handout.mean(0), C.Z_MEAN, atol=5 * 4 / math.sqrt(C.DRAWS))
+
+
+@pytest.mark.parametrize("name", ["normal", "laplace", "student_t", "mixture"])
+def test_prior_kl_matches_monte_carlo_and_density_integrates(name):
+    from experiments.vae import models as M
+
+    prior = M.get_prior(name)
+    rng = np.random.default_rng(0)
+    mu = rng.normal(0, 1.5, (64, 2))
+    log_var = rng.normal(-1.5, 0.7, (64, 2))
+    z = mu + np.exp(0.5 * log_var) * rng.standard_normal((4000, 64, 2))
+    log_ratio = np.asarray(M.gaussian_log_density(z, mu, log_var) - prior.log_prob(z))
+    kl = np.asarray(prior.kl(mu, log_var, z)).mean(0) if not prior.analytic_kl else np.asarray(prior.kl(mu, log_var, z[0]))
+    assert abs(kl.mean() - log_ratio.mean()) < 4 * log_ratio.std() / math.sqrt(log_ratio.size) + 1e-3
+    side = np.linspace(-12, 12, 801)
+    plane = np.stack(np.meshgrid(side, side), -1).reshape(-1, 2)
+    assert abs(np.exp(np.asarray(prior.log_prob(plane))).sum() * (side[1] - side[0]) ** 2 - 1) < 0.01
+    samples = prior.sample(20000, 2, rng)
+    assert samples.shape == (20000, 2) and np.isfinite(samples).all()
+
+
+def test_transposed_convolution_by_hand_equals_keras():
+    from experiments.vae import b_decoder as B
+
+    full, same = B.transposed_conv_by_hand(B.FEATURE_MAP, B.KERNEL, stride=2)
+    assert full.shape == (7, 7) and same.shape == (6, 6)
+    np.testing.assert_allclose(same, B.transposed_conv_by_keras(B.FEATURE_MAP, B.KERNEL, stride=2))
+
+
+@pytest.mark.parametrize("override", ["vae.latent_dim=0", "vae.epochs=0", "vae.batch_size=0",
+                                      "vae_compare.prior=cauchy", "vae.loss=l1"])
+def test_bad_settings_are_refused_before_training(override):
+    with pytest.raises(ConfigError):
+        load_config("smoke", [override])
+
+
+def test_bad_settings_the_schema_cannot_see():
+    from experiments.vae import models as M
+
+    s = load_config("smoke").section("vae")
+    with pytest.raises(ConfigError):
+        M.validate({**s, "iwae_images": 0})
+    with pytest.raises(ConfigError):
+        M.get_prior("cauchy")
+
+
+# ---------------------------------------------------------------- the items, at smoke
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    from harness.data import load_dataset
+    from harness.runner import Runner
+    from harness.store import RunStore
+
+    registry = discover()
+    config = load_config("smoke")
+    store = RunStore(tmp_path_factory.mktemp("reports"), "smoke")
+    runner = Runner(registry, config, store, dataset_loader=lambda: load_dataset("mnist"))
+    summary = runner.run(VAE_ITEMS)
+    results = {o.id: store.load_result(o.id) for o in summary.outcomes}
+    return {"registry": registry, "config": config, "store": store, "runner": runner,
+            "summary": summary, "results": results}
+
+
+@pytest.mark.slow
+def test_every_item_runs_and_writes_figures(smoke_run):
+    outcomes = {o.id: o for o in smoke_run["summary"].outcomes}
+    for item_id in VAE_ITEMS:
+        assert outcomes[item_id].status == "ok", (item_id, outcomes[item_id].error)
+        result = smoke_run["results"][item_id]
+        assert result["figures"], item_id
+        for fig in result["figures"]:
+            path = smoke_run["store"].item_dir(item_id) / fig["file"]
+            assert path.stat().st_size > 5000, path
+            assert fig["caption"]["es"] and fig["caption"]["en"]
+        assert result["metrics"], item_id
+
+
+@pytest.mark.slow
+def test_every_check_passes(smoke_run):
+    for item_id in VAE_ITEMS:
+        checks = smoke_run["results"][item_id]["checks"]
+        assert checks, item_id
+        failed = [(c["name"], c["expected"], c["observed"]) for c in checks if not c["passed"]]
+        assert not failed, (item_id, failed)
+
+
+@pytest.mark.slow
+def test_rubric_checks_are_recorded(smoke_run):
+    names = {i: {c["name"] for c in smoke_run["results"][i]["checks"]} for i in VAE_ITEMS}
+    assert {"encoder_layers_match_handout", "encoder_parameters_match_handout", "latent_dim_is_2"} <= names["1.1a"]
+    assert {"decoder_layers_match_handout", "decoder_parameters_match_handout"} <= names["1.1b"]
+    assert {"sampled_std_is_exp_half_log_var", "handout_sampling_is_wrong", "vae_parameters_match_handout"} <= names["1.1c"]
+    assert {"prior_is_standard_normal", "reconstruction_is_784_times_mean_bce"} <= names["1.1d"]
+    assert {"optimizer_is_rmsprop", "epochs_between_10_and_15"} <= names["1.1e"]
+    assert all("latent_dim_is_2" in names[i] for i in ["1.1a", "1.1c", "1.1d", "1.1e", "1.1f", "1.1g"])
+    assert {"prior_density_integrates_to_1", "prior_kl_is_correct"} <= names["1.1h"]
+    assert "decoder_mirrors_encoder" in names["1.1j"]
+
+
+@pytest.mark.slow
+def test_parameters_and_likelihood_are_consistent(smoke_run):
+    r = smoke_run["results"]
+    metric = lambda i, k: r[i]["metrics"][k]["value"]  # noqa: E731
+    assert metric("1.1a", "parameters") == 1_634_340
+    assert metric("1.1b", "parameters") == 1_646_561
+    assert metric("1.1c", "parameters") == 3_280_901
+    elbo, nll = metric("1.1e", "test_neg_elbo"), metric("1.1e", "test_nll_iwae")
+    assert 0 < nll <= elbo + 1.0 and elbo < 560  # IWAE bound below the ELBO; far below a uniform decoder's 784·ln 2
+    assert metric("1.1e", "test_neg_elbo") == pytest.approx(
+        metric("1.1e", "test_reconstruction") + metric("1.1e", "test_kl"))
+    sweep = smoke_run["store"].load_result("1.1i")["values"]["sweep"]
+    assert [row["latent_dim"] for row in sweep] == sorted(smoke_run["config"].get("vae_compare.latent_dims"))
+    assert all(0 <= row["active_units"] <= row["latent_dim"] for row in sweep)
+
+
+@pytest.mark.slow
+def test_model_rows_follow_the_readme(smoke_run):
+    owners = {}
+    for item_id in TRAINS:
+        for row in smoke_run["results"][item_id]["values"]["model_rows"]:
+            assert row["family"] == "vae" and row["item"] == item_id
+            for key in ("model", "train_s", "sample_ips", "neg_elbo", "nll", "fid", "coverage_entropy",
+                        "kl_uniform", "classes_under_2pct", "mean_confidence", "precision", "recall"):
+                assert row[key] is not None, (item_id, key)
+            owners.setdefault(row["model"], []).append(item_id)
+    assert all(len(v) == 1 for v in owners.values()), owners  # no model reported by two items
+
+
+@pytest.mark.slow
+def test_base_model_loads_and_is_reused(smoke_run):
+    from harness.context import ItemOutput
+    from experiments.vae.models import VAE
+
+    store = smoke_run["store"]
+    vae = ItemOutput("1.1e", store.item_dir("1.1e"), store.load_result("1.1e")).model("vae")
+    assert isinstance(vae, VAE) and vae.latent_dim == 2
+    x = np.zeros((3, 28, 28, 1), "float32")
+    assert vae.predict(x, verbose=0).shape == (3, 28, 28, 1)
+    again = smoke_run["runner"].run(["1.1g"])
+    assert {o.id: o.status for o in again.outcomes}.get("1.1e") == "cached"
+    assert all(o.status == "cached" for o in again.outcomes)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", LANGS)
+def test_answers_render_with_the_run_numbers(smoke_run, lang):
+    registry, config = smoke_run["registry"], smoke_run["config"]
+    results = {i: r for i, r in smoke_run["results"].items()}
+    for item_id in VAE_ITEMS:
+        module_file = registry.get(item_id).module.__file__
+        text = render_answer(module_file, item_id, lang, variables(item_id, results, config.values, config.profile))
+        assert text and "{{" not in text and "{%" not in text, item_id
+        assert "http://" not in text and "https://" not in text
