@@ -1,0 +1,124 @@
+"""Figures of section 1.2: training curves, image grids and the class histogram."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def smooth(y: np.ndarray, window: int) -> np.ndarray:
+    """Trailing moving average (same length: the first points average what exists so far)."""
+    if window <= 1:
+        return np.asarray(y, dtype=float)
+    c = np.cumsum(np.insert(np.asarray(y, dtype=float), 0, 0.0))
+    out = np.empty(len(y))
+    for i in range(len(y)):
+        lo = max(0, i + 1 - window)
+        out[i] = (c[i + 1] - c[lo]) / (i + 1 - lo)
+    return out
+
+
+def smoothing_window(steps: int) -> int:
+    return max(1, min(200, steps // 25))
+
+
+def curves_figure(history: Any, title: str) -> Any:
+    """Loss and accuracy of D and of G (through D) per step, raw and smoothed."""
+    steps = np.arange(1, history.steps + 1)
+    w = smoothing_window(history.steps)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for ax, kind in zip(axes, ("loss", "acc")):
+        for net, colour in (("d", "#1f77b4"), ("g", "#d62728")):
+            y = history.column(f"{net}_{kind}")
+            label = {"d": "D (real + fake)", "g": "G (through D)"}[net]
+            ax.plot(steps, y, color=colour, alpha=0.25, lw=0.7)
+            ax.plot(steps, smooth(y, w), color=colour, lw=1.8, label=f"{label}, smoothed ({w} steps)")
+        ax.set_xlabel("step")
+        ax.set_ylabel("binary cross-entropy (log scale)" if kind == "loss" else "accuracy")
+        if kind == "loss":
+            ax.set_yscale("log")  # spikes of 10+ and plateaus near 0.001 both stay readable
+            ax.axhline(np.log(2), color="#888", lw=0.6, ls="--", label="ln 2: D answers 0.5 (equilibrium)")
+        if kind == "acc":
+            ax.set_ylim(-0.03, 1.03)
+            ax.axhline(0.5, color="#888", lw=0.6, ls="--")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    axes[0].set_title("loss per step")
+    axes[1].set_title("accuracy per step")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def image_grid(images: np.ndarray, rows: int, cols: int, title: str = "", size: float = 1.0,
+               labels: Sequence[str] | None = None) -> Any:
+    """Images in a rows x cols grid like the handout's plt.subplot(4, 4, i + 1) loop."""
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * size, rows * size + (0.4 if title else 0)))
+    for i, ax in enumerate(np.atleast_1d(axes).ravel()):
+        ax.axis("off")
+        if i < len(images):
+            ax.imshow(images[i].reshape(images.shape[1], images.shape[2]), cmap="gray", vmin=0, vmax=1)
+            if labels is not None:
+                ax.set_title(labels[i], fontsize=7, pad=1)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def manifold_figure(images: np.ndarray, n: int, lo: float, hi: float, title: str) -> Any:
+    """The n x n images of a regular grid over a 2-D latent square, tiled into one picture."""
+    side = images.shape[1]
+    canvas = np.zeros((n * side, n * side))
+    for k, img in enumerate(images):
+        r, c = divmod(k, n)
+        canvas[r * side:(r + 1) * side, c * side:(c + 1) * side] = img[..., 0]
+    fig, ax = plt.subplots(figsize=(6.5, 6.5))
+    ax.imshow(canvas, cmap="gray", vmin=0, vmax=1, extent=(lo, hi, lo, hi))
+    ax.set_xlabel("z[0]")
+    ax.set_ylabel("z[1]")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def class_histogram_figure(hists: dict[str, Sequence[float]], title: str) -> Any:
+    """Share of generated images per predicted digit: a collapsed G piles onto a few bars."""
+    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    k = len(hists)
+    width = 0.8 / max(k, 1)
+    digits = np.arange(10)
+    for j, (label, hist) in enumerate(hists.items()):
+        h = np.asarray(hist, dtype=float)
+        h = h / h.sum() if h.sum() > 0 else h
+        ax.bar(digits - 0.4 + width * (j + 0.5), h, width, label=label)
+    ax.axhline(0.1, color="#555", ls="--", lw=0.8, label="uniform (0.1)")
+    ax.axhline(0.02, color="#c00", ls=":", lw=0.8, label="2 % threshold")
+    ax.set_xticks(digits)
+    ax.set_xlabel("digit predicted by the evaluator")
+    ax.set_ylabel("share of samples")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def comparison_grids(samples: dict[str, np.ndarray], n: int = 8, title: str = "") -> Any:
+    """One row of n samples per model, to compare models by eye next to their scores."""
+    rows = len(samples)
+    fig, axes = plt.subplots(rows, n, figsize=(n * 0.9, rows * 0.95 + 0.4), squeeze=False)
+    for r, (label, images) in enumerate(samples.items()):
+        for c in range(n):
+            ax = axes[r, c]
+            ax.axis("off")
+            ax.imshow(images[c, ..., 0], cmap="gray", vmin=0, vmax=1)
+        axes[r, 0].text(-0.15, 0.5, label, transform=axes[r, 0].transAxes, ha="right", va="center", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

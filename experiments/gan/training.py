@@ -1,0 +1,191 @@
+"""The handout's training loop (1.2d), done right, and what every GAN item shares:
+the per-step record, the divergence guard, sampling speed, evaluation and figures.
+
+The handout's `train_on_steps` returns inside its loop (so it trains one step)
+and loops over the global `train_steps` instead of its `steps` argument. Here
+the loop runs `steps` iterations, each one the GAN's fused `train_step` on a
+batch drawn with replacement from the training set, as the handout draws it.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from experiments.gan.models import GAN, GanSettings, build_gan, current_lr, sample_noise
+from harness.errors import ItemFailed
+
+COLUMNS = ("d_loss", "d_acc", "g_loss", "g_acc")
+# The modules a training item's result depends on, whatever names it imports (its cache fingerprint covers them).
+CODE = ("experiments.gan.models", "experiments.gan.training", "experiments.gan.figures")
+STUCK_TAIL = 0.2   # D accuracy at 1.0 over this last fraction of steps means G lost the game
+
+
+@dataclass
+class History:
+    """Every step's (d_loss, d_acc, g_loss, g_acc), as the handout's history["d"], history["g"]."""
+
+    values: np.ndarray          # (steps, 4)
+    seconds: float              # wall time of the steps, the first (tracing) one excluded
+    first_step_s: float         # the first step: graph tracing plus one step
+
+    @property
+    def steps(self) -> int:
+        return int(self.values.shape[0])
+
+    def column(self, name: str) -> np.ndarray:
+        return self.values[:, COLUMNS.index(name)]
+
+    @property
+    def ms_per_step(self) -> float:
+        timed = max(self.steps - 1, 1)
+        return 1000.0 * self.seconds / timed
+
+    def tail(self, name: str, fraction: float = 0.1) -> float:
+        col = self.column(name)
+        k = max(1, int(round(len(col) * fraction)))
+        return float(col[-k:].mean())
+
+    def head(self, name: str, fraction: float = 0.1) -> float:
+        col = self.column(name)
+        return float(col[:max(1, int(round(len(col) * fraction)))].mean())
+
+    def stuck_fraction(self) -> float:
+        """Share of the last STUCK_TAIL of steps where D classified every image right."""
+        acc = self.column("d_acc")
+        k = max(1, int(round(len(acc) * STUCK_TAIL)))
+        return float(np.mean(acc[-k:] >= 1.0))
+
+
+def divergence_message(step: int, values: np.ndarray, settings: GanSettings | None) -> str:
+    d_loss, d_acc, g_loss, g_acc = (float(v) for v in values)
+    hint = (f"; the learning rates (gan.d_lr={settings.d_lr}, gan.g_lr={settings.g_lr}) are the settings likely at fault"
+            if settings else "")
+    return (f"GAN training diverged at step {step}: a loss is not finite "
+            f"(d_loss={d_loss}, d_acc={d_acc}, g_loss={g_loss}, g_acc={g_acc}){hint}")
+
+
+def step_function(gan: GAN, x: np.ndarray, batch_size: int) -> Callable[[], Any]:
+    """One handout iteration as a graph: sample a real batch with replacement, D step, G step.
+
+    The images stay in one tensor and the batch is gathered in the graph, so a
+    step copies nothing from the host; it returns the four numbers as one tensor.
+    """
+    images = tf.constant(x)
+    n = int(x.shape[0])
+    picks = keras.random.SeedGenerator()
+
+    @tf.function
+    def step() -> Any:
+        idx = keras.random.randint((batch_size,), 0, n, seed=picks)
+        logs = gan.train_step(tf.gather(images, idx))
+        return tf.stack([tf.cast(logs[k], tf.float32) for k in COLUMNS])
+
+    return step
+
+
+def train_gan(gan: GAN, x: np.ndarray, steps: int, batch_size: int,
+              progress: Callable[[int, int], None] | None = None,
+              settings: GanSettings | None = None) -> History:
+    """Run `steps` iterations, recording each; NaN or inf in a loss stops with ItemFailed."""
+    step = step_function(gan, x, batch_size)
+    values = np.empty((steps, len(COLUMNS)), dtype=np.float64)
+    every = max(1, steps // 100)
+    t0 = time.perf_counter()
+    first = 0.0
+    for i in range(steps):
+        values[i] = step().numpy()
+        if not np.all(np.isfinite(values[i])):
+            raise ItemFailed(divergence_message(i + 1, values[i], settings))
+        if i == 0:
+            first = time.perf_counter() - t0
+            t0 = time.perf_counter()
+        if progress and ((i + 1) % every == 0 or i + 1 == steps):
+            progress(i + 1, steps)
+    seconds = time.perf_counter() - t0 if steps > 1 else first
+    return History(values, seconds, first)
+
+
+def train_settings(ctx: Any, **changes: Any) -> GanSettings:
+    return GanSettings.from_config(ctx.settings("gan"), **changes)
+
+
+def train_one(ctx: Any, settings: GanSettings, label: str) -> tuple[GAN, History, float]:
+    """Build and train one GAN at 1.2d's budget; returns the model, its history and the wall seconds."""
+    gan_cfg = ctx.settings("gan")
+    gan = build_gan(settings)
+    ctx.log(f"{label}: {gan_cfg['steps']} steps of batch {gan_cfg['batch_size']} on {len(ctx.data.x_train)} images")
+    t0 = time.perf_counter()
+    history = train_gan(gan, ctx.data.x_train, gan_cfg["steps"], gan_cfg["batch_size"],
+                        progress=lambda d, t: ctx.progress(d, t, "step"), settings=settings)
+    return gan, history, time.perf_counter() - t0
+
+
+def final_lrs(gan: GAN) -> tuple[float, float]:
+    return current_lr(gan.d_optimizer), current_lr(gan.g_optimizer)
+
+
+# -- sampling ---------------------------------------------------------------------------
+PREDICT_BATCH = 1000   # the VAE's sampling (1.1e) decodes with the same batch, so the rates compare
+
+
+def generate(generator: keras.Model, z: np.ndarray) -> np.ndarray:
+    return np.asarray(generator.predict(z, batch_size=PREDICT_BATCH, verbose=0))
+
+
+def sample_images(generator: keras.Model, noise: str, dim: int, n: int, seed: int) -> tuple[np.ndarray, float]:
+    """n images from G and the rate in images per second (steady state: a first predict traces the graph)."""
+    z = sample_noise(noise, n, dim, seed)
+    generate(generator, z[:10])
+    t0 = time.perf_counter()
+    images = generate(generator, z)
+    return images, n / (time.perf_counter() - t0)
+
+
+# -- evaluation (FID-MNIST, class coverage) ------------------------------------------------
+EVAL_ITEM = "eval.classifier"
+
+
+def evaluator(ctx: Any) -> Any:
+    from harness.evaluation import Evaluator
+
+    return Evaluator.from_output(ctx.input(EVAL_ITEM), ctx.data)
+
+
+def n_eval_samples(ctx: Any) -> int:
+    return int(ctx.settings("eval")["n_samples"])
+
+
+def score(ev: Any, images: np.ndarray) -> dict[str, Any]:
+    """The evaluator's scores; a fully collapsed histogram's entropy prints as 0, not -0."""
+    scores = ev.score(images)
+    scores["coverage_entropy"] = abs(float(scores["coverage_entropy"]))
+    return scores
+
+
+def evaluate(ctx: Any, ev: Any, generator: keras.Model, noise: str, dim: int) -> tuple[dict[str, Any], np.ndarray, float]:
+    """The evaluator's scores of eval.n_samples images from G, those images, and G's sampling rate."""
+    images, ips = sample_images(generator, noise, dim, n_eval_samples(ctx), ctx.seed)
+    return score(ev, images), images, ips
+
+
+def model_row(label: str, item_id: str, train_s: float, ips: float, scores: dict[str, Any] | None) -> dict[str, Any]:
+    row = {"model": label, "family": "gan", "item": item_id, "train_s": train_s, "sample_ips": ips,
+           "neg_elbo": None, "nll": None}
+    keys = ("fid", "coverage_entropy", "kl_uniform", "classes_under_2pct", "mean_confidence", "precision", "recall")
+    row.update({k: (scores or {}).get(k) for k in keys})
+    return row
+
+
+def record_scores(ctx: Any, scores: dict[str, Any], prefix: str = "") -> None:
+    n = scores.get("n")
+    note = {"es": f"sobre {n} imágenes generadas", "en": f"over {n} generated images"} if n else None
+    ctx.metric(f"{prefix}fid", float(scores["fid"]), note=note)
+    ctx.metric(f"{prefix}coverage_entropy", float(scores["coverage_entropy"]), "nats", note=note)
+    ctx.metric(f"{prefix}classes_under_2pct", int(scores["classes_under_2pct"]))
+    ctx.metric(f"{prefix}precision", float(scores["precision"]))
+    ctx.metric(f"{prefix}recall", float(scores["recall"]))
