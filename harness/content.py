@@ -92,6 +92,7 @@ class ItemView:
     fingerprint: str | None = None
     seed: int | None = None
     code: list[dict[str, str]] = field(default_factory=list)
+    shared_code: list[dict[str, str]] = field(default_factory=list)  # listed once, in the code appendix
     values: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -122,6 +123,7 @@ class RunView:
     profile: str
     team: dict[str, Any]
     command: str
+    shared_code: list[dict[str, Any]] = field(default_factory=list)
 
     def section(self, prefix: str) -> list[ItemView]:
         handout = ("1.1", "1.2")
@@ -234,7 +236,37 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
                     view.answer_error = str(exc)
         views.append(view)
     team = config.get("team", {})
-    return RunView(store.run_id, store.dir, lang, s, manifest, views, profile, team, reproduce_command(manifest))
+    return RunView(store.run_id, store.dir, lang, s, manifest, views, profile, team, reproduce_command(manifest),
+                   split_shared_code(views))
+
+
+def code_anchor(entry: dict[str, str]) -> str:
+    return "code-" + f"{entry['module']}.{entry['name']}".replace(".", "-").replace("_", "-")
+
+
+def split_shared_code(views: list[ItemView]) -> list[dict[str, Any]]:
+    """Model code used by several items is printed once, in an appendix.
+
+    An item keeps the code of its own module (its function and local helpers);
+    what it calls from shared modules (models, training loops) becomes a link,
+    so the VAE's model code is not repeated under each of ten items.
+    """
+    shared: dict[str, dict[str, Any]] = {}
+    for view in views:
+        if not view.code:
+            continue
+        home = view.code[0]["module"]
+        own = []
+        for entry in view.code:
+            if entry["module"] == home:
+                own.append(entry)
+                continue
+            key = f"{entry['module']}.{entry['name']}"
+            ref = shared.setdefault(key, {**entry, "key": key, "anchor": code_anchor(entry), "users": []})
+            ref["users"].append(view.id)
+            view.shared_code.append({"key": key, "anchor": ref["anchor"]})
+        view.code = own
+    return sorted(shared.values(), key=lambda e: (e["module"], e["name"]))
 
 
 def format_value(value: Any) -> str:

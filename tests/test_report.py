@@ -143,3 +143,21 @@ def test_missing_template_is_a_clear_error(run_store, tmp_path):
     shutil.copy(Path(__file__).parents[1] / "templates" / "report.css", tmp_path / "report.css")
     with pytest.raises(HarnessError, match="missing template report.html.j2"):
         write_report(run_store, REG, "es", ["html"], templates=tmp_path)
+
+
+def test_code_shared_by_several_items_is_listed_once():
+    from harness.content import ItemView, split_shared_code
+
+    def view(item_id, module):
+        code = [{"name": f"item_{item_id}", "module": module, "source": "def f(): pass\n"},
+                {"name": "helper", "module": module, "source": "def helper(): pass\n"},
+                {"name": "build_vae", "module": "experiments.vae.models", "source": "def build_vae(): pass\n"}]
+        return ItemView(id=item_id, title="", summary="", section="1.1", status="ok", error=None, command="",
+                        code=code)
+
+    views = [view("1.1e", "experiments.vae.e_training"), view("1.1f", "experiments.vae.f_latent_space")]
+    shared = split_shared_code(views)
+    assert [c["key"] for c in shared] == ["experiments.vae.models.build_vae"]
+    assert shared[0]["users"] == ["1.1e", "1.1f"]
+    assert [c["name"] for c in views[0].code] == ["item_1.1e", "helper"]
+    assert views[1].shared_code == [{"key": "experiments.vae.models.build_vae", "anchor": shared[0]["anchor"]}]
