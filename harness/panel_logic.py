@@ -112,7 +112,9 @@ class Panel:
 
     def __init__(self, root: Path, run_id: str | None, registry: Registry | None = None,
                  dataset_loader=None) -> None:
-        self.store: RunStore = resolve_run(root, run_id)
+        # Absolute from here on: the content views name files under the reports root, and a
+        # relative root ('reports', the CLI's default) would not resolve inside the run folder.
+        self.store: RunStore = resolve_run(Path(root).resolve(), run_id)
         self.registry = registry or discover()
         self._dataset_loader = dataset_loader
         self._datasets: dict[str, Any] = {}

@@ -65,6 +65,19 @@ def client(served):
     return Client(served[1], verbose=False)
 
 
+def test_slide_figures_resolve_with_a_relative_reports_root(reports, monkeypatch):
+    """`harness serve` is run as `--root reports` (relative): every slide's figure must still be served."""
+    from harness.panel import slide_html
+    from harness.panel_logic import Panel
+
+    monkeypatch.chdir(reports.parent)
+    panel = Panel(Path(reports.name), RUN)
+    ids = [it.id for it in panel.slides("es")]
+    _, figure, caption = slide_html(panel, "es", ids.index("1.1e"))
+    assert figure is not None and Path(figure).is_file() and Path(figure).is_absolute()
+    assert "1.1e" in figure and caption
+
+
 # ---------------------------------------------------------------- through the API
 def test_run_an_item_at_smoke_through_the_api(client):
     import json
