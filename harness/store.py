@@ -113,12 +113,17 @@ class RunStore:
             return None
         if not isinstance(result, dict) or result.get("id") != item_id:
             return None
-        if verify:
-            for rel, digest in result.get("files", {}).items():
-                file = self.item_dir(item_id) / rel
-                if not file.is_file() or sha256_file(file) != digest:
-                    return None
+        if verify and self.altered_file(item_id, result) is not None:
+            return None
         return result
+
+    def altered_file(self, item_id: str, result: dict[str, Any]) -> str | None:
+        """The first file of a stored result that is missing or differs from its recorded hash."""
+        for rel, digest in result.get("files", {}).items():
+            file = self.item_dir(item_id) / rel
+            if not file.is_file() or sha256_file(file) != digest:
+                return rel
+        return None
 
     def begin_item(self, item_id: str) -> Path:
         self.items_dir.mkdir(parents=True, exist_ok=True)

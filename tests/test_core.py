@@ -162,9 +162,12 @@ def test_corrupted_artifact_is_not_trusted_and_is_recomputed(tmp_path, toy_data)
     runner(reg, config(), tmp_path, toy_data)[0].run(["1.1a"])
     (tmp_path / "r" / "items" / "1.1a" / "arrays" / "codes.npy").write_bytes(b"garbage")
     calls.clear()
-    summary = runner(reg, config(), tmp_path, toy_data)[0].run(["1.1b"])
+    run, events = runner(reg, config(), tmp_path, toy_data)
+    summary = run.run(["1.1b"])
     assert calls == ["1.1a", "1.1b"]
     assert summary.outcomes[0].status == "ok"
+    said = [kw["message"] for kind, kw in events if kind == "log" and kw.get("item") == "1.1a"]
+    assert any("items/1.1a/arrays/codes.npy" in m and "recomputing" in m for m in said), said
 
 
 def test_leftover_temp_folder_from_a_killed_run_is_ignored_and_removed(tmp_path, toy_data):
