@@ -73,10 +73,30 @@ def test_transposed_convolution_by_hand_equals_keras():
 
 
 @pytest.mark.parametrize("override", ["vae.latent_dim=0", "vae.epochs=0", "vae.batch_size=0",
-                                      "vae_compare.prior=cauchy", "vae.loss=l1"])
+                                      "vae_compare.prior=cauchy", "vae.loss=l1",
+                                      "vae.precision='float16'"])
 def test_bad_settings_are_refused_before_training(override):
     with pytest.raises(ConfigError):
         load_config("smoke", [override])
+
+
+def test_mixed_bfloat16_keeps_the_heads_and_the_parameters_in_float32():
+    from experiments.vae import models as M
+
+    s = {**load_config("smoke").section("vae"), "precision": "mixed_bfloat16"}
+    vae = M.build_vae(s, seed=0)
+    fp32 = M.build_vae(load_config("smoke").section("vae"), seed=0)
+    assert vae.count_params() == fp32.count_params()
+    assert vae.encoder.get_layer("conv_2").compute_dtype == "bfloat16"
+    assert all(w.dtype == "float32" for w in vae.trainable_weights)
+    x = np.random.default_rng(0).random((8, 28, 28, 1)).astype("float32")
+    z_mean, z_log_var = vae.encoder(x)
+    x_hat = vae(x)
+    assert z_mean.dtype == z_log_var.dtype == x_hat.dtype == "float32"
+    total, _, _ = vae.negative_elbo(x)
+    assert np.isfinite(float(total))
+    with pytest.raises(ConfigError, match="vae.precision"):
+        M.build_vae({**s, "precision": "float16"})
 
 
 def test_bad_settings_the_schema_cannot_see():

@@ -32,46 +32,62 @@ HANDOUT = {"filters": 32, "num_conv": 3, "latent_dim": 2, "intermediate_dim": 12
 
 
 # ----------------------------------------------------------------- architecture
+PRECISIONS = ("float32", "mixed_bfloat16")
+
+
+def check_precision(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise ConfigError(f"setting 'vae.precision' = {precision!r} is not known: use one of {', '.join(PRECISIONS)}")
+    return precision
+
+
 def build_encoder(latent_dim: int, filters: int, num_conv: int, intermediate_dim: int,
-                  extra_block: bool = False, name: str = "encoder") -> keras.Model:
+                  extra_block: bool = False, name: str = "encoder", precision: str = "float32") -> keras.Model:
     """1.1a: three conv blocks (the third one halves the image) and one dense block.
 
     extra_block (1.1j) adds a fourth conv block that halves the image again (14 -> 7),
     so the dense layer sees a 7x7 map instead of a 14x14 one.
+    precision "mixed_bfloat16" computes the hidden layers in bfloat16 (weights stay
+    float32); z_mean and z_log_var are always float32, so the KL term is not rounded.
     """
+    p = check_precision(precision)
     x = keras.Input(shape=(28, 28, 1), name="x")
-    h = layers.Conv2D(filters, num_conv, padding="same", activation="relu", name="conv_1")(x)
-    h = layers.Conv2D(filters, num_conv, padding="same", activation="relu", name="conv_2")(h)
-    h = layers.Conv2D(filters * 2, num_conv, padding="same", activation="relu", strides=2, name="conv_3")(h)
+    h = layers.Conv2D(filters, num_conv, padding="same", activation="relu", name="conv_1", dtype=p)(x)
+    h = layers.Conv2D(filters, num_conv, padding="same", activation="relu", name="conv_2", dtype=p)(h)
+    h = layers.Conv2D(filters * 2, num_conv, padding="same", activation="relu", strides=2, name="conv_3", dtype=p)(h)
     if extra_block:
-        h = layers.Conv2D(filters * 2, num_conv, padding="same", activation="relu", strides=2, name="conv_4")(h)
-    h = layers.Flatten(name="flat")(h)
-    h = layers.Dense(intermediate_dim, activation="relu", name="hidden")(h)
-    z_mean = layers.Dense(latent_dim, activation="linear", name="z_mean")(h)
-    z_log_var = layers.Dense(latent_dim, activation="linear", name="z_log_var")(h)
+        h = layers.Conv2D(filters * 2, num_conv, padding="same", activation="relu", strides=2, name="conv_4", dtype=p)(h)
+    h = layers.Flatten(name="flat", dtype=p)(h)
+    h = layers.Dense(intermediate_dim, activation="relu", name="hidden", dtype=p)(h)
+    z_mean = layers.Dense(latent_dim, activation="linear", name="z_mean", dtype="float32")(h)
+    z_log_var = layers.Dense(latent_dim, activation="linear", name="z_log_var", dtype="float32")(h)
     return keras.Model(x, [z_mean, z_log_var], name=name)
 
 
 def build_decoder(latent_dim: int, filters: int, num_conv: int, intermediate_dim: int,
-                  extra_block: bool = False, name: str = "decoder") -> keras.Model:
+                  extra_block: bool = False, name: str = "decoder", precision: str = "float32") -> keras.Model:
     """1.1b: the encoder mirrored: dense back to the conv map, then transposed convolutions.
 
     The handout's shape_before_flattening is the encoder's conv_3 output: 14x14x(2*filters)
     (7x7 with the 1.1j extra block, which gets its mirror decoder_deconv_0 here).
+    Under mixed_bfloat16 the output layer stays float32: the loss reads its probabilities.
     """
+    p = check_precision(precision)
     side = 7 if extra_block else 14
     before_flattening = (side, side, filters * 2)
     z = keras.Input(shape=(latent_dim,), name="z")
-    h = layers.Dense(intermediate_dim, activation="relu", name="decoder_hid")(z)
-    h = layers.Dense(int(np.prod(before_flattening)), activation="relu", name="decoder_upsample")(h)
-    h = layers.Reshape(before_flattening, name="decoder_reshape")(h)
+    h = layers.Dense(intermediate_dim, activation="relu", name="decoder_hid", dtype=p)(z)
+    h = layers.Dense(int(np.prod(before_flattening)), activation="relu", name="decoder_upsample", dtype=p)(h)
+    h = layers.Reshape(before_flattening, name="decoder_reshape", dtype=p)(h)
     if extra_block:
         h = layers.Conv2DTranspose(filters * 2, num_conv, padding="same", strides=2, activation="relu",
-                                   name="decoder_deconv_0")(h)
+                                   name="decoder_deconv_0", dtype=p)(h)
     h = layers.Conv2DTranspose(filters, num_conv, padding="same", strides=2, activation="relu",
-                               name="decoder_deconv_1")(h)
-    h = layers.Conv2DTranspose(filters, num_conv, padding="same", activation="relu", name="decoder_deconv_2")(h)
-    x_hat = layers.Conv2DTranspose(1, num_conv, padding="same", activation="sigmoid", name="decoder_mean_squash")(h)
+                               name="decoder_deconv_1", dtype=p)(h)
+    h = layers.Conv2DTranspose(filters, num_conv, padding="same", activation="relu", name="decoder_deconv_2",
+                               dtype=p)(h)
+    x_hat = layers.Conv2DTranspose(1, num_conv, padding="same", activation="sigmoid", name="decoder_mean_squash",
+                                   dtype="float32")(h)
     return keras.Model(z, x_hat, name=name)
 
 
@@ -379,6 +395,7 @@ def validate(s: dict[str, Any]) -> None:
         raise ConfigError(f"setting 'vae.loss' = {s['loss']!r} is not one of bce, mse")
     if s["iwae_images"] < 1:
         raise ConfigError(f"setting 'vae.iwae_images' = {s['iwae_images']} is out of range: it must be >= 1")
+    check_precision(s.get("precision", "float32"))
     if s["batch_size"] > 60000:
         raise ConfigError(f"setting 'vae.batch_size' = {s['batch_size']} is larger than MNIST's training set")
 
@@ -388,7 +405,8 @@ def build_vae(s: dict[str, Any], *, latent_dim: int | None = None, loss: str | N
     """The handout's VAE from [vae] settings, with one thing changed where a comparison asks."""
     validate(s)
     shape = dict(latent_dim=latent_dim or s["latent_dim"], filters=s["filters"], num_conv=s["num_conv"],
-                 intermediate_dim=s["intermediate_dim"], extra_block=extra_block)
+                 intermediate_dim=s["intermediate_dim"], extra_block=extra_block,
+                 precision=s.get("precision", "float32"))
     vae = VAE(build_encoder(**shape), build_decoder(**shape), loss=loss or s["loss"], prior=prior, seed=seed, name=name)
     vae.compile(optimizer=keras.optimizers.RMSprop(learning_rate=s["learning_rate"]))
     return vae
