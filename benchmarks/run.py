@@ -73,72 +73,25 @@ def vae_settings(batch: int) -> dict[str, Any]:
     return s
 
 
-def _float32_heads(model, names: tuple[str, ...]):
-    """The model rebuilt with the named layers computing in float32 (the usual mixed-precision
-    rule: the outputs a loss reads stay float32); every other layer keeps the global policy."""
-    import keras
+def harness_precision(section: str) -> str:
+    """The precision the harness trains with at the full profile ([vae] or [gan] precision),
+    unless BENCH_PRECISION overrides it for a worker (the mixed_bfloat16 lever)."""
+    from harness.config import load_config
 
-    def clone(layer):
-        cfg = layer.get_config()
-        if layer.name in names:
-            cfg["dtype"] = "float32"
-        return layer.__class__.from_config(cfg)
-
-    return keras.models.clone_model(model, clone_function=clone)
+    return os.environ.get("BENCH_PRECISION") or load_config("full").section(section).get("precision", "float32")
 
 
-def _mixed_harness_vae(batch: int, seed: int | None):
-    """The harness's VAE under a mixed policy. experiments/vae/models.py does not run under
-    mixed_bfloat16 as written (Sampling adds a float32 epsilon to bfloat16 means), so the
-    benchmark prototypes the fix to measure the lever: z_mean, z_log_var and the output layer in
-    float32, Sampling in float32; the convolutions and dense layers in bfloat16."""
+def harness_vae(batch: int, seed: int | None = None, jit: bool = False, steps_per_execution: int = 1):
+    """The harness's VAE exactly as 1.1e builds it, with the batch under test."""
     import keras
 
     from experiments.vae import models as M
 
-    s = vae_settings(batch)
-    shape = dict(latent_dim=s["latent_dim"], filters=s["filters"], num_conv=s["num_conv"],
-                 intermediate_dim=s["intermediate_dim"])
-    enc = _float32_heads(M.build_encoder(**shape), ("z_mean", "z_log_var"))
-    dec = _float32_heads(M.build_decoder(**shape), ("decoder_mean_squash",))
-    vae = M.VAE(enc, dec, loss=s["loss"], seed=seed, name="vae")
-    vae.sampling = M.Sampling(seed=seed, name="z", dtype="float32")
-    vae.compile(optimizer=keras.optimizers.RMSprop(learning_rate=s["learning_rate"]))
-    return vae
-
-
-def _mixed_harness_gan():
-    """The harness's GAN under a mixed policy, with the same prototype fix: G's output (which
-    d_step concatenates with float32 real images) and D's probability in float32."""
-    from experiments.gan import models as GM
-
-    s = GM.GanSettings()
-    d = _float32_heads(GM.build_discriminator(s.depth, s.dropout), ("p_real",))
-    g = _float32_heads(GM.build_generator(s.noise_dim, s.depth), ("deconv3", "sigmoid"))
-    gan = GM.GAN(d, g, s.noise_dim, s.noise, s.real_label, s.fakes_training, name="GAN")
-    gan.compile(GM.rmsprop(s.d_lr, s.d_decay, s.clipvalue), GM.rmsprop(s.g_lr, s.g_decay, s.clipvalue))
-    return gan
-
-
-def mixed_policy() -> bool:
-    import keras
-
-    return keras.mixed_precision.global_policy().name != "float32"
-
-
-def harness_vae(batch: int, seed: int | None = None, jit: bool = False, steps_per_execution: int = 1,
-                as_written: bool = False):
-    import keras
-
-    from experiments.vae import models as M
-
-    if mixed_policy() and not as_written:
-        vae = _mixed_harness_vae(batch, seed)
-    else:
-        vae = M.build_vae(vae_settings(batch), seed=seed)
+    s = {**vae_settings(batch), "precision": harness_precision("vae")}
+    vae = M.build_vae(s, seed=seed)
     if jit or steps_per_execution != 1:
         # Recompiled the way build_vae compiles, plus the lever under test.
-        vae.compile(optimizer=keras.optimizers.RMSprop(learning_rate=vae_settings(batch)["learning_rate"]),
+        vae.compile(optimizer=keras.optimizers.RMSprop(learning_rate=s["learning_rate"]),
                     jit_compile=jit, steps_per_execution=steps_per_execution)
     return vae
 
@@ -233,13 +186,13 @@ def _multi_step_function(gan, x, batch_size: int, k: int):
     return steps
 
 
-def harness_gan_runner(x, jit: bool = False, as_written: bool = False, steps_per_call: int = 1) -> Callable[[int], None]:
+def harness_gan_runner(x, jit: bool = False, steps_per_call: int = 1) -> Callable[[int], None]:
     """The harness's 1.2d: one fused train_step per iteration, run as train_gan runs it
     (step().numpy() each step: the per-step record and divergence check need the numbers)."""
     from experiments.gan.models import GanSettings, build_gan
     from experiments.gan.training import step_function
 
-    gan = _mixed_harness_gan() if mixed_policy() and not as_written else build_gan(GanSettings())
+    gan = build_gan(GanSettings(precision=harness_precision("gan")))
     if not jit:
         step = step_function(gan, x, GAN_BATCH)
     else:
@@ -303,7 +256,8 @@ def compare(opts: argparse.Namespace) -> dict[str, Any]:
 
     x, xt = load_data(max(opts.vae_images, opts.quality_images, 4 * opts.batch), opts.quality_test)
     out: dict[str, Any] = {"batch": opts.batch, "vae_images": opts.vae_images, "repeats": opts.repeats,
-                           "gan_steps": opts.gan_steps}
+                           "gan_steps": opts.gan_steps,
+                           "precision": {"vae": harness_precision("vae"), "gan": harness_precision("gan")}}
 
     # -- VAE: build both, trace both on a few batches, then alternate timed epochs.
     xv = x[:opts.vae_images]
@@ -338,7 +292,7 @@ def compare(opts: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def quality(xq, xt, batch: int, epochs: int, seeds: int, policy: str | None = None) -> dict[str, Any]:
+def quality(xq, xt, batch: int, epochs: int, seeds: int) -> dict[str, Any]:
     import keras
 
     res: dict[str, Any] = {"n_train": len(xq), "n_test": len(xt), "epochs": epochs, "batch": batch,
@@ -373,8 +327,6 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     _quiet_keras()
     import keras
 
-    if spec.get("policy"):
-        keras.mixed_precision.set_global_policy(spec["policy"])
     x, xt = load_data(spec["n_train"], spec["n_test"])
     results = []
     for job in spec["jobs"]:
@@ -420,7 +372,7 @@ def run_job(job: dict[str, Any], x, xt) -> dict[str, Any]:
         keras.utils.set_random_seed(job.get("seed", 0))
         if model == "harness":
             vae = harness_vae(batch, seed=job.get("seed", 0), jit=job.get("jit", False),
-                              steps_per_execution=job.get("spe", 1), as_written=job.get("as_written", False))
+                              steps_per_execution=job.get("spe", 1))
             elbo = lambda: harness_elbo(vae, xt)
         else:
             parts = baseline_vae(seeded_sampling=job.get("seeded", False), jit=job.get("jit", False))
@@ -444,8 +396,7 @@ def run_job(job: dict[str, Any], x, xt) -> dict[str, Any]:
         return out
     if kind == "gan":
         if model == "harness":
-            run = harness_gan_runner(x, jit=job.get("jit", False), as_written=job.get("as_written", False),
-                                     steps_per_call=job.get("spe", 1))
+            run = harness_gan_runner(x, jit=job.get("jit", False), steps_per_call=job.get("spe", 1))
             check = None
         else:
             run, check = baseline_gan_runner(x)
@@ -495,10 +446,11 @@ def levers(opts: argparse.Namespace) -> dict[str, Any]:
         {"kind": "vae", "model": "harness", "batch": bs, "images": max(n, 4 * bs), "repeats": r, **elbo}
         for bs in (32, 64, 100, 128, 256)]})
 
-    # Mixed bfloat16 (AVX512-BF16 on this CPU): the harness's fused steps under the policy, and its ELBO.
-    # Each model as written first (does it run under the policy?), then with float32 heads.
-    out["mixed_bfloat16"] = spawn("bf16", {**data, "policy": "mixed_bfloat16", "jobs": [
-        vae(as_written=True), gan(as_written=True), vae(**elbo), gan()]})
+    # Precision: the harness's models in float32 and in mixed bfloat16 (hidden layers in bfloat16,
+    # the heads a loss reads in float32: vae.precision and gan.precision), with the VAE's ELBO.
+    for precision in ("float32", "mixed_bfloat16"):
+        out[precision] = spawn(precision, {**data, "jobs": [vae(**elbo), gan()]},
+                               env={"BENCH_PRECISION": precision})
     # XLA.
     out["jit_compile"] = spawn("jit", {**data, "jobs": [vae(jit=True), gan(jit=True)]})
     # Several steps per graph call: the VAE through fit's steps_per_execution, the GAN through a
@@ -525,7 +477,7 @@ def levers(opts: argparse.Namespace) -> dict[str, Any]:
 
 # ============================================================ end to end, report, explorer
 def end_to_end(profile: str, keep_root: Path) -> dict[str, Any]:
-    """`harness run --profile P` from scratch in a fresh reports root, its wall time and peak RSS
+    """`harness run --profile P --report` from scratch in a fresh reports root, its wall time and peak RSS
     (a wrapper process reads the RSS of exactly that run from RUSAGE_CHILDREN)."""
     run_id = f"bench-{profile}"
     wrapper = ("import resource, subprocess, sys, time, json\n"
@@ -534,7 +486,7 @@ def end_to_end(profile: str, keep_root: Path) -> dict[str, Any]:
                "print('E2E ' + json.dumps({'rc': rc, 'wall_s': time.perf_counter() - t0,\n"
                "      'rss_mib': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))\n")
     cmd = [sys.executable, "-c", wrapper, sys.executable, "-m", "harness", "--root", str(keep_root), "run",
-           "--profile", profile, "--run", run_id]
+           "--profile", profile, "--run", run_id, "--report"]  # the README's main job: ends with the report
     _progress(f"end to end: {' '.join(cmd[3:])}")
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     res: dict[str, Any] = {"profile": profile, "run": run_id, "root": str(keep_root)}
@@ -640,7 +592,9 @@ def render(opts: argparse.Namespace, argv: list[str], m: dict[str, Any], main: d
         speed, ratio = vh / vb, gh / gb
         L.append(f"Baseline against harness, {main['repeats']} alternated repeats each: VAE {main['vae_images']} "
                  f"images per repeat at batch {main['batch']}; GAN {main['gan_steps']} steps per repeat at batch "
-                 f"{GAN_BATCH} after {opts.gan_warmup} warm-up steps.")
+                 f"{GAN_BATCH} after {opts.gan_warmup} warm-up steps. The harness trains as the full profile "
+                 f"configures it: vae.precision = {main['precision']['vae']}, "
+                 f"gan.precision = {main['precision']['gan']}.")
         L.append("")
         L.append("| measure | handout baseline | harness | ratio | target | met |")
         L.append("|---|---|---|---|---|---|")
@@ -704,7 +658,7 @@ def render_levers(lev: dict[str, Any], opts: argparse.Namespace) -> list[str]:
                     f" {res['versions']['jax']}" if "jax" in res["versions"] else "")
             if not setting:
                 setting = f"{job['kind']}" + (" jit" if job.get("jit") else "") + (
-                    " as written" if job.get("as_written") else " float32 heads" if key == "mixed_bfloat16" else "")
+                    ", float32 heads" if key == "mixed_bfloat16" else "")
             if "error" in r:
                 L.append(f"| {key} | {setting} | not measured: {r['error'].replace('|', '/')} | | | {rss} |")
                 continue
@@ -771,6 +725,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="reports root holding --cached-run")
     p.add_argument("--jax-path", help="a folder holding jax/jaxlib to add to PYTHONPATH for the JAX worker")
     p.add_argument("--results", default=str(RESULTS), help="Markdown file to append to (default benchmarks/RESULTS.md)")
+    p.add_argument("--e2e-root", metavar="DIR", help="run the end-to-end profiles in this reports root and keep "
+                   "them (run id bench-PROFILE), e.g. to present them with harness serve; default: a temp folder")
     p.add_argument("--no-compare", action="store_true", help="skip the main baseline-versus-harness comparison")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     o = p.parse_args(argv)
@@ -805,7 +761,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cached: tuple[Path, str] | None = None
         for profile in opts.end_to_end:
-            root = tmp / f"e2e-{profile}"
+            root = Path(opts.e2e_root) if opts.e2e_root else tmp / f"e2e-{profile}"
+            if opts.e2e_root and (root / f"bench-{profile}").exists():
+                raise SystemExit(f"--e2e-root {root}: run 'bench-{profile}' already exists; remove it so the "
+                                 f"end-to-end run starts from scratch")
             res = end_to_end(profile, root)
             e2e[f"run {profile}"] = res
             if "error" not in res:
