@@ -443,7 +443,9 @@ def _wire_items(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]
         except HarnessError as exc:
             return f"⚠ {exc}"
         pos = panel.jobs.position(job)
-        return s["panel_queued"].format(id=job.id, items=" ".join(items), pos=pos) if pos > 0 else s["panel_started"].format(id=job.id)
+        # First in line with nothing training: the worker picks it up at once, so it is not "queued".
+        ahead = pos - (1 if panel.jobs.current is None else 0)
+        return s["panel_queued"].format(id=job.id, items=" ".join(items), pos=pos) if ahead > 0 else s["panel_started"].format(id=job.id)
 
     def poll(lg: str, gen: int, item_id: str | None):
         live = (progress_html(panel, lg), queue_md(panel, lg), "\n".join((panel.jobs.last() or Job(0, [], "", False)).log))

@@ -161,3 +161,18 @@ def test_code_shared_by_several_items_is_listed_once():
     assert shared[0]["users"] == ["1.1e", "1.1f"]
     assert [c["name"] for c in views[0].code] == ["item_1.1e", "helper"]
     assert views[1].shared_code == [{"key": "experiments.vae.models.build_vae", "anchor": shared[0]["anchor"]}]
+
+
+def test_code_highlighting_drops_only_spans_that_carry_no_colour():
+    import html as htmllib
+    import re
+
+    from harness.report import highlight_python
+
+    src = 'def area(w, h=2):\n    """Doc <b>."""\n    return w * h  # a < b & c\n'
+    out = highlight_python(src)
+    classes = set(re.findall(r'<span class="([^"]+)">', out))
+    assert {"k", "nf", "mi", "sd", "c1", "o"} <= classes        # keywords, names of defs, numbers, strings...
+    assert not classes & {"n", "p", "w"}                         # ...but no span for plain names or punctuation
+    text = htmllib.unescape(re.sub(r"<[^>]+>", "", out))
+    assert text.strip() == src.strip()                          # the code itself is untouched
