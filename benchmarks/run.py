@@ -592,8 +592,8 @@ def render(opts: argparse.Namespace, argv: list[str], m: dict[str, Any], main: d
         speed, ratio = vh / vb, gh / gb
         L.append(f"Baseline against harness, {main['repeats']} alternated repeats each: VAE {main['vae_images']} "
                  f"images per repeat at batch {main['batch']}; GAN {main['gan_steps']} steps per repeat at batch "
-                 f"{GAN_BATCH} after {opts.gan_warmup} warm-up steps. The harness trains as the full profile "
-                 f"configures it: vae.precision = {main['precision']['vae']}, "
+                 f"{GAN_BATCH} after {opts.gan_warmup} warm-up steps. The harness trains with "
+                 f"vae.precision = {main['precision']['vae']}, "
                  f"gan.precision = {main['precision']['gan']}.")
         L.append("")
         L.append("| measure | handout baseline | harness | ratio | target | met |")
@@ -727,6 +727,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--results", default=str(RESULTS), help="Markdown file to append to (default benchmarks/RESULTS.md)")
     p.add_argument("--e2e-root", metavar="DIR", help="run the end-to-end profiles in this reports root and keep "
                    "them (run id bench-PROFILE), e.g. to present them with harness serve; default: a temp folder")
+    p.add_argument("--precision", choices=["float32", "mixed_bfloat16"],
+                   help="train the harness side in this precision (default: what the full profile sets)")
     p.add_argument("--no-compare", action="store_true", help="skip the main baseline-versus-harness comparison")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     o = p.parse_args(argv)
@@ -752,6 +754,8 @@ def main(argv: list[str] | None = None) -> int:
     if opts.worker:
         print(MARK + json.dumps(worker(json.loads(opts.worker))), flush=True)
         return 0
+    if opts.precision:
+        os.environ["BENCH_PRECISION"] = opts.precision  # read by harness_precision, here and in workers
     m = machine()
     _progress(f"{m['cpu']}, {m['cores']} cores, load {m['load_avg']}")
     main_res = None if opts.no_compare else compare(opts)

@@ -62,16 +62,16 @@ def _flatten(tree: dict[str, Any], prefix: str = ""):
             yield dotted, value
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any], where: str) -> dict[str, Any]:
+def _merge(base: dict[str, Any], over: dict[str, Any], where: str, source: Path = PROFILES_PATH) -> dict[str, Any]:
     merged = copy.deepcopy(base)
     for key, value in over.items():
         dotted = f"{where}.{key}" if where else key
         if key not in merged:
-            raise ConfigError(f"unknown setting {dotted!r} in profile file: {_suggest(dotted, base, where)}")
+            raise ConfigError(f"unknown setting {dotted!r} in {source}: {_suggest(dotted, base, where)}")
         if isinstance(merged[key], dict):
             if not isinstance(value, dict):
-                raise ConfigError(f"setting {dotted!r} must be a table of settings, got {value!r}")
-            merged[key] = _merge(merged[key], value, dotted)
+                raise ConfigError(f"setting {dotted!r} in {source} must be a table of settings, got {value!r}")
+            merged[key] = _merge(merged[key], value, dotted, source)
         else:
             merged[key] = _checked_type(dotted, merged[key], value)
     return merged
@@ -198,9 +198,9 @@ def load_config(
     if profile not in names:
         raise ConfigError(f"unknown profile {profile!r}: choose one of {', '.join(names)}")
     base = raw["base"]
-    values = _merge(base, raw[profile], "")
+    values = _merge(base, raw[profile], "", path)
     if user_file is not None:
-        values = _merge(values, load_profiles(user_file), "")
+        values = _merge(values, load_profiles(user_file), "", user_file)
     pairs = list(overrides.items()) if isinstance(overrides, dict) else [parse_override(o) for o in overrides or []]
     applied: dict[str, Any] = {}
     for key, value in pairs:
