@@ -37,6 +37,9 @@ if str(ROOT) not in sys.path:  # `python benchmarks/run.py` as well as `python -
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+# The environment as the user gave it, before anything here imports the harness (which sets its own
+# defaults in os.environ): the baseline's processes get exactly this.
+USER_ENV = dict(os.environ)
 MARK = "BENCH_RESULT "          # a worker's one line of JSON on stdout starts with this
 TARGET_VAE_SPEEDUP = 1.5        # harness img/s / baseline img/s, at least
 TARGET_GAN_RATIO = 0.5          # harness ms/step / baseline ms/step, at most
@@ -248,66 +251,186 @@ def peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024.0  # Linux reports KiB
 
 
-# ============================================================ the main comparison (in process)
-def compare(opts: argparse.Namespace) -> dict[str, Any]:
-    """VAE img/s and GAN ms/step, baseline and harness alternated per repeat; then quality."""
+# ============================================================ the main comparison (one process per side)
+class Side:
+    """One side of the comparison in a process of its own, kept alive across repeats.
+
+    The sides alternate repeat by repeat (a burst of load from other processes hits both alike),
+    yet each keeps its own process-wide settings: TensorFlow reads TF_ENABLE_ONEDNN_OPTS once, at
+    import, and the harness turns oneDNN on where TF leaves it off (harness/__init__.py), so the
+    baseline must never share a process with the harness.
+    """
+
+    def __init__(self, role: str, env: dict[str, str]) -> None:
+        self.role = role
+        full_env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))}
+        self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.run", "--serve", role], cwd=ROOT, env=full_env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def __call__(self, op: str, **args: Any) -> Any:
+        assert self.proc.stdin and self.proc.stdout
+        self.proc.stdin.write(json.dumps({"op": op, "args": args}) + "\n")
+        self.proc.stdin.flush()
+        for line in self.proc.stdout:
+            if line.startswith(MARK):
+                res = json.loads(line[len(MARK):])
+                if isinstance(res, dict) and "error" in res:
+                    raise RuntimeError(f"{self.role} side, {op}: {res['error']}")
+                return res
+        raise RuntimeError(f"{self.role} side exited ({self.proc.wait()}) during {op}")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+
+
+def serve(role: str) -> None:
+    """A side's process: answers one JSON request per line on stdin with one MARK line on stdout."""
+    if role.startswith("baseline"):
+        import tensorflow  # noqa: F401  first, with the environment the user gave: TF's own defaults
+    else:
+        import harness  # noqa: F401  first: its environment defaults (oneDNN) apply as in `harness run`
     _quiet_keras()
+    state: dict[str, Any] = {"onednn": onednn_state()}  # before load_data imports the harness
+    for line in sys.stdin:
+        req = json.loads(line)
+        try:
+            res = SERVE_OPS[req["op"]](state, role, **req["args"])
+        except Exception as e:  # said to the parent, which stops with the message
+            res = {"error": f"{type(e).__name__}: {_one_line(str(e))}"}
+        print(MARK + json.dumps(res), flush=True)
+
+
+def _op_data(state, role, n_train: int, n_test: int):
+    state["x"], state["xt"] = load_data(n_train, n_test)
+    return {"onednn": state["onednn"]}
+
+
+def _op_vae_setup(state, role, batch: int, seed: int = 0):
     import keras
 
-    x, xt = load_data(max(opts.vae_images, opts.quality_images, 4 * opts.batch), opts.quality_test)
+    keras.utils.set_random_seed(seed)
+    vae = baseline_vae()["vae"] if role.startswith("baseline") else harness_vae(batch, seed=seed)
+    vae.fit(state["x"][:3 * batch], batch_size=batch, epochs=1, verbose=0)  # traces the step
+    state["vae"] = vae
+    return {}
+
+
+def _op_vae_epoch(state, role, images: int, batch: int):
+    return fit_rate(state["vae"], state["x"][:images], batch)
+
+
+def _op_gan_setup(state, role, warmup: int):
+    if role.startswith("baseline"):
+        run, check = baseline_gan_runner(state["x"])
+    else:
+        run, check = harness_gan_runner(state["x"]), None
+    run(warmup)
+    state["gan"] = run
+    return {"d_check": check}
+
+
+def _op_gan_steps(state, role, steps: int):
+    return timed_ms(state["gan"], steps)
+
+
+def _op_quality(state, role, images: int, epochs: int, batch: int, seed: int):
+    """A fresh model trained `epochs` epochs on `images` images with this seed, then its test -ELBO."""
+    import keras
+
+    x, xt = state["x"][:images], state["xt"]
+    keras.utils.set_random_seed(seed)
+    if role.startswith("baseline"):
+        parts = baseline_vae()
+        parts["vae"].fit(x, batch_size=batch, epochs=epochs, verbose=0)
+        return baseline_elbo(parts, xt)
+    vae = harness_vae(batch, seed=seed)
+    vae.fit(x, batch_size=batch, epochs=epochs, verbose=0, shuffle=True)
+    return harness_elbo(vae, xt)
+
+
+def _op_rss(state, role):
+    return peak_rss_mib()
+
+
+SERVE_OPS = {"data": _op_data, "vae_setup": _op_vae_setup, "vae_epoch": _op_vae_epoch, "gan_setup": _op_gan_setup,
+             "gan_steps": _op_gan_steps, "quality": _op_quality, "rss": _op_rss}
+
+
+def onednn_state() -> str:
+    """Whether TensorFlow's oneDNN kernels are on in this process, and why."""
+    value = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+    if value is not None and USER_ENV.get("TF_ENABLE_ONEDNN_OPTS") is None and "harness" in sys.modules:
+        return f"{'on' if value == '1' else 'off'} (set by the harness)"
+    if value is not None:
+        return f"{'on' if value in ('1', 'true', 'True') else 'off'} (TF_ENABLE_ONEDNN_OPTS={value})"
+    return f"{'on' if tf_onednn_default() else 'off'} (TensorFlow's default on this CPU)"
+
+
+def tf_onednn_default() -> bool:
+    """TensorFlow turns oneDNN on by itself only on CPUs with these features (tensorflow/core/util/util.cc)."""
+    from harness.hardware import cpu_flags
+
+    return bool(cpu_flags() & {"avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8"})
+
+
+def compare(opts: argparse.Namespace) -> dict[str, Any]:
+    """VAE img/s and GAN ms/step: the baseline as a student runs it (TensorFlow's defaults), the
+    harness as `harness run` runs it, and the baseline with oneDNN on (to show how much of the
+    gain is that one setting), alternated repeat by repeat; then quality at equal epochs."""
+    sides = {"baseline": Side("baseline", USER_ENV), "harness": Side("harness", USER_ENV),
+             "baseline_onednn": Side("baseline-onednn", {**USER_ENV, "TF_ENABLE_ONEDNN_OPTS": "1"})}
+    try:
+        return _compare(opts, sides)
+    finally:
+        for side in sides.values():
+            side.close()
+
+
+def _compare(opts: argparse.Namespace, sides: dict[str, Side]) -> dict[str, Any]:
+    n_train = max(opts.vae_images, opts.quality_images, 4 * opts.batch)
     out: dict[str, Any] = {"batch": opts.batch, "vae_images": opts.vae_images, "repeats": opts.repeats,
                            "gan_steps": opts.gan_steps,
-                           "precision": {"vae": harness_precision("vae"), "gan": harness_precision("gan")}}
+                           "precision": {"vae": harness_precision("vae"), "gan": harness_precision("gan")},
+                           "onednn": {k: side("data", n_train=n_train, n_test=opts.quality_test)["onednn"]
+                                      for k, side in sides.items()}}
 
-    # -- VAE: build both, trace both on a few batches, then alternate timed epochs.
-    xv = x[:opts.vae_images]
-    keras.utils.set_random_seed(0)
-    base = baseline_vae()["vae"]
-    harn = harness_vae(opts.batch, seed=0)
-    for model in (base, harn):
-        model.fit(x[:3 * opts.batch], batch_size=opts.batch, epochs=1, verbose=0)
-    b_ips, h_ips = [], []
+    # -- VAE: build and trace on every side, then alternate timed epochs.
+    for side in sides.values():
+        side("vae_setup", batch=opts.batch)
+    ips: dict[str, list[float]] = {k: [] for k in sides}
     for _ in range(opts.repeats):
-        b_ips.append(fit_rate(base, xv, opts.batch))
-        h_ips.append(fit_rate(harn, xv, opts.batch))
-    out["vae"] = {"baseline_ips": b_ips, "harness_ips": h_ips}
-    _progress(f"VAE img/s: baseline {med(b_ips):.0f}, harness {med(h_ips):.0f}")
+        for k, side in sides.items():
+            ips[k].append(side("vae_epoch", images=opts.vae_images, batch=opts.batch))
+    out["vae"] = {"baseline_ips": ips["baseline"], "harness_ips": ips["harness"],
+                  "baseline_onednn_ips": ips["baseline_onednn"]}
+    _progress(f"VAE img/s: baseline {med(ips['baseline']):.0f}, harness {med(ips['harness']):.0f}, "
+              f"baseline with oneDNN {med(ips['baseline_onednn']):.0f}")
 
     # -- GAN: the same, in steps.
-    b_run, check = baseline_gan_runner(x)
-    h_run = harness_gan_runner(x)
-    for run in (b_run, h_run):
-        run(opts.gan_warmup)
-    b_ms, h_ms = [], []
+    checks = {k: side("gan_setup", warmup=opts.gan_warmup)["d_check"] for k, side in sides.items()}
+    ms: dict[str, list[float]] = {k: [] for k in sides}
     for _ in range(opts.repeats):
-        b_ms.append(timed_ms(b_run, opts.gan_steps))
-        h_ms.append(timed_ms(h_run, opts.gan_steps))
-    out["gan"] = {"baseline_ms": b_ms, "harness_ms": h_ms, "baseline_d_check": check}
-    _progress(f"GAN ms/step: baseline {med(b_ms):.1f}, harness {med(h_ms):.1f}; baseline D check {check}")
+        for k, side in sides.items():
+            ms[k].append(side("gan_steps", steps=opts.gan_steps))
+    out["gan"] = {"baseline_ms": ms["baseline"], "harness_ms": ms["harness"], "baseline_onednn_ms": ms["baseline_onednn"],
+                  "baseline_d_check": checks["baseline"]}
+    _progress(f"GAN ms/step: baseline {med(ms['baseline']):.1f}, harness {med(ms['harness']):.1f}, baseline with "
+              f"oneDNN {med(ms['baseline_onednn']):.1f}; baseline D check {checks['baseline']}")
 
     # -- Quality at equal epochs: both trained on the same images for the same epochs, several seeds.
     if opts.quality_images > 0:
-        out["quality"] = quality(x[:opts.quality_images], xt, opts.batch, opts.quality_epochs, opts.quality_seeds)
-    out["rss_mib"] = peak_rss_mib()
+        q: dict[str, Any] = {"n_train": opts.quality_images, "n_test": opts.quality_test, "epochs": opts.quality_epochs,
+                             "batch": opts.batch, "baseline": [], "harness": []}
+        for seed in range(1, opts.quality_seeds + 1):
+            for k in ("baseline", "harness"):
+                q[k].append(sides[k]("quality", images=opts.quality_images, epochs=opts.quality_epochs,
+                                     batch=opts.batch, seed=seed))
+            _progress(f"quality seed {seed}: baseline -ELBO {q['baseline'][-1]:.2f}, harness {q['harness'][-1]:.2f}")
+        out["quality"] = q
+    out["rss_mib"] = max(side("rss") for side in sides.values())
     return out
-
-
-def quality(xq, xt, batch: int, epochs: int, seeds: int) -> dict[str, Any]:
-    import keras
-
-    res: dict[str, Any] = {"n_train": len(xq), "n_test": len(xt), "epochs": epochs, "batch": batch,
-                           "baseline": [], "harness": []}
-    for seed in range(1, seeds + 1):
-        keras.utils.set_random_seed(seed)
-        parts = baseline_vae()
-        parts["vae"].fit(xq, batch_size=batch, epochs=epochs, verbose=0)
-        res["baseline"].append(baseline_elbo(parts, xt))
-        keras.utils.set_random_seed(seed)
-        vae = harness_vae(batch, seed=seed)
-        vae.fit(xq, batch_size=batch, epochs=epochs, verbose=0, shuffle=True)
-        res["harness"].append(harness_elbo(vae, xt))
-        _progress(f"quality seed {seed}: baseline -ELBO {res['baseline'][-1]:.2f}, harness {res['harness'][-1]:.2f}")
-    return res
 
 
 def _progress(msg: str) -> None:
@@ -319,6 +442,10 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     """Runs in a fresh process: process-wide settings first, then each measurement in spec['jobs']."""
     threads = spec.get("threads")
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if spec.get("tf_defaults"):
+        import tensorflow  # noqa: F401  before the harness sets its environment defaults
+    else:
+        import harness  # noqa: F401  the harness's environment defaults (oneDNN), as `harness run` has them
     if threads and backend == "tensorflow":
         import tensorflow as tf
 
@@ -410,7 +537,7 @@ def run_job(job: dict[str, Any], x, xt) -> dict[str, Any]:
 def spawn(name: str, spec: dict[str, Any], env: dict[str, str] | None = None, timeout: int = 1800) -> dict[str, Any]:
     """One worker process; returns its result, or {'error': ...} with the tail of its stderr."""
     spec = {**spec, "name": name}
-    full_env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    full_env = {**USER_ENV, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), USER_ENV.get("PYTHONPATH")])),
                 **(env or {})}
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--worker", json.dumps(spec)], cwd=ROOT,
@@ -434,6 +561,12 @@ def levers(opts: argparse.Namespace) -> dict[str, Any]:
     gan = lambda **kw: {"kind": "gan", "model": "harness", "steps": steps, "warmup": warm, "repeats": r, **kw}
     elbo = {"elbo_epochs": opts.quality_epochs, "elbo_images": opts.quality_images} if opts.quality_images else {}
     out: dict[str, Any] = {}
+
+    # oneDNN: TensorFlow turns it on by itself only on CPUs with AVX512-VNNI/BF16 or AMX; the harness
+    # turns it on everywhere (harness/__init__.py). Off against on, for the harness's own steps.
+    for value in ("0", "1"):
+        out[f"oneDNN {'on' if value == '1' else 'off'}"] = spawn(f"onednn={value}", {**data, "jobs": [vae(), gan()]},
+                                                                 env={"TF_ENABLE_ONEDNN_OPTS": value})
 
     # Threads: TF's default (0, 0 = let TF choose) against explicit pool sizes on 2 cores.
     for intra, inter in ((0, 0), (1, 1), (2, 1), (2, 2)):
@@ -463,13 +596,13 @@ def levers(opts: argparse.Namespace) -> dict[str, Any]:
     # the seeded sampling layer.
     base_jobs = [{"kind": "vae", "model": "baseline", "seeded": True, "batch": b, "images": n, "repeats": r},
                  {"kind": "gan", "model": "baseline", "steps": steps, "warmup": warm, "repeats": r}]
-    out["backend tensorflow"] = spawn("tf", {**data, "jobs": base_jobs})
+    out["backend tensorflow"] = spawn("tf", {**data, "tf_defaults": True, "jobs": base_jobs})
     jax_env = {"KERAS_BACKEND": "jax"}
     if opts.jax_path:
         jax_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), opts.jax_path])
     probe = subprocess.run([sys.executable, "-c", "import jax"], env={**os.environ, **jax_env}, capture_output=True)
     if probe.returncode == 0:
-        out["backend jax"] = spawn("jax", {**data, "jobs": base_jobs}, env=jax_env)
+        out["backend jax"] = spawn("jax", {**data, "tf_defaults": True, "jobs": base_jobs}, env=jax_env)
     else:
         out["backend jax"] = {"error": "jax is not importable (pip install jax, or --jax-path DIR)"}
     return out
@@ -590,22 +723,31 @@ def render(opts: argparse.Namespace, argv: list[str], m: dict[str, Any], main: d
         vb, vh = med(v["baseline_ips"]), med(v["harness_ips"])
         gb, gh = med(g["baseline_ms"]), med(g["harness_ms"])
         speed, ratio = vh / vb, gh / gb
-        L.append(f"Baseline against harness, {main['repeats']} alternated repeats each: VAE {main['vae_images']} "
-                 f"images per repeat at batch {main['batch']}; GAN {main['gan_steps']} steps per repeat at batch "
-                 f"{GAN_BATCH} after {opts.gan_warmup} warm-up steps. The harness trains with "
-                 f"vae.precision = {main['precision']['vae']}, "
-                 f"gan.precision = {main['precision']['gan']}.")
+        vo, go = med(v["baseline_onednn_ips"]), med(g["baseline_onednn_ms"])
+        dnn = main["onednn"]
+        L.append(f"Baseline against harness, {main['repeats']} alternated repeats each, each side in a process of "
+                 f"its own: VAE {main['vae_images']} images per repeat at batch {main['batch']}; GAN "
+                 f"{main['gan_steps']} steps per repeat at batch {GAN_BATCH} after {opts.gan_warmup} warm-up steps. "
+                 f"The baseline runs as a student runs it, with TensorFlow's defaults (oneDNN "
+                 f"{dnn['baseline']}); the harness as `harness run` runs it (oneDNN {dnn['harness']}; "
+                 f"vae.precision = {main['precision']['vae']}, gan.precision = {main['precision']['gan']}). The "
+                 f"last column is the baseline with oneDNN forced on ({dnn['baseline_onednn']}): how much of the "
+                 f"gain that one setting explains.")
         L.append("")
-        L.append("| measure | handout baseline | harness | ratio | target | met |")
-        L.append("|---|---|---|---|---|---|")
+        L.append("| measure | handout baseline | harness | ratio | target | met | baseline, oneDNN on |")
+        L.append("|---|---|---|---|---|---|---|")
         L.append(f"| VAE training, images/s (median) | {fmt(vb, 0)} | {fmt(vh, 0)} | **VAE speedup {speed:.2f}×** "
-                 f"| ≥ {TARGET_VAE_SPEEDUP}× | {'yes' if speed >= TARGET_VAE_SPEEDUP else 'no'} |")
+                 f"| ≥ {TARGET_VAE_SPEEDUP}× | {'yes' if speed >= TARGET_VAE_SPEEDUP else 'no'} | {fmt(vo, 0)} "
+                 f"(harness {vh / vo:.2f}× of it) |")
         L.append(f"| GAN step, ms (median) | {fmt(gb)} | {fmt(gh)} | **GAN step ratio {ratio:.2f}×** "
-                 f"| ≤ {TARGET_GAN_RATIO}× | {'yes' if ratio <= TARGET_GAN_RATIO else 'no'} |")
+                 f"| ≤ {TARGET_GAN_RATIO}× | {'yes' if ratio <= TARGET_GAN_RATIO else 'no'} | {fmt(go)} "
+                 f"(harness {gh / go:.2f}× of it) |")
         L.append(f"| VAE images/s, all repeats | {', '.join(fmt(x, 0) for x in v['baseline_ips'])} | "
-                 f"{', '.join(fmt(x, 0) for x in v['harness_ips'])} | | | |")
+                 f"{', '.join(fmt(x, 0) for x in v['harness_ips'])} | | | | "
+                 f"{', '.join(fmt(x, 0) for x in v['baseline_onednn_ips'])} |")
         L.append(f"| GAN ms/step, all repeats | {', '.join(fmt(x) for x in g['baseline_ms'])} | "
-                 f"{', '.join(fmt(x) for x in g['harness_ms'])} | | | |")
+                 f"{', '.join(fmt(x) for x in g['harness_ms'])} | | | | "
+                 f"{', '.join(fmt(x) for x in g['baseline_onednn_ms'])} |")
         c = g["baseline_d_check"]
         L.append("")
         L.append(f"Baseline D check on the weights: D changes in the D step: **{c['d_changes_in_d_step']}**; "
@@ -624,7 +766,7 @@ def render(opts: argparse.Namespace, argv: list[str], m: dict[str, Any], main: d
                      f"{ELBO_TOLERANCE} nat: {'yes' if qh - qb <= ELBO_TOLERANCE else 'no'}); spread over all "
                      f"runs {spread:.2f} nats (seed-to-seed noise at this budget).")
         L.append("")
-        L.append(f"Peak RSS of this process (both sides' models, data): {main['rss_mib']:.0f} MiB.")
+        L.append(f"Peak RSS of the largest side's process (its models, the data): {main['rss_mib']:.0f} MiB.")
         L.append("")
     if lev:
         L.extend(render_levers(lev, opts))
@@ -731,6 +873,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="train the harness side in this precision (default: what the full profile sets)")
     p.add_argument("--no-compare", action="store_true", help="skip the main baseline-versus-harness comparison")
     p.add_argument("--worker", help=argparse.SUPPRESS)
+    p.add_argument("--serve", help=argparse.SUPPRESS)
     o = p.parse_args(argv)
     o.repeats = o.repeats or (2 if o.quick else 5)
     o.quality_seeds = o.quality_seeds or (1 if o.quick else 2)
@@ -754,8 +897,12 @@ def main(argv: list[str] | None = None) -> int:
     if opts.worker:
         print(MARK + json.dumps(worker(json.loads(opts.worker))), flush=True)
         return 0
+    if opts.serve:
+        serve(opts.serve)
+        return 0
     if opts.precision:
         os.environ["BENCH_PRECISION"] = opts.precision  # read by harness_precision, here and in workers
+        USER_ENV["BENCH_PRECISION"] = opts.precision
     m = machine()
     _progress(f"{m['cpu']}, {m['cores']} cores, load {m['load_avg']}")
     main_res = None if opts.no_compare else compare(opts)

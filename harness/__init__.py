@@ -6,8 +6,16 @@ has to be set before anything imports keras.
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-# TensorFlow's C++ INFO/WARNING chatter drowns the progress lines on a 2-core CPU.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's C++ log drowns the progress lines. Level 3 also hides grappler's "remapper failed"
+# line, printed once per GAN graph: with oneDNN on, TF cannot fuse Conv2D+LeakyReLU in D with its
+# gradient, so it leaves that graph unfused; the step computes the same and, measured with
+# LeakyReLU written as max(x, 0.2x) (which fuses cleanly), no slower. Real failures still reach
+# Python as exceptions.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# TensorFlow turns its oneDNN kernels on by itself only on CPUs with AVX512-VNNI, AVX512-BF16 or
+# AMX. On an AVX2 CPU (the 2-core EPYC of benchmarks/RESULTS.md) the same float32 convolutions run
+# about twice as fast with them; TF reads this once, when it is imported. Set it to 0 to opt out.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 from harness.errors import HarnessError  # noqa: E402
 

@@ -12,6 +12,8 @@ from typing import Any
 from harness.errors import HarnessError
 
 EXIT_USAGE = 2
+# Commands that never touch Keras: they skip its import (seconds) altogether.
+QUIET_COMMANDS = {"cmd_settings", "cmd_clean"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -300,6 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.fn.__name__ not in QUIET_COMMANDS:
+        from harness.hardware import import_backend_quietly
+
+        import_backend_quietly()
     try:
         return args.fn(args)
     except HarnessError as exc:

@@ -20,6 +20,7 @@ from typing import Any, Callable
 from harness.config import Config
 from harness.context import Context, ItemOutput, Splits, Stopwatch
 from harness.errors import Cancelled, HarnessError, ItemFailed
+from harness.hardware import native_bf16
 from harness.registry import Item, Registry
 from harness.store import RunStore, list_runs, now_iso, set_latest
 
@@ -77,6 +78,7 @@ def environment() -> dict[str, Any]:
     return {
         "python": platform.python_version(), "platform": platform.platform(), "cpu": cpu,
         "cpu_count": os.cpu_count(), "backend": backend_name(), "accelerators": accelerators(),
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"), "native_bf16": native_bf16(),
         "packages": versions,
     }
 

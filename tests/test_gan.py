@@ -203,3 +203,19 @@ def test_mixed_bfloat16_option_keeps_float32_outputs():
     assert np.isfinite(train_gan(gan, x, steps=2, batch_size=4).values).all()
     with pytest.raises(ConfigError):
         tiny_gan(precision="float8")
+
+
+def test_auto_precision_is_bfloat16_only_where_the_hardware_computes_it(monkeypatch):
+    """An AVX2 CPU emulates bfloat16 (about 15x slower): 'auto' must give float32 there."""
+    from harness import hardware
+
+    monkeypatch.setattr(hardware, "has_gpu", lambda: False)
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx2", "fma"}))
+    assert hardware.resolve_precision("auto", "gan.precision") == "float32"
+    assert tiny_gan(precision="auto").discriminator.get_layer("conv1").compute_dtype == "float32"
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx2", "avx512_bf16"}))
+    assert hardware.resolve_precision("auto", "vae.precision") == "mixed_bfloat16"
+    assert tiny_gan(precision="auto").discriminator.get_layer("conv1").compute_dtype == "bfloat16"
+    assert hardware.resolve_precision("float32", "vae.precision") == "float32"  # an explicit choice stands
+    with pytest.raises(ConfigError, match="'vae.precision' = 'fp8' is not known"):
+        hardware.resolve_precision("fp8", "vae.precision")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from experiments.gan.figures import class_histogram_figure, curves_figure, image_grid
-from experiments.gan.models import GanSettings
+from experiments.gan.models import GanSettings, check_precision
 from experiments.gan.training import (CODE, COLUMNS, EVAL_ITEM, STUCK_TAIL, evaluate, evaluator, model_row, record_scores,
                                       train_one, train_settings)
 from harness.registry import item
@@ -69,6 +69,9 @@ def training(ctx):
             "es": "media del último 10 % de los pasos", "en": "mean over the last 10 % of steps"})
         ctx.metric(f"{name}_first10", history.head(name))
     ctx.metric("first_step_s", history.first_step_s, "s")
+    ctx.metric("arithmetic", check_precision(settings.precision), note={
+        "es": f"gan.precision = {settings.precision} en esta máquina",
+        "en": f"gan.precision = {settings.precision} on this machine"})
     stuck_check(ctx, history)
 
     ctx.figure("curves", curves_figure(history, f"{LABEL}: {history.steps} steps, batch {gan_cfg['batch_size']}"), {

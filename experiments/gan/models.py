@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from harness.errors import ConfigError
+from harness.hardware import resolve_precision
 
 NOISES = ("uniform", "gaussian")
 IMG_SHAPE = (28, 28, 1)   # img_rows, img_cols, channel of MNIST
@@ -81,13 +82,9 @@ def build_generator(noise_dim: int = 2, depth: int = 64, channels: int = 1, name
     ], name=name)
 
 
-PRECISIONS = ("float32", "mixed_bfloat16")
-
-
 def check_precision(precision: str) -> str:
-    if precision not in PRECISIONS:
-        raise ConfigError(f"setting 'gan.precision' = '{precision}' is not known: use one of {', '.join(PRECISIONS)}")
-    return precision
+    """float32, mixed_bfloat16, or auto (bfloat16 only where this machine computes it natively)."""
+    return resolve_precision(precision, "gan.precision")
 
 
 # -- parameter counts by hand, from the handout's shapes ----------------------------

@@ -56,6 +56,9 @@ def training(ctx):
         "en": "process CPU seconds while training: not inflated when other jobs share the cores"})
     ctx.metric("epochs", len(h["loss"]))
     ctx.metric("batch_size", s["batch_size"])
+    ctx.metric("arithmetic", M.check_precision(s.get("precision", "float32")), note={
+        "es": f"vae.precision = {s.get('precision', 'float32')} en esta máquina",
+        "en": f"vae.precision = {s.get('precision', 'float32')} on this machine"})
     ctx.metric("steps_per_epoch", -(-len(ctx.data.x_train) // s["batch_size"]))
     ctx.metric("final_train_loss", h["loss"][-1], "nats")
     ctx.metric("final_val_loss", h["val_loss"][-1], "nats")

@@ -22,6 +22,7 @@ import keras
 from keras import layers, ops
 
 from harness.errors import ConfigError, ItemFailed
+from harness.hardware import resolve_precision
 
 PACKAGE = "inf395"
 PIXELS = 28 * 28 * 1
@@ -32,13 +33,9 @@ HANDOUT = {"filters": 32, "num_conv": 3, "latent_dim": 2, "intermediate_dim": 12
 
 
 # ----------------------------------------------------------------- architecture
-PRECISIONS = ("float32", "mixed_bfloat16")
-
-
 def check_precision(precision: str) -> str:
-    if precision not in PRECISIONS:
-        raise ConfigError(f"setting 'vae.precision' = {precision!r} is not known: use one of {', '.join(PRECISIONS)}")
-    return precision
+    """float32, mixed_bfloat16, or auto (bfloat16 only where this machine computes it natively)."""
+    return resolve_precision(precision, "vae.precision")
 
 
 def build_encoder(latent_dim: int, filters: int, num_conv: int, intermediate_dim: int,
