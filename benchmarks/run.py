@@ -108,6 +108,20 @@ def baseline_vae(seeded_sampling: bool = False, jit: bool = False):
     return parts
 
 
+def harness_epochs(batch: int, x, xt, seed: int = 0):
+    """The harness's VAE and its training loop (experiments.vae.models.Epochs), as fit_vae trains."""
+    from experiments.vae import models as M
+
+    return M.Epochs(harness_vae(batch, seed=seed), x, xt, batch, seed=seed)
+
+
+def epochs_rate(loop) -> float:
+    """Images per second of one training epoch of the harness's loop (validation left out, as in fit_rate)."""
+    t0 = time.perf_counter()
+    loop.train_epoch()
+    return loop.n_train / (time.perf_counter() - t0)
+
+
 def fit_rate(vae, x, batch: int) -> float:
     """Images per second of one training epoch over x (the handout's fit, validation left out)."""
     t0 = time.perf_counter()
@@ -307,18 +321,25 @@ def _op_data(state, role, n_train: int, n_test: int):
     return {"onednn": state["onednn"]}
 
 
-def _op_vae_setup(state, role, batch: int, seed: int = 0):
+def _op_vae_setup(state, role, batch: int, images: int, seed: int = 0):
     import keras
+    import numpy as np
 
     keras.utils.set_random_seed(seed)
-    vae = baseline_vae()["vae"] if role.startswith("baseline") else harness_vae(batch, seed=seed)
-    vae.fit(state["x"][:3 * batch], batch_size=batch, epochs=1, verbose=0)  # traces the step
-    state["vae"] = vae
+    x = state["x"][:images]
+    if role.startswith("baseline"):
+        vae = baseline_vae()["vae"]
+        vae.fit(x[:3 * batch], batch_size=batch, epochs=1, verbose=0)  # traces the step
+        state["vae_epoch"] = lambda: fit_rate(vae, x, batch)
+    else:
+        loop = harness_epochs(batch, x, state["xt"][:batch], seed)
+        loop._train(loop._calls(np.arange(len(x)))[0])  # traces the step on a call of the timed shape
+        state["vae_epoch"] = lambda: epochs_rate(loop)
     return {}
 
 
-def _op_vae_epoch(state, role, images: int, batch: int):
-    return fit_rate(state["vae"], state["x"][:images], batch)
+def _op_vae_epoch(state, role):
+    return state["vae_epoch"]()
 
 
 def _op_gan_setup(state, role, warmup: int):
@@ -345,9 +366,10 @@ def _op_quality(state, role, images: int, epochs: int, batch: int, seed: int):
         parts = baseline_vae()
         parts["vae"].fit(x, batch_size=batch, epochs=epochs, verbose=0)
         return baseline_elbo(parts, xt)
-    vae = harness_vae(batch, seed=seed)
-    vae.fit(x, batch_size=batch, epochs=epochs, verbose=0, shuffle=True)
-    return harness_elbo(vae, xt)
+    loop = harness_epochs(batch, x, xt, seed)
+    for _ in range(epochs):
+        loop.train_epoch()
+    return harness_elbo(loop.vae, xt)
 
 
 def _op_rss(state, role):
@@ -398,11 +420,11 @@ def _compare(opts: argparse.Namespace, sides: dict[str, Side]) -> dict[str, Any]
 
     # -- VAE: build and trace on every side, then alternate timed epochs.
     for side in sides.values():
-        side("vae_setup", batch=opts.batch)
+        side("vae_setup", batch=opts.batch, images=opts.vae_images)
     ips: dict[str, list[float]] = {k: [] for k in sides}
     for _ in range(opts.repeats):
         for k, side in sides.items():
-            ips[k].append(side("vae_epoch", images=opts.vae_images, batch=opts.batch))
+            ips[k].append(side("vae_epoch"))
     out["vae"] = {"baseline_ips": ips["baseline"], "harness_ips": ips["harness"],
                   "baseline_onednn_ips": ips["baseline_onednn"]}
     _progress(f"VAE img/s: baseline {med(ips['baseline']):.0f}, harness {med(ips['harness']):.0f}, "
@@ -495,24 +517,34 @@ def run_job(job: dict[str, Any], x, xt) -> dict[str, Any]:
 
     kind, model = job["kind"], job["model"]
     if kind == "vae":
-        batch, n = job["batch"], job["images"]
-        keras.utils.set_random_seed(job.get("seed", 0))
+        batch, n, seed = job["batch"], job["images"], job.get("seed", 0)
+        keras.utils.set_random_seed(seed)
+        if model == "harness" and not job.get("jit") and job.get("spe", 1) == 1:
+            # The harness as it trains: its in-graph epochs (experiments.vae.models.Epochs).
+            import numpy as np
+
+            loop = harness_epochs(batch, x[:n], xt[:batch], seed)
+            loop._train(loop._calls(np.arange(n))[0])
+            out: dict[str, Any] = {"ips": [epochs_rate(loop) for _ in range(job["repeats"])]}
+            if job.get("elbo_epochs"):
+                keras.utils.set_random_seed(seed)
+                loop = harness_epochs(batch, x[:job["elbo_images"]], xt, seed)
+                for _ in range(job["elbo_epochs"]):
+                    loop.train_epoch()
+                out["neg_elbo"] = harness_elbo(loop.vae, xt)
+            return out
         if model == "harness":
-            vae = harness_vae(batch, seed=job.get("seed", 0), jit=job.get("jit", False),
-                              steps_per_execution=job.get("spe", 1))
-            elbo = lambda: harness_elbo(vae, xt)
+            vae = harness_vae(batch, seed=seed, jit=job.get("jit", False), steps_per_execution=job.get("spe", 1))
         else:
             parts = baseline_vae(seeded_sampling=job.get("seeded", False), jit=job.get("jit", False))
             vae = parts["vae"]
-            elbo = lambda: baseline_elbo(parts, xt)
         vae.fit(x[:3 * batch * job.get("spe", 1)], batch_size=batch, epochs=1, verbose=0)
-        ips = [fit_rate(vae, x[:n], batch) for _ in range(job["repeats"])]
-        out: dict[str, Any] = {"ips": ips}
+        out = {"ips": [fit_rate(vae, x[:n], batch) for _ in range(job["repeats"])]}
         if job.get("elbo_epochs"):
             # Quality at equal epochs: a fresh model with the same seed, trained elbo_epochs epochs.
-            keras.utils.set_random_seed(job.get("seed", 0))
+            keras.utils.set_random_seed(seed)
             if model == "harness":
-                vae = harness_vae(batch, seed=job.get("seed", 0))
+                vae = harness_vae(batch, seed=seed)
                 elbo = lambda: harness_elbo(vae, xt)
             else:
                 parts = baseline_vae(seeded_sampling=job.get("seeded", False))

@@ -99,6 +99,66 @@ def test_mixed_bfloat16_keeps_the_heads_and_the_parameters_in_float32():
         M.build_vae({**s, "precision": "float16"})
 
 
+class _FitContext:
+    """What fit_vae asks of an item's context, nothing more."""
+
+    def __init__(self, x_train, x_test, seed=0):
+        import types
+
+        self.data = types.SimpleNamespace(x_train=x_train, x_test=x_test)
+        self.seed, self.said, self.ticks = seed, [], []
+
+    def log(self, message):
+        self.said.append(message)
+
+    def progress(self, done, total, unit):
+        self.ticks.append((done, total, unit))
+
+
+def _small_vae_settings(**changes):
+    return {**load_config("smoke").section("vae"), "intermediate_dim": 8, "filters": 4, **changes}
+
+
+def test_in_graph_epochs_visit_every_image_once_and_keep_fits_history():
+    """The loop that replaces fit's tf.data pipeline: shuffled batches covering the set once per
+    epoch (the last one partial), per-epoch train and validation means, progress per chunk."""
+    from experiments.vae import models as M
+
+    rng = np.random.default_rng(0)
+    x, xt = rng.uniform(0, 1, (250, 28, 28, 1)).astype("float32"), rng.uniform(0, 1, (30, 28, 28, 1)).astype("float32")
+    loop = M.Epochs(M.build_vae(_small_vae_settings(), seed=1), x, xt, batch_size=64, seed=3, chunk=2)
+    order = loop.rng.permutation(250)
+    calls = loop._calls(order)
+    assert [c.shape for c in calls] == [(2, 64), (1, 64), (1, 58)]  # 3 full batches in chunks of 2, then 58
+    assert sorted(np.concatenate([c.ravel() for c in calls])) == list(range(250))
+
+    s = _small_vae_settings(epochs=2, batch_size=64)
+    vae = M.build_vae(s, seed=1)
+    ctx = _FitContext(x, xt)
+    run = M.fit_vae(ctx, vae, s, "tiny")
+    assert set(run.history) == {"loss", "reconstruction_loss", "kl_loss", "val_loss", "val_reconstruction_loss",
+                                "val_kl_loss"}
+    assert all(len(v) == 2 and np.isfinite(v).all() for v in run.history.values())
+    h = run.history
+    assert h["loss"][0] == pytest.approx(h["reconstruction_loss"][0] + h["kl_loss"][0], rel=1e-4)
+    assert int(vae.optimizer.iterations) == 2 * 4  # 4 batches an epoch, each one optimizer step
+    assert ctx.ticks[-1] == (8, 8, "batch") and len(run.epoch_s) == 2 and run.images == 500
+
+
+def test_a_diverging_vae_stops_with_the_epoch_and_the_setting_at_fault():
+    from experiments.vae import models as M
+    from harness.errors import ItemFailed
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (100, 28, 28, 1)).astype("float32")
+    s = _small_vae_settings(epochs=3, batch_size=50)
+    vae = M.build_vae(s, seed=1)
+    kernel = vae.encoder.get_layer("z_mean").kernel  # linear: a ReLU could turn NaN into 0
+    kernel.assign(np.full(kernel.shape, np.nan, dtype="float32"))  # injected: every loss is NaN from the start
+    with pytest.raises(ItemFailed, match=r"diverged in epoch 1: loss nan.*vae.learning_rate"):
+        M.fit_vae(_FitContext(x, x[:20]), vae, s, "tiny")
+
+
 def test_bad_settings_the_schema_cannot_see():
     from experiments.vae import models as M
 
