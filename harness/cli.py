@@ -128,10 +128,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"  {outcome.id}: {outcome.status}: {outcome.error}", file=sys.stderr)
     if args.report:
         # The report shows failed items too, so it is written whatever the outcome.
-        from harness.report import write_report
+        from harness.report import write_reports
 
-        for lang in ("es", "en"):
-            for fmt, path in write_report(store, registry, lang).items():
+        for written in write_reports(store, registry, ("es", "en")).values():
+            for fmt, path in written.items():
                 print(f"{fmt:5s} {path}")
     return 1 if summary.failed else 0
 
@@ -200,7 +200,7 @@ def cmd_settings(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.registry import discover
-    from harness.report import FORMATS, write_report
+    from harness.report import FORMATS, write_reports
     from harness.store import resolve_run
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
@@ -210,12 +210,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     langs = ["es", "en"] if args.lang == "both" else [args.lang]
     store = resolve_run(_root(args), args.run)
     registry = discover()
-    for lang in langs:
-        started = time.perf_counter()
-        written = write_report(store, registry, lang, formats)
+    started = time.perf_counter()
+    for lang, written in write_reports(store, registry, langs, formats).items():
         for fmt, path in written.items():
             print(f"{fmt:5s} {path}")
-        print(f"report ({lang}) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    print(f"report ({', '.join(langs)}) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
 
 

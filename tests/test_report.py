@@ -9,7 +9,7 @@ import pytest
 from harness.config import load_config
 from harness.content import build, strings
 from harness.errors import HarnessError
-from harness.report import RunFolderFetcher, write_pdf, write_report
+from harness.report import RunFolderFetcher, write_pdf, write_report, write_reports
 from harness.runner import Runner
 from harness.store import RunStore
 from tests.conftest import toy_dataset
@@ -26,7 +26,15 @@ def run_store(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def written(run_store):
-    return {lang: write_report(run_store, REG, lang) for lang in ("es", "en")}
+    # Both languages at once, as `harness run --report` writes them: one forked worker per language.
+    return write_reports(run_store, REG, ("es", "en"))
+
+
+def test_an_unknown_language_fails_before_any_report_is_written(tmp_path):
+    store = RunStore(tmp_path, "r")
+    with pytest.raises(HarnessError):
+        write_reports(store, REG, ("es", "xx"), ["html"])
+    assert not list(tmp_path.rglob("report*"))
 
 
 def pdf_text(path: Path) -> str:
