@@ -140,7 +140,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from harness.config import load_config
     from harness.registry import discover
     from harness.runner import Runner
-    from harness.store import RunStore, latest_run, list_runs
+    from harness.store import RunStore, latest_run, list_runs, resolve_run
 
     root = _root(args)
     if args.runs:
@@ -152,6 +152,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             flags = (" (latest)" if run_id == latest else "") + (" (locked)" if store.is_locked() else "")
             print(f"{run_id:16s} profile {manifest.get('profile', '?'):6s} {done:2d} items  {store.size_bytes() / 2**20:8.1f} MB  updated {manifest.get('updated', '?')}{flags}")
         return 0
+    if args.run:
+        resolve_run(root, args.run)  # a run named but not there is an error, not an empty list
     registry = discover()
     run_id = args.run or latest_run(root)
     status: dict[str, str] = {}
@@ -313,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("harness: interrupted; finished items are kept, the unfinished one is discarded", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `harness list | head`: the reader left early, which is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from tests.conftest import run_cli
     (["run", "--dataset", "cifar"], "not one of mnist, fashion_mnist"),
     (["run", "--data", "/no/such/file.npz"], "--data /no/such/file.npz: no such file"),
     (["list", "--run", "../etc"], "bad run id"),
+    (["list", "--run", "nope"], "run 'nope' does not exist"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
