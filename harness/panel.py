@@ -436,8 +436,10 @@ def _wire_items(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]
         return (missing_md(panel, lg), gr.Dataframe(value=panel.status_rows(lg), headers=_headers(panel.s(lg))),
                 item_detail_html(panel, lg, item_id), gallery(panel, view.item(item_id) if item_id else None, lg))
 
-    def queue(items: list[str], profile: str, force: bool, lg: str) -> str:
+    def queue(items: list[str], profile: str, force: bool, lg: str, empty: str = "panel_choose_item") -> str:
         s = panel.s(lg)
+        if not items:
+            return f"⚠ {s[empty]}"
         try:
             job = panel.submit(items, profile, bool(force))
         except HarnessError as exc:
@@ -456,7 +458,8 @@ def _wire_items(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]
     res_outs = [ui["missing"], ui["table"], ui["detail"], ui["gallery"]]
     ui["run"].click(lambda i, p, f, lg: queue([i] if i else [], p, f, lg), [ui["item"], ui["profile"], ui["force"], lang],
                     ui["ack"], api_name="run_item")
-    ui["run_missing"].click(lambda p, lg: queue(panel.missing(), p, False, lg), [ui["profile"], lang], ui["ack"],
+    ui["run_missing"].click(lambda p, lg: queue(panel.missing(), p, False, lg, "panel_nothing_missing"),
+                            [ui["profile"], lang], ui["ack"],
                             api_name="run_missing")
     ui["cancel"].click(lambda lg: panel.s(lg)["panel_cancelling"] if panel.jobs.cancel() else panel.s(lg)["panel_queue_empty"],
                        lang, ui["ack"], api_name="cancel")

@@ -58,12 +58,16 @@ def training(ctx):
     budget_checks(ctx, gan_cfg)
 
     gan, history, train_s = train_one(ctx, settings, LABEL)
-    noise_check(ctx, gan, settings)
+    ev = evaluator(ctx)
+    scores, images, ips = evaluate(ctx, ev, gan.generator, settings.noise, settings.noise_dim)
+    # The slide shows the first three metrics: the step's cost, then FID-MNIST and coverage.
     ctx.metric("ms_per_step", history.ms_per_step, "ms", note={
         "es": "un paso = actualización de D + actualización de G; sin el primero (traza el grafo)",
         "en": "one step = a D update + a G update; the first (graph tracing) excluded"})
+    record_scores(ctx, scores)
     ctx.metric("train_s", train_s, "s")
     ctx.metric("steps", history.steps)
+    noise_check(ctx, gan, settings)
     for name in COLUMNS:
         ctx.metric(f"{name}_last10", history.tail(name), note={
             "es": "media del último 10 % de los pasos", "en": "mean over the last 10 % of steps"})
@@ -77,9 +81,6 @@ def training(ctx):
     ctx.figure("curves", curves_figure(history, f"{LABEL}: {history.steps} steps, batch {gan_cfg['batch_size']}"), {
         "es": "Pérdida y exactitud de D y de G por paso (tenue: cada paso; grueso: media móvil)",
         "en": "Loss and accuracy of D and of G per step (faint: every step; bold: moving average)"})
-    ev = evaluator(ctx)
-    scores, images, ips = evaluate(ctx, ev, gan.generator, settings.noise, settings.noise_dim)
-    record_scores(ctx, scores)
     ctx.metric("sample_ips", ips, "img/s")
     ctx.figure("samples", image_grid(images[:16], 4, 4, f"{LABEL} after {history.steps} steps"), {
         "es": "16 muestras de G al final del entrenamiento", "en": "16 samples from G at the end of training"})
