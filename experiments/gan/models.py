@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from harness.errors import ConfigError
 from harness.hardware import resolve_precision
+from harness.fused import BatchNormalization, FusedRMSprop
 
 NOISES = ("uniform", "gaussian")
 IMG_SHAPE = (28, 28, 1)   # img_rows, img_cols, channel of MNIST
@@ -65,17 +66,17 @@ def build_generator(noise_dim: int = 2, depth: int = 64, channels: int = 1, name
     return keras.Sequential([
         keras.Input((noise_dim,), name="z"),
         layers.Dense(128, name="dense128", dtype=p),
-        layers.BatchNormalization(name="bn1", dtype=p),
+        BatchNormalization(name="bn1", dtype=p),
         layers.Activation("relu", name="relu1", dtype=p),
         layers.Dense(G_DIM * G_DIM * depth, name=f"dense{G_DIM}x{G_DIM}x{depth}", dtype=p),
-        layers.BatchNormalization(name="bn2", dtype=p),
+        BatchNormalization(name="bn2", dtype=p),
         layers.Activation("relu", name="relu2", dtype=p),
         layers.Reshape((G_DIM, G_DIM, depth), name="reshape", dtype=p),
         layers.Conv2DTranspose(half, (3, 3), padding="same", strides=(2, 2), name="deconv1", dtype=p),
-        layers.BatchNormalization(name="bn3", dtype=p),
+        BatchNormalization(name="bn3", dtype=p),
         layers.Activation("relu", name="relu3", dtype=p),
         layers.Conv2DTranspose(half, (3, 3), padding="same", name="deconv2", dtype=p),
-        layers.BatchNormalization(name="bn4", dtype=p),
+        BatchNormalization(name="bn4", dtype=p),
         layers.Activation("relu", name="relu4", dtype=p),
         layers.Conv2DTranspose(channels, (3, 3), padding="same", name="deconv3", dtype=p),
         layers.Activation("sigmoid", name="sigmoid", dtype="float32"),
@@ -128,9 +129,10 @@ def sample_noise(noise: str, n: int, dim: int, seed: int | None = None) -> np.nd
 
 # -- optimizers ---------------------------------------------------------------------
 def rmsprop(lr: float, decay: float, clipvalue: float) -> keras.optimizers.RMSprop:
-    """Keras 2's RMSprop(lr, clipvalue, decay): decay is lr / (1 + decay * iterations), per update."""
+    """Keras 2's RMSprop(lr, clipvalue, decay): decay is lr / (1 + decay * iterations), per update
+    (its update fused into one pass: harness.fused)."""
     schedule = keras.optimizers.schedules.InverseTimeDecay(lr, decay_steps=1, decay_rate=decay)
-    return keras.optimizers.RMSprop(learning_rate=schedule, clipvalue=clipvalue)
+    return FusedRMSprop(learning_rate=schedule, clipvalue=clipvalue)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from keras import layers, ops
 
 from harness.errors import ConfigError, ItemFailed
 from harness.hardware import resolve_precision
+from harness.fused import FusedRMSprop
 
 PACKAGE = "inf395"
 PIXELS = 28 * 28 * 1
@@ -405,7 +406,7 @@ def build_vae(s: dict[str, Any], *, latent_dim: int | None = None, loss: str | N
                  intermediate_dim=s["intermediate_dim"], extra_block=extra_block,
                  precision=s.get("precision", "float32"))
     vae = VAE(build_encoder(**shape), build_decoder(**shape), loss=loss or s["loss"], prior=prior, seed=seed, name=name)
-    vae.compile(optimizer=keras.optimizers.RMSprop(learning_rate=s["learning_rate"]))
+    vae.compile(optimizer=FusedRMSprop(learning_rate=s["learning_rate"]))  # Keras's RMSprop, one pass per update
     return vae
 
 
