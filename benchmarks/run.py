@@ -86,15 +86,13 @@ def harness_precision(section: str) -> str:
 
 def harness_vae(batch: int, seed: int | None = None, jit: bool = False, steps_per_execution: int = 1):
     """The harness's VAE exactly as 1.1e builds it, with the batch under test."""
-    import keras
-
     from experiments.vae import models as M
 
     s = {**vae_settings(batch), "precision": harness_precision("vae")}
     vae = M.build_vae(s, seed=seed)
     if jit or steps_per_execution != 1:
         # Recompiled the way build_vae compiles, plus the lever under test.
-        vae.compile(optimizer=keras.optimizers.RMSprop(learning_rate=s["learning_rate"]),
+        vae.compile(optimizer=type(vae.optimizer)(learning_rate=s["learning_rate"]),
                     jit_compile=jit, steps_per_execution=steps_per_execution)
     return vae
 
