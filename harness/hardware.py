@@ -86,3 +86,9 @@ def import_backend_quietly() -> None:
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+    # Every model's first predict traces a graph of its own; past five, TensorFlow's Python logger
+    # calls that "retracing" and prints a paragraph per item. Here it is by design (each item builds
+    # new models), so only errors from that logger reach the terminal.
+    import logging
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)

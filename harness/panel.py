@@ -22,7 +22,7 @@ import numpy as np
 
 from harness.content import ItemView, RunView, format_value
 from harness.errors import HarnessError
-from harness.panel_explore import NotReady
+from harness.panel_explore import SCATTER_PX, NotReady
 from harness.panel_jobs import Job
 from harness.panel_logic import (PROFILES, Panel, esc, render_point, safe_file, section_key, status_label,
                                  talking_points)
@@ -506,8 +506,9 @@ def _vae_tab(panel: Panel) -> dict[str, Any]:
     ui["msg"] = gr.Markdown(s["panel_vae_hint"])
     with gr.Row():
         with gr.Column(scale=3):
-            ui["scatter"] = gr.Image(type="numpy", label=s["panel_vae_scatter"], interactive=False, height=560,
-                                     format="png", elem_classes=["pixel"], buttons=[])
+            # No label badge: it would sit on the plot's corner, over the "↑ z2" axis name.
+            ui["scatter"] = gr.Image(type="numpy", label=s["panel_vae_scatter"], show_label=False, interactive=False,
+                                     height=SCATTER_PX + 24, format="png", elem_classes=["pixel"], buttons=[])
         with gr.Column(scale=2):
             ui["z1"] = gr.Slider(-4, 4, value=0.0, step=0.01, label="z1", elem_id="vae-z1")
             ui["z2"] = gr.Slider(-4, 4, value=0.0, step=0.01, label="z2", elem_id="vae-z2")
@@ -527,11 +528,12 @@ def _wire_vae(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]) 
         try:
             panel.vae.ensure()
         except Exception as exc:  # noqa: BLE001 -- shown in the tab, the other tabs still work
-            return _explorer_msg(panel, lg, exc), None, gr.skip(), gr.skip(), None
+            return _explorer_msg(panel, lg, exc), None, gr.skip(), gr.skip(), None, None
         lim = panel.vae.latents.limit
+        # The strip starts filled (test digits 0 and 1, the fields' defaults): no empty box on screen.
         return (panel.s(lg)["panel_vae_hint"], panel.vae.scatter_with_marker(0.0, 0.0),
                 gr.Slider(minimum=-lim, maximum=lim, value=0.0), gr.Slider(minimum=-lim, maximum=lim, value=0.0),
-                panel.vae.decode(0.0, 0.0))
+                panel.vae.decode(0.0, 0.0), panel.vae.interpolate(0, 1))
 
     def decode(z1: float, z2: float) -> np.ndarray:
         return panel.vae.decode(float(z1), float(z2))
@@ -546,7 +548,8 @@ def _wire_vae(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]) 
         except HarnessError as exc:
             return None, f"⚠ {exc}"
 
-    app.load(setup, lang, [ui["msg"], ui["scatter"], ui["z1"], ui["z2"], ui["digit"]], api_visibility="private")
+    app.load(setup, lang, [ui["msg"], ui["scatter"], ui["z1"], ui["z2"], ui["digit"], ui["strip"]],
+             api_visibility="private")
     # Both sliders share one endpoint; z1's is public so clients (and tests) can decode a point.
     for slider, api in ((ui["z1"], "public"), (ui["z2"], "private")):
         slider.input(decode, [ui["z1"], ui["z2"]], ui["digit"], trigger_mode="always_last", show_progress="hidden",
@@ -589,17 +592,19 @@ def _wire_gan(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]) 
         try:
             panel.gan.ensure()
         except Exception as exc:  # noqa: BLE001 -- shown in the tab
-            return _explorer_msg(panel, lg, exc), gr.skip(), gr.skip(), None, None
+            return _explorer_msg(panel, lg, exc), gr.skip(), gr.skip(), None, None, None
         lim, two = panel.gan.limit, panel.gan.noise_dim == 2
         msg = panel.s(lg)["panel_gan_hint"] if two else panel.s(lg)["panel_gan_not_2d"].format(dim=panel.gan.noise_dim)
         return (msg, gr.Slider(minimum=-lim, maximum=lim, value=0.0, visible=two),
                 gr.Slider(minimum=-lim, maximum=lim, value=0.0, visible=two),
-                panel.gan.from_noise(0.0, 0.0) if two else None, panel.gan.seed_grid(0))
+                panel.gan.from_noise(0.0, 0.0) if two else None, panel.gan.seed_grid(0),
+                panel.gan.interpolate(1, 2))  # seeds 1 and 2, the fields' defaults: the strip starts filled
 
     def sample(a: float, b: float) -> np.ndarray:
         return panel.gan.from_noise(float(a), float(b))
 
-    app.load(setup, lang, [ui["msg"], ui["n1"], ui["n2"], ui["digit"], ui["grid"]], api_visibility="private")
+    app.load(setup, lang, [ui["msg"], ui["n1"], ui["n2"], ui["digit"], ui["grid"], ui["strip"]],
+             api_visibility="private")
     for slider, api in ((ui["n1"], "public"), (ui["n2"], "private")):
         slider.input(sample, [ui["n1"], ui["n2"]], ui["digit"], trigger_mode="always_last", show_progress="hidden",
                      api_name="gan_sample", api_visibility=api)
