@@ -12,10 +12,12 @@ from typing import Any
 
 import keras
 import numpy as np
+from keras import ops
 
 from experiments.gan.models import (GanSettings, build_discriminator, build_gan, build_generator, current_lr,
                                     rmsprop, sample_noise)
 from harness.registry import item
+from harness.steps import run_once
 
 
 def snapshot(model: keras.Model) -> dict[str, np.ndarray]:
@@ -70,10 +72,10 @@ def freezing_proof(ctx, settings: GanSettings, batch: int) -> dict[str, dict[str
     gan = build_gan(settings)
     real = ctx.data.x_train[np.random.default_rng(ctx.seed).integers(0, len(ctx.data.x_train), batch)]
     d0, g0, rng0 = snapshot(gan.discriminator), snapshot(gan.generator), rng_states(gan.discriminator)
-    gan.d_step(real)
+    run_once(lambda: ops.stack(gan.d_step(real)), gan.state())  # compiled, as training runs it
     out = {"d_step_D": diff(d0, gan.discriminator), "d_step_G": diff(g0, gan.generator)}
     d1, g1 = snapshot(gan.discriminator), snapshot(gan.generator)
-    gan.g_step(batch)
+    run_once(lambda: ops.stack(gan.g_step(batch)), gan.state())
     out.update({"g_step_D": diff(d1, gan.discriminator), "g_step_G": diff(g1, gan.generator)})
     rng1 = rng_states(gan.discriminator)
     out["rng_advanced"] = {"value": any(not np.array_equal(rng0[k], rng1[k]) for k in rng0), "n": len(rng0)}

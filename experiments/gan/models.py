@@ -17,11 +17,12 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from harness.errors import ConfigError
-from harness.hardware import resolve_precision
 from harness.fused import BatchNormalization, FusedRMSprop
+from harness.hardware import resolve_precision
+from harness.steps import minimize, state_of
 
 NOISES = ("uniform", "gaussian")
 IMG_SHAPE = (28, 28, 1)   # img_rows, img_cols, channel of MNIST
@@ -204,6 +205,10 @@ class GAN(keras.Model):
         d_optimizer.build(self.discriminator.trainable_variables)
         g_optimizer.build(self.generator.trainable_variables)
 
+    def state(self) -> list[Any]:
+        """Every variable a training step touches: D, G, both optimizers, seeds and trackers."""
+        return state_of(self, self.d_optimizer, self.g_optimizer)
+
     def call(self, z: Any, training: bool = False) -> Any:
         return self.discriminator(self.generator(z, training=training), training=training)
 
@@ -216,37 +221,40 @@ class GAN(keras.Model):
     @staticmethod
     def accuracy(y: Any, p: Any) -> Any:
         # Keras 2's 'accuracy' with a binary cross-entropy loss is binary accuracy at 0.5.
-        hit = tf.cast(tf.equal(tf.cast(p > 0.5, y.dtype), tf.cast(y > 0.5, y.dtype)), tf.float32)
-        return tf.reduce_mean(hit)
+        return ops.mean(ops.cast(ops.equal(p > 0.5, y > 0.5), "float32"))
 
     def d_step(self, real: Any) -> tuple[Any, Any]:
-        n = tf.shape(real)[0]
+        n = ops.shape(real)[0]
         # The handout's G.predict(noise_gen) runs G in inference mode: BatchNorm uses its moving statistics.
         fake = self.generator(self.sample_z(n), training=self.fakes_training)
-        x = tf.concat([real, tf.cast(fake, real.dtype)], axis=0)
-        y = tf.concat([tf.fill((n, 1), self.real_label), tf.zeros((n, 1))], axis=0)
-        with tf.GradientTape() as tape:
+        x = ops.concatenate([real, ops.cast(fake, real.dtype)], axis=0)
+        y = ops.concatenate([ops.full((n, 1), self.real_label), ops.zeros((n, 1))], axis=0)
+
+        def loss():
             p = self.discriminator(x, training=True)
-            loss = self.bce(y, p)
-        grads = tape.gradient(loss, self.discriminator.trainable_variables)
-        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
-        return loss, self.accuracy(tf.concat([tf.ones((n, 1)), tf.zeros((n, 1))], axis=0), p)
+            return self.bce(y, p), p
+
+        # D's optimizer steps D's weights only: G is fixed in this step.
+        loss, p = minimize(loss, self.discriminator.trainable_variables, self.d_optimizer)
+        return loss, self.accuracy(ops.concatenate([ops.ones((n, 1)), ops.zeros((n, 1))], axis=0), p)
 
     def g_step(self, n: Any) -> tuple[Any, Any]:
         z = self.sample_z(n)                                          # fresh noise: noise_tr
-        y = tf.ones((n, 1))
-        with tf.GradientTape() as tape:
+        y = ops.ones((n, 1))
+
+        def loss():
             p = self.discriminator(self.generator(z, training=True), training=True)
-            loss = self.bce(y, p)
-        grads = tape.gradient(loss, self.generator.trainable_variables)
-        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
+            return self.bce(y, p), p
+
+        # G's optimizer steps G's weights only: D is frozen without any `trainable` flag.
+        loss, p = minimize(loss, self.generator.trainable_variables, self.g_optimizer)
         return loss, self.accuracy(y, p)
 
     def train_step(self, real: Any) -> dict[str, Any]:
         if isinstance(real, tuple):
             real = real[0]
         d_loss, d_acc = self.d_step(real)
-        g_loss, g_acc = self.g_step(tf.shape(real)[0])
+        g_loss, g_acc = self.g_step(ops.shape(real)[0])
         for tracker, value in zip(self.metrics, (d_loss, d_acc, g_loss, g_acc)):
             tracker.update_state(value)
         # This step's values, not running means: 1.2d records every step as the handout's history does.

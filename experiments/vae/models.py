@@ -24,6 +24,7 @@ from keras import layers, ops
 from harness.errors import ConfigError, ItemFailed
 from harness.hardware import resolve_precision
 from harness.fused import FusedRMSprop
+from harness.steps import compiled_scan, minimize, state_of
 
 PACKAGE = "inf395"
 PIXELS = 28 * 28 * 1
@@ -361,13 +362,14 @@ class VAE(keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, data):
-        import tensorflow as tf  # the fused step uses TF's tape: the harness's CPU backend
-
+        """One RMSprop step down the negative ELBO (harness.steps: a TF tape, or JAX's grad)."""
         x = data[0] if isinstance(data, tuple) else data
-        with tf.GradientTape() as tape:
+
+        def loss():
             total, reconstruction, kl = self.negative_elbo(x, training=True)
-        grads = tape.gradient(total, self.trainable_weights)
-        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+            return total, (reconstruction, kl)
+
+        total, (reconstruction, kl) = minimize(loss, self.trainable_weights, self.optimizer)
         return self._track(total, reconstruction, kl)
 
     def test_step(self, data):
@@ -431,32 +433,22 @@ class Epochs:
     now and then leaves TensorFlow computing on one core for a whole epoch (292 against
     583 img/s, CPU/wall 1.0 against 1.8, in a third of the epochs measured) and blocks for
     seconds when its iterator is torn down. Here the images stay in one tensor and each call
-    gathers and trains up to `chunk` shuffled batches in a tf.while_loop: the same train_step
-    on the same batches (a fresh permutation per epoch, the last batch partial as in fit), and
-    the same per-epoch means of loss, reconstruction and KL, with no pipeline in between.
+    gathers and trains up to `chunk` shuffled batches in one compiled loop (harness.steps:
+    a tf.function on TensorFlow, a jax.lax.scan on JAX): the same train_step on the same
+    batches (a fresh permutation per epoch, the last batch partial as in fit), and the same
+    per-epoch means of loss, reconstruction and KL, with no pipeline in between.
     """
 
     def __init__(self, vae: VAE, x_train: np.ndarray, x_test: np.ndarray, batch_size: int, seed: int,
                  chunk: int = 20) -> None:
-        import tensorflow as tf  # the harness's CPU backend, as VAE.train_step
-
         self.vae, self.batch, self.chunk = vae, int(batch_size), int(chunk)
         self.n_train, self.n_test = len(x_train), len(x_test)
-        self.x_train, self.x_test = tf.constant(x_train), tf.constant(x_test)
+        self.x_train, self.x_test = ops.convert_to_tensor(x_train), ops.convert_to_tensor(x_test)
         self.rng = np.random.default_rng(seed)
         vae.optimizer.build(vae.trainable_variables)  # its slots exist before the first traced step
-
-        @tf.function
-        def train(batches):
-            for i in tf.range(tf.shape(batches)[0]):
-                vae.train_step(tf.gather(self.x_train, batches[i]))
-
-        @tf.function
-        def test(batches):
-            for i in tf.range(tf.shape(batches)[0]):
-                vae.test_step(tf.gather(self.x_test, batches[i]))
-
-        self._train, self._test = train, test
+        state = state_of(vae, vae.optimizer)
+        self._train = compiled_scan(lambda idx: vae.train_step(ops.take(self.x_train, idx, axis=0))["loss"], state)
+        self._test = compiled_scan(lambda idx: vae.test_step(ops.take(self.x_test, idx, axis=0))["loss"], state)
 
     @property
     def steps_per_epoch(self) -> int:
