@@ -80,8 +80,10 @@ def harness_precision(section: str) -> str:
     """The precision the harness trains with at the full profile ([vae] or [gan] precision),
     unless BENCH_PRECISION overrides it for a worker (the mixed_bfloat16 lever)."""
     from harness.config import load_config
+    from harness.hardware import resolve_precision
 
-    return os.environ.get("BENCH_PRECISION") or load_config("full").section(section).get("precision", "float32")
+    value = os.environ.get("BENCH_PRECISION") or load_config("full").section(section).get("precision", "float32")
+    return resolve_precision(value, f"{section}.precision")  # "auto" as this machine resolves it
 
 
 def harness_vae(batch: int, seed: int | None = None, jit: bool = False, steps_per_execution: int = 1):
