@@ -5,6 +5,7 @@ has to be set before anything imports keras.
 """
 import os
 
+USER_BACKEND = os.environ.get("KERAS_BACKEND")  # None unless the user chose one
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 # TensorFlow's C++ log drowns the progress lines. Level 3 also hides grappler's "remapper failed"
 # line, printed once per GAN graph: with oneDNN on, TF cannot fuse Conv2D+LeakyReLU in D with its

@@ -34,6 +34,10 @@ PROBS = "probs"             # the softmax output
 N_CLASSES = 10
 UNDER_SHARE = 0.02          # a digit with less than 2 % of the samples counts as (nearly) missing
 PR_K = 3                    # Kynkäänniemi et al. use k = 3
+# The noise every generative model is scored on (its prior or G's latent law, drawn with this seed):
+# one model gets the same FID-MNIST in every item that measures it, and two models differ by the
+# model, not by the draw (common random numbers).
+SAMPLE_SEED = 2018
 PREDICT_BATCH = 500
 # Bytes of one block of pairwise distances (float64): 10k x 10k goes in ~64 MB pieces,
 # and a block's partition copy doubles that at most.

@@ -94,6 +94,17 @@ def test_model_rows_and_scores(gan_run):
 
 
 @pytest.mark.slow
+def test_one_generator_scores_the_same_fid_in_every_item(gan_run):
+    """1.2d's G is scored again by 1.2e, f, g and h: on the same noise, so with the same FID-MNIST."""
+    _, results, _, _ = gan_run
+    m = lambda item, key: results[item]["metrics"][key]["value"]  # noqa: E731
+    fid = m("1.2d", "fid")
+    assert m("1.2e", "gan_fid") == fid and m("1.2g", "base_fid") == fid and m("1.2h", "fid_z2") == fid
+    assert m("1.2f", "base_fid") == fid
+    assert m("1.2e", "vae_fid") == m("1.1e", "fid")  # and the VAE's, measured by 1.1e
+
+
+@pytest.mark.slow
 def test_answers_render_in_both_languages(gan_run):
     from harness.answers import item_text, render_answer, variables
 

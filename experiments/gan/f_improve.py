@@ -15,6 +15,7 @@ from experiments.gan.models import sample_noise
 from experiments.gan.training import (CODE, EVAL_ITEM, evaluator, generate, model_row, n_eval_samples, record_scores, score,
                                       sample_images, train_one, train_settings)
 from harness.errors import ConfigError
+from harness.evaluation import SAMPLE_SEED
 from harness.registry import item
 
 # name -> (changes to the handout's settings, which network it targets, what it does)
@@ -65,10 +66,10 @@ def improve(ctx):
     base_g = base.model("generator")
     ev = evaluator(ctx)
     # Both generators on the very same noise: the difference is the model, not the draw.
-    z = sample_noise(settings.noise, n_eval_samples(ctx), settings.noise_dim, ctx.seed)
+    z = sample_noise(settings.noise, n_eval_samples(ctx), settings.noise_dim, SAMPLE_SEED)
     base_images, new_images = generate(base_g, z), generate(gan.generator, z)
     base_scores, new_scores = score(ev, base_images), score(ev, new_images)
-    _, ips = sample_images(gan.generator, settings.noise, settings.noise_dim, n_eval_samples(ctx), ctx.seed)
+    _, ips = sample_images(gan.generator, settings.noise, settings.noise_dim, n_eval_samples(ctx), SAMPLE_SEED)
 
     ctx.metric("fid", new_scores["fid"], note={"es": f"variante {name}", "en": f"variant {name}"})
     ctx.metric("base_fid", base_scores["fid"], note={"es": "GAN del enunciado (1.2d), mismo ruido", "en": "the handout's GAN (1.2d), same noise"})

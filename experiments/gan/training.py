@@ -18,6 +18,7 @@ from keras import ops
 
 from experiments.gan.models import GAN, GanSettings, build_gan, current_lr, sample_noise
 from harness.errors import ItemFailed
+from harness.evaluation import SAMPLE_SEED
 from harness.steps import backend, compiled_scan
 
 COLUMNS = ("d_loss", "d_acc", "g_loss", "g_acc")
@@ -185,7 +186,7 @@ def score(ev: Any, images: np.ndarray) -> dict[str, Any]:
 
 def evaluate(ctx: Any, ev: Any, generator: keras.Model, noise: str, dim: int) -> tuple[dict[str, Any], np.ndarray, float]:
     """The evaluator's scores of eval.n_samples images from G, those images, and G's sampling rate."""
-    images, ips = sample_images(generator, noise, dim, n_eval_samples(ctx), ctx.seed)
+    images, ips = sample_images(generator, noise, dim, n_eval_samples(ctx), SAMPLE_SEED)
     return score(ev, images), images, ips
 
 
