@@ -14,6 +14,12 @@ writes two pieces the handout uses as chains of small elementwise ops, and on th
   `BatchNormalization` here (3.5 against 1.6 ms forward and backward on G's 64 x 28 x 28 x 32
   maps). Its moving averages are Keras 3's, to the formula.
 
+- Dropout (D, 1.2a): Keras draws one 32-bit random number per activation; `Dropout` here
+  draws 16 bits per activation (two per number, TensorFlow's same Philox generator), which
+  halves the random numbers of D's three dropout layers: 7.5 against 5.2 ms forward and
+  backward at batch 128. The drop probability is rate rounded to 1/65,536 (0.4 -> 0.399994)
+  and the kept activations are scaled by the exact inverse of the keep probability.
+
 Each falls back to Keras's own code wherever the fused path does not apply (another backend,
 a distribution strategy, momentum or centred RMSprop, masks, renorm, another axis or rank).
 Results agree with Keras's to float32 rounding (tests/test_fused.py).
@@ -115,3 +121,25 @@ class BatchNormalization(keras.layers.BatchNormalization):
                 epsilon=self.epsilon, data_format="NHWC", is_training=False)
         y = tf.reshape(y, tf.shape(inputs))
         return tf.cast(y, self.compute_dtype)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Dropout(keras.layers.Dropout):
+    """keras.layers.Dropout with a 16-bit uniform per activation on TensorFlow (half the RNG work)."""
+
+    LEVELS = 1 << 16
+
+    def call(self, inputs, training=False):
+        if not (training and 0 < self.rate < 1 and self.noise_shape is None and _tensorflow()):
+            return super().call(inputs, training=training)
+        import tensorflow as tf
+
+        drop = int(round(self.rate * self.LEVELS))        # 16-bit values below this are dropped
+        scale = self.LEVELS / (self.LEVELS - drop)         # 1 / P(keep), exactly
+        seed = tf.cast(tf.math.floormod(self.seed_generator.next(), tf.int32.max - 1), tf.int32)
+        n = tf.size(inputs)
+        words = tf.random.stateless_uniform([(n + 1) // 2], seed=seed, minval=None, maxval=None, dtype=tf.uint32)
+        bits = tf.reshape(tf.bitcast(words, tf.uint16), [-1])[:n]   # two 16-bit draws per 32-bit word
+        keep = tf.cast(tf.reshape(bits >= drop, tf.shape(inputs)), inputs.dtype)
+        return inputs * (keep * tf.cast(scale, inputs.dtype))
+

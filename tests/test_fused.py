@@ -7,7 +7,7 @@ import pytest
 import keras
 import tensorflow as tf
 
-from harness.fused import BatchNormalization, FusedRMSprop
+from harness.fused import BatchNormalization, Dropout, FusedRMSprop
 
 
 def _apply(optimizer, variables, grads_per_step):
@@ -90,3 +90,36 @@ def test_fused_pieces_survive_a_keras_save(tmp_path):
     assert type(loaded.optimizer) is FusedRMSprop and loaded.optimizer.clipvalue == 1.0
     x = np.random.default_rng(2).standard_normal((5, 4)).astype("float32")
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "mixed_bfloat16"])
+def test_dropout_drops_at_its_rate_and_keeps_the_mean(dtype):
+    layer = Dropout(0.4, seed=3, dtype=dtype)
+    x = tf.ones((50, 40, 40, 3))  # 240,000 activations: the dropped share is 0.4 +- 0.003 (3 sd)
+
+    @tf.function
+    def twice():
+        return layer(x, training=True), layer(x, training=True)
+
+    a, b = (np.asarray(tf.cast(t, "float32")) for t in twice())
+    assert layer(x, training=True).dtype.name == ("bfloat16" if dtype == "mixed_bfloat16" else "float32")
+    dropped = (a == 0).mean()
+    assert abs(dropped - 0.4) < 0.003
+    kept = a[a != 0]
+    np.testing.assert_allclose(kept, 1 / (1 - 26214 / 65536), rtol=1e-2 if dtype == "mixed_bfloat16" else 1e-6)
+    assert abs(a.mean() - 1.0) < 0.01          # E[dropout(x)] = x
+    assert (a == 0).sum() != 0 and not np.array_equal(a == 0, b == 0)  # a fresh mask per call
+    np.testing.assert_array_equal(np.asarray(tf.cast(layer(x, training=False), "float32")), np.asarray(x))
+
+
+def test_dropout_gradient_flows_through_the_kept_activations_only():
+    layer = Dropout(0.5, seed=1)
+    x = tf.random.normal((64, 100))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x, training=True)
+        total = tf.reduce_sum(y)
+    g = tape.gradient(total, x).numpy()
+    np.testing.assert_array_equal(g == 0, y.numpy() == 0)
+    np.testing.assert_allclose(g[g != 0], 2.0)
+

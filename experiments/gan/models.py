@@ -20,7 +20,7 @@ import numpy as np
 from keras import ops
 
 from harness.errors import ConfigError
-from harness.fused import BatchNormalization, FusedRMSprop
+from harness.fused import BatchNormalization, Dropout, FusedRMSprop
 from harness.hardware import resolve_precision
 from harness.steps import minimize, state_of
 
@@ -48,11 +48,11 @@ def build_discriminator(depth: int = 64, dropout: float = 0.4, input_shape=IMG_S
     return keras.Sequential([
         keras.Input(input_shape, name="image"),
         layers.Conv2D(depth * 1, (5, 5), strides=2, padding="same", activation=leaky("lrelu1", p), name="conv1", dtype=p),
-        layers.Dropout(dropout, name="dropout1", dtype=p),
+        Dropout(dropout, name="dropout1", dtype=p),
         layers.Conv2D(depth * 2, (5, 5), strides=2, padding="same", activation=leaky("lrelu2", p), name="conv2", dtype=p),
-        layers.Dropout(dropout, name="dropout2", dtype=p),
+        Dropout(dropout, name="dropout2", dtype=p),
         layers.Conv2D(depth * 4, (5, 5), strides=2, padding="same", activation=leaky("lrelu3", p), name="conv3", dtype=p),
-        layers.Dropout(dropout, name="dropout3", dtype=p),
+        Dropout(dropout, name="dropout3", dtype=p),
         layers.Flatten(name="flatten", dtype=p),
         layers.Dense(1024, activation=leaky("lrelu4", p), name="dense1024", dtype=p),
         layers.Dense(1, activation="sigmoid", name="p_real", dtype="float32"),
