@@ -9,7 +9,8 @@ take its gradient with respect to one network's weights, let that network's opti
 - JAX (a GPU machine with JAX and CUDA but no TensorFlow): Keras variables cannot be written
   inside a compiled JAX function, so `compiled_scan` runs the same code under a
   `keras.StatelessScope` that maps every variable the step touches to a value, jits it over
-  those values with `jax.lax.scan`, and writes the new values back after each call.
+  those values with `jax.lax.scan` (on a CPU, one jitted step looped on the host), and writes
+  the new values back after each call.
   `minimize` differentiates a nested stateless scope with `jax.value_and_grad`, and carries
   the state the forward pass moved (BatchNorm statistics, dropout and sampling seeds) back out.
 """
@@ -101,22 +102,34 @@ def _jax_scan(step, variables):
     import jax
     import jax.numpy as jnp
 
-    def pure(values, xs):
-        def body(carry, x):
-            with keras.StatelessScope(state_mapping=list(zip(variables, carry))) as scope:
-                _active.scope = (variables, scope)
-                try:
-                    y = jnp.asarray(step(x), jnp.float32)
-                finally:
-                    _active.scope = (None, None)
-            return [scope.get_current_value(v) for v in variables], y
+    def body(carry, x):
+        with keras.StatelessScope(state_mapping=list(zip(variables, carry))) as scope:
+            _active.scope = (variables, scope)
+            try:
+                y = jnp.asarray(step(x), jnp.float32)
+            finally:
+                _active.scope = (None, None)
+        return [scope.get_current_value(v) for v in variables], y
 
+    def pure(values, xs):
         return jax.lax.scan(body, values, xs)
 
-    jitted = jax.jit(pure)
+    scanned, stepped = jax.jit(pure), jax.jit(body)
+    # XLA's CPU backend runs a convolution inside a scan's loop about 20x slower than the same
+    # step jitted alone (VAE batch of 100: 5 s against 0.25 s a step, jax 0.10): on the CPU the
+    # host loops over one compiled step, on an accelerator the whole scan is one call.
+    on_host = jax.default_backend() == "cpu"
 
     def run(xs):
-        values, ys = jitted([v.value for v in variables], xs)
+        values = [v.value for v in variables]
+        if on_host:
+            ys = []
+            for x in xs:
+                values, y = stepped(values, x)
+                ys.append(y)
+            ys = jnp.stack(ys)
+        else:
+            values, ys = scanned(values, xs)
         for v, value in zip(variables, values):
             v.assign(value)
         return ys
