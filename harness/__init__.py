@@ -17,6 +17,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # AMX. On an AVX2 CPU (the 2-core EPYC of benchmarks/RESULTS.md) the same float32 convolutions run
 # about twice as fast with them; TF reads this once, when it is imported. Set it to 0 to opt out.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+if os.environ["KERAS_BACKEND"] == "jax":
+    # XLA compiles every new model's step and predict, and each eager op at each new shape: 406
+    # compilations in a smoke run; on an H200 they were 57 s of the first 122 s of `full`. A disk
+    # cache lets a re-run (--force, the panel's live re-runs, the next session) load them instead
+    # (1.1e+1.1d+1.1h under JAX on this CPU: 76 s cold, 43 s warm). A run adds a few MB, once: a
+    # re-run of the same code hits the entries it wrote.
+    _cache = os.path.join(os.environ.get("HARNESS_DATA_DIR", os.path.expanduser("~/.cache/inf395-harness")), "jax")
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", _cache)
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 
 from harness.errors import HarnessError  # noqa: E402
 

@@ -88,7 +88,8 @@ def test_vae_items_run_end_to_end_under_the_jax_backend(tmp_path):
     from tests.conftest import run_cli
 
     proc = run_cli("--root", str(tmp_path), "run", "1.1d", "--profile", "smoke", "--set", "data.n_train=600",
-                   "--set", "data.n_test=300", env={"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}, timeout=900)
+                   "--set", "data.n_test=300", timeout=900,
+                   env={"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "JAX_COMPILATION_CACHE_DIR": str(tmp_path / "xla")})
     assert proc.returncode == 0, proc.stderr[-3000:]
     manifest = json.loads((tmp_path / "smoke" / "manifest.json").read_text())
     assert manifest["environment"]["backend"] == "jax"
@@ -97,3 +98,20 @@ def test_vae_items_run_end_to_end_under_the_jax_backend(tmp_path):
     result = json.loads((tmp_path / "smoke" / "items" / "1.1d" / "result.json").read_text())
     own = result["metrics"]["mse_own_reconstruction"]["value"]
     assert 0 < own < 784  # summed squared error per image over 784 pixels in [0, 1]
+    assert len(list((tmp_path / "xla").iterdir())) > 10  # the compilations went to the disk cache
+
+
+@pytest.mark.parametrize("backend, expected", [("jax", "cache/jax"), ("tensorflow", "None")])
+def test_jax_compilations_are_cached_on_disk_under_the_jax_backend_only(tmp_path, backend, expected):
+    env = {**os.environ, "KERAS_BACKEND": backend, "HARNESS_DATA_DIR": str(tmp_path / "cache")}
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    code = "import os, harness; print(os.environ.get('JAX_COMPILATION_CACHE_DIR'))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True).stdout
+    assert out.strip() == (str(tmp_path / expected) if backend == "jax" else expected)
+
+
+def test_a_users_jax_cache_setting_wins(tmp_path):
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_COMPILATION_CACHE_DIR": str(tmp_path / "mine")}
+    code = "import os, harness; print(os.environ['JAX_COMPILATION_CACHE_DIR'])"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True).stdout
+    assert out.strip() == str(tmp_path / "mine")
