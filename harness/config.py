@@ -83,10 +83,11 @@ def _suggest(dotted: str, tree: dict[str, Any], where: str = "") -> str:
         section = dotted.split(".", 1)[0]
         if "." in dotted and isinstance(tree.get(section), dict):
             # A typo inside a known section: suggest from that section, or list it.
-            keys = [f"{section}.{k}" for k, _ in _flatten(tree[section])]
-            close = difflib.get_close_matches(dotted, keys, n=1)
-            return (f"did you mean '{close[0]}'?" if close else
-                    f"[{section}] has {', '.join(k.split('.', 1)[1] for k in keys)}")
+            # Compared without the section: 'vae.' in both would make 'vae.nope' look like 'vae.loss'.
+            keys = [k for k, _ in _flatten(tree[section])]
+            close = difflib.get_close_matches(dotted.split(".", 1)[1], keys, n=1)
+            return (f"did you mean '{section}.{close[0]}'?" if close else
+                    f"[{section}] has {', '.join(keys)}")
         known = [k for k, _ in _flatten(tree)] + list(tree)
     close = difflib.get_close_matches(dotted, known, n=1)
     return f"did you mean '{close[0]}'?" if close else "run 'harness settings' to list the settings"

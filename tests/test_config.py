@@ -32,6 +32,7 @@ def test_override_changes_only_that_key():
 @pytest.mark.parametrize("override, message", [
     ("vae.epoch=3", "unknown setting 'vae.epoch': did you mean 'vae.epochs'?"),
     ("gan.zzzzz=1", "unknown setting 'gan.zzzzz': [gan] has noise_dim, noise, depth"),
+    ("vae.nope=1", "unknown setting 'vae.nope': [vae] has latent_dim,"),  # not 'vae.loss': the section is no clue
     ("vae.epochs=abc", "must be an integer"),
     ("vae.epochs=1.5", "must be an integer"),
     ("vae.epochs=0", "out of range: it must be >= 1"),
