@@ -7,6 +7,7 @@ model directly on a tiny batch (`model(x, training=False)`): Keras's
 """
 from __future__ import annotations
 
+import abc
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -77,7 +78,7 @@ def _call(model: Any, x: np.ndarray) -> np.ndarray:
     return np.asarray(y)
 
 
-class _Cached:
+class _Cached(abc.ABC):
     """Loads once per fingerprint of the source item; thread-safe."""
 
     def __init__(self, store: RunStore, item_id: str) -> None:
@@ -99,8 +100,9 @@ class _Cached:
             self._load(out)
             self._fp = out.result.get("fingerprint")
 
+    @abc.abstractmethod
     def _load(self, out: ItemOutput) -> None:
-        raise NotImplementedError
+        """Read what the explorer shows from the item's stored output."""
 
 
 @dataclass
