@@ -1,3 +1,5 @@
 from harness.cli import main
 
-raise SystemExit(main())
+# Guarded: worker processes (--jobs) start by importing the parent's main module.
+if __name__ == "__main__":
+    raise SystemExit(main())

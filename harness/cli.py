@@ -97,9 +97,12 @@ def _config_for(args: argparse.Namespace, store=None):
 
 
 def _loader(config, data_path):
+    import functools
+
     from harness.data import load_dataset
 
-    return lambda: load_dataset(config.get("dataset"), data_path)
+    # A partial, not a lambda: worker processes (--jobs) receive it pickled.
+    return functools.partial(load_dataset, config.get("dataset"), data_path)
 
 
 def _run_id(args: argparse.Namespace, config) -> str:
@@ -114,14 +117,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.runner import Runner
     from harness.store import RunStore
 
+    from harness.parallel import parse_jobs
+
     config = _config_for(args)
+    jobs = parse_jobs(args.jobs)
     if args.data and not Path(args.data).exists():
         raise HarnessError(f"--data {args.data}: no such file or folder; give an .npz or a folder with the four MNIST IDX .gz files")
     registry = discover()
     registry.closure(args.items or None)  # unknown ids fail here, before any data or training
     store = RunStore(_root(args), _run_id(args, config))
     command = "harness " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None
-    runner = Runner(registry, config, store, _loader(config, args.data), ProgressPrinter(), command=command)
+    runner = Runner(registry, config, store, _loader(config, args.data), ProgressPrinter(), command=command, jobs=jobs)
     summary = runner.run(args.items or None, force=args.force)
     counts: dict[str, int] = {}
     for outcome in summary.outcomes:
@@ -266,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="recompute the named items even if cached")
     p.add_argument("--data", metavar="PATH", help="MNIST as an .npz (Keras layout) or a folder with the four IDX .gz files")
     p.add_argument("--run", metavar="ID", help="run folder name under reports/ (default: the profile's name)")
+    p.add_argument("--jobs", default="auto", metavar="N", help="items run at the same time, one process each "
+                   "(default auto: 1 on a CPU, up to 4 beside an NVIDIA GPU)")
     p.add_argument("--report", action="store_true", help="then write report.html, report.pdf and submission.ipynb (es and en)")
     p.set_defaults(fn=cmd_run)
 

@@ -135,6 +135,7 @@ class Runner:
         on_event: Event | None = None,
         cancel: threading.Event | None = None,
         command: str | None = None,
+        jobs: int = 1,
     ) -> None:
         self.registry = registry
         self.config = config
@@ -144,6 +145,7 @@ class Runner:
         self.on_event = on_event or (lambda kind, **kw: None)
         self.cancel = cancel or threading.Event()
         self.command = command
+        self.jobs = jobs  # worker processes; above 1, independent items run at the same time
 
     # -- data -----------------------------------------------------------------
     def dataset(self) -> Any:
@@ -201,27 +203,104 @@ class Runner:
     def run(self, requested: list[str] | None = None, force: bool = False) -> RunSummary:
         order = self.registry.closure(requested)
         forced = set(requested or order) if force else set()
+        parallel = self.jobs > 1 and len(order) > 1
+        if parallel:
+            from harness.parallel import share_gpu_memory
+
+            share_gpu_memory()  # before anything here initialises a GPU runtime
         with self.store.lock():
             self.store.clean_leftovers()
             fps = self.fingerprints(order)
             manifest = self._open_manifest()
             self.on_event("plan", run_id=self.store.run_id, items=order)
-            outputs: dict[str, ItemOutput] = {}
-            outcomes: dict[str, ItemOutcome] = {}
-            for item_id in order:
-                item = self.registry.get(item_id)
-                broken = [d for d in item.needs if outcomes[d].status not in ("ok", "cached")]
-                if broken:
-                    outcome = ItemOutcome(item_id, "skipped", fps[item_id], error=f"needs {', '.join(broken)}, which did not finish")
-                    self.on_event("skip", item=item_id, reason=outcome.error)
-                elif self.cancel.is_set():
-                    outcome = ItemOutcome(item_id, "cancelled", fps[item_id], error="cancelled before it started")
-                else:
-                    outcome = self._run_one(item, fps[item_id], outputs, item_id in forced)
-                outcomes[item_id] = outcome
-                self._record(manifest, item, outcome)
+            if parallel:
+                outcomes = self._run_parallel(order, fps, forced, manifest)
+            else:
+                outcomes = self._run_in_turn(order, fps, forced, manifest)
             set_latest(self.store.root, self.store.run_id)
         return RunSummary(self.store.run_id, self.store.dir, [outcomes[i] for i in order])
+
+    def _unrunnable(self, item: Item, fp: str, outcomes: dict[str, ItemOutcome]) -> ItemOutcome | None:
+        """Skipped (an input failed) or cancelled before it started; None if it may run."""
+        broken = [d for d in item.needs if outcomes[d].status not in ("ok", "cached")]
+        if broken:
+            outcome = ItemOutcome(item.id, "skipped", fp, error=f"needs {', '.join(broken)}, which did not finish")
+            self.on_event("skip", item=item.id, reason=outcome.error)
+            return outcome
+        if self.cancel.is_set():
+            return ItemOutcome(item.id, "cancelled", fp, error="cancelled before it started")
+        return None
+
+    def _run_in_turn(self, order: list[str], fps: dict[str, str], forced: set[str],
+                     manifest: dict[str, Any]) -> dict[str, ItemOutcome]:
+        outputs: dict[str, ItemOutput] = {}
+        outcomes: dict[str, ItemOutcome] = {}
+        for item_id in order:
+            item = self.registry.get(item_id)
+            outcome = self._unrunnable(item, fps[item_id], outcomes)
+            if outcome is None:
+                outcome = self._run_one(item, fps[item_id], outputs, item_id in forced)
+            outcomes[item_id] = outcome
+            self._record(manifest, item, outcome)
+        return outcomes
+
+    def _run_parallel(self, order: list[str], fps: dict[str, str], forced: set[str],
+                      manifest: dict[str, Any]) -> dict[str, ItemOutcome]:
+        """Every item whose inputs are done goes to a free worker, longest chain of dependents first."""
+        from harness.parallel import WorkerPool, check_picklable
+
+        for item_id in order:  # fail before anything starts, not halfway through
+            check_picklable(f"item {item_id}", self.registry.get(item_id))
+        outcomes: dict[str, ItemOutcome] = {}
+        waiting = sorted(order, key=self._chain_first(order))
+        with WorkerPool(self.jobs, self.config, self.store.root, self.store.run_id, self._dataset_loader) as pool:
+            while waiting or pool.running:
+                started = True
+                while started:  # cached and skipped items decide at once and may free others
+                    started = False
+                    for item_id in [i for i in waiting if all(d in outcomes for d in self.registry.get(i).needs)]:
+                        item = self.registry.get(item_id)
+                        outcome = self._unrunnable(item, fps[item_id], outcomes)
+                        if outcome is None and item_id not in forced:
+                            outcome = self._cached_outcome(item, fps[item_id])
+                        if outcome is None and pool.free == 0:
+                            continue
+                        waiting.remove(item_id)
+                        started = True
+                        if outcome is None:
+                            pool.submit(item, fps[item_id])
+                        else:
+                            outcomes[item_id] = outcome
+                            self._record(manifest, item, outcome)
+                for kind, kw in pool.events():
+                    self.on_event(kind, **kw)
+                for item_id, outcome, error in pool.finished(timeout=0.2):
+                    if outcome is None:
+                        outcome = ItemOutcome(item_id, "failed", fps[item_id], error=(
+                            f"its worker process ended abruptly ({type(error).__name__}: {error}); "
+                            f"rerun it, with --jobs 1 if it happens again"))
+                        self.on_event("done", item=item_id, status="failed", timing={}, error=outcome.error)
+                    outcomes[item_id] = outcome
+                    self._record(manifest, self.registry.get(item_id), outcome)
+            for kind, kw in pool.events():
+                self.on_event(kind, **kw)
+        return outcomes
+
+    def _chain_first(self, order: list[str]) -> Callable[[str], tuple[int, int]]:
+        """Sort key: items more others wait on come first (1.1e before 1.1a), then handout order."""
+        dependents = {i: 0 for i in order}
+        for item_id in order:
+            for other in order:
+                if other != item_id and item_id in self.registry.closure([other]):
+                    dependents[item_id] += 1
+        return lambda item_id: (-dependents[item_id], order.index(item_id))
+
+    def _cached_outcome(self, item: Item, fp: str) -> ItemOutcome | None:
+        result = self._cached(item, fp)
+        if result is None:
+            return None
+        self.on_event("done", item=item.id, status="cached", timing=result.get("timing", {}))
+        return ItemOutcome(item.id, "cached", fp, result.get("timing", {}))
 
     def _cached(self, item: Item, fp: str) -> dict[str, Any] | None:
         result = self.store.load_result(item.id, verify=False)
