@@ -105,8 +105,7 @@ def _run_in_worker(item: Any, fingerprint: str) -> Any:
     runner = _WORKER["runner"]
     store = runner.store
     inputs = {dep: ItemOutput(dep, store.item_dir(dep), store.load_result(dep, verify=False)) for dep in item.needs}
-    # The parent already looked for a cached result: here the item is computed.
-    return runner._run_one(item, fingerprint, inputs, force=True)
+    return runner._run_one(item, fingerprint, inputs)  # the parent already looked for a cached result
 
 
 # -- in the parent -----------------------------------------------------------------------------

@@ -238,8 +238,10 @@ class Runner:
         for item_id in order:
             item = self.registry.get(item_id)
             outcome = self._unrunnable(item, fps[item_id], outcomes)
+            if outcome is None and item_id not in forced:
+                outcome = self._cached_outcome(item, fps[item_id], outputs)
             if outcome is None:
-                outcome = self._run_one(item, fps[item_id], outputs, item_id in forced)
+                outcome = self._run_one(item, fps[item_id], outputs)
             outcomes[item_id] = outcome
             self._record(manifest, item, outcome)
         return outcomes
@@ -253,6 +255,7 @@ class Runner:
             check_picklable(f"item {item_id}", self.registry.get(item_id))
         outcomes: dict[str, ItemOutcome] = {}
         waiting = sorted(order, key=self._chain_first(order))
+        not_cached: set[str] = set()  # looked up once: a lookup reads run folders and may log
         with WorkerPool(self.jobs, self.config, self.store.root, self.store.run_id, self._dataset_loader) as pool:
             while waiting or pool.running:
                 started = True
@@ -261,8 +264,9 @@ class Runner:
                     for item_id in [i for i in waiting if all(d in outcomes for d in self.registry.get(i).needs)]:
                         item = self.registry.get(item_id)
                         outcome = self._unrunnable(item, fps[item_id], outcomes)
-                        if outcome is None and item_id not in forced:
+                        if outcome is None and item_id not in forced and item_id not in not_cached:
                             outcome = self._cached_outcome(item, fps[item_id])
+                            not_cached.add(item_id)
                         if outcome is None and pool.free == 0:
                             continue
                         waiting.remove(item_id)
@@ -282,23 +286,21 @@ class Runner:
                         self.on_event("done", item=item_id, status="failed", timing={}, error=outcome.error)
                     outcomes[item_id] = outcome
                     self._record(manifest, self.registry.get(item_id), outcome)
-            for kind, kw in pool.events():
-                self.on_event(kind, **kw)
+        for kind, kw in pool.events():  # what the workers said last, flushed as they exited
+            self.on_event(kind, **kw)
         return outcomes
 
     def _chain_first(self, order: list[str]) -> Callable[[str], tuple[int, int]]:
         """Sort key: items more others wait on come first (1.1e before 1.1a), then handout order."""
-        dependents = {i: 0 for i in order}
-        for item_id in order:
-            for other in order:
-                if other != item_id and item_id in self.registry.closure([other]):
-                    dependents[item_id] += 1
-        return lambda item_id: (-dependents[item_id], order.index(item_id))
+        waiting_on = {i: len(set(self.registry.dependents(i)) & set(order)) for i in order}
+        return lambda item_id: (-waiting_on[item_id], order.index(item_id))
 
-    def _cached_outcome(self, item: Item, fp: str) -> ItemOutcome | None:
+    def _cached_outcome(self, item: Item, fp: str, outputs: dict[str, ItemOutput] | None = None) -> ItemOutcome | None:
         result = self._cached(item, fp)
         if result is None:
             return None
+        if outputs is not None:
+            outputs[item.id] = ItemOutput(item.id, self.store.item_dir(item.id), result)
         self.on_event("done", item=item.id, status="cached", timing=result.get("timing", {}))
         return ItemOutcome(item.id, "cached", fp, result.get("timing", {}))
 
@@ -323,13 +325,8 @@ class Runner:
                 return self.store.load_result(item.id)
         return None
 
-    def _run_one(self, item: Item, fp: str, outputs: dict[str, ItemOutput], force: bool) -> ItemOutcome:
-        if not force:
-            result = self._cached(item, fp)
-            if result is not None:
-                outputs[item.id] = ItemOutput(item.id, self.store.item_dir(item.id), result)
-                self.on_event("done", item=item.id, status="cached", timing=result.get("timing", {}))
-                return ItemOutcome(item.id, "cached", fp, result.get("timing", {}))
+    def _run_one(self, item: Item, fp: str, outputs: dict[str, ItemOutput]) -> ItemOutcome:
+        """Compute the item (the caller has ruled out a cached result) and commit it to the run folder."""
         self.on_event("start", item=item.id, title=item.title)
         tmp = self.store.begin_item(item.id)
         seed = item_seed(self.config.values.get("seed", 0), item.id)

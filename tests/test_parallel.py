@@ -14,8 +14,8 @@ from tests.conftest import run_cli
 from tests.fixtures.parallel_items import REGISTRY, load_toy
 
 
-def config(sync_dir, wait_s=60.0):
-    return Config("smoke", {"seed": 3, "sync": {"dir": str(sync_dir), "wait_s": wait_s}})
+def config(sync_dir, wait_s=60.0, hold_s=0.0):
+    return Config("smoke", {"seed": 3, "sync": {"dir": str(sync_dir), "wait_s": wait_s, "hold_s": hold_s}})
 
 
 def run(root, ids, jobs, cfg, run_id="r"):
@@ -64,6 +64,17 @@ def test_independent_items_really_run_at_the_same_time(tmp_path):
     (tmp_path / "sync2").mkdir()
     summary, _ = run(tmp_path, ["1.2a", "1.2b"], 1, config(tmp_path / "sync2", wait_s=0.5), "in-turn")
     assert summary.outcomes[0].status == "failed" and "never started" in summary.outcomes[0].error
+
+
+def test_an_item_waiting_for_a_free_worker_is_looked_up_in_the_cache_once(tmp_path):
+    # Both workers hold 1.2a and 1.2b for a second while 3.1c, ready, waits its turn.
+    runner = Runner(REGISTRY, config(tmp_path, hold_s=1.0), RunStore(tmp_path, "r"), load_toy, jobs=2)
+    looked_up = []
+    lookup = runner._cached
+    runner._cached = lambda item, fp: looked_up.append(item.id) or lookup(item, fp)
+    summary = runner.run(["1.2a", "1.2b", "3.1c"])
+    assert [o.status for o in summary.outcomes] == ["ok", "ok", "ok"]
+    assert sorted(looked_up) == ["1.2a", "1.2b", "3.1c"]
 
 
 def test_a_failing_item_in_a_worker_skips_its_dependents_only(tmp_path):
