@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"harness: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("harness: interrupted; finished items are kept, the unfinished one is discarded", file=sys.stderr)
+        print("harness: interrupted; finished items are kept, unfinished ones are discarded", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `harness list | head`: the reader left early, which is not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

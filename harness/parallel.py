@@ -86,9 +86,24 @@ def check_picklable(what: str, obj: Any) -> None:
 _WORKER: dict[str, Any] = {}
 
 
+def _exit_with_parent(parent: int, every_s: float = 0.5) -> None:
+    """End this worker once its parent is gone (killed, `timeout`'s SIGTERM): an orphan would
+    keep training for nobody, on the GPU or the cores the next run needs."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _init_worker(config: Any, root: str, run_id: str, loader: Callable[[], Any], events: Any) -> None:
     # Ctrl-C reaches every process of the terminal's group; the parent alone decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent(os.getppid())
     from harness.hardware import import_backend_quietly
     from harness.registry import Registry
     from harness.runner import Runner

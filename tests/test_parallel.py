@@ -108,6 +108,61 @@ def wait_for(pool):
     return ended
 
 
+DRIVER = """
+import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, whatever the test runner set
+from harness.config import Config
+from harness.runner import Runner
+from harness.store import RunStore
+from tests.fixtures.parallel_items import REGISTRY, load_toy
+cfg = Config("smoke", {"seed": 3, "sync": {"dir": sys.argv[2], "wait_s": 60.0, "hold_s": 300.0}})
+Runner(REGISTRY, cfg, RunStore(sys.argv[1], "r"), load_toy, jobs=2).run(["1.2a", "1.2b"])
+"""
+
+
+def _alive(pid):
+    try:
+        state = next(l for l in open(f"/proc/{pid}/status") if l.startswith("State:"))
+    except (OSError, StopIteration):
+        return False
+    return "Z" not in state.split()[1]  # a zombie has ended; only its exit status is left
+
+
+@pytest.mark.parametrize("how", ["killed", "ctrl-c"])
+def test_workers_end_with_the_run_that_started_them(tmp_path, how):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    sync = tmp_path / "sync"
+    sync.mkdir()
+    driver = subprocess.Popen([sys.executable, "-c", DRIVER, str(tmp_path), str(sync)], cwd=ROOT,
+                              start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not all((sync / i).exists() and (sync / i).read_text() for i in ("1.2a", "1.2b")):
+            assert time.monotonic() < deadline and driver.poll() is None, "the workers never started"
+            time.sleep(0.1)
+        workers = [int((sync / i).read_text()) for i in ("1.2a", "1.2b")]
+        assert all(_alive(pid) for pid in workers)
+        if how == "killed":
+            driver.kill()  # SIGKILL: the parent gets no chance to clean up
+        else:
+            os.killpg(driver.pid, signal.SIGINT)  # Ctrl-C reaches the terminal's whole process group
+        driver.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in workers), f"workers outlived their run ({how})"
+        assert not (tmp_path / "r" / "items" / "1.2a" / "result.json").exists()
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+
+
 def test_an_item_a_worker_cannot_receive_is_a_clear_error_before_anything_runs(tmp_path):
     reg = Registry()
     reg.item("1.1a", "local", config=())(lambda ctx: None)
