@@ -114,10 +114,9 @@ def _run_id(args: argparse.Namespace, config) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.registry import discover
+    from harness.parallel import parse_jobs
     from harness.runner import Runner
     from harness.store import RunStore
-
-    from harness.parallel import parse_jobs
 
     config = _config_for(args)
     jobs = parse_jobs(args.jobs)
