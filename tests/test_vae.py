@@ -147,6 +147,23 @@ def test_in_graph_epochs_visit_every_image_once_and_keep_fits_history():
     assert ctx.ticks[-1] == (8, 8, "batch") and len(run.epoch_s) == 2 and run.images == 500
 
 
+def test_likelihood_in_chunks_of_z_equals_all_at_once(monkeypatch):
+    """log p(x|z) is decoded and scored a few samples of z at a time (memory), with the same
+    numbers as decoding all k samples at once, and the bounds keep their order."""
+    from experiments.vae import models as M
+
+    rng = np.random.default_rng(0)
+    x = (rng.uniform(0, 1, (20, 28, 28, 1)) > 0.5).astype("float32")
+    vae = M.build_vae(_small_vae_settings(), seed=1)
+    monkeypatch.setattr(M, "DECODED_AT_ONCE", 10**9)
+    whole = M.test_likelihood(vae, x, k=7, iwae_images=20, seed=5, batch=10)
+    monkeypatch.setattr(M, "DECODED_AT_ONCE", 30)  # 3 samples of 10 images a chunk: 3, 3, then 1
+    chunked = M.test_likelihood(vae, x, k=7, iwae_images=20, seed=5, batch=10)
+    for key in ("neg_elbo", "nll", "reconstruction", "kl", "nll_se"):
+        assert chunked[key] == pytest.approx(whole[key], rel=1e-6), key
+    assert chunked["nll"] <= chunked["neg_elbo"] + 3 * chunked["nll_se"]
+
+
 def test_a_diverging_vae_stops_with_the_epoch_and_the_setting_at_fault():
     from experiments.vae import models as M
     from harness.errors import ItemFailed

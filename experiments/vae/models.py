@@ -546,14 +546,33 @@ def test_likelihood(vae: VAE, x: np.ndarray, k: int, iwae_images: int, seed: int
             "iwae_k": k, "iwae_images": len(nll)}
 
 
+DECODE_BATCH = 2000
+DECODED_AT_ONCE = 10_000  # images decoded and scored per chunk of z: bounds the memory of log p(x|z)
+
+
+def _log_px_z(vae: VAE, xb: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """log p(x|z) for every z[s, i] and its image xb[i], shape (k, n), in chunks of whole
+    samples: k = 100 at once held ~1.3 GB of decoded images and their cross-entropy terms
+    (the peak of a `full` run). A chunk of DECODED_AT_ONCE rows is a whole number of
+    DECODE_BATCH batches, so the decoder sees exactly the batches it saw unchunked."""
+    samples, n, d = z.shape
+    per_chunk = max(1, DECODED_AT_ONCE // n)
+    out = []
+    for s0 in range(0, samples, per_chunk):
+        zc = z[s0:s0 + per_chunk]
+        x_hat = ops.convert_to_numpy(vae.decoder.predict(zc.reshape(-1, d), batch_size=DECODE_BATCH, verbose=0))
+        nats = reconstruction_nats(np.tile(xb, (len(zc), 1, 1, 1)), x_hat, "bce")
+        out.append(-ops.convert_to_numpy(nats).reshape(len(zc), n))
+    return np.concatenate(out)
+
+
 def _batch_likelihood(vae: VAE, xb: np.ndarray, k: int, rng: np.random.Generator, with_iwae: bool) -> dict[str, np.ndarray]:
     z_mean, z_log_var = (ops.convert_to_numpy(t) for t in vae.encoder(xb, training=False))
     n, d = z_mean.shape
     samples = k if with_iwae else 1
     eps = rng.standard_normal((samples, n, d)).astype("float32")
     z = z_mean + np.exp(0.5 * z_log_var) * eps                                  # (k, n, d)
-    x_hat = ops.convert_to_numpy(vae.decoder.predict(z.reshape(-1, d), batch_size=2000, verbose=0))
-    log_px_z = -ops.convert_to_numpy(reconstruction_nats(np.tile(xb, (samples, 1, 1, 1)), x_hat, "bce")).reshape(samples, n)
+    log_px_z = _log_px_z(vae, xb, z)
     log_pz = ops.convert_to_numpy(vae.prior.log_prob(ops.convert_to_tensor(z)))
     log_qz = ops.convert_to_numpy(gaussian_log_density(ops.convert_to_tensor(z), z_mean[None], z_log_var[None]))
     kl = ops.convert_to_numpy(vae.prior.kl(z_mean, z_log_var, z[0])) if vae.prior.analytic_kl else (log_qz - log_pz).mean(0)
