@@ -553,8 +553,9 @@ DECODED_AT_ONCE = 10_000  # images decoded and scored per chunk of z: bounds the
 def _log_px_z(vae: VAE, xb: np.ndarray, z: np.ndarray) -> np.ndarray:
     """log p(x|z) for every z[s, i] and its image xb[i], shape (k, n), in chunks of whole
     samples: k = 100 at once held ~1.3 GB of decoded images and their cross-entropy terms
-    (the peak of a `full` run). A chunk of DECODED_AT_ONCE rows is a whole number of
-    DECODE_BATCH batches, so the decoder sees exactly the batches it saw unchunked."""
+    (the peak of a `full` run). With test_likelihood's batches of 500 images a chunk is 20
+    samples, 10,000 rows, five whole DECODE_BATCH batches: the decoder sees exactly the batches
+    it saw unchunked (other sizes may split a batch; the numbers then agree to rounding)."""
     samples, n, d = z.shape
     per_chunk = max(1, DECODED_AT_ONCE // n)
     out = []
