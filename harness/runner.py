@@ -45,7 +45,7 @@ def backend_name() -> str:
 def item_seed(base_seed: int, item_id: str) -> int:
     """Each item gets its own fixed seed: re-running one item alone repeats its random draws
     (weights, noise, batches). On a CPU the arithmetic is not bit-reproducible at every size (threaded
-    threads; benchmarks/RESULTS.md, 08:50 entry), and the GAN amplifies the last-bit differences."""
+    kernels; benchmarks/RESULTS.md, 08:50 entry), and the GAN amplifies the last-bit differences."""
     return int(hashlib.sha256(f"{base_seed}:{item_id}".encode()).hexdigest()[:8], 16) % (2**31 - 1)
 
 
