@@ -20,7 +20,7 @@ export PYTHONPATH=/tmp/site:$PWD KERAS_BACKEND=jax PYTHONUNBUFFERED=1
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
   echo "cpus $(nproc)"
   python3 -c "import sys, jax, keras, numpy; print(sys.version.split()[0], 'jax', jax.__version__, 'keras', keras.__version__, 'numpy', numpy.__version__, jax.devices())"
-  python3 -c "from harness.parallel import parse_jobs; print('jobs', parse_jobs('${JOBS:-auto}'))"
+  python3 -c "from harness.run.workers import parse_jobs; print('jobs', parse_jobs('${JOBS:-auto}'))"
   git log -1 --format='commit %h %s' 2>/dev/null
 } 2>&1 | tee "$OUT/machine.txt"
 T=""; [ -x /usr/bin/time ] && T="/usr/bin/time -v"

@@ -80,7 +80,7 @@ def harness_precision(section: str) -> str:
     """The precision the harness trains with at the full profile ([vae] or [gan] precision),
     unless BENCH_PRECISION overrides it for a worker (the mixed_bfloat16 lever)."""
     from harness.config import load_config
-    from harness.hardware import resolve_precision
+    from harness.train.hardware import resolve_precision
 
     value = os.environ.get("BENCH_PRECISION") or load_config("full").section(section).get("precision", "float32")
     return resolve_precision(value, f"{section}.precision")  # "auto" as this machine resolves it
@@ -361,7 +361,7 @@ def onednn_state() -> str:
 
 def tf_onednn_default() -> bool:
     """TensorFlow turns oneDNN on by itself only on CPUs with these features (tensorflow/core/util/util.cc)."""
-    from harness.hardware import cpu_flags
+    from harness.train.hardware import cpu_flags
 
     return bool(cpu_flags() & {"avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8"})
 
@@ -648,9 +648,9 @@ def explorer_latency(root: str, run_id: str, x, xt) -> dict[str, Any]:
     import numpy as np
 
     try:
-        from harness.panel_explore import GanExplorer, VaeExplorer
+        from harness.panel.explore import GanExplorer, VaeExplorer
         from harness.registry import discover
-        from harness.store import resolve_run
+        from harness.run.store import resolve_run
     except ImportError as e:
         return {"skipped": f"no explorer to measure ({e})"}
     discover()  # imports experiments/: the saved models' custom classes register on import, as in the panel

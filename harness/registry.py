@@ -25,9 +25,20 @@ from typing import Callable
 
 from harness.errors import RegistryError
 
+# What the faces (the panel, the report) show of an item beyond its own page. An item takes a role
+# with @item(shows=...); a face asks the registry which item has a role, never names an id.
+ROLES = {
+    "vae_explorer": "saves the 2-D VAE (model 'vae', or 'encoder' and 'decoder') that the VAE explorer loads",
+    "gan_explorer": "saves the generator (model 'gan' or 'generator') and its noise law (value 'noise') "
+                    "that the GAN explorer loads",
+    "vae_samples": "its first figure is the VAE's headline grid of samples",
+    "gan_samples": "its first figure is the GAN's headline grid of samples",
+    "comparison": "compares every generative model of the run",
+}
 ITEM_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]*$")
 # Infrastructure modules: changing them does not change what an item computes.
-_INFRA = {"harness.registry", "harness.runner", "harness.store", "harness.cli", "harness.config", "harness.errors"}
+_INFRA = {"harness.registry", "harness.run.runner", "harness.run.store", "harness.run.execute", "harness.cli",
+          "harness.config", "harness.errors"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,7 @@ class Item:
     uses_data: bool = True
     order: int = 0
     extra_code: tuple[str, ...] = field(default=())
+    shows: tuple[str, ...] = ()  # roles from ROLES
 
     @property
     def module(self) -> ModuleType:
@@ -117,9 +129,14 @@ class Registry:
         section: str | None = None,
         uses_data: bool = True,
         extra_code: tuple[str, ...] = (),
+        shows: tuple[str, ...] = (),
     ) -> Callable[[Callable], Callable]:
         if not ITEM_ID.match(item_id):
             raise RegistryError(f"item id '{item_id}' is not valid: use letters, digits, '.', '-' or '_'")
+        for role in shows:
+            if role not in ROLES:
+                raise RegistryError(f"item '{item_id}': unknown role '{role}' in shows=; known roles are "
+                                    f"{', '.join(ROLES)}")
 
         def register(fn: Callable) -> Callable:
             if item_id in self.items and self.items[item_id].fn.__qualname__ != fn.__qualname__:
@@ -127,7 +144,7 @@ class Registry:
             sec = section or _default_section(item_id)
             self.items[item_id] = Item(
                 id=item_id, title=title, section=sec, fn=fn, needs=tuple(needs), config=tuple(config),
-                uses_data=uses_data, order=len(self.items), extra_code=tuple(extra_code),
+                uses_data=uses_data, order=len(self.items), extra_code=tuple(extra_code), shows=tuple(shows),
             )
             return fn
 
@@ -138,6 +155,10 @@ class Registry:
             known = ", ".join(self.ordered_ids()) or "none"
             raise RegistryError(f"unknown item '{item_id}': known items are {known}")
         return self.items[item_id]
+
+    def showing(self, role: str) -> str | None:
+        """The id of the item that has `role` (ROLES), or None if no registered item has it."""
+        return next((it.id for it in self.items.values() if role in it.shows), None)
 
     def ordered_ids(self) -> list[str]:
         return [it.id for it in sorted(self.items.values(), key=lambda it: (_handout_key(it.id), it.order))]

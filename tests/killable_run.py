@@ -4,8 +4,8 @@ import time
 
 from harness.config import Config
 from harness.registry import Registry
-from harness.runner import Runner
-from harness.store import RunStore
+from harness.run.runner import Runner
+from harness.run.store import RunStore
 from tests.conftest import toy_dataset
 
 REG = Registry()

@@ -21,7 +21,7 @@ import json
 import numpy as np
 import keras
 from harness.config import load_config
-from harness.steps import run_once
+from harness.train.steps import run_once
 from keras import ops
 from experiments.gan.c_adversarial import diff, snapshot
 from experiments.gan.models import GanSettings, build_gan

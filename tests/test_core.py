@@ -8,8 +8,8 @@ import pytest
 from harness.config import Config
 from harness.errors import RegistryError
 from harness.registry import Registry
-from harness.runner import Runner
-from harness.store import RunStore, atomic_write_json, latest_run
+from harness.run.runner import Runner
+from harness.run.store import RunStore, atomic_write_json, latest_run
 
 
 def make_registry(calls):

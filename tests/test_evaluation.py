@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
-from harness import evaluation
+from harness.train import evaluation
 from harness.config import load_config
-from harness.evaluation import Evaluator, class_coverage, frechet_distance, knn_radii, precision_recall
+from harness.train.evaluation import Evaluator, class_coverage, frechet_distance, knn_radii, precision_recall
 from harness.registry import REGISTRY, Registry
-from harness.runner import Runner
-from harness.store import RunStore
+from harness.run.runner import Runner
+from harness.run.store import RunStore
 
 LN10 = math.log(10)
 
@@ -312,7 +312,7 @@ def test_compare_fails_clearly_without_one_family_or_on_a_malformed_row(tmp_path
 
 
 def render_both(module_file, item_id, results, profile):
-    from harness.answers import LANGS, item_text, render_answer, variables
+    from harness.report.answers import LANGS, item_text, render_answer, variables
 
     context = variables(item_id, results, load_config(profile).values, profile)
     texts = {lang: render_answer(module_file, item_id, lang, context) for lang in LANGS}

@@ -1,4 +1,4 @@
-"""harness.fused: the fused RMSprop and BatchNormalization compute what Keras's own do."""
+"""harness.train.fused: the fused RMSprop and BatchNormalization compute what Keras's own do."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 import keras
 import tensorflow as tf
 
-from harness.fused import BatchNormalization, Dropout, FusedRMSprop
+from harness.train.fused import BatchNormalization, Dropout, FusedRMSprop
 
 
 def _apply(optimizer, variables, grads_per_step):

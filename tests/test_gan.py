@@ -21,8 +21,8 @@ def gan_run(tmp_path_factory):
     from harness.config import load_config
     from harness.data import load_dataset
     from harness.registry import discover
-    from harness.runner import Runner
-    from harness.store import RunStore
+    from harness.run.runner import Runner
+    from harness.run.store import RunStore
 
     root = tmp_path_factory.mktemp("reports")
     config = load_config("smoke")
@@ -106,7 +106,7 @@ def test_one_generator_scores_the_same_fid_in_every_item(gan_run):
 
 @pytest.mark.slow
 def test_answers_render_in_both_languages(gan_run):
-    from harness.answers import item_text, render_answer, variables
+    from harness.report.answers import item_text, render_answer, variables
 
     _, results, _, config = gan_run
     module = GAN_DIR / "models.py"
@@ -218,7 +218,7 @@ def test_mixed_bfloat16_option_keeps_float32_outputs():
 
 def test_auto_precision_is_bfloat16_only_where_the_hardware_computes_it(monkeypatch):
     """An AVX2 CPU emulates bfloat16 (about 15x slower): 'auto' must give float32 there."""
-    from harness import hardware
+    from harness.train import hardware
 
     monkeypatch.setattr(hardware, "has_gpu", lambda: False)
     monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx2", "fma"}))

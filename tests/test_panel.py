@@ -17,11 +17,11 @@ import requests
 
 from harness.config import load_config
 from harness.errors import HarnessError
-from harness.panel_jobs import JobQueue
-from harness.panel_logic import safe_file, talking_points, wait_for
+from harness.panel.jobs import JobQueue
+from harness.panel.state import safe_file, talking_points, wait_for
 from harness.registry import discover
-from harness.runner import Runner
-from harness.store import RunStore
+from harness.run.runner import Runner
+from harness.run.store import RunStore
 
 # Every test here shares a model trained at the smoke profile.
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -48,7 +48,7 @@ def reports(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def served(reports):
-    from harness import panel
+    from harness.panel import app as panel
 
     app = panel.build_app(reports, RUN)
     port = free_port()
@@ -66,8 +66,8 @@ def client(served):
 
 def test_slide_figures_resolve_with_a_relative_reports_root(reports, monkeypatch):
     """`harness serve` is run as `--root reports` (relative): every slide's figure must still be served."""
-    from harness.panel import slide_html
-    from harness.panel_logic import Panel
+    from harness.panel.views import slide_html
+    from harness.panel.state import Panel
 
     monkeypatch.chdir(reports.parent)
     panel = Panel(Path(reports.name), RUN)
@@ -149,7 +149,7 @@ def test_files_outside_the_run_folder_are_refused(served, reports):
 def test_auth_guards_every_route(reports):
     from gradio_client import Client
 
-    from harness import panel
+    from harness.panel import app as panel
 
     app = panel.build_app(reports, RUN)
     port = free_port()
@@ -169,7 +169,7 @@ def test_auth_guards_every_route(reports):
 
 
 def test_a_port_in_use_is_one_line(reports):
-    from harness import panel
+    from harness.panel import app as panel
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

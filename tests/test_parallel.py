@@ -6,10 +6,10 @@ import pytest
 
 from harness.config import Config
 from harness.errors import HarnessError
-from harness.parallel import WorkerPool, auto_jobs, parse_jobs
+from harness.run.workers import WorkerPool, auto_jobs, parse_jobs
 from harness.registry import Registry
-from harness.runner import Runner
-from harness.store import RunStore
+from harness.run.runner import Runner
+from harness.run.store import RunStore
 from tests.conftest import run_cli
 from tests.fixtures.parallel_items import REGISTRY, load_toy
 
@@ -112,8 +112,8 @@ DRIVER = """
 import signal, sys
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, whatever the test runner set
 from harness.config import Config
-from harness.runner import Runner
-from harness.store import RunStore
+from harness.run.runner import Runner
+from harness.run.store import RunStore
 from tests.fixtures.parallel_items import REGISTRY, load_toy
 cfg = Config("smoke", {"seed": 3, "sync": {"dir": sys.argv[2], "wait_s": 60.0, "hold_s": 300.0}})
 Runner(REGISTRY, cfg, RunStore(sys.argv[1], "r"), load_toy, jobs=2).run(["1.2a", "1.2b"])
@@ -178,9 +178,9 @@ def test_jobs_setting(monkeypatch):
     for bad, message in (("0", "at least 1"), ("many", "whole number")):
         with pytest.raises(HarnessError, match=message):
             parse_jobs(bad)
-    monkeypatch.setattr("harness.parallel.nvidia_gpus", lambda: 0)
+    monkeypatch.setattr("harness.run.workers.nvidia_gpus", lambda: 0)
     assert auto_jobs() == 1  # a CPU: one item at a time
-    monkeypatch.setattr("harness.parallel.nvidia_gpus", lambda: 1)
+    monkeypatch.setattr("harness.run.workers.nvidia_gpus", lambda: 1)
     monkeypatch.setattr("os.cpu_count", lambda: 16)
     assert auto_jobs() == 4
     monkeypatch.setattr("os.cpu_count", lambda: 2)

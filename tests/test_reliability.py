@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.store import RunLocked, RunStore, clean_runs, latest_run, set_latest
+from harness.run.store import RunLocked, RunStore, clean_runs, latest_run, set_latest
 from tests.conftest import ROOT, run_cli
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from harness.config import load_config
-from harness.content import build, strings
+from harness.report.content import build, strings
 from harness.errors import HarnessError
-from harness.report import RunFolderFetcher, write_pdf, write_report, write_reports
-from harness.runner import Runner
-from harness.store import RunStore
+from harness.report.render import RunFolderFetcher, write_pdf, write_report, write_reports
+from harness.run.runner import Runner
+from harness.run.store import RunStore
 from tests.conftest import toy_dataset
 from tests.fixtures.report_items.items import REG
 
@@ -136,7 +136,7 @@ def test_pdf_fetches_nothing_outside_the_run_folder(tmp_path):
 
 
 def test_notebook_executes_top_to_bottom(written):
-    from harness.notebook import execute_notebook
+    from harness.report.notebook import execute_notebook
 
     nb = execute_notebook(written["es"]["ipynb"])
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
@@ -154,7 +154,7 @@ def test_missing_template_is_a_clear_error(run_store, tmp_path):
 
 
 def test_code_shared_by_several_items_is_listed_once():
-    from harness.content import ItemView, split_shared_code
+    from harness.report.content import ItemView, split_shared_code
 
     def view(item_id, module):
         code = [{"name": f"item_{item_id}", "module": module, "source": "def f(): pass\n"},
@@ -175,7 +175,7 @@ def test_code_highlighting_drops_only_spans_that_carry_no_colour():
     import html as htmllib
     import re
 
-    from harness.report import highlight_python
+    from harness.report.render import highlight_python
 
     src = 'def area(w, h=2):\n    """Doc <b>."""\n    return w * h  # a < b & c\n'
     out = highlight_python(src)

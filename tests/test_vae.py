@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from harness.answers import LANGS, render_answer, variables
+from harness.report.answers import LANGS, render_answer, variables
 from harness.config import load_config
 from harness.errors import ConfigError
 from harness.registry import discover
@@ -192,8 +192,8 @@ def test_bad_settings_the_schema_cannot_see():
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     from harness.data import load_dataset
-    from harness.runner import Runner
-    from harness.store import RunStore
+    from harness.run.runner import Runner
+    from harness.run.store import RunStore
 
     registry = discover()
     config = load_config("smoke")

@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 
+from experiments.evaluation.model_rows import EVALUATOR_ITEM, ModelRow
 from harness.errors import ConfigError
-from harness.evaluation import Evaluator, build_classifier, reference_key
+from harness.train.evaluation import Evaluator, build_classifier, reference_key
 from harness.registry import item
 
-ID = "eval.classifier"
+ID = EVALUATOR_ITEM
 TITLE = "MNIST evaluator: CNN classifier for FID-MNIST and class coverage"
 ACCURACY_BAR = 0.99  # issue 5: >= 99.0 % test accuracy at the full profile
-SCORE_KEYS = ("fid", "coverage_entropy", "kl_uniform", "classes_under_2pct", "mean_confidence", "precision", "recall")
 
 
 def training_settings(settings: dict[str, Any]) -> tuple[int, int, float]:
@@ -76,8 +76,7 @@ def sanity_images(data, rng: np.random.Generator) -> dict[str, np.ndarray]:
 
 def reference_row(label: str, scores: dict[str, Any]) -> dict[str, Any]:
     """A row in the model_rows format (experiments/README.md), for the comparison table."""
-    return {"model": label, "family": "reference", "item": ID, "train_s": None, "sample_ips": None,
-            "neg_elbo": None, "nll": None, **{k: scores[k] for k in SCORE_KEYS}, "n": scores["n"]}
+    return ModelRow.scored(label, "reference", ID, None, None, scores, n=scores["n"]).as_dict()
 
 
 @item(ID, TITLE, config=("eval",))

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from experiments.evaluation.model_rows import EVALUATOR_ITEM
 from harness.errors import ItemFailed
 from harness.registry import item
 
 ID = "eval.compare"
 TITLE = "VAE versus GAN: comparison of every trained model"
-EVALUATOR = "eval.classifier"
 # The items that own trained generative models (VAE base, MSE, other prior,
 # latent sweep, architecture change; GAN base, improved, other latent, sweep).
 MODEL_ITEMS = ("1.1d", "1.1e", "1.1h", "1.1i", "1.1j", "1.2d", "1.2f", "1.2g", "1.2h")
@@ -91,14 +91,15 @@ def best(rows: list[dict[str, Any]], family: str) -> dict[str, Any]:
     return min((r for r in rows if r["family"] == family), key=lambda r: r["fid"])
 
 
-@item(ID, TITLE, needs=(EVALUATOR,) + MODEL_ITEMS, config=("eval",), uses_data=False)
+@item(ID, TITLE, needs=(EVALUATOR_ITEM,) + MODEL_ITEMS, config=("eval",), uses_data=False,
+      shows=("comparison",))
 def compare_models(ctx) -> None:
     rows, silent = collect_rows(ctx, MODEL_ITEMS)
     absent = [f for f in FAMILIES if not any(r["family"] == f for r in rows)]
     if absent:
         raise ItemFailed(f"no {' or '.join(absent).upper()} model rows among {', '.join(MODEL_ITEMS)}: nothing to compare")
     rows = ordered(rows)
-    evaluator = ctx.input(EVALUATOR)
+    evaluator = ctx.input(EVALUATOR_ITEM)
     references = evaluator.value("reference_rows")
     floor, ceiling = evaluator.metrics["fid_floor"], evaluator.metrics["fid_ceiling"]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from experiments.gan.models import build_discriminator, expected_discriminator_params
 from experiments.gan.spec import COMPARE_COLUMNS, compare, handout_discriminator
-from harness.architecture import graph_figure, layer_table, parameter_counts
+from harness.train.architecture import graph_figure, layer_table, parameter_counts
 from harness.registry import item
 
 

@@ -6,7 +6,7 @@ import numpy as np
 from experiments.gan.figures import image_grid
 from experiments.gan.models import build_generator, expected_generator_params, sample_noise
 from experiments.gan.spec import COMPARE_COLUMNS, compare, handout_generator
-from harness.architecture import graph_figure, layer_table, parameter_counts
+from harness.train.architecture import graph_figure, layer_table, parameter_counts
 from harness.registry import item
 
 

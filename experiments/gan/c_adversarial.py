@@ -17,7 +17,7 @@ from keras import ops
 from experiments.gan.models import (GanSettings, build_discriminator, build_gan, build_generator, current_lr,
                                     rmsprop, sample_noise)
 from harness.registry import item
-from harness.steps import run_once
+from harness.train.steps import run_once
 
 
 def snapshot(model: keras.Model) -> dict[str, np.ndarray]:

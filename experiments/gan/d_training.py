@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from experiments.gan.figures import class_histogram_figure, curves_figure, image_grid
-from experiments.gan.models import GanSettings, check_precision
-from experiments.gan.training import (CODE, COLUMNS, EVAL_ITEM, STUCK_TAIL, evaluate, evaluator, model_row, record_scores,
+from experiments.gan.models import GanSettings
+from harness.train.hardware import resolve_precision
+from experiments.gan.training import (CODE, COLUMNS, EVALUATOR_ITEM, STUCK_TAIL, evaluate, evaluator, model_row, record_scores,
                                       train_one, train_settings)
 from harness.registry import item
 
@@ -51,7 +52,8 @@ def stuck_check(ctx, history) -> None:
               expected="< 1.0", observed=frac)
 
 
-@item("1.2d", "GAN training, step by step", needs=(EVAL_ITEM,), config=("gan", "eval"), extra_code=CODE)
+@item("1.2d", "GAN training, step by step", needs=(EVALUATOR_ITEM,), config=("gan", "eval"), extra_code=CODE,
+      shows=("gan_explorer",))
 def training(ctx):
     gan_cfg = ctx.settings("gan")
     settings = train_settings(ctx)
@@ -73,7 +75,7 @@ def training(ctx):
             "es": "media del último 10 % de los pasos", "en": "mean over the last 10 % of steps"})
         ctx.metric(f"{name}_first10", history.head(name))
     ctx.metric("first_step_s", history.first_step_s, "s")
-    ctx.metric("arithmetic", check_precision(settings.precision), note={
+    ctx.metric("arithmetic", resolve_precision(settings.precision, "gan.precision"), note={
         "es": f"gan.precision = {settings.precision} en esta máquina",
         "en": f"gan.precision = {settings.precision} on this machine"})
     stuck_check(ctx, history)
@@ -92,5 +94,6 @@ def training(ctx):
     ctx.save_value("history_columns", list(COLUMNS))
     ctx.save_value("class_hist", scores["class_hist"])
     ctx.save_model("generator", gan.generator)
+    ctx.save_value("noise", {"law": gan_cfg["noise"], "dim": gan_cfg["noise_dim"]})  # the GAN explorer draws z from it
     ctx.save_model("discriminator", gan.discriminator)
     ctx.save_value("model_rows", [model_row(LABEL, ctx.id, train_s, ips, scores)])

@@ -11,8 +11,8 @@ import numpy as np
 
 from experiments.gan.figures import class_histogram_figure, comparison_grids, image_grid, manifold_figure
 from experiments.gan.models import sample_noise
-from experiments.gan.training import CODE, EVAL_ITEM, evaluator, generate, n_eval_samples, sample_images, score
-from harness.evaluation import SAMPLE_SEED
+from experiments.gan.training import CODE, EVALUATOR_ITEM, evaluator, generate, n_eval_samples, sample_images, score
+from harness.train.evaluation import SAMPLE_SEED
 from harness.registry import item
 
 VAE_ITEM = "1.1e"
@@ -36,7 +36,8 @@ def labelled(ev, images: np.ndarray) -> list[str]:
     return [f"{d} ({c:.0%})" for d, c in zip(digits, conf)]
 
 
-@item("1.2e", "Generating digits with G, compared with the VAE", needs=("1.2d", VAE_ITEM, EVAL_ITEM), config=("gan", "eval"), extra_code=CODE)
+@item("1.2e", "Generating digits with G, compared with the VAE", needs=("1.2d", VAE_ITEM, EVALUATOR_ITEM), config=("gan", "eval"), extra_code=CODE,
+      shows=("gan_samples",))
 def generation(ctx):
     gan_cfg = ctx.settings("gan")
     noise, dim = gan_cfg["noise"], gan_cfg["noise_dim"]

@@ -12,10 +12,10 @@ import numpy as np
 
 from experiments.gan.figures import class_histogram_figure, comparison_grids, smooth, smoothing_window
 from experiments.gan.models import sample_noise
-from experiments.gan.training import (CODE, EVAL_ITEM, evaluator, generate, model_row, n_eval_samples, record_scores, score,
+from experiments.gan.training import (CODE, EVALUATOR_ITEM, evaluator, generate, model_row, n_eval_samples, record_scores, score,
                                       sample_images, train_one, train_settings)
 from harness.errors import ConfigError
-from harness.evaluation import SAMPLE_SEED
+from harness.train.evaluation import SAMPLE_SEED
 from harness.registry import item
 
 # name -> (changes to the handout's settings, which network it targets, what it does)
@@ -54,7 +54,7 @@ def d_acc_figure(base: np.ndarray, new: np.ndarray, labels: tuple[str, str]) -> 
     return fig
 
 
-@item("1.2f", "Improving the GAN: a change to D, measured", needs=("1.2d", EVAL_ITEM), config=("gan", "gan_compare", "eval"), extra_code=CODE)
+@item("1.2f", "Improving the GAN: a change to D, measured", needs=("1.2d", EVALUATOR_ITEM), config=("gan", "gan_compare", "eval"), extra_code=CODE)
 def improve(ctx):
     name = ctx.settings("gan_compare")["improve"]
     changes, target, what = variant(name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from experiments.gan.figures import class_histogram_figure, comparison_grids, curves_figure, manifold_figure
-from experiments.gan.training import (CODE, EVAL_ITEM, evaluate, evaluator, generate, model_row, record_scores, train_one,
+from experiments.gan.training import (CODE, EVALUATOR_ITEM, evaluate, evaluator, generate, model_row, record_scores, train_one,
                                       train_settings)
 from harness.errors import ConfigError
 from harness.registry import item
@@ -18,7 +18,7 @@ MANIFOLD_N = 20
 GAUSS_SPAN = 2.5   # the manifold of a N(0, 1) latent is drawn over [-2.5, 2.5]², 99 % of each coordinate
 
 
-@item("1.2g", "Another latent distribution for z", needs=("1.2d", EVAL_ITEM), config=("gan", "gan_compare", "eval"), extra_code=CODE)
+@item("1.2g", "Another latent distribution for z", needs=("1.2d", EVALUATOR_ITEM), config=("gan", "gan_compare", "eval"), extra_code=CODE)
 def latent_distribution(ctx):
     gan_cfg, cmp_cfg = ctx.settings("gan"), ctx.settings("gan_compare")
     noise = cmp_cfg["noise"]

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from experiments.gan.figures import class_histogram_figure, comparison_grids
-from experiments.gan.training import (CODE, EVAL_ITEM, evaluate, evaluator, model_row, train_one, train_settings)
+from experiments.gan.training import (CODE, EVALUATOR_ITEM, evaluate, evaluator, model_row, train_one, train_settings)
 from harness.registry import item
 
 VAE_SWEEP = "1.1i"
@@ -51,7 +51,7 @@ def vae_sweep_rows(ctx) -> list[dict[str, Any]]:
     return sorted(keep, key=lambda r: r["latent_dim"])
 
 
-@item("1.2h", "Latent dimension of the GAN", needs=("1.2d", VAE_SWEEP, EVAL_ITEM), config=("gan", "gan_compare", "eval"), extra_code=CODE)
+@item("1.2h", "Latent dimension of the GAN", needs=("1.2d", VAE_SWEEP, EVALUATOR_ITEM), config=("gan", "gan_compare", "eval"), extra_code=CODE)
 def latent_dim(ctx):
     gan_cfg = ctx.settings("gan")
     dims = sorted(set(int(d) for d in ctx.settings("gan_compare")["noise_dims"]))

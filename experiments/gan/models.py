@@ -20,9 +20,9 @@ import numpy as np
 from keras import ops
 
 from harness.errors import ConfigError
-from harness.fused import BatchNormalization, Dropout, FusedRMSprop
-from harness.hardware import resolve_precision
-from harness.steps import minimize, state_of
+from harness.train.fused import BatchNormalization, Dropout, FusedRMSprop
+from harness.train.hardware import resolve_precision
+from harness.train.steps import minimize, state_of
 
 NOISES = ("uniform", "gaussian")
 IMG_SHAPE = (28, 28, 1)   # img_rows, img_cols, channel of MNIST
@@ -44,7 +44,7 @@ def build_discriminator(depth: int = 64, dropout: float = 0.4, input_shape=IMG_S
     precision "mixed_bfloat16" computes the hidden layers in bfloat16 (weights stay
     float32); the output probability is always float32 so the loss is not rounded.
     """
-    layers, p = keras.layers, check_precision(precision)
+    layers, p = keras.layers, resolve_precision(precision, "gan.precision")
     return keras.Sequential([
         keras.Input(input_shape, name="image"),
         layers.Conv2D(depth * 1, (5, 5), strides=2, padding="same", activation=leaky("lrelu1", p), name="conv1", dtype=p),
@@ -62,7 +62,7 @@ def build_discriminator(depth: int = 64, dropout: float = 0.4, input_shape=IMG_S
 def build_generator(noise_dim: int = 2, depth: int = 64, channels: int = 1, name: str = "G",
                     precision: str = "float32") -> keras.Sequential:
     """1.2b: Dense 128, Dense 14*14*depth, then three transposed convolutions up to 28x28x1."""
-    layers, p = keras.layers, check_precision(precision)
+    layers, p = keras.layers, resolve_precision(precision, "gan.precision")
     half = depth // 2  # the handout writes depth/2: a float filter count
     return keras.Sequential([
         keras.Input((noise_dim,), name="z"),
@@ -82,11 +82,6 @@ def build_generator(noise_dim: int = 2, depth: int = 64, channels: int = 1, name
         layers.Conv2DTranspose(channels, (3, 3), padding="same", name="deconv3", dtype=p),
         layers.Activation("sigmoid", name="sigmoid", dtype="float32"),
     ], name=name)
-
-
-def check_precision(precision: str) -> str:
-    """float32, mixed_bfloat16, or auto (bfloat16 only where this machine computes it natively)."""
-    return resolve_precision(precision, "gan.precision")
 
 
 # -- parameter counts by hand, from the handout's shapes ----------------------------
@@ -131,7 +126,7 @@ def sample_noise(noise: str, n: int, dim: int, seed: int | None = None) -> np.nd
 # -- optimizers ---------------------------------------------------------------------
 def rmsprop(lr: float, decay: float, clipvalue: float) -> keras.optimizers.RMSprop:
     """Keras 2's RMSprop(lr, clipvalue, decay): decay is lr / (1 + decay * iterations), per update
-    (its update fused into one pass: harness.fused)."""
+    (its update fused into one pass: harness.train.fused)."""
     schedule = keras.optimizers.schedules.InverseTimeDecay(lr, decay_steps=1, decay_rate=decay)
     return FusedRMSprop(learning_rate=schedule, clipvalue=clipvalue)
 
@@ -158,7 +153,7 @@ class GanSettings:
         fields = {k: gan[k] for k in cls.__dataclass_fields__ if k in gan}
         settings = cls(**{**fields, **changes})
         check_noise(settings.noise)
-        check_precision(settings.precision)
+        resolve_precision(settings.precision, "gan.precision")
         return settings
 
 

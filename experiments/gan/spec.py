@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.architecture import activation_of, flat_layers
+from harness.train.architecture import activation_of, flat_layers
 
 LRELU = "leaky_relu(0.2)"
 

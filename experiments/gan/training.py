@@ -17,9 +17,10 @@ import numpy as np
 from keras import ops
 
 from experiments.gan.models import GAN, GanSettings, build_gan, current_lr, sample_noise
+from experiments.evaluation.model_rows import EVALUATOR_ITEM, ModelRow, evaluator
 from harness.errors import ItemFailed
-from harness.evaluation import SAMPLE_SEED
-from harness.steps import backend, compiled_scan
+from harness.train.evaluation import SAMPLE_SEED
+from harness.train.steps import backend, compiled_scan
 
 COLUMNS = ("d_loss", "d_acc", "g_loss", "g_acc")
 # The modules a training item's result depends on, whatever names it imports (its cache fingerprint covers them).
@@ -164,15 +165,6 @@ def sample_images(generator: keras.Model, noise: str, dim: int, n: int, seed: in
 
 
 # -- evaluation (FID-MNIST, class coverage) ------------------------------------------------
-EVAL_ITEM = "eval.classifier"
-
-
-def evaluator(ctx: Any) -> Any:
-    from harness.evaluation import Evaluator
-
-    return Evaluator.from_output(ctx.input(EVAL_ITEM), ctx.data)
-
-
 def n_eval_samples(ctx: Any) -> int:
     return int(ctx.settings("eval")["n_samples"])
 
@@ -191,11 +183,8 @@ def evaluate(ctx: Any, ev: Any, generator: keras.Model, noise: str, dim: int) ->
 
 
 def model_row(label: str, item_id: str, train_s: float, ips: float, scores: dict[str, Any] | None) -> dict[str, Any]:
-    row = {"model": label, "family": "gan", "item": item_id, "train_s": train_s, "sample_ips": ips,
-           "neg_elbo": None, "nll": None}
-    keys = ("fid", "coverage_entropy", "kl_uniform", "classes_under_2pct", "mean_confidence", "precision", "recall")
-    row.update({k: (scores or {}).get(k) for k in keys})
-    return row
+    """A GAN's row of the comparison (experiments.evaluation.model_rows), as a run stores it."""
+    return ModelRow.scored(label, "gan", item_id, train_s, ips, scores).as_dict()
 
 
 def record_scores(ctx: Any, scores: dict[str, Any], prefix: str = "") -> None:

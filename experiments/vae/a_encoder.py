@@ -1,7 +1,7 @@
 """1.1a: the encoder, three convolutional blocks and one dense block onto a 2-D Gaussian."""
 from __future__ import annotations
 
-from harness import architecture
+from harness.train import architecture
 from harness.registry import item
 
 from experiments.vae import common

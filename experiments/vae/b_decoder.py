@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness import architecture
+from harness.train import architecture
 from harness.registry import item
 
 from experiments.vae import common

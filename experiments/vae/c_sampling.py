@@ -7,7 +7,7 @@ import numpy as np
 
 import keras
 
-from harness import architecture
+from harness.train import architecture
 from harness.registry import item
 
 from experiments.vae import common

@@ -6,15 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from harness.evaluation import SAMPLE_SEED, Evaluator
+from harness.train.evaluation import SAMPLE_SEED
+
+from experiments.evaluation.model_rows import EVALUATOR_ITEM, SCORE_KEYS, ModelRow, evaluator
 
 from experiments.vae import models as M
 
 DIGIT_CMAP = "tab10"
 Z90 = 1.6448536269514722  # Φ⁻¹(0.95): |z_i| < Z90 is the central 90 % of N(0, 1) per component
-EVALUATOR = "eval.classifier"
-SCORE_KEYS = ("fid", "coverage_entropy", "kl_uniform", "classes_under_2pct", "mean_confidence", "precision",
-              "recall", "class_hist", "n")
 
 
 def settings(ctx: Any) -> dict[str, Any]:
@@ -24,10 +23,6 @@ def settings(ctx: Any) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------- measuring a model
-def evaluator(ctx: Any) -> Evaluator:
-    return Evaluator.from_output(ctx.input(EVALUATOR), ctx.data)
-
-
 def measure(ctx: Any, vae: M.VAE, label: str, training: M.Training | None = None,
             train_s: float | None = None) -> dict[str, Any]:
     """Test likelihood (Bernoulli nats), sample quality in the MNIST evaluator's feature space,
@@ -39,17 +34,16 @@ def measure(ctx: Any, vae: M.VAE, label: str, training: M.Training | None = None
     lik = M.test_likelihood(vae, x, k=ev["iwae_k"], iwae_images=s["iwae_images"], seed=ctx.seed)
     samples, ips = M.sample_images(vae, ev["n_samples"], seed=SAMPLE_SEED)
     n_active, _ = M.active_units(vae, x)
-    row = {
-        "model": label, "family": "vae", "item": ctx.id,
-        "train_s": round(training.train_s if training else float(train_s or 0.0), 2),
-        "sample_ips": round(ips, 1), "neg_elbo": lik["neg_elbo"], "nll": lik["nll"],
-        "reconstruction": lik["reconstruction"], "kl": lik["kl"], "active_units": n_active,
-        "latent_dim": vae.latent_dim, "params": int(vae.count_params()),
-        "images_per_s": round(training.images_per_s, 1) if training else None,
-        "nll_se": lik["nll_se"], "iwae_k": lik["iwae_k"], "iwae_images": lik["iwae_images"],
-    }
     scores = evaluator(ctx).score(samples)
-    row.update({k: scores[k] for k in SCORE_KEYS})
+    row = ModelRow.scored(
+        label, "vae", ctx.id, round(training.train_s if training else float(train_s or 0.0), 2), round(ips, 1),
+        scores, neg_elbo=lik["neg_elbo"], nll=lik["nll"],
+        reconstruction=lik["reconstruction"], kl=lik["kl"], active_units=n_active,
+        latent_dim=vae.latent_dim, params=int(vae.count_params()),
+        images_per_s=round(training.images_per_s, 1) if training else None,
+        nll_se=lik["nll_se"], iwae_k=lik["iwae_k"], iwae_images=lik["iwae_images"],
+        class_hist=scores["class_hist"], n=scores["n"],
+    ).as_dict()
     row["_samples"] = samples
     return row
 

@@ -51,7 +51,7 @@ def compare_figure(x, bce_rec, mse_rec, bce_samples, mse_samples):
     return fig
 
 
-@item("1.1d", "VAE loss: reconstruction plus KL (BCE versus MSE)", needs=("1.1e", common.EVALUATOR), config=("vae", "eval"))
+@item("1.1d", "VAE loss: reconstruction plus KL (BCE versus MSE)", needs=("1.1e", common.EVALUATOR_ITEM), config=("vae", "eval"))
 def loss(ctx):
     s = common.settings(ctx)
     base = ctx.input("1.1e")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import keras
 
+from harness.train.hardware import resolve_precision
 from harness.registry import item
 
 from experiments.vae import common
@@ -30,7 +31,7 @@ def curves_figure(history: dict[str, list[float]]):
     return fig
 
 
-@item("1.1e", "VAE training with RMSprop", needs=(common.EVALUATOR,), config=("vae", "eval"))
+@item("1.1e", "VAE training with RMSprop", needs=(common.EVALUATOR_ITEM,), config=("vae", "eval"), shows=("vae_explorer",))
 def training(ctx):
     s = common.settings(ctx)
     vae = M.build_vae(s, seed=ctx.seed)
@@ -56,7 +57,7 @@ def training(ctx):
         "en": "process CPU seconds while training: not inflated when other jobs share the cores"})
     ctx.metric("epochs", len(h["loss"]))
     ctx.metric("batch_size", s["batch_size"])
-    ctx.metric("arithmetic", M.check_precision(s.get("precision", "float32")), note={
+    ctx.metric("arithmetic", resolve_precision(s.get("precision", "float32"), "vae.precision"), note={
         "es": f"vae.precision = {s.get('precision', 'float32')} en esta máquina",
         "en": f"vae.precision = {s.get('precision', 'float32')} on this machine"})
     ctx.metric("steps_per_epoch", -(-len(ctx.data.x_train) // s["batch_size"]))

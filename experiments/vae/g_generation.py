@@ -55,7 +55,8 @@ def pixel_evidence(images: np.ndarray, x_test: np.ndarray) -> dict[str, np.ndarr
     return {"ink": flat.mean(1), "sharp": ((flat < 0.1) | (flat > 0.9)).mean(1), "nn_distance": distance}
 
 
-@item("1.1g", "VAE generation over a latent grid", needs=("1.1e", common.EVALUATOR), config=("vae", "vae_compare"))
+@item("1.1g", "VAE generation over a latent grid", needs=("1.1e", common.EVALUATOR_ITEM), config=("vae", "vae_compare"),
+      shows=("vae_samples",))
 def generation(ctx):
     vae = ctx.input("1.1e").model("vae")
     n = ctx.settings("vae_compare")["grid_n"]

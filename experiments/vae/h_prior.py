@@ -54,7 +54,7 @@ def compare_figure(mu_normal, mu_other, y, samples_normal, samples_other, prior_
     return fig
 
 
-@item("1.1h", "VAE with another latent prior", needs=("1.1e", common.EVALUATOR), config=("vae", "vae_compare", "eval"))
+@item("1.1h", "VAE with another latent prior", needs=("1.1e", common.EVALUATOR_ITEM), config=("vae", "vae_compare", "eval"))
 def prior(ctx):
     s = common.settings(ctx)
     name = ctx.settings("vae_compare")["prior"]

@@ -41,7 +41,7 @@ def samples_figure(rows):
     return fig
 
 
-@item("1.1i", "VAE latent dimension sweep", needs=("1.1e", common.EVALUATOR), config=("vae", "vae_compare", "eval"))
+@item("1.1i", "VAE latent dimension sweep", needs=("1.1e", common.EVALUATOR_ITEM), config=("vae", "vae_compare", "eval"))
 def latent_dim(ctx):
     s = common.settings(ctx)
     dims = sorted(set(ctx.settings("vae_compare")["latent_dims"]))

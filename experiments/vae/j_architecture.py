@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness import architecture
+from harness.train import architecture
 from harness.registry import item
 
 from experiments.vae import common
@@ -23,7 +23,7 @@ def compare_figure(x, rec_base, rec_var, samples_base, samples_var):
     return fig
 
 
-@item("1.1j", "VAE architecture change", needs=("1.1e", common.EVALUATOR), config=("vae", "eval"))
+@item("1.1j", "VAE architecture change", needs=("1.1e", common.EVALUATOR_ITEM), config=("vae", "eval"))
 def architecture_change(ctx):
     s = common.settings(ctx)
     base = ctx.input("1.1e")

@@ -22,9 +22,9 @@ import keras
 from keras import layers, ops
 
 from harness.errors import ConfigError, ItemFailed
-from harness.hardware import resolve_precision
-from harness.fused import FusedRMSprop
-from harness.steps import compiled_scan, minimize, state_of
+from harness.train.hardware import resolve_precision
+from harness.train.fused import FusedRMSprop
+from harness.train.steps import compiled_scan, minimize, state_of
 
 PACKAGE = "inf395"
 PIXELS = 28 * 28 * 1
@@ -35,11 +35,6 @@ HANDOUT = {"filters": 32, "num_conv": 3, "latent_dim": 2, "intermediate_dim": 12
 
 
 # ----------------------------------------------------------------- architecture
-def check_precision(precision: str) -> str:
-    """float32, mixed_bfloat16, or auto (bfloat16 only where this machine computes it natively)."""
-    return resolve_precision(precision, "vae.precision")
-
-
 def latent_side(precision: str) -> str:
     """The policy of the dense layers on either side of z: float32 under mixed_bfloat16 too."""
     return "float32" if precision == "mixed_bfloat16" else precision
@@ -54,7 +49,7 @@ def build_encoder(latent_dim: int, filters: int, num_conv: int, intermediate_dim
     precision "mixed_bfloat16" computes the hidden layers in bfloat16 (weights stay
     float32); z_mean and z_log_var are always float32, so the KL term is not rounded.
     """
-    p = check_precision(precision)
+    p = resolve_precision(precision, "vae.precision")
     x = keras.Input(shape=(28, 28, 1), name="x")
     h = layers.Conv2D(filters, num_conv, padding="same", activation="relu", name="conv_1", dtype=p)(x)
     h = layers.Conv2D(filters, num_conv, padding="same", activation="relu", name="conv_2", dtype=p)(h)
@@ -78,7 +73,7 @@ def build_decoder(latent_dim: int, filters: int, num_conv: int, intermediate_dim
     (7x7 with the 1.1j extra block, which gets its mirror decoder_deconv_0 here).
     Under mixed_bfloat16 the output layer stays float32: the loss reads its probabilities.
     """
-    p = check_precision(precision)
+    p = resolve_precision(precision, "vae.precision")
     side = 7 if extra_block else 14
     before_flattening = (side, side, filters * 2)
     z = keras.Input(shape=(latent_dim,), name="z")
@@ -369,7 +364,7 @@ class VAE(keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, data):
-        """One RMSprop step down the negative ELBO (harness.steps: a TF tape, or JAX's grad)."""
+        """One RMSprop step down the negative ELBO (harness.train.steps: a TF tape, or JAX's grad)."""
         x = data[0] if isinstance(data, tuple) else data
 
         def loss():
@@ -402,7 +397,7 @@ def validate(s: dict[str, Any]) -> None:
         raise ConfigError(f"setting 'vae.loss' = {s['loss']!r} is not one of bce, mse")
     if s["iwae_images"] < 1:
         raise ConfigError(f"setting 'vae.iwae_images' = {s['iwae_images']} is out of range: it must be >= 1")
-    check_precision(s.get("precision", "float32"))
+    resolve_precision(s.get("precision", "float32"), "vae.precision")
     if s["batch_size"] > 60000:
         raise ConfigError(f"setting 'vae.batch_size' = {s['batch_size']} is larger than MNIST's training set")
 
@@ -440,7 +435,7 @@ class Epochs:
     now and then leaves TensorFlow computing on one core for a whole epoch (292 against
     583 img/s, CPU/wall 1.0 against 1.8, in a third of the epochs measured) and blocks for
     seconds when its iterator is torn down. Here the images stay in one tensor and each call
-    gathers and trains up to `chunk` shuffled batches in one compiled loop (harness.steps:
+    gathers and trains up to `chunk` shuffled batches in one compiled loop (harness.train.steps:
     a tf.function on TensorFlow, a jax.lax.scan on JAX): the same train_step on the same
     batches (a fresh permutation per epoch, the last batch partial as in fit), and the same
     per-epoch means of loss, reconstruction and KL, with no pipeline in between.

@@ -19,6 +19,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Iterator
 
+from harness.context import ItemOutput
+from harness.data import sha256_file
 from harness.errors import StoreError
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -58,14 +60,6 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"cannot store {type(obj).__name__} in a result")
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_run_id(run_id: str) -> str:
     if not RUN_ID.match(run_id or ""):
         raise StoreError(f"bad run id '{run_id}': use up to 64 letters, digits, '.', '-' or '_'")
@@ -103,6 +97,10 @@ class RunStore:
     # -- items ----------------------------------------------------------
     def item_dir(self, item_id: str) -> Path:
         return self.items_dir / item_id
+
+    def output(self, item_id: str) -> ItemOutput:
+        """A finished item's output, as the items that need it read it."""
+        return ItemOutput(item_id, self.item_dir(item_id), self.load_result(item_id, verify=False))
 
     def load_result(self, item_id: str, verify: bool = True) -> dict[str, Any] | None:
         """The item's stored result, or None if absent, unreadable or not matching its file hashes."""

@@ -12,8 +12,8 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from harness.content import RunView, format_value
-from harness.store import atomic_write_text
+from harness.report.content import RunView, format_value
+from harness.run.store import atomic_write_text
 
 LOADER = '''import json
 from pathlib import Path

@@ -22,10 +22,11 @@ from pygments.token import STANDARD_TYPES
 from pygments.lexers import PythonLexer
 from weasyprint.urls import URLFetcher
 
-from harness.content import TEMPLATES, RunView, build, format_value, render_markdown, strings
+from harness import templates as template_files
+from harness.report.content import RunView, build, format_value, render_markdown, strings
 from harness.errors import HarnessError
 from harness.registry import Registry
-from harness.store import RunStore, atomic_write_bytes, atomic_write_text
+from harness.run.store import RunStore, atomic_write_bytes, atomic_write_text
 
 FORMATS = ("html", "pdf", "ipynb")
 
@@ -36,7 +37,7 @@ def output_names(lang: str) -> dict[str, str]:
     return {"html": f"report{suffix}.html", "pdf": f"report{suffix}.pdf", "ipynb": f"submission{suffix}.ipynb"}
 
 
-def _jinja(templates: Path = TEMPLATES) -> Environment:
+def _jinja(templates: Path) -> Environment:
     env = Environment(loader=FileSystemLoader(str(templates)), autoescape=select_autoescape(["html", "j2"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     return env
@@ -51,16 +52,17 @@ def _seconds(value: float) -> str:
 
 
 def _side_by_side(view: RunView) -> list[Any]:
-    """The headline sample grids of the VAE (1.1g) and the GAN (1.2e), next to each other."""
+    """The headline sample grids of the VAE and the GAN, next to each other."""
     picks = []
-    for item_id in ("1.1g", "1.2e"):
-        it = view.item(item_id)
+    for role in ("vae_samples", "gan_samples"):
+        it = view.showing(role)
         if it and it.ran and it.figures:
             picks.append(it.figures[0])
     return picks if len(picks) == 2 else []
 
 
-def render_html(view: RunView, templates: Path = TEMPLATES) -> str:
+def render_html(view: RunView, templates: Path | None = None) -> str:
+    templates = templates or template_files.folder()
     s = view.s
     labels = {"ok": s["ok"], "cached": s["cached"], "failed": s["failed"], "skipped": s["skipped"],
               "cancelled": s["cancelled"], "not run": s["not_run"], "stale": s["stale"]}
@@ -157,7 +159,7 @@ def write_pdf(html: str, folder: Path, out: Path) -> list[str]:
 
 
 def write_report(store: RunStore, registry: Registry, lang: str = "es", formats: list[str] | tuple[str, ...] = FORMATS,
-                 templates: Path = TEMPLATES) -> dict[str, Path]:
+                 templates: Path | None = None) -> dict[str, Path]:
     strings(lang)  # an unknown language fails before anything is written
     view = build(store, registry, lang)
     names = output_names(lang)
@@ -170,7 +172,7 @@ def write_report(store: RunStore, registry: Registry, lang: str = "es", formats:
         write_pdf(html, store.dir, store.dir / names["pdf"])
         written["pdf"] = store.dir / names["pdf"]
     if "ipynb" in formats:
-        from harness.notebook import write_notebook
+        from harness.report.notebook import write_notebook
 
         write_notebook(view, store.dir / names["ipynb"])
         written["ipynb"] = store.dir / names["ipynb"]

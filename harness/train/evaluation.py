@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 from scipy import linalg
 
+from harness.data import sha256_file
+
 FEATURES = "features"       # the penultimate layer: the feature space
 PROBS = "probs"             # the softmax output
 N_CLASSES = 10
@@ -230,26 +232,15 @@ class _Reference:
 _REFERENCE_CACHE: dict[tuple[str, str], _Reference] = {}
 
 
-def _sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def file_checksum(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def array_checksum(images: np.ndarray) -> str:
+    """A digest of an array's values, its dtype and its shape."""
     a = np.ascontiguousarray(images)
-    return _sha256_bytes(f"{a.dtype}{a.shape}".encode() + a.tobytes())
+    return hashlib.sha256(f"{a.dtype}{a.shape}".encode() + a.tobytes()).hexdigest()
 
 
 def reference_key(model_path: Path, reference_images: np.ndarray) -> tuple[str, str]:
     """The reference cache key: which classifier file, which test images."""
-    return file_checksum(model_path), array_checksum(reference_images)
+    return sha256_file(model_path), array_checksum(reference_images)
 
 
 def as_images(images) -> np.ndarray:

@@ -1,8 +1,8 @@
 """Independent items at the same time, one worker process each, for machines with a GPU.
 
 On a GPU the assignment's time is mostly XLA compiling and Python dispatch, both
-on the host's CPU cores, while the device idles: the H200 ran `full` in 6 min
-20 s with one item at a time. The items form a graph (1.1i needs 1.1e, which
+on the host's CPU cores, while the device idles (benchmarks/RESULTS.md has the
+measurements). The items form a graph (1.1i needs 1.1e, which
 needs the evaluator), so while 1.1e trains, 1.2d, 1.2a-c and 1.1a-c can run
 beside it. Each worker is a separate process: Keras's global state (seeds,
 dtype policy, layer names) and TensorFlow's or JAX's runtime are one per
@@ -10,7 +10,7 @@ process. A worker that dies (killed for memory, a crash in native code) fails th
 items running at that moment; fresh workers take the ones still waiting.
 
 Workers read their inputs from the run folder and write their item there
-exactly as the sequential runner does (atomically), so a result computed in a
+with the same function as the in-turn runner (harness.run.execute), so a result computed in a
 worker is the same file a one-at-a-time run would have written; the parent
 alone writes the manifest and prints progress.
 
@@ -30,22 +30,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness.errors import HarnessError
+from harness.train.hardware import import_backend_quietly, nvidia_gpus
 
 # Each process must grow its GPU memory on demand: by default JAX takes 75 % of the
 # device at start-up and TensorFlow all of it, so a second worker would find none left.
 SHARED_GPU_ENV = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false", "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
 MAX_AUTO_JOBS = 4
 CORES_PER_JOB = 4  # one worker's compiles and host work keep about this many cores busy
-
-
-def nvidia_gpus() -> int:
-    """GPUs the NVIDIA driver lists, counted without importing (and initialising) a backend."""
-    try:
-        listed = len(list(Path("/proc/driver/nvidia/gpus").iterdir()))
-    except OSError:
-        listed = 0
-    # A container may see the device files without the driver's /proc entries.
-    return listed or len([p for p in Path("/dev").glob("nvidia[0-9]*") if p.name[6:].isdigit()])
 
 
 def auto_jobs() -> int:
@@ -104,23 +95,44 @@ def _init_worker(config: Any, root: str, run_id: str, loader: Callable[[], Any],
     # Ctrl-C reaches every process of the terminal's group; the parent alone decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent(os.getppid())
-    from harness.hardware import import_backend_quietly
-    from harness.registry import Registry
-    from harness.runner import Runner
-    from harness.store import RunStore
+    from harness.run.store import RunStore
 
     import_backend_quietly()
-    _WORKER["runner"] = Runner(Registry(), config, RunStore(root, run_id), loader,
-                               on_event=lambda kind, **kw: events.put((kind, kw)))
+    events.put(("worker", {"pid": os.getpid()}))  # the parent stops its workers by pid, not through the pool's internals
+    _WORKER.update(config=config, store=RunStore(root, run_id), loader=loader, dataset=None,
+                   on_event=lambda kind, **kw: events.put((kind, kw)))
+
+
+def _splits() -> Any:
+    from harness.context import Splits
+
+    if _WORKER["dataset"] is None:
+        _WORKER["dataset"] = _WORKER["loader"]()
+    return Splits.for_config(_WORKER["dataset"], _WORKER["config"])
 
 
 def _run_in_worker(item: Any, fingerprint: str) -> Any:
-    from harness.context import ItemOutput
+    """One item, executed exactly as the in-turn runner executes it (the parent already ruled out a
+    cached result)."""
+    import threading
 
-    runner = _WORKER["runner"]
-    store = runner.store
-    inputs = {dep: ItemOutput(dep, store.item_dir(dep), store.load_result(dep, verify=False)) for dep in item.needs}
-    return runner._run_one(item, fingerprint, inputs)  # the parent already looked for a cached result
+    from harness.run.execute import execute_item
+
+    store = _WORKER["store"]
+    inputs = {dep: store.output(dep) for dep in item.needs}
+    return execute_item(item, fingerprint, _WORKER["config"], store, inputs, _splits, _WORKER["on_event"],
+                        threading.Event())
+
+
+def _terminate_child(pid: int) -> None:
+    """SIGTERM to a worker, only if that pid is still one of this process's children."""
+    import psutil
+
+    try:
+        if psutil.Process(pid).ppid() == os.getpid():
+            os.kill(pid, signal.SIGTERM)
+    except (psutil.Error, ProcessLookupError):
+        pass  # already gone
 
 
 # -- in the parent -----------------------------------------------------------------------------
@@ -136,6 +148,7 @@ class WorkerPool:
         self._initargs = (config, str(root), run_id, loader, self._events)
         self._pool = self._start()
         self.running: dict[Future, str] = {}
+        self._pids: set[int] = set()
 
     def _start(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.jobs, mp_context=self._context, initializer=_init_worker,
@@ -150,8 +163,9 @@ class WorkerPool:
             return
         # Interrupted or failed in the parent: stop the workers now; their half-written
         # items stay in temporary folders that no later run trusts.
-        for process in list(getattr(self._pool, "_processes", {}).values()):
-            process.terminate()
+        self.events()  # collects the pids of workers that started since the last poll
+        for pid in self._pids:
+            _terminate_child(pid)
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     @property
@@ -170,12 +184,17 @@ class WorkerPool:
         self.running[future] = item.id
 
     def events(self) -> list[tuple[str, dict[str, Any]]]:
+        """What the workers said since the last call (progress, logs, item ends), in order."""
         out = []
         while True:
             try:
-                out.append(self._events.get_nowait())
+                kind, kw = self._events.get_nowait()
             except queue.Empty:
                 return out
+            if kind == "worker":
+                self._pids.add(kw["pid"])
+            else:
+                out.append((kind, kw))
 
     def finished(self, timeout: float) -> list[tuple[str, Any, BaseException | None]]:
         """(item id, outcome, error) for the items that ended within `timeout` seconds."""

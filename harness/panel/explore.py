@@ -1,4 +1,7 @@
-"""The explorers' models: 1.1e's VAE decoder/encoder and 1.2d's generator, loaded once.
+"""The explorers' models: the VAE's decoder/encoder and the GAN's generator, loaded once.
+
+The items that save them take the roles `vae_explorer` and `gan_explorer`
+(harness.registry.ROLES); the panel asks the registry for them by role.
 
 Each explorer keeps its models keyed by the producing item's fingerprint, so a
 re-run from the Items tab swaps them in without a restart. Updates call the
@@ -16,7 +19,7 @@ import numpy as np
 
 from harness.context import ItemOutput
 from harness.errors import HarnessError
-from harness.store import RunStore
+from harness.run.store import RunStore
 
 SCALE = 10          # a 28x28 digit shown at 280x280
 SCATTER_PX = 560    # the latent scatter is this many pixels square
@@ -81,7 +84,7 @@ def _call(model: Any, x: np.ndarray) -> np.ndarray:
 class _Cached(abc.ABC):
     """Loads once per fingerprint of the source item; thread-safe."""
 
-    def __init__(self, store: RunStore, item_id: str) -> None:
+    def __init__(self, store: RunStore, item_id: str | None) -> None:
         self.store = store
         self.item_id = item_id
         self._lock = threading.Lock()
@@ -93,6 +96,8 @@ class _Cached(abc.ABC):
         return fp is not None and fp == self._fp
 
     def ensure(self) -> None:
+        if self.item_id is None:
+            raise NotReady(f"no item of this harness saves the model of the {type(self).__name__}")
         with self._lock:
             if self._fresh():
                 return
@@ -114,9 +119,9 @@ class Latents:
 
 
 class VaeExplorer(_Cached):
-    """1.1e's decoder for the sliders and clicks; its encoder for the scatter and interpolation."""
+    """The VAE's decoder for the sliders and clicks; its encoder for the scatter and interpolation."""
 
-    def __init__(self, store: RunStore, test_images: Callable[[], tuple[np.ndarray, np.ndarray]], item_id: str = "1.1e") -> None:
+    def __init__(self, store: RunStore, test_images: Callable[[], tuple[np.ndarray, np.ndarray]], item_id: str | None) -> None:
         super().__init__(store, item_id)
         self._test_images = test_images
         self.decoder = self.encoder = None
@@ -212,11 +217,10 @@ def _cross(img: np.ndarray, px: int, py: int, r: int = 9) -> None:
 
 
 class GanExplorer(_Cached):
-    """1.2d's generator: noise sliders (2-D noise), a seeded grid, interpolation."""
+    """The GAN's generator: noise sliders (2-D noise), a seeded grid, interpolation."""
 
-    def __init__(self, store: RunStore, noise: Callable[[], str], item_id: str = "1.2d") -> None:
+    def __init__(self, store: RunStore, item_id: str | None) -> None:
         super().__init__(store, item_id)
-        self._noise = noise
         self.generator = None
         self.noise_dim = 0
         self.noise = "uniform"
@@ -224,7 +228,10 @@ class GanExplorer(_Cached):
     def _load(self, out: ItemOutput) -> None:
         generator = _submodel(out, "generator", "gan", "generator")
         self.noise_dim = int(generator.input_shape[-1])
-        self.noise = self._noise()
+        values = out.result.get("values", {})
+        # A run from before the item saved its noise law: the law is in the settings it ran with.
+        self.noise = (values["noise"]["law"] if "noise" in values
+                      else out.result.get("config", {}).get("gan", {}).get("noise", "uniform"))
         _call(generator, np.zeros((1, self.noise_dim), np.float32))
         self.generator = generator
 
@@ -239,9 +246,11 @@ class GanExplorer(_Cached):
         return upscale(_call(self.generator, np.array([z], np.float32))[0])
 
     def sample(self, seed: int, n: int) -> np.ndarray:
-        from experiments.gan.models import sample_noise
-
-        return sample_noise(self.noise, n, self.noise_dim, int(seed))
+        """n noise vectors from the law the generator was trained with (U(-1, 1) or N(0, 1))."""
+        rng = np.random.default_rng(int(seed))
+        if self.noise == "uniform":
+            return rng.uniform(-1.0, 1.0, size=(n, self.noise_dim)).astype("float32")
+        return rng.standard_normal(size=(n, self.noise_dim)).astype("float32")
 
     def seed_grid(self, seed: int, side: int = 8) -> np.ndarray:
         self.ensure()

@@ -2,7 +2,7 @@
 
 Tabs: Presentation (slides, countdown with pace markers, random presenter),
 Items (status, queued runs with live progress, cancel), VAE explorer, GAN
-explorer, Compare, Report. The logic lives in harness.panel_logic (plain
+explorer, Compare, Report. The logic lives in harness.panel.state (plain
 functions tests call); this module renders HTML and wires components.
 
 Security: binds 127.0.0.1 unless told otherwise, never opens a share link
@@ -20,289 +20,22 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from harness.content import ItemView, RunView, format_value
+from harness.report.content import ItemView, RunView, format_value
 from harness.errors import HarnessError
-from harness.panel_explore import SCATTER_PX, NotReady
-from harness.panel_jobs import Job
-from harness.panel_logic import (PROFILES, Panel, esc, render_point, safe_file, section_key, status_label,
+from harness.panel.explore import SCATTER_PX, NotReady
+from harness.panel.jobs import Job
+from harness.panel.state import (PROFILES, Panel, esc, render_point, safe_file, section_key, status_label,
                                  talking_points)
+from harness.panel.views import (build_report, comparison, side_by_side, compare_html, explorer_message, gallery, headline,
+                                 item_detail_html, missing_md, presenter_html, progress_html, queue_md,
+                                 slide_html, timer_html)
 from harness.registry import Registry
+from harness import templates
 
 LANGS = ("es", "en")
-COMPARE_ITEM = "eval.compare"
-SIDE_BY_SIDE = ("1.1g", "1.2e")
 TABS = ("presentation", "items", "vae", "gan", "compare", "report")
 
-CSS = """
-#slide-deck .slide {font-size: 1.25rem; line-height: 1.5; padding: 0.5rem 1rem;}
-#slide-deck .slide-top {display: flex; justify-content: space-between; color: #555; font-size: 1rem;}
-#slide-deck h2 {font-size: 2rem; margin: 0.3rem 0 0.8rem 0; line-height: 1.2;}
-#slide-deck .metrics {display: flex; gap: 0.8rem; flex-wrap: wrap; margin-bottom: 1rem;}
-#slide-deck .metric {border: 1px solid #ccd; border-radius: 8px; padding: 0.4rem 0.8rem; background: #f6f7fb; min-width: 8rem;}
-#slide-deck .metric .v {font-size: 1.7rem; font-weight: 700; color: #1a3c8c;}
-#slide-deck .metric .n {font-size: 0.95rem; color: #444; word-break: break-word;}
-#slide-deck ul.points li {margin-bottom: 0.5rem;}
-#slide-deck .missing {background: #fff4e0; border-left: 4px solid #e69500; padding: 0.5rem 0.8rem;}
-#slide-deck code {font-size: 0.9rem;}
-#pt-timer {font-family: system-ui, sans-serif; padding: 0.3rem 0.6rem;}
-#pt-timer .pt-row {display: flex; align-items: center; gap: 1rem;}
-#pt-timer .pt-clock {font-size: 2.6rem; font-weight: 700; font-variant-numeric: tabular-nums; min-width: 7.5rem;}
-#pt-timer.pt-late .pt-clock {color: #c0262d;}
-#pt-timer .pt-bar {position: relative; flex: 1; height: 1.9rem; border-radius: 6px; overflow: hidden; display: flex; border: 1px solid #bbb;}
-#pt-timer .pt-seg {height: 100%; display: flex; align-items: center; justify-content: center; font-size: 0.85rem; color: #222; border-right: 2px solid #fff; overflow: hidden; white-space: nowrap; text-overflow: ellipsis;}
-#pt-timer .pt-seg.vae {background: #cfe0ff;} #pt-timer .pt-seg.gan {background: #ffe0c2;} #pt-timer .pt-seg.eval {background: #d9f2d9;}
-#pt-timer .pt-needle {position: absolute; top: 0; bottom: 0; width: 3px; background: #c0262d; left: 0%;}
-#pt-timer .pt-pace {font-size: 1.05rem; margin-top: 0.2rem; min-height: 1.5rem;}
-#pt-timer .pt-pace.behind {color: #c0262d; font-weight: 600;} #pt-timer .pt-pace.ahead {color: #1a3c8c;}
-#presenter .who {font-size: 1.8rem; font-weight: 700; color: #1a3c8c; text-align: center;}
-#presenter .hint {color: #666; text-align: center;}
-#lang {max-width: 240px; margin-left: auto;}
-.progress-box .bar {height: 1rem; background: #e5e7eb; border-radius: 4px; overflow: hidden;}
-.progress-box .fill {height: 100%; background: #2563eb;}
-.item-detail table {border-collapse: collapse; margin: 0.5rem 0;}
-.item-detail td, .item-detail th {border: 1px solid #ddd; padding: 0.2rem 0.5rem;}
-.pixel img {image-rendering: pixelated;}
-"""
 
-# Arrow keys step the slides while the Presentation tab is visible and no input has focus;
-# the countdown runs in the browser (no server round trip per tick).
-HEAD = """
-<script>
-(() => {
-  document.addEventListener('keydown', (e) => {
-    const t = e.target;
-    if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
-    const deck = document.getElementById('slide-deck');
-    if (!deck || deck.offsetParent === null) return;
-    const id = {ArrowRight: 'next-btn', PageDown: 'next-btn', ArrowLeft: 'prev-btn', PageUp: 'prev-btn'}[e.key];
-    if (!id) return;
-    const btn = document.getElementById(id);
-    if (btn) { e.preventDefault(); btn.click(); }
-  });
-  let left = null, running = false, last = null;
-  const box = () => document.getElementById('pt-timer');
-  const fmt = (s) => { s = Math.max(0, Math.ceil(s)); return String(Math.floor(s / 60)).padStart(2, '0') + ':' + String(s % 60).padStart(2, '0'); };
-  function tick() {
-    const t = box(); if (!t) return;
-    const total = Number(t.dataset.total || 1200);
-    if (left === null) left = total;
-    const now = performance.now();
-    if (running && last !== null) { left -= (now - last) / 1000; if (left <= 0) { left = 0; running = false; } }
-    last = now;
-    const used = total - left;
-    t.querySelector('.pt-clock').textContent = fmt(left);
-    t.querySelector('.pt-needle').style.left = (100 * used / total) + '%';
-    t.classList.toggle('pt-late', left < 120);
-    const plan = JSON.parse(t.dataset.plan || '[]');
-    const keys = plan.map(p => p.key);
-    const expected = plan.find(p => used < p.end) || plan[plan.length - 1];
-    const slide = document.querySelector('#slide-deck .slide');
-    const pace = t.querySelector('.pt-pace');
-    if (!expected || !slide) { pace.textContent = ''; return; }
-    const cur = keys.indexOf(slide.dataset.section), want = keys.indexOf(expected.key);
-    const until = fmt(total - expected.end);
-    const state = cur === want ? 'on' : (cur < want ? 'behind' : 'ahead');
-    pace.className = 'pt-pace ' + state;
-    pace.textContent = t.dataset[state].replace('{section}', expected.label).replace('{until}', until);
-  }
-  setInterval(tick, 250);
-  window.panelTimer = {
-    start() { running = true; last = performance.now(); },
-    pause() { tick(); running = false; },
-    reset() { running = false; left = null; tick(); },
-  };
-})();
-</script>
-"""
-
-
-# ---------------------------------------------------------------- HTML renderers
-def slide_html(panel: Panel, lang: str, idx: int) -> tuple[str, str | None, str]:
-    """A slide: (HTML of title, metrics and talking points; headline figure path; its caption)."""
-    s, items = panel.s(lang), panel.slides(lang)
-    if not items:
-        return f"<div class='slide'>{esc(s['panel_no_items'])}</div>", None, ""
-    idx = idx % len(items)
-    it = items[idx]
-    sec_label = s[f"panel_sec_{section_key(it)}"]
-    parts = [f"<div class='slide' data-section='{section_key(it)}' data-item='{esc(it.id)}'>",
-             f"<div class='slide-top'><span>{esc(sec_label)}</span>"
-             f"<span>{esc(s['panel_slide'])} {idx + 1} / {len(items)}</span></div>",
-             f"<h2>{esc(it.id)} · {esc(it.title)}</h2>"]
-    if it.ran:
-        parts.append(metrics_html(it))
-        points = talking_points(it.answer_md)
-        if points:
-            parts.append("<ul class='points'>" + "".join(f"<li>{render_point(p)}</li>" for p in points) + "</ul>")
-        elif it.summary:
-            parts.append(f"<p>{esc(it.summary)}</p>")
-    else:
-        parts.append(f"<div class='missing'>{esc(status_label(s, it.status))}{': ' + esc(it.error) if it.error else ''}"
-                     f"<br>{esc(s['panel_run_from_items'])} <code>{esc(it.command)}</code></div>")
-        if it.summary:
-            parts.append(f"<p>{esc(it.summary)}</p>")
-    parts.append("</div>")
-    fig = it.figures[0] if it.figures else None
-    path = _safe_or_none(panel, fig.file) if fig else None
-    caption = f"**{s['figure']} {fig.number}.** {fig.caption}" if fig else ""
-    return "".join(parts), path, caption
-
-
-def metrics_html(it: ItemView) -> str:
-    cards = []
-    for m in it.headline_metrics:
-        unit = f" {esc(m['unit'])}" if m.get("unit") else ""
-        cards.append(f"<div class='metric'><div class='v'>{esc(format_value(m['value']))}{unit}</div>"
-                     f"<div class='n'>{esc(m['name'])}</div></div>")
-    return f"<div class='metrics'>{''.join(cards)}</div>" if cards else ""
-
-
-def timer_html(panel: Panel, lang: str) -> str:
-    s, plan = panel.s(lang), panel.pace_plan(lang)
-    segs, start = [], 0
-    for p in plan:
-        width = 100 * (p["end"] - start) / 1200
-        segs.append(f"<div class='pt-seg {esc(p['key'])}' style='width:{width:.2f}%'>{esc(p['label'])}</div>")
-        start = p["end"]
-    attrs = {"total": 1200, "plan": json.dumps(plan), "on": s["panel_pace_on"],
-             "behind": s["panel_pace_behind"], "ahead": s["panel_pace_ahead"]}
-    data = " ".join(f"data-{k}=\"{esc(v)}\"" for k, v in attrs.items())
-    return (f"<div id='pt-timer' {data}><div class='pt-row'><div class='pt-clock'>20:00</div>"
-            f"<div class='pt-bar'>{''.join(segs)}<div class='pt-needle'></div></div></div>"
-            f"<div class='pt-pace'></div></div>")
-
-
-def presenter_html(panel: Panel, lang: str, who: str | None, drawn: bool) -> str:
-    s = panel.s(lang)
-    if not drawn:
-        members = ", ".join(panel.members()) or s["panel_no_members"]
-        return f"<div id='presenter'><div class='hint'>{esc(s['team'])}: {esc(members)}</div></div>"
-    if who is None:
-        return f"<div id='presenter'><div class='hint'>{esc(s['panel_no_members'])}</div></div>"
-    return f"<div id='presenter'><div class='hint'>{esc(s['panel_presenter_is'])}</div><div class='who'>{esc(who)}</div></div>"
-
-
-def progress_html(panel: Panel, lang: str) -> str:
-    s, job = panel.s(lang), panel.jobs.last()
-    if job is None:
-        return f"<div class='progress-box'>{esc(s['panel_queue_empty'])}</div>"
-    head = f"#{job.id} {esc(' '.join(job.items))} · {esc(job.profile)} · {esc(s['panel_job_' + job.state])}"
-    if job.final:
-        return f"<div class='progress-box'><b>{head}</b><br>{esc(job.message)}</div>"
-    bar = ""
-    if job.total:
-        pct = 100 * job.done / job.total
-        eta = job.eta_s()
-        eta_txt = f" · ETA {_fmt_s(eta)}" if eta is not None else ""
-        elapsed = _fmt_s(time.time() - job.item_started) if job.item_started else "0:00"
-        bar = (f"<div>{esc(job.item)} · {esc(job.unit)} {job.done}/{job.total} · {pct:.0f}% · "
-               f"{esc(s['panel_elapsed'])} {elapsed}{eta_txt}</div>"
-               f"<div class='bar'><div class='fill' style='width:{pct:.1f}%'></div></div>")
-    elif job.item:
-        bar = f"<div>{esc(job.item)} …</div>"
-    return f"<div class='progress-box'><b>{head}</b>{bar}</div>"
-
-
-def queue_md(panel: Panel, lang: str) -> str:
-    s, waiting = panel.s(lang), panel.jobs.waiting()
-    if not waiting:
-        return ""
-    lines = [f"{pos}. #{j.id} {' '.join(j.items)} ({j.profile})" for pos, j in enumerate(waiting, start=1)]
-    return f"**{s['panel_waiting']}**\n\n" + "\n".join(lines)
-
-
-def missing_md(panel: Panel, lang: str) -> str:
-    s, missing = panel.s(lang), panel.missing()
-    if not missing:
-        return f"✓ {s['panel_all_present']}"
-    return f"**{s['panel_missing']}** ({len(missing)}): {', '.join(missing)}"
-
-
-def item_detail_html(panel: Panel, lang: str, item_id: str | None) -> str:
-    s, view = panel.s(lang), panel.view(lang)
-    it = view.item(item_id) if item_id else None
-    if it is None:
-        return ""
-    out = [f"<div class='item-detail'><h3>{esc(it.id)} · {esc(it.title)}</h3>",
-           f"<p><b>{esc(s['status'])}:</b> {esc(status_label(s, it.status))}</p>"]
-    if it.error:
-        out.append(f"<p><b>{esc(s['error'])}:</b> {esc(it.error)}</p>")
-    if not it.ran:
-        out.append(f"<p>{esc(s['run_it'])}: <code>{esc(it.command)}</code></p>")
-    if it.metrics:
-        rows = "".join(f"<tr><td>{esc(m['name'])}</td><td>{esc(format_value(m['value']))} {esc(m.get('unit') or '')}</td></tr>"
-                       for m in it.metrics)
-        out.append(f"<h4>{esc(s['metrics'])}</h4><table><tr><th>{esc(s['metric'])}</th><th>{esc(s['value'])}</th></tr>{rows}</table>")
-    if it.checks:
-        rows = "".join(f"<li>{'✓' if c['passed'] else '✗'} {esc(c.get('name'))}: {esc(c.get('detail'))}</li>" for c in it.checks)
-        out.append(f"<h4>{esc(s['checks'])} ({it.checks_passed}/{len(it.checks)})</h4><ul>{rows}</ul>")
-    for table in it.tables:
-        out.append(table_html(s, table))
-    if it.answer_html:
-        out.append(f"<h4>{esc(s['written_answer'])}</h4>{it.answer_html}")
-    out.append("</div>")
-    return "".join(out)
-
-
-def table_html(s: dict[str, str], table) -> str:
-    head = "".join(f"<th>{esc(c)}</th>" for c in table.columns)
-    body = "".join("<tr>" + "".join(f"<td>{esc(format_value(v))}</td>" for v in row) + "</tr>" for row in table.rows)
-    return (f"<p><b>{esc(s['table'])} {table.number}.</b> {esc(table.caption)}</p>"
-            f"<table><tr>{head}</tr>{body}</table>")
-
-
-def gallery(panel: Panel, it: ItemView | None, lang: str) -> list[tuple[str, str]]:
-    if it is None:
-        return []
-    s = panel.s(lang)
-    return [(p, f"{s['figure']} {f.number}. {f.caption}") for f in it.figures if (p := _safe_or_none(panel, f.file))]
-
-
-def compare_html(panel: Panel, lang: str) -> str:
-    s, it = panel.s(lang), panel.view(lang).item(COMPARE_ITEM)
-    if it is None or not it.ran:
-        return f"<div class='item-detail'><p>{esc(s['panel_compare_missing'])}</p></div>"
-    return "<div class='item-detail'>" + "".join(table_html(s, t) for t in it.tables) + "</div>"
-
-
-def headline(panel: Panel, lang: str, item_id: str) -> tuple[str | None, str]:
-    s, it = panel.s(lang), panel.view(lang).item(item_id)
-    if it is None or not it.figures:
-        return None, f"{item_id}: {s['panel_not_ready'] if it is None or not it.ran else s['panel_no_figure']}"
-    return _safe_or_none(panel, it.figures[0].file), f"{it.id} · {it.title}: {it.figures[0].caption}"
-
-
-def _safe_or_none(panel: Panel, path: Path) -> str | None:
-    try:
-        return str(safe_file(panel.run_dir, path))
-    except HarnessError:
-        return None
-
-
-def _fmt_s(seconds: float) -> str:
-    m, sec = divmod(max(0, int(round(seconds))), 60)
-    return f"{m}:{sec:02d}"
-
-
-# ---------------------------------------------------------------- handlers (small, over panel_logic)
-def _explorer_msg(panel: Panel, lang: str, exc: Exception) -> str:
-    return f"⚠ {exc}" if isinstance(exc, (NotReady, HarnessError)) else f"⚠ {type(exc).__name__}: {exc}"
-
-
-def build_report(panel: Panel, lang: str, formats: list[str]) -> tuple[list[str], str]:
-    s = panel.s(lang)
-    if not formats:
-        return [], s["panel_pick_format"]
-    try:
-        from harness.report import write_report
-    except ImportError:
-        return [], s["panel_report_unavailable"]
-    try:
-        written = write_report(panel.store, panel.registry, lang, list(formats))
-    except HarnessError as exc:
-        return [], f"⚠ {exc}"
-    files = [str(safe_file(panel.run_dir, p)) for p in written.values()]
-    return files, s["panel_report_built"].format(n=len(files))
 
 
 def build_app(root: Path, run_id: str | None, registry: Registry | None = None, dataset_loader=None) -> gr.Blocks:
@@ -528,7 +261,7 @@ def _wire_vae(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]) 
         try:
             panel.vae.ensure()
         except Exception as exc:  # noqa: BLE001 -- shown in the tab, the other tabs still work
-            return _explorer_msg(panel, lg, exc), None, gr.skip(), gr.skip(), None, None
+            return explorer_message(panel, lg, exc), None, gr.skip(), gr.skip(), None, None
         lim = panel.vae.latents.limit
         # The strip starts filled (test digits 0 and 1, the fields' defaults): no empty box on screen.
         return (panel.s(lg)["panel_vae_hint"], panel.vae.scatter_with_marker(0.0, 0.0),
@@ -592,7 +325,7 @@ def _wire_gan(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]) 
         try:
             panel.gan.ensure()
         except Exception as exc:  # noqa: BLE001 -- shown in the tab
-            return _explorer_msg(panel, lg, exc), gr.skip(), gr.skip(), None, None, None
+            return explorer_message(panel, lg, exc), gr.skip(), gr.skip(), None, None, None
         lim, two = panel.gan.limit, panel.gan.noise_dim == 2
         msg = panel.s(lg)["panel_gan_hint"] if two else panel.s(lg)["panel_gan_not_2d"].format(dim=panel.gan.noise_dim)
         return (msg, gr.Slider(minimum=-lim, maximum=lim, value=0.0, visible=two),
@@ -620,7 +353,7 @@ def _compare_tab(panel: Panel) -> dict[str, Any]:
     ui["gallery"] = gr.Gallery(label=s["figures"], columns=2, height="auto", object_fit="contain")
     ui["side_title"] = gr.Markdown(f"### {s['side_by_side']}")
     with gr.Row():
-        for item_id in SIDE_BY_SIDE:
+        for item_id in side_by_side(panel):
             with gr.Column():
                 ui[item_id] = gr.Image(type="filepath", show_label=False, interactive=False, height=480,
                                        buttons=["fullscreen"])
@@ -631,13 +364,13 @@ def _compare_tab(panel: Panel) -> dict[str, Any]:
 
 def _wire_compare(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]) -> None:
     def render(lg: str):
-        out: list[Any] = [compare_html(panel, lg), gallery(panel, panel.view(lg).item(COMPARE_ITEM), lg),
+        out: list[Any] = [compare_html(panel, lg), gallery(panel, comparison(panel, lg), lg),
                           f"### {panel.s(lg)['side_by_side']}"]
-        for item_id in SIDE_BY_SIDE:
+        for item_id in side_by_side(panel):
             out += list(headline(panel, lg, item_id))
         return out
 
-    outs = [ui["table"], ui["gallery"], ui["side_title"]] + [ui[k] for i in SIDE_BY_SIDE for k in (i, i + "_cap")]
+    outs = [ui["table"], ui["gallery"], ui["side_title"]] + [ui[k] for i in side_by_side(panel) for k in (i, i + "_cap")]
     for trigger in (app.load, lang.change, ui["refresh"].click):
         trigger(render, lang, outs, api_visibility="private")
 
@@ -673,7 +406,8 @@ def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, auth: tupl
     return app.launch(server_name=host, server_port=port, auth=auth, share=share,
                       prevent_thread_lock=prevent_thread_lock, quiet=quiet, show_error=True,
                       allowed_paths=[str(panel.run_dir)], inbrowser=False, ssr_mode=False, mcp_server=False,
-                      footer_links=["api"], theme=app.panel_theme, css=CSS, head=HEAD,
+                      footer_links=["api"], theme=app.panel_theme, css=templates.read_text("panel.css"),
+                      head=f"<script>\n{templates.read_text('panel.js')}</script>",
                       auth_message=panel.s("es")["panel_auth_message"])
 
 

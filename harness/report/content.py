@@ -16,12 +16,12 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
-from harness.answers import AnswerError, item_text, render_answer_text, answer_path, variables
+from harness.report.answers import AnswerError, item_text, render_answer_text, answer_path, variables
+from harness import templates
 from harness.errors import HarnessError
-from harness.registry import Registry
-from harness.store import RunStore
+from harness.registry import ROLES, Registry
+from harness.run.store import RunStore
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 LANGS = ("es", "en")
 SECTIONS = [("1.1", "section_vae"), ("1.2", "section_gan"), ("eval", "section_eval")]
 # Links an answer may keep: in-page anchors and relative paths. Anything with a
@@ -33,11 +33,7 @@ _SAFE_LINK = re.compile(r"^(#|[A-Za-z0-9_./-]+$)")
 def strings(lang: str) -> dict[str, str]:
     if lang not in LANGS:
         raise HarnessError(f"unknown language {lang!r}: use es or en")
-    path = TEMPLATES / "strings.toml"
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))[lang]
-    except FileNotFoundError:
-        raise HarnessError(f"missing template file {path}; restore it from git") from None
+    return tomllib.loads(templates.read_text("strings.toml"))[lang]
 
 
 def markdown() -> MarkdownIt:
@@ -124,6 +120,7 @@ class RunView:
     team: dict[str, Any]
     command: str
     shared_code: list[dict[str, Any]] = field(default_factory=list)
+    roles: dict[str, str] = field(default_factory=dict)  # role (harness.registry.ROLES) -> item id
 
     def section(self, prefix: str) -> list[ItemView]:
         handout = ("1.1", "1.2")
@@ -142,6 +139,10 @@ class RunView:
 
     def item(self, item_id: str) -> ItemView | None:
         return next((i for i in self.items if i.id == item_id), None)
+
+    def showing(self, role: str) -> ItemView | None:
+        """The item that has `role` (harness.registry.ROLES), if it is in this run."""
+        return self.item(self.roles[role]) if role in self.roles else None
 
 
 def reproduce_command(manifest: dict[str, Any], items: list[str] | None = None) -> str:
@@ -236,8 +237,9 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
                     view.answer_error = str(exc)
         views.append(view)
     team = config.get("team", {})
+    roles = {role: item_id for role in ROLES if (item_id := registry.showing(role))}
     return RunView(store.run_id, store.dir, lang, s, manifest, views, profile, team, reproduce_command(manifest),
-                   split_shared_code(views))
+                   split_shared_code(views), roles)
 
 
 def code_anchor(entry: dict[str, str]) -> str:

@@ -1,7 +1,7 @@
 """What the panel shows and does, as plain functions of a run: tests call these directly.
 
 `harness/panel.py` only wires them to Gradio components. Everything read about
-the run comes from the content model (harness.content.build), the same one the
+the run comes from the content model (harness.report.content.build), the same one the
 report uses; training goes through the Runner in the JobQueue's worker thread.
 """
 from __future__ import annotations
@@ -16,16 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from harness import content
+from harness.report import content
 from harness.config import Config, load_config
-from harness.content import RunView, ItemView, format_value
+from harness.report.content import RunView, ItemView, format_value
 from harness.context import Splits
 from harness.errors import HarnessError
-from harness.panel_explore import GanExplorer, VaeExplorer
-from harness.panel_jobs import Job, JobQueue
+from harness.panel.explore import GanExplorer, VaeExplorer
+from harness.panel.jobs import Job, JobQueue
 from harness.registry import Registry, discover
-from harness.runner import Runner
-from harness.store import RunStore, resolve_run
+from harness.run.runner import Runner
+from harness.run.store import RunStore, resolve_run
 
 PROFILES = ("smoke", "quick", "full")
 TALK_DURATION_S = 20 * 60
@@ -121,8 +121,8 @@ class Panel:
         self._data_lock = threading.Lock()
         self._views: dict[tuple, RunView] = {}
         self.jobs = JobQueue(self._run_job)
-        self.vae = VaeExplorer(self.store, self.test_images)
-        self.gan = GanExplorer(self.store, lambda: self.config().get("gan.noise"))
+        self.vae = VaeExplorer(self.store, self.test_images, self.registry.showing("vae_explorer"))
+        self.gan = GanExplorer(self.store, self.registry.showing("gan_explorer"))
         self.rng = random.SystemRandom()
 
     # -- config and data --------------------------------------------------

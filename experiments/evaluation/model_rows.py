@@ -1,0 +1,60 @@
+"""The model row: how each trained generative model enters the VAE-versus-GAN comparison.
+
+Every item that trains a generative model saves its rows with
+`ctx.save_value("model_rows", [row.as_dict(), ...])`; eval.compare gathers them.
+Scores come from the MNIST evaluator (item eval.classifier) on the same fixed noise
+draw for every model (harness.train.evaluation.SAMPLE_SEED).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from harness.train.evaluation import Evaluator
+
+EVALUATOR_ITEM = "eval.classifier"
+# What the evaluator's score() gives that a row keeps (its class histogram and sample count stay out).
+SCORE_KEYS = ("fid", "coverage_entropy", "kl_uniform", "classes_under_2pct", "mean_confidence", "precision", "recall")
+FAMILIES = ("vae", "gan", "reference")
+
+
+def evaluator(ctx: Any) -> Evaluator:
+    """The MNIST evaluator trained by eval.classifier, against this run's test images."""
+    return Evaluator.from_output(ctx.input(EVALUATOR_ITEM), ctx.data)
+
+
+@dataclass
+class ModelRow:
+    model: str                      # a short label, e.g. "VAE z=2 BCE"
+    family: str                     # vae | gan | reference (the evaluator's floor and ceiling)
+    item: str                       # the item that trained it (a reused model keeps its owner)
+    train_s: float | None           # seconds of training
+    sample_ips: float | None        # images per second when sampling
+    fid: float | None = None
+    coverage_entropy: float | None = None
+    kl_uniform: float | None = None
+    classes_under_2pct: int | None = None
+    mean_confidence: float | None = None
+    precision: float | None = None
+    recall: float | None = None
+    neg_elbo: float | None = None   # VAE only: test -ELBO, nats per image
+    nll: float | None = None        # VAE only: the IWAE estimate of -log p(x)
+    extra: dict[str, Any] = field(default_factory=dict)  # family-specific columns (a VAE's KL, active units)
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"model row {self.model!r}: family {self.family!r} is not one of {', '.join(FAMILIES)}")
+
+    @classmethod
+    def scored(cls, model: str, family: str, item: str, train_s: float | None, sample_ips: float | None,
+               scores: dict[str, Any] | None, **rest: Any) -> "ModelRow":
+        """A row holding the evaluator's scores (None where the model was not scored)."""
+        known = {k: v for k, v in rest.items() if k in cls.__dataclass_fields__}
+        extra = {k: v for k, v in rest.items() if k not in cls.__dataclass_fields__}
+        return cls(model, family, item, train_s, sample_ips, **{k: (scores or {}).get(k) for k in SCORE_KEYS},
+                   **known, extra=extra)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The flat dict a run stores (and eval.compare reads)."""
+        row = asdict(self)
+        return {**{k: v for k, v in row.items() if k != "extra"}, **row["extra"]}

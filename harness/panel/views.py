@@ -1,0 +1,215 @@
+"""The panel's HTML: slides, the timer and presenter blocks, progress, item details, tables.
+
+Plain functions of the panel's state (harness.panel.state) and a language; app.py wires them to
+Gradio components. Every string shown comes from templates/strings.toml in the chosen language.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.panel.explore import NotReady
+from harness.panel.state import (Panel, esc, render_point, safe_file, section_key, status_label,
+                                 talking_points)
+from harness.report.content import ItemView, format_value
+
+
+def comparison(panel: Panel, lang: str) -> ItemView | None:
+    """The item that compares every generative model of the run."""
+    return panel.view(lang).item(panel.registry.showing("comparison") or "")
+
+
+def side_by_side(panel: Panel) -> tuple[str, ...]:
+    """The items whose first figures are the VAE's and the GAN's headline sample grids."""
+    return tuple(i for i in (panel.registry.showing("vae_samples"), panel.registry.showing("gan_samples")) if i)
+
+# ---------------------------------------------------------------- HTML renderers
+def slide_html(panel: Panel, lang: str, idx: int) -> tuple[str, str | None, str]:
+    """A slide: (HTML of title, metrics and talking points; headline figure path; its caption)."""
+    s, items = panel.s(lang), panel.slides(lang)
+    if not items:
+        return f"<div class='slide'>{esc(s['panel_no_items'])}</div>", None, ""
+    idx = idx % len(items)
+    it = items[idx]
+    sec_label = s[f"panel_sec_{section_key(it)}"]
+    parts = [f"<div class='slide' data-section='{section_key(it)}' data-item='{esc(it.id)}'>",
+             f"<div class='slide-top'><span>{esc(sec_label)}</span>"
+             f"<span>{esc(s['panel_slide'])} {idx + 1} / {len(items)}</span></div>",
+             f"<h2>{esc(it.id)} · {esc(it.title)}</h2>"]
+    if it.ran:
+        parts.append(metrics_html(it))
+        points = talking_points(it.answer_md)
+        if points:
+            parts.append("<ul class='points'>" + "".join(f"<li>{render_point(p)}</li>" for p in points) + "</ul>")
+        elif it.summary:
+            parts.append(f"<p>{esc(it.summary)}</p>")
+    else:
+        parts.append(f"<div class='missing'>{esc(status_label(s, it.status))}{': ' + esc(it.error) if it.error else ''}"
+                     f"<br>{esc(s['panel_run_from_items'])} <code>{esc(it.command)}</code></div>")
+        if it.summary:
+            parts.append(f"<p>{esc(it.summary)}</p>")
+    parts.append("</div>")
+    fig = it.figures[0] if it.figures else None
+    path = _safe_or_none(panel, fig.file) if fig else None
+    caption = f"**{s['figure']} {fig.number}.** {fig.caption}" if fig else ""
+    return "".join(parts), path, caption
+
+
+def metrics_html(it: ItemView) -> str:
+    cards = []
+    for m in it.headline_metrics:
+        unit = f" {esc(m['unit'])}" if m.get("unit") else ""
+        cards.append(f"<div class='metric'><div class='v'>{esc(format_value(m['value']))}{unit}</div>"
+                     f"<div class='n'>{esc(m['name'])}</div></div>")
+    return f"<div class='metrics'>{''.join(cards)}</div>" if cards else ""
+
+
+def timer_html(panel: Panel, lang: str) -> str:
+    s, plan = panel.s(lang), panel.pace_plan(lang)
+    segs, start = [], 0
+    for p in plan:
+        width = 100 * (p["end"] - start) / 1200
+        segs.append(f"<div class='pt-seg {esc(p['key'])}' style='width:{width:.2f}%'>{esc(p['label'])}</div>")
+        start = p["end"]
+    attrs = {"total": 1200, "plan": json.dumps(plan), "on": s["panel_pace_on"],
+             "behind": s["panel_pace_behind"], "ahead": s["panel_pace_ahead"]}
+    data = " ".join(f"data-{k}=\"{esc(v)}\"" for k, v in attrs.items())
+    return (f"<div id='pt-timer' {data}><div class='pt-row'><div class='pt-clock'>20:00</div>"
+            f"<div class='pt-bar'>{''.join(segs)}<div class='pt-needle'></div></div></div>"
+            f"<div class='pt-pace'></div></div>")
+
+
+def presenter_html(panel: Panel, lang: str, who: str | None, drawn: bool) -> str:
+    s = panel.s(lang)
+    if not drawn:
+        members = ", ".join(panel.members()) or s["panel_no_members"]
+        return f"<div id='presenter'><div class='hint'>{esc(s['team'])}: {esc(members)}</div></div>"
+    if who is None:
+        return f"<div id='presenter'><div class='hint'>{esc(s['panel_no_members'])}</div></div>"
+    return f"<div id='presenter'><div class='hint'>{esc(s['panel_presenter_is'])}</div><div class='who'>{esc(who)}</div></div>"
+
+
+def progress_html(panel: Panel, lang: str) -> str:
+    s, job = panel.s(lang), panel.jobs.last()
+    if job is None:
+        return f"<div class='progress-box'>{esc(s['panel_queue_empty'])}</div>"
+    head = f"#{job.id} {esc(' '.join(job.items))} · {esc(job.profile)} · {esc(s['panel_job_' + job.state])}"
+    if job.final:
+        return f"<div class='progress-box'><b>{head}</b><br>{esc(job.message)}</div>"
+    bar = ""
+    if job.total:
+        pct = 100 * job.done / job.total
+        eta = job.eta_s()
+        eta_txt = f" · ETA {_fmt_s(eta)}" if eta is not None else ""
+        elapsed = _fmt_s(time.time() - job.item_started) if job.item_started else "0:00"
+        bar = (f"<div>{esc(job.item)} · {esc(job.unit)} {job.done}/{job.total} · {pct:.0f}% · "
+               f"{esc(s['panel_elapsed'])} {elapsed}{eta_txt}</div>"
+               f"<div class='bar'><div class='fill' style='width:{pct:.1f}%'></div></div>")
+    elif job.item:
+        bar = f"<div>{esc(job.item)} …</div>"
+    return f"<div class='progress-box'><b>{head}</b>{bar}</div>"
+
+
+def queue_md(panel: Panel, lang: str) -> str:
+    s, waiting = panel.s(lang), panel.jobs.waiting()
+    if not waiting:
+        return ""
+    lines = [f"{pos}. #{j.id} {' '.join(j.items)} ({j.profile})" for pos, j in enumerate(waiting, start=1)]
+    return f"**{s['panel_waiting']}**\n\n" + "\n".join(lines)
+
+
+def missing_md(panel: Panel, lang: str) -> str:
+    s, missing = panel.s(lang), panel.missing()
+    if not missing:
+        return f"✓ {s['panel_all_present']}"
+    return f"**{s['panel_missing']}** ({len(missing)}): {', '.join(missing)}"
+
+
+def item_detail_html(panel: Panel, lang: str, item_id: str | None) -> str:
+    s, view = panel.s(lang), panel.view(lang)
+    it = view.item(item_id) if item_id else None
+    if it is None:
+        return ""
+    out = [f"<div class='item-detail'><h3>{esc(it.id)} · {esc(it.title)}</h3>",
+           f"<p><b>{esc(s['status'])}:</b> {esc(status_label(s, it.status))}</p>"]
+    if it.error:
+        out.append(f"<p><b>{esc(s['error'])}:</b> {esc(it.error)}</p>")
+    if not it.ran:
+        out.append(f"<p>{esc(s['run_it'])}: <code>{esc(it.command)}</code></p>")
+    if it.metrics:
+        rows = "".join(f"<tr><td>{esc(m['name'])}</td><td>{esc(format_value(m['value']))} {esc(m.get('unit') or '')}</td></tr>"
+                       for m in it.metrics)
+        out.append(f"<h4>{esc(s['metrics'])}</h4><table><tr><th>{esc(s['metric'])}</th><th>{esc(s['value'])}</th></tr>{rows}</table>")
+    if it.checks:
+        rows = "".join(f"<li>{'✓' if c['passed'] else '✗'} {esc(c.get('name'))}: {esc(c.get('detail'))}</li>" for c in it.checks)
+        out.append(f"<h4>{esc(s['checks'])} ({it.checks_passed}/{len(it.checks)})</h4><ul>{rows}</ul>")
+    for table in it.tables:
+        out.append(table_html(s, table))
+    if it.answer_html:
+        out.append(f"<h4>{esc(s['written_answer'])}</h4>{it.answer_html}")
+    out.append("</div>")
+    return "".join(out)
+
+
+def table_html(s: dict[str, str], table) -> str:
+    head = "".join(f"<th>{esc(c)}</th>" for c in table.columns)
+    body = "".join("<tr>" + "".join(f"<td>{esc(format_value(v))}</td>" for v in row) + "</tr>" for row in table.rows)
+    return (f"<p><b>{esc(s['table'])} {table.number}.</b> {esc(table.caption)}</p>"
+            f"<table><tr>{head}</tr>{body}</table>")
+
+
+def gallery(panel: Panel, it: ItemView | None, lang: str) -> list[tuple[str, str]]:
+    if it is None:
+        return []
+    s = panel.s(lang)
+    return [(p, f"{s['figure']} {f.number}. {f.caption}") for f in it.figures if (p := _safe_or_none(panel, f.file))]
+
+
+def compare_html(panel: Panel, lang: str) -> str:
+    s, it = panel.s(lang), comparison(panel, lang)
+    if it is None or not it.ran:
+        return f"<div class='item-detail'><p>{esc(s['panel_compare_missing'])}</p></div>"
+    return "<div class='item-detail'>" + "".join(table_html(s, t) for t in it.tables) + "</div>"
+
+
+def headline(panel: Panel, lang: str, item_id: str) -> tuple[str | None, str]:
+    s, it = panel.s(lang), panel.view(lang).item(item_id)
+    if it is None or not it.figures:
+        return None, f"{item_id}: {s['panel_not_ready'] if it is None or not it.ran else s['panel_no_figure']}"
+    return _safe_or_none(panel, it.figures[0].file), f"{it.id} · {it.title}: {it.figures[0].caption}"
+
+
+def _safe_or_none(panel: Panel, path: Path) -> str | None:
+    try:
+        return str(safe_file(panel.run_dir, path))
+    except HarnessError:
+        return None
+
+
+def _fmt_s(seconds: float) -> str:
+    m, sec = divmod(max(0, int(round(seconds))), 60)
+    return f"{m}:{sec:02d}"
+
+
+# ---------------------------------------------------------------- handlers (small, over panel_logic)
+def explorer_message(panel: Panel, lang: str, exc: Exception) -> str:
+    return f"⚠ {exc}" if isinstance(exc, (NotReady, HarnessError)) else f"⚠ {type(exc).__name__}: {exc}"
+
+
+def build_report(panel: Panel, lang: str, formats: list[str]) -> tuple[list[str], str]:
+    s = panel.s(lang)
+    if not formats:
+        return [], s["panel_pick_format"]
+    try:
+        from harness.report.render import write_report
+    except ImportError:
+        return [], s["panel_report_unavailable"]
+    try:
+        written = write_report(panel.store, panel.registry, lang, list(formats))
+    except HarnessError as exc:
+        return [], f"⚠ {exc}"
+    files = [str(safe_file(panel.run_dir, p)) for p in written.values()]
+    return files, s["panel_report_built"].format(n=len(files))

@@ -1,0 +1,47 @@
+"""A run's manifest.json: the settings, the environment, the dataset and every item's status.
+
+Only the process that schedules the items writes it (workers never do), each time an item ends.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from harness.config import Config
+from harness.registry import Item
+from harness.run.execute import ItemOutcome
+from harness.run.store import RunStore, now_iso
+from harness.train.hardware import environment
+
+
+def open_manifest(store: RunStore, config: Config, dataset: Any | None, command: str | None) -> dict[str, Any]:
+    """The run's manifest, created or brought up to date with this invocation's settings and machine."""
+    manifest = store.read_manifest()
+    manifest.setdefault("run_id", store.run_id)
+    manifest.setdefault("created", now_iso())
+    manifest.setdefault("items", {})
+    manifest.update({
+        "updated": now_iso(),
+        "profile": config.profile,
+        "overrides": config.overrides,
+        "config": config.values,
+        "environment": environment(),
+        "dataset": None if dataset is None else {"name": dataset.name, "source": dataset.source,
+                                                 "checksums": dataset.checksums, "checksum": dataset.checksum},
+    })
+    if command:
+        manifest["command"] = command
+    store.write_manifest(manifest)
+    return manifest
+
+
+def record_outcome(store: RunStore, manifest: dict[str, Any], item: Item, outcome: ItemOutcome) -> None:
+    """One item's line in the manifest; a cached item shows the timing of the run that computed it."""
+    entry = manifest["items"].get(item.id, {})
+    entry.update({
+        "title": item.title, "section": item.section, "needs": list(item.needs), "fingerprint": outcome.fingerprint,
+        "status": outcome.status, "error": outcome.error, "updated": now_iso(),
+        "cached": outcome.status == "cached", "timing": outcome.timing,
+    })
+    manifest["items"][item.id] = entry
+    manifest["updated"] = now_iso()
+    store.write_manifest(manifest)

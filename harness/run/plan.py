@@ -1,0 +1,54 @@
+"""What a run will do before it does it: each item's settings sections, seed and fingerprint.
+
+An item's fingerprint covers its code, the settings sections it reads, its inputs'
+fingerprints, the data checksum and the Keras backend. Same fingerprint, same
+result: the stored one is reused and the run says "cached".
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Callable
+
+from harness.config import Config
+from harness.registry import Item, Registry
+from harness.train.hardware import backend_name
+
+
+def item_seed(base_seed: int, item_id: str) -> int:
+    """Each item gets its own fixed seed: re-running one item alone repeats its random draws
+    (weights, noise, batches). It repeats the draws, not every bit: a CPU's threaded kernels are not
+    bit-reproducible at every size, and the GAN amplifies last-bit differences (benchmarks/RESULTS.md)."""
+    return int(hashlib.sha256(f"{base_seed}:{item_id}".encode()).hexdigest()[:8], 16) % (2**31 - 1)
+
+
+def sections(item: Item, config: Config) -> tuple[str, ...]:
+    """The settings sections an item's fingerprint covers: the ones it declares, and `data` if it reads data."""
+    extra = ("data",) if item.uses_data and "data" in config.values else ()
+    return tuple(sorted(set(item.config) | set(extra)))
+
+
+def fingerprints(registry: Registry, config: Config, ids: list[str],
+                 data_checksum: Callable[[], str]) -> dict[str, str]:
+    """The fingerprint of each item in `ids` (and of what they need); `data_checksum` is asked only
+    if an item reads the data, since loading it is slow."""
+    fps: dict[str, str] = {}
+
+    def visit(item_id: str) -> str:
+        if item_id not in fps:
+            item = registry.get(item_id)
+            payload = {
+                "id": item.id,
+                "code": item.code_digest(),
+                "config": config.digest(sections(item, config)),
+                "seed": config.values.get("seed"),
+                "inputs": {dep: visit(dep) for dep in item.needs},
+                "data": data_checksum() if item.uses_data else None,
+                "backend": backend_name(),
+            }
+            fps[item_id] = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+        return fps[item_id]
+
+    for item_id in ids:
+        visit(item_id)
+    return fps
