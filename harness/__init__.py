@@ -1,5 +1,11 @@
 """Grading and report harness for INF-395 Tarea 3, section 1 (VAE and GAN on MNIST).
 
+What an item author imports lives at this level: registry (@item), context (ctx), errors,
+config (+ profiles.toml) and data; the CLI too. Below it, by responsibility: run/ (the
+runner), train/ (the training toolkit), report/ (the submission), panel/ (`harness serve`);
+templates/ is installed as harness.templates. Imports point from the faces (cli, report,
+panel) to run, to train and these base modules; nothing here imports experiments.
+
 Keras 3 runs on TensorFlow unless KERAS_BACKEND says otherwise; the default
 has to be set before anything imports keras.
 """
@@ -9,20 +15,18 @@ USER_BACKEND = os.environ.get("KERAS_BACKEND")  # None unless the user chose one
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 # TensorFlow's C++ log drowns the progress lines. Level 3 also hides grappler's "remapper failed"
 # line, printed once per GAN graph: with oneDNN on, TF cannot fuse Conv2D+LeakyReLU in D with its
-# gradient, so it leaves that graph unfused; the step computes the same and, measured with
-# LeakyReLU written as max(x, 0.2x) (which fuses cleanly), no slower. Real failures still reach
+# gradient and leaves that graph unfused, which computes the same. Real failures still reach
 # Python as exceptions.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # TensorFlow turns its oneDNN kernels on by itself only on CPUs with AVX512-VNNI, AVX512-BF16 or
-# AMX. On an AVX2 CPU (the 2-core EPYC of benchmarks/RESULTS.md) the same float32 convolutions run
-# about twice as fast with them; TF reads this once, when it is imported. Set it to 0 to opt out.
+# AMX; on AVX2 CPUs the same float32 convolutions are faster with them too (benchmarks/RESULTS.md).
+# TF reads this once, when it is imported. Set it to 0 to opt out.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 if os.environ["KERAS_BACKEND"] == "jax":
-    # XLA compiles every new model's step and predict, and each eager op at each new shape: 406
-    # compilations in a smoke run; on an H200 they were 57 s of the first 122 s of `full`. A disk
-    # cache lets a re-run (--force, the panel's live re-runs, the next session) load them instead
-    # (1.1e+1.1d+1.1h under JAX on this CPU: 76 s cold, 43 s warm). A run adds a few MB, once: a
-    # re-run of the same code hits the entries it wrote.
+    # XLA compiles every new model's step and predict, and each eager op at each new shape, and on a
+    # GPU compiling is a large share of a run (benchmarks/RESULTS.md). A disk cache lets a re-run
+    # (--force, the panel's live re-runs, the next session) load them instead; a run adds a few MB,
+    # once: a re-run of the same code hits the entries it wrote.
     _cache = os.path.join(os.environ.get("HARNESS_DATA_DIR", os.path.expanduser("~/.cache/inf395-harness")), "jax")
     os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", _cache)
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")

@@ -315,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.fn.__name__ in NO_TRAINING_COMMANDS and harness.USER_BACKEND is None:
         # The report reads the run folder only; the item modules it lists import Keras, and Keras's
-        # NumPy backend imports in a fraction of TensorFlow's 3 s.
+        # NumPy backend imports in a fraction of TensorFlow's time.
         os.environ["KERAS_BACKEND"] = "numpy"
     if args.fn.__name__ not in QUIET_COMMANDS:
         from harness.train.hardware import import_backend_quietly

@@ -41,7 +41,7 @@ TABS = ("presentation", "items", "vae", "gan", "compare", "report")
 def build_app(root: Path, run_id: str | None, registry: Registry | None = None, dataset_loader=None) -> gr.Blocks:
     """The panel over run `run_id` under `root` (the latest when None)."""
     panel = Panel(Path(root), run_id, registry, dataset_loader)
-    s0 = panel.s("es")
+    s0 = panel.strings("es")
     item_ids = [i.id for i in panel.view("es").items]
     theme = gr.themes.Default(font=["system-ui", "Segoe UI", "Arial", "sans-serif"], font_mono=["monospace"])
     with gr.Blocks(title=f"INF-395 · {panel.store.run_id}", analytics_enabled=False) as app:
@@ -70,8 +70,8 @@ def build_app(root: Path, run_id: str | None, registry: Registry | None = None, 
         _wire_gan(app, panel, lang, gan_ui)
         _wire_compare(app, panel, lang, cmp_ui)
         labels = [tabs[t] for t in TABS] + [title, lang]
-        lang.change(lambda lg: [gr.Tab(label=panel.s(lg)[f"panel_tab_{t}"]) for t in TABS]
-                    + [f"## {panel.s(lg)['panel_title']} · `{panel.store.run_id}`", gr.Radio(label=panel.s(lg)["panel_language"])],
+        lang.change(lambda lg: [gr.Tab(label=panel.strings(lg)[f"panel_tab_{t}"]) for t in TABS]
+                    + [f"## {panel.strings(lg)['panel_title']} · `{panel.store.run_id}`", gr.Radio(label=panel.strings(lg)["panel_language"])],
                     lang, labels, api_visibility="private")
         def statuses() -> str:
             return json.dumps(panel.statuses())
@@ -81,7 +81,7 @@ def build_app(root: Path, run_id: str | None, registry: Registry | None = None, 
 
 
 def _presentation_tab(panel: Panel) -> dict[str, Any]:
-    s = panel.s("es")
+    s = panel.strings("es")
     ui: dict[str, Any] = {"idx": gr.State(0)}
     with gr.Row(equal_height=True):
         with gr.Column(scale=5):
@@ -128,7 +128,7 @@ def _wire_presentation(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[st
         ui[name].click(None, js=f"() => window.panelTimer && window.panelTimer.{name}()")
 
     def relabel(idx: int, lg: str):
-        s = panel.s(lg)
+        s = panel.strings(lg)
         return (*show(idx, 0, lg), timer_html(panel, lg), presenter_html(panel, lg, None, False),
                 gr.Button(s["panel_timer_start"]), gr.Button(s["panel_timer_pause"]), gr.Button(s["panel_timer_reset"]),
                 gr.Button(s["panel_draw"]), gr.Button(s["panel_prev"]), gr.Button(s["panel_next"]))
@@ -138,7 +138,7 @@ def _wire_presentation(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[st
 
 
 def _items_tab(panel: Panel, item_ids: list[str]) -> dict[str, Any]:
-    s = panel.s("es")
+    s = panel.strings("es")
     ui: dict[str, Any] = {"gen": gr.State(-1)}
     ui["missing"] = gr.Markdown()
     ui["run_missing"] = gr.Button(s["panel_run_missing"], size="sm")
@@ -166,11 +166,11 @@ def _headers(s: dict[str, str]) -> list[str]:
 def _wire_items(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]) -> None:
     def results(lg: str, item_id: str | None):
         view = panel.view(lg)
-        return (missing_md(panel, lg), gr.Dataframe(value=panel.status_rows(lg), headers=_headers(panel.s(lg))),
+        return (missing_md(panel, lg), gr.Dataframe(value=panel.status_rows(lg), headers=_headers(panel.strings(lg))),
                 item_detail_html(panel, lg, item_id), gallery(panel, view.item(item_id) if item_id else None, lg))
 
     def queue(items: list[str], profile: str, force: bool, lg: str, empty: str = "panel_choose_item") -> str:
-        s = panel.s(lg)
+        s = panel.strings(lg)
         if not items:
             return f"⚠ {s[empty]}"
         try:
@@ -194,7 +194,7 @@ def _wire_items(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]
     ui["run_missing"].click(lambda p, lg: queue(panel.missing(), p, False, lg, "panel_nothing_missing"),
                             [ui["profile"], lang], ui["ack"],
                             api_name="run_missing")
-    ui["cancel"].click(lambda lg: panel.s(lg)["panel_cancelling"] if panel.jobs.cancel() else panel.s(lg)["panel_queue_empty"],
+    ui["cancel"].click(lambda lg: panel.strings(lg)["panel_cancelling"] if panel.jobs.cancel() else panel.strings(lg)["panel_queue_empty"],
                        lang, ui["ack"], api_name="cancel")
     ui["tick"].tick(poll, [lang, ui["gen"], ui["item"]],
                     [ui["progress"], ui["queue"], ui["log"], ui["gen"], *res_outs], api_visibility="private",
@@ -234,7 +234,7 @@ def _item_json(panel: Panel, item_id: str, lang: str) -> str:
 
 
 def _vae_tab(panel: Panel) -> dict[str, Any]:
-    s = panel.s("es")
+    s = panel.strings("es")
     ui: dict[str, Any] = {}
     ui["msg"] = gr.Markdown(s["panel_vae_hint"])
     with gr.Row():
@@ -264,7 +264,7 @@ def _wire_vae(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]) 
             return explorer_message(panel, lg, exc), None, gr.skip(), gr.skip(), None, None
         lim = panel.vae.latents.limit
         # The strip starts filled (test digits 0 and 1, the fields' defaults): no empty box on screen.
-        return (panel.s(lg)["panel_vae_hint"], panel.vae.scatter_with_marker(0.0, 0.0),
+        return (panel.strings(lg)["panel_vae_hint"], panel.vae.scatter_with_marker(0.0, 0.0),
                 gr.Slider(minimum=-lim, maximum=lim, value=0.0), gr.Slider(minimum=-lim, maximum=lim, value=0.0),
                 panel.vae.decode(0.0, 0.0), panel.vae.interpolate(0, 1))
 
@@ -296,7 +296,7 @@ def _wire_vae(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]) 
 
 
 def _gan_tab(panel: Panel) -> dict[str, Any]:
-    s = panel.s("es")
+    s = panel.strings("es")
     ui: dict[str, Any] = {}
     ui["msg"] = gr.Markdown(s["panel_gan_hint"])
     with gr.Row():
@@ -327,7 +327,7 @@ def _wire_gan(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]) 
         except Exception as exc:  # noqa: BLE001 -- shown in the tab
             return explorer_message(panel, lg, exc), gr.skip(), gr.skip(), None, None, None
         lim, two = panel.gan.limit, panel.gan.noise_dim == 2
-        msg = panel.s(lg)["panel_gan_hint"] if two else panel.s(lg)["panel_gan_not_2d"].format(dim=panel.gan.noise_dim)
+        msg = panel.strings(lg)["panel_gan_hint"] if two else panel.strings(lg)["panel_gan_not_2d"].format(dim=panel.gan.noise_dim)
         return (msg, gr.Slider(minimum=-lim, maximum=lim, value=0.0, visible=two),
                 gr.Slider(minimum=-lim, maximum=lim, value=0.0, visible=two),
                 panel.gan.from_noise(0.0, 0.0) if two else None, panel.gan.seed_grid(0),
@@ -347,7 +347,7 @@ def _wire_gan(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]) 
 
 
 def _compare_tab(panel: Panel) -> dict[str, Any]:
-    s = panel.s("es")
+    s = panel.strings("es")
     ui: dict[str, Any] = {}
     ui["table"] = gr.HTML(js_on_load=None)
     ui["gallery"] = gr.Gallery(label=s["figures"], columns=2, height="auto", object_fit="contain")
@@ -365,7 +365,7 @@ def _compare_tab(panel: Panel) -> dict[str, Any]:
 def _wire_compare(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]) -> None:
     def render(lg: str):
         out: list[Any] = [compare_html(panel, lg), gallery(panel, comparison(panel, lg), lg),
-                          f"### {panel.s(lg)['side_by_side']}"]
+                          f"### {panel.strings(lg)['side_by_side']}"]
         for item_id in side_by_side(panel):
             out += list(headline(panel, lg, item_id))
         return out
@@ -376,7 +376,7 @@ def _wire_compare(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, An
 
 
 def _report_tab(panel: Panel, lang: gr.Radio) -> None:
-    s = panel.s("es")
+    s = panel.strings("es")
     with gr.Row():
         formats = gr.CheckboxGroup(["html", "pdf", "ipynb"], value=["html", "pdf", "ipynb"], label=s["panel_formats"])
         build = gr.Button(s["panel_build_report"], variant="primary")
@@ -408,7 +408,7 @@ def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, auth: tupl
                       allowed_paths=[str(panel.run_dir)], inbrowser=False, ssr_mode=False, mcp_server=False,
                       footer_links=["api"], theme=app.panel_theme, css=templates.read_text("panel.css"),
                       head=f"<script>\n{templates.read_text('panel.js')}</script>",
-                      auth_message=panel.s("es")["panel_auth_message"])
+                      auth_message=panel.strings("es")["panel_auth_message"])
 
 
 def serve(root: Path, run_id: str | None, host: str = "127.0.0.1", port: int = 7860,

@@ -174,7 +174,8 @@ class Panel:
             self._views[key] = content.build(self.store, self.registry, lang)
         return self._views[key]
 
-    def s(self, lang: str) -> dict[str, str]:
+    def strings(self, lang: str) -> dict[str, str]:
+        """The interface strings (templates/strings.toml) in one language."""
         return content.strings(lang)
 
     # -- items --------------------------------------------------------------
@@ -190,7 +191,7 @@ class Panel:
         return [i for i, st in self.statuses().items() if st in ("not run", "failed", "skipped", "cancelled")]
 
     def status_rows(self, lang: str) -> list[list[str]]:
-        s, view, status = self.s(lang), self.view(lang), self.statuses()
+        s, view, status = self.strings(lang), self.view(lang), self.statuses()
         rows = []
         for it in view.items:
             st = status.get(it.id, it.status)
@@ -227,7 +228,7 @@ class Panel:
 
     def pace_plan(self, lang: str) -> list[dict[str, Any]]:
         """The 20 minutes split over VAE, GAN and comparison in proportion to their slides."""
-        s, items = self.s(lang), self.slides(lang)
+        s, items = self.strings(lang), self.slides(lang)
         counts = [(key, sum(1 for i in items if section_key(i) == key)) for _, key in SECTION_KEYS]
         counts = [(k, n) for k, n in counts if n]
         total = sum(n for _, n in counts) or 1

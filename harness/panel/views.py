@@ -29,7 +29,7 @@ def side_by_side(panel: Panel) -> tuple[str, ...]:
 # ---------------------------------------------------------------- HTML renderers
 def slide_html(panel: Panel, lang: str, idx: int) -> tuple[str, str | None, str]:
     """A slide: (HTML of title, metrics and talking points; headline figure path; its caption)."""
-    s, items = panel.s(lang), panel.slides(lang)
+    s, items = panel.strings(lang), panel.slides(lang)
     if not items:
         return f"<div class='slide'>{esc(s['panel_no_items'])}</div>", None, ""
     idx = idx % len(items)
@@ -68,7 +68,7 @@ def metrics_html(it: ItemView) -> str:
 
 
 def timer_html(panel: Panel, lang: str) -> str:
-    s, plan = panel.s(lang), panel.pace_plan(lang)
+    s, plan = panel.strings(lang), panel.pace_plan(lang)
     segs, start = [], 0
     for p in plan:
         width = 100 * (p["end"] - start) / 1200
@@ -83,7 +83,7 @@ def timer_html(panel: Panel, lang: str) -> str:
 
 
 def presenter_html(panel: Panel, lang: str, who: str | None, drawn: bool) -> str:
-    s = panel.s(lang)
+    s = panel.strings(lang)
     if not drawn:
         members = ", ".join(panel.members()) or s["panel_no_members"]
         return f"<div id='presenter'><div class='hint'>{esc(s['team'])}: {esc(members)}</div></div>"
@@ -93,7 +93,7 @@ def presenter_html(panel: Panel, lang: str, who: str | None, drawn: bool) -> str
 
 
 def progress_html(panel: Panel, lang: str) -> str:
-    s, job = panel.s(lang), panel.jobs.last()
+    s, job = panel.strings(lang), panel.jobs.last()
     if job is None:
         return f"<div class='progress-box'>{esc(s['panel_queue_empty'])}</div>"
     head = f"#{job.id} {esc(' '.join(job.items))} · {esc(job.profile)} · {esc(s['panel_job_' + job.state])}"
@@ -114,7 +114,7 @@ def progress_html(panel: Panel, lang: str) -> str:
 
 
 def queue_md(panel: Panel, lang: str) -> str:
-    s, waiting = panel.s(lang), panel.jobs.waiting()
+    s, waiting = panel.strings(lang), panel.jobs.waiting()
     if not waiting:
         return ""
     lines = [f"{pos}. #{j.id} {' '.join(j.items)} ({j.profile})" for pos, j in enumerate(waiting, start=1)]
@@ -122,14 +122,14 @@ def queue_md(panel: Panel, lang: str) -> str:
 
 
 def missing_md(panel: Panel, lang: str) -> str:
-    s, missing = panel.s(lang), panel.missing()
+    s, missing = panel.strings(lang), panel.missing()
     if not missing:
         return f"✓ {s['panel_all_present']}"
     return f"**{s['panel_missing']}** ({len(missing)}): {', '.join(missing)}"
 
 
 def item_detail_html(panel: Panel, lang: str, item_id: str | None) -> str:
-    s, view = panel.s(lang), panel.view(lang)
+    s, view = panel.strings(lang), panel.view(lang)
     it = view.item(item_id) if item_id else None
     if it is None:
         return ""
@@ -164,19 +164,19 @@ def table_html(s: dict[str, str], table) -> str:
 def gallery(panel: Panel, it: ItemView | None, lang: str) -> list[tuple[str, str]]:
     if it is None:
         return []
-    s = panel.s(lang)
+    s = panel.strings(lang)
     return [(p, f"{s['figure']} {f.number}. {f.caption}") for f in it.figures if (p := _safe_or_none(panel, f.file))]
 
 
 def compare_html(panel: Panel, lang: str) -> str:
-    s, it = panel.s(lang), comparison(panel, lang)
+    s, it = panel.strings(lang), comparison(panel, lang)
     if it is None or not it.ran:
         return f"<div class='item-detail'><p>{esc(s['panel_compare_missing'])}</p></div>"
     return "<div class='item-detail'>" + "".join(table_html(s, t) for t in it.tables) + "</div>"
 
 
 def headline(panel: Panel, lang: str, item_id: str) -> tuple[str | None, str]:
-    s, it = panel.s(lang), panel.view(lang).item(item_id)
+    s, it = panel.strings(lang), panel.view(lang).item(item_id)
     if it is None or not it.figures:
         return None, f"{item_id}: {s['panel_not_ready'] if it is None or not it.ran else s['panel_no_figure']}"
     return _safe_or_none(panel, it.figures[0].file), f"{it.id} · {it.title}: {it.figures[0].caption}"
@@ -200,7 +200,7 @@ def explorer_message(panel: Panel, lang: str, exc: Exception) -> str:
 
 
 def build_report(panel: Panel, lang: str, formats: list[str]) -> tuple[list[str], str]:
-    s = panel.s(lang)
+    s = panel.strings(lang)
     if not formats:
         return [], s["panel_pick_format"]
     try:

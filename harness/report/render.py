@@ -184,7 +184,7 @@ def write_reports(store: RunStore, registry: Registry, langs: list[str] | tuple[
     """write_report for each language; on a machine with cores to spare, one process per language.
 
     WeasyPrint's layout is pure Python, so two languages take twice one language's time in one
-    process (about 35 s each for a quick run on a 2-core EPYC). The workers are forked: they
+    process (benchmarks/RESULTS.md). The workers are forked: they
     inherit the registry and never touch the Keras backend, so nothing is re-imported.
     """
     import multiprocessing

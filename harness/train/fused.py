@@ -1,24 +1,21 @@
 """The handout's RMSprop and BatchNormalization, same arithmetic, fewer passes over memory.
 
 On a CPU, TensorFlow runs every op of a graph as a pass of its own over its tensor. Keras 3
-writes two pieces the handout uses as chains of small elementwise ops, and on this project's
-2-core CPU they were a measurable share of a training step (benchmarks/RESULTS.md, `--levers`):
+writes pieces the handout uses as chains of small elementwise ops, a measurable share of a
+training step on a small CPU (benchmarks/RESULTS.md, `python -m benchmarks --levers`):
 
-- RMSprop's update (clip, square, two scalings, add, assign, add, sqrt, divide, assign_sub):
-  9 ms of a 100-ms GAN step for D's 5.2 M weights. `FusedRMSprop` does the same ops in one
-  XLA-compiled function per optimizer, one loop over the weights (2.5 ms). Only this function
-  is compiled; convolutions stay on oneDNN (XLA compiling a whole GAN step was several times
-  slower on the CPUs measured).
+- RMSprop's update (clip, square, two scalings, add, assign, add, sqrt, divide, assign_sub)
+  over D's millions of weights. `FusedRMSprop` does the same ops in one XLA-compiled function
+  per optimizer, one loop over the weights. Only this function is compiled; convolutions stay
+  on oneDNN (XLA compiling a whole GAN step was slower on CPUs).
 - BatchNormalization (G, 1.2b): Keras 3 computes the batch moments and the normalisation with
   separate ops; Keras 2, the handout's, called TensorFlow's fused kernel, and so does
-  `BatchNormalization` here (3.5 against 1.6 ms forward and backward on G's 64 x 28 x 28 x 32
-  maps). Its moving averages are Keras 3's, to the formula.
-
+  `BatchNormalization` here. Its moving averages are Keras 3's, to the formula.
 - Dropout (D, 1.2a): Keras draws one 32-bit random number per activation; `Dropout` here
   draws 16 bits per activation (two per number, TensorFlow's same Philox generator), which
-  halves the random numbers of D's three dropout layers: 7.5 against 5.2 ms forward and
-  backward at batch 128. The drop probability is rate rounded to 1/65,536 (0.4 -> 0.399994)
-  and the kept activations are scaled by the exact inverse of the keep probability.
+  halves the random numbers of D's three dropout layers. The drop probability is rate rounded
+  to 1/65,536 (0.4 -> 0.399994) and the kept activations are scaled by the exact inverse of
+  the keep probability.
 
 Each falls back to Keras's own code wherever the fused path does not apply (another backend,
 a distribution strategy, momentum or centred RMSprop, masks, renorm, another axis or rank).

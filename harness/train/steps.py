@@ -114,9 +114,9 @@ def _jax_scan(step, variables):
     def pure(values, xs):
         return jax.lax.scan(body, values, xs)
 
-    # XLA's CPU backend runs a convolution inside a scan's loop about 20x slower than the same
-    # step jitted alone (VAE batch of 100: 5 s against 0.25 s a step, jax 0.10): on the CPU the
-    # host loops over one compiled step, on an accelerator the whole scan is one call.
+    # XLA's CPU backend runs a convolution inside a scan's loop many times slower than the same
+    # step jitted alone (benchmarks/RESULTS.md): on the CPU the host loops over one compiled step,
+    # on an accelerator the whole scan is one call.
     on_host = jax.default_backend() == "cpu"
     compiled = jax.jit(body if on_host else pure)
 
