@@ -18,11 +18,12 @@ RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 # defaults in os.environ): the baseline's processes get exactly this.
 USER_ENV = dict(os.environ)
 MARK = "BENCH_RESULT "          # a worker's one line of JSON on stdout starts with this
+# Issue 9's targets: the results compare against them and say whether each is met; nothing fails on them.
 TARGET_VAE_SPEEDUP = 1.5        # harness img/s / baseline img/s, at least
 TARGET_GAN_RATIO = 0.5          # harness ms/step / baseline ms/step, at most
-TARGET_QUICK_S = 12 * 60
-TARGET_FULL_S = 100 * 60
-TARGET_RSS_GIB = 4.0
+TARGET_QUICK_S = 12 * 60        # wall time of `harness run --profile quick`, at most
+TARGET_FULL_S = 100 * 60        # wall time of `harness run --profile full`, at most
+TARGET_RSS_GIB = 4.0            # peak RSS of an end-to-end run, at most
 ELBO_TOLERANCE = 1.0            # nats: the harness's test -ELBO within this of the baseline's
 GAN_BATCH = 64                  # the handout's batch for 1.2d
 
@@ -37,13 +38,15 @@ def quiet_keras() -> None:
 
 
 def load_data(n_train: int, n_test: int):
+    """MNIST training and test images, prepared as the handout prepares them, for both sides."""
     from benchmarks.handout_baseline import load_mnist
 
     x, _, xt, _ = load_mnist(n_train, n_test)
     return x, xt
 
 
-def med(values: list[float]) -> float:
+def median(values: list[float]) -> float:
+    """The median of timed repeats (robust to a burst of load on a shared machine); NaN for none."""
     return float(statistics.median(values)) if values else float("nan")
 
 
@@ -52,6 +55,7 @@ def peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
 
 
 def progress(msg: str) -> None:
+    """A timestamped progress line on stderr, apart from the results on stdout."""
     print(f"  [{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 

@@ -1,4 +1,11 @@
-"""Throughput against the handout baseline."""
+"""Training throughput of the harness against the handout baseline: VAE training images per second
+and GAN milliseconds per step, then the VAE's test −ELBO at equal epochs (the speed must not cost
+quality).
+
+Three sides, each in a long-lived process of its own (`python -m benchmarks.run --serve ROLE`,
+driven one JSON request per line): the baseline as a student runs it (TensorFlow's defaults), the
+harness as `harness run` runs it, and the baseline with oneDNN forced on, which shows how much of
+the gain that one setting explains. The timed repeats alternate side by side."""
 from __future__ import annotations
 
 import argparse
@@ -8,10 +15,10 @@ import subprocess
 import sys
 from typing import Any
 
-from benchmarks.common import MARK, ROOT, USER_ENV, load_data, med, one_line, peak_rss_mib, progress, quiet_keras
+from benchmarks.common import MARK, ROOT, USER_ENV, load_data, median, one_line, peak_rss_mib, progress, quiet_keras
 from benchmarks.quality import baseline_elbo, harness_elbo
 from benchmarks.sides import (baseline_gan_runner, baseline_vae, epochs_rate, fit_rate, harness_epochs, harness_gan_runner,
-                              harness_precision, timed_ms)
+                              harness_precision, timed_ms, trace_epochs)
 
 
 class Side:
@@ -35,10 +42,10 @@ class Side:
         self.proc.stdin.flush()
         for line in self.proc.stdout:
             if line.startswith(MARK):
-                res = json.loads(line[len(MARK):])
-                if isinstance(res, dict) and "error" in res:
-                    raise RuntimeError(f"{self.role} side, {op}: {res['error']}")
-                return res
+                reply = json.loads(line[len(MARK):])
+                if isinstance(reply, dict) and "error" in reply:
+                    raise RuntimeError(f"{self.role} side, {op}: {reply['error']}")
+                return reply
         raise RuntimeError(f"{self.role} side exited ({self.proc.wait()}) during {op}")
 
     def close(self) -> None:
@@ -56,12 +63,12 @@ def serve(role: str) -> None:
     quiet_keras()
     state: dict[str, Any] = {"onednn": onednn_state()}  # before load_data imports the harness
     for line in sys.stdin:
-        req = json.loads(line)
+        request = json.loads(line)
         try:
-            res = SERVE_OPS[req["op"]](state, role, **req["args"])
+            reply = SERVE_OPS[request["op"]](state, role, **request["args"])
         except Exception as e:  # said to the parent, which stops with the message
-            res = {"error": f"{type(e).__name__}: {one_line(str(e))}"}
-        print(MARK + json.dumps(res), flush=True)
+            reply = {"error": f"{type(e).__name__}: {one_line(str(e))}"}
+        print(MARK + json.dumps(reply), flush=True)
 
 
 def _op_data(state, role, n_train: int, n_test: int):
@@ -71,7 +78,6 @@ def _op_data(state, role, n_train: int, n_test: int):
 
 def _op_vae_setup(state, role, batch: int, images: int, seed: int = 0):
     import keras
-    import numpy as np
 
     keras.utils.set_random_seed(seed)
     x = state["x"][:images]
@@ -81,7 +87,7 @@ def _op_vae_setup(state, role, batch: int, images: int, seed: int = 0):
         state["vae_epoch"] = lambda: fit_rate(vae, x, batch)
     else:
         loop = harness_epochs(batch, x, state["xt"][:batch], seed)
-        loop._train(loop._calls(np.arange(len(x)))[0])  # traces the step on a call of the timed shape
+        trace_epochs(loop)
         state["vae_epoch"] = lambda: epochs_rate(loop)
     return {}
 
@@ -92,12 +98,12 @@ def _op_vae_epoch(state, role):
 
 def _op_gan_setup(state, role, warmup: int):
     if role.startswith("baseline"):
-        run, check = baseline_gan_runner(state["x"])
+        run, d_check = baseline_gan_runner(state["x"])
     else:
-        run, check = harness_gan_runner(state["x"]), None
+        run, d_check = harness_gan_runner(state["x"]), None
     run(warmup)
     state["gan"] = run
-    return {"d_check": check}
+    return {"d_check": d_check}
 
 
 def _op_gan_steps(state, role, steps: int):
@@ -160,44 +166,45 @@ def compare(opts: argparse.Namespace) -> dict[str, Any]:
 
 def _compare(opts: argparse.Namespace, sides: dict[str, Side]) -> dict[str, Any]:
     n_train = max(opts.vae_images, opts.quality_images, 4 * opts.batch)
-    out: dict[str, Any] = {"batch": opts.batch, "vae_images": opts.vae_images, "repeats": opts.repeats,
-                           "gan_steps": opts.gan_steps,
-                           "precision": {"vae": harness_precision("vae"), "gan": harness_precision("gan")},
-                           "onednn": {k: side("data", n_train=n_train, n_test=opts.quality_test)["onednn"]
-                                      for k, side in sides.items()}}
+    comparison: dict[str, Any] = {
+        "batch": opts.batch, "vae_images": opts.vae_images, "repeats": opts.repeats, "gan_steps": opts.gan_steps,
+        "precision": {"vae": harness_precision("vae"), "gan": harness_precision("gan")},
+        "onednn": {name: side("data", n_train=n_train, n_test=opts.quality_test)["onednn"]
+                   for name, side in sides.items()}}
 
     # -- VAE: build and trace on every side, then alternate timed epochs.
     for side in sides.values():
         side("vae_setup", batch=opts.batch, images=opts.vae_images)
-    ips: dict[str, list[float]] = {k: [] for k in sides}
+    ips: dict[str, list[float]] = {name: [] for name in sides}
     for _ in range(opts.repeats):
-        for k, side in sides.items():
-            ips[k].append(side("vae_epoch"))
-    out["vae"] = {"baseline_ips": ips["baseline"], "harness_ips": ips["harness"],
+        for name, side in sides.items():
+            ips[name].append(side("vae_epoch"))
+    comparison["vae"] = {"baseline_ips": ips["baseline"], "harness_ips": ips["harness"],
                   "baseline_onednn_ips": ips["baseline_onednn"]}
-    progress(f"VAE img/s: baseline {med(ips['baseline']):.0f}, harness {med(ips['harness']):.0f}, "
-              f"baseline with oneDNN {med(ips['baseline_onednn']):.0f}")
+    progress(f"VAE img/s: baseline {median(ips['baseline']):.0f}, harness {median(ips['harness']):.0f}, "
+             f"baseline with oneDNN {median(ips['baseline_onednn']):.0f}")
 
     # -- GAN: the same, in steps.
-    checks = {k: side("gan_setup", warmup=opts.gan_warmup)["d_check"] for k, side in sides.items()}
-    ms: dict[str, list[float]] = {k: [] for k in sides}
+    d_checks = {name: side("gan_setup", warmup=opts.gan_warmup)["d_check"] for name, side in sides.items()}
+    ms: dict[str, list[float]] = {name: [] for name in sides}
     for _ in range(opts.repeats):
-        for k, side in sides.items():
-            ms[k].append(side("gan_steps", steps=opts.gan_steps))
-    out["gan"] = {"baseline_ms": ms["baseline"], "harness_ms": ms["harness"], "baseline_onednn_ms": ms["baseline_onednn"],
-                  "baseline_d_check": checks["baseline"]}
-    progress(f"GAN ms/step: baseline {med(ms['baseline']):.1f}, harness {med(ms['harness']):.1f}, baseline with "
-              f"oneDNN {med(ms['baseline_onednn']):.1f}; baseline D check {checks['baseline']}")
+        for name, side in sides.items():
+            ms[name].append(side("gan_steps", steps=opts.gan_steps))
+    comparison["gan"] = {"baseline_ms": ms["baseline"], "harness_ms": ms["harness"],
+                         "baseline_onednn_ms": ms["baseline_onednn"], "baseline_d_check": d_checks["baseline"]}
+    progress(f"GAN ms/step: baseline {median(ms['baseline']):.1f}, harness {median(ms['harness']):.1f}, baseline with "
+             f"oneDNN {median(ms['baseline_onednn']):.1f}; baseline D check {d_checks['baseline']}")
 
     # -- Quality at equal epochs: both trained on the same images for the same epochs, several seeds.
     if opts.quality_images > 0:
-        q: dict[str, Any] = {"n_train": opts.quality_images, "n_test": opts.quality_test, "epochs": opts.quality_epochs,
-                             "batch": opts.batch, "baseline": [], "harness": []}
+        quality: dict[str, Any] = {"n_train": opts.quality_images, "n_test": opts.quality_test,
+                                   "epochs": opts.quality_epochs, "batch": opts.batch, "baseline": [], "harness": []}
         for seed in range(1, opts.quality_seeds + 1):
-            for k in ("baseline", "harness"):
-                q[k].append(sides[k]("quality", images=opts.quality_images, epochs=opts.quality_epochs,
-                                     batch=opts.batch, seed=seed))
-            progress(f"quality seed {seed}: baseline -ELBO {q['baseline'][-1]:.2f}, harness {q['harness'][-1]:.2f}")
-        out["quality"] = q
-    out["rss_mib"] = max(side("rss") for side in sides.values())
-    return out
+            for name in ("baseline", "harness"):
+                quality[name].append(sides[name]("quality", images=opts.quality_images, epochs=opts.quality_epochs,
+                                                 batch=opts.batch, seed=seed))
+            progress(f"quality seed {seed}: baseline -ELBO {quality['baseline'][-1]:.2f}, "
+                     f"harness {quality['harness'][-1]:.2f}")
+        comparison["quality"] = quality
+    comparison["rss_mib"] = max(side("rss") for side in sides.values())
+    return comparison

@@ -1,5 +1,10 @@
-"""The two sides under test, built and timed alike: the handout's code (handout_baseline.py) and the
-harness's training (experiments.vae.models, experiments.gan.training)."""
+"""The two sides under test and how each is timed: the handout's code (benchmarks/handout_baseline.py)
+and the harness's training (experiments.vae.models, experiments.gan.training), as `harness run`
+trains them. VAE speed is training images per second over whole epochs, validation left out on
+both sides; GAN speed is milliseconds per training step (one D step and one AM step).
+
+Heavy imports stay inside the functions: a side's process must import TensorFlow or the harness
+first, in the order benchmarks.compare.serve and benchmarks.workers.worker choose."""
 from __future__ import annotations
 
 import os
@@ -13,9 +18,9 @@ def vae_settings(batch: int) -> dict[str, Any]:
     """The harness's [vae] settings at the full profile, with the batch under test."""
     from harness.config import load_config
 
-    s = dict(load_config("full").section("vae"))
-    s["batch_size"] = batch
-    return s
+    settings = dict(load_config("full").section("vae"))
+    settings["batch_size"] = batch
+    return settings
 
 
 def harness_precision(section: str) -> str:
@@ -30,21 +35,22 @@ def harness_precision(section: str) -> str:
 
 def harness_vae(batch: int, seed: int | None = None, jit: bool = False, steps_per_execution: int = 1):
     """The harness's VAE exactly as 1.1e builds it, with the batch under test."""
-    from experiments.vae import models as M
+    from experiments.vae.models import build_vae
 
-    s = {**vae_settings(batch), "precision": harness_precision("vae")}
-    vae = M.build_vae(s, seed=seed)
+    settings = {**vae_settings(batch), "precision": harness_precision("vae")}
+    vae = build_vae(settings, seed=seed)
     if jit or steps_per_execution != 1:
         # Recompiled the way build_vae compiles, plus the lever under test.
-        vae.compile(optimizer=type(vae.optimizer)(learning_rate=s["learning_rate"]),
+        vae.compile(optimizer=type(vae.optimizer)(learning_rate=settings["learning_rate"]),
                     jit_compile=jit, steps_per_execution=steps_per_execution)
     return vae
 
 
 def baseline_vae(seeded_sampling: bool = False, jit: bool = False):
-    from benchmarks import handout_baseline as B
+    """The handout's VAE and its submodels (handout_baseline.build_vae), optionally recompiled with XLA."""
+    from benchmarks import handout_baseline
 
-    parts = B.build_vae(seeded_sampling=seeded_sampling)
+    parts = handout_baseline.build_vae(seeded_sampling=seeded_sampling)
     if jit:
         parts["vae"].compile(optimizer="rmsprop", jit_compile=True)
     return parts
@@ -52,9 +58,17 @@ def baseline_vae(seeded_sampling: bool = False, jit: bool = False):
 
 def harness_epochs(batch: int, x, xt, seed: int = 0):
     """The harness's VAE and its training loop (experiments.vae.models.Epochs), as fit_vae trains."""
-    from experiments.vae import models as M
+    from experiments.vae.models import Epochs
 
-    return M.Epochs(harness_vae(batch, seed=seed), x, xt, batch, seed=seed)
+    return Epochs(harness_vae(batch, seed=seed), x, xt, batch, seed=seed)
+
+
+def trace_epochs(loop) -> None:
+    """Traces the loop's compiled training call on a call of the shape the timed epochs use, so
+    that tracing stays out of the first timed epoch (the baseline's warm-up fit does the same)."""
+    import numpy as np
+
+    loop._train(loop._calls(np.arange(loop.n_train))[0])
 
 
 def epochs_rate(loop) -> float:
@@ -76,17 +90,17 @@ def baseline_gan_runner(x) -> tuple[Callable[[int], None], dict[str, bool]]:
     weights that its D trains in the D step and stays frozen in the AM step."""
     import numpy as np
 
-    from benchmarks import handout_baseline as B
+    from benchmarks import handout_baseline
 
-    g = B.build_gan()
-    check = B.check_discriminator_trains(x, g, GAN_BATCH)
+    gan = handout_baseline.build_gan()
+    d_check = handout_baseline.check_discriminator_trains(x, gan, GAN_BATCH)
     rng = np.random.RandomState(1)
 
     def run(steps: int) -> None:
         for _ in range(steps):
-            B.train_step(x, g["DM"], g["AM"], g["G"], g["D"], GAN_BATCH, rng)
+            handout_baseline.train_step(x, gan["DM"], gan["AM"], gan["G"], gan["D"], GAN_BATCH, rng)
 
-    return run, check
+    return run, d_check
 
 
 def harness_gan_runner(x, jit: bool = False, steps_per_call: int = 1) -> Callable[[int], None]:
@@ -118,19 +132,20 @@ def _jit_step_function(gan, x, batch_size: int):
     from experiments.gan.training import COLUMNS
 
     images = tf.constant(x)
-    n = int(x.shape[0])
+    n_images = int(x.shape[0])
     picks = keras.random.SeedGenerator()
 
     @tf.function(jit_compile=True)
     def step():
-        idx = keras.random.randint((batch_size,), 0, n, seed=picks)
-        logs = gan.train_step(tf.gather(images, idx))
-        return tf.stack([tf.cast(logs[k], tf.float32) for k in COLUMNS])
+        batch_index = keras.random.randint((batch_size,), 0, n_images, seed=picks)
+        logs = gan.train_step(tf.gather(images, batch_index))
+        return tf.stack([tf.cast(logs[column], tf.float32) for column in COLUMNS])
 
     return step
 
 
 def timed_ms(run: Callable[[int], None], steps: int) -> float:
+    """Milliseconds per step of `steps` steps of a runner."""
     t0 = time.perf_counter()
     run(steps)
     return 1000.0 * (time.perf_counter() - t0) / steps
