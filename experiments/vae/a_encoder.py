@@ -5,14 +5,14 @@ from harness.train import architecture
 from harness.registry import item
 
 from experiments.vae import common
-from experiments.vae import models as M
+from experiments.vae import models
 
 
 @item("1.1a", "VAE encoder", config=("vae",), uses_data=False)
 def encoder(ctx):
     s = common.settings(ctx)
-    enc = M.build_encoder(s["latent_dim"], s["filters"], s["num_conv"], s["intermediate_dim"])
-    counts = M.expected_parameters(**M.HANDOUT)
+    enc = models.build_encoder(s["latent_dim"], s["filters"], s["num_conv"], s["intermediate_dim"])
+    counts = models.expected_parameters(**models.HANDOUT)
     conv_3 = enc.get_layer("conv_3").output.shape[1:]
 
     ctx.metric("parameters", int(enc.count_params()), note={
@@ -36,7 +36,7 @@ def encoder(ctx):
 
     common.check_layers(ctx, "encoder", enc)
     common.check_latent_dim(ctx, s["latent_dim"])
-    ctx.check("conv_3_halves_the_image", tuple(conv_3) == (14, 14, 2 * M.HANDOUT["filters"]),
+    ctx.check("conv_3_halves_the_image", tuple(conv_3) == (14, 14, 2 * models.HANDOUT["filters"]),
               {"es": "conv_3 (stride 2, padding 'same') deja un mapa de 14×14×64.",
                "en": "conv_3 (stride 2, 'same' padding) leaves a 14×14×64 map."},
               expected=[14, 14, 64], observed=list(conv_3))

@@ -7,7 +7,7 @@ from harness.train import architecture
 from harness.registry import item
 
 from experiments.vae import common
-from experiments.vae import models as M
+from experiments.vae import models
 
 # The worked example: a 3x3 feature map and a 3x3 kernel, small integers so every cell reads.
 FEATURE_MAP = np.arange(1, 10, dtype="float32").reshape(3, 3)
@@ -67,7 +67,7 @@ def stride_figure(full: np.ndarray, same: np.ndarray):
 @item("1.1b", "VAE decoder and transposed convolution", config=("vae",), uses_data=False)
 def decoder(ctx):
     s = common.settings(ctx)
-    dec = M.build_decoder(s["latent_dim"], s["filters"], s["num_conv"], s["intermediate_dim"])
+    dec = models.build_decoder(s["latent_dim"], s["filters"], s["num_conv"], s["intermediate_dim"])
     out_shape = tuple(dec.output.shape[1:])
 
     ctx.metric("parameters", int(dec.count_params()))

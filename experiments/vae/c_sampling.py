@@ -11,7 +11,7 @@ from harness.train import architecture
 from harness.registry import item
 
 from experiments.vae import common
-from experiments.vae import models as M
+from experiments.vae import models
 
 # A posterior with unequal variances, so a variance used as a standard deviation shows.
 Z_MEAN = np.array([1.0, -2.0], dtype="float32")
@@ -19,7 +19,7 @@ Z_LOG_VAR = np.log(np.array([0.25, 4.0], dtype="float32"))
 DRAWS = 200_000
 
 
-def full_graph(vae: M.VAE) -> keras.Model:
+def full_graph(vae: models.VAE) -> keras.Model:
     """x -> encoder layers -> z -> decoder layers as one flat functional graph (the same layer
     objects, so the same weights), for the layer table and drawing: one input, no nested models."""
     x = keras.Input(shape=(28, 28, 1), name="x")
@@ -37,12 +37,12 @@ def full_graph(vae: M.VAE) -> keras.Model:
 
 def draw(seed: int) -> tuple[np.ndarray, np.ndarray]:
     """DRAWS samples of z from the Sampling layer, and the handout's formula on the same epsilon."""
-    layer = M.Sampling(seed=seed)
+    layer = models.Sampling(seed=seed)
     mean = np.tile(Z_MEAN, (DRAWS, 1))
     log_var = np.tile(Z_LOG_VAR, (DRAWS, 1))
     ours = np.asarray(layer([mean, log_var]))
     epsilon = (ours - mean) / np.exp(0.5 * log_var)  # recover the very epsilon the layer drew
-    return ours, M.handout_sampling(mean, log_var, epsilon)
+    return ours, models.handout_sampling(mean, log_var, epsilon)
 
 
 def sampling_figure(ours: np.ndarray, handout: np.ndarray):
@@ -71,9 +71,9 @@ def sampling_figure(ours: np.ndarray, handout: np.ndarray):
 @item("1.1c", "VAE sampling layer and complete model", config=("vae",), uses_data=False)
 def sampling(ctx):
     s = common.settings(ctx)
-    vae = M.build_vae(s, seed=ctx.seed)
+    vae = models.build_vae(s, seed=ctx.seed)
     graph = full_graph(vae)
-    counts = M.expected_parameters(**M.HANDOUT)
+    counts = models.expected_parameters(**models.HANDOUT)
 
     ours, handout = draw(ctx.seed)
     sigma = np.exp(0.5 * Z_LOG_VAR)

@@ -9,14 +9,14 @@ from harness.errors import ConfigError
 from harness.registry import item
 
 from experiments.vae import common
-from experiments.vae import models as M
+from experiments.vae import models
 
 
-def loss_checks(ctx, vae: M.VAE, x: np.ndarray) -> None:
+def loss_checks(ctx, vae: models.VAE, x: np.ndarray) -> None:
     """The loss terms measured against their definitions on real images."""
     x_hat = vae.predict(x, verbose=0)
-    ours = np.asarray(M.reconstruction_nats(x, x_hat, "bce"))
-    handout = M.PIXELS * np.asarray(keras.losses.binary_crossentropy(x.reshape(len(x), -1), x_hat.reshape(len(x), -1)))
+    ours = np.asarray(models.reconstruction_nats(x, x_hat, "bce"))
+    handout = models.PIXELS * np.asarray(keras.losses.binary_crossentropy(x.reshape(len(x), -1), x_hat.reshape(len(x), -1)))
     ctx.check("reconstruction_is_784_times_mean_bce", bool(np.allclose(ours, handout, rtol=1e-4)),
               {"es": "Reconstrucción = 28·28·1 × BCE media del enunciado = BCE sumada sobre los 784 píxeles.",
                "en": "Reconstruction = the handout's 28·28·1 × mean BCE = BCE summed over the 784 pixels."},
@@ -26,7 +26,7 @@ def loss_checks(ctx, vae: M.VAE, x: np.ndarray) -> None:
     analytic = np.asarray(vae.prior.kl(z_mean, z_log_var, z_mean))
     rng = np.random.default_rng(ctx.seed)
     z = z_mean + np.exp(0.5 * z_log_var) * rng.standard_normal((4000, *z_mean.shape))
-    log_ratio = np.asarray(M.gaussian_log_density(z, z_mean, z_log_var) - M.Prior().log_prob(z))
+    log_ratio = np.asarray(models.gaussian_log_density(z, z_mean, z_log_var) - models.Prior().log_prob(z))
     standard_error = log_ratio.std() / np.sqrt(log_ratio.size)
     agree = abs(analytic.mean() - log_ratio.mean()) < 4 * standard_error + 1e-3
     ctx.check("prior_is_standard_normal", vae.prior_name == "normal" and bool(agree),
@@ -58,8 +58,8 @@ def loss(ctx):
     bce = base.model("vae")
     if bce.loss_name != "bce":
         raise ConfigError("1.1d compares BCE with MSE and takes BCE from 1.1e: run with vae.loss=bce")
-    mse = M.build_vae(s, loss="mse", seed=ctx.seed, name="vae_mse")
-    run = M.fit_vae(ctx, mse, s, "VAE z=2 MSE")
+    mse = models.build_vae(s, loss="mse", seed=ctx.seed, name="vae_mse")
+    run = models.fit_vae(ctx, mse, s, "VAE z=2 MSE")
 
     rows = [common.base_row(ctx, bce),
             common.measure(ctx, mse, "VAE z=2 MSE", training=run)]

@@ -7,7 +7,7 @@ from harness.train.hardware import resolve_precision
 from harness.registry import item
 
 from experiments.vae import common
-from experiments.vae import models as M
+from experiments.vae import models
 
 CURVES = (("loss", "−ELBO total / total −ELBO"), ("reconstruction_loss", "reconstrucción / reconstruction"),
           ("kl_loss", "KL"))
@@ -34,8 +34,8 @@ def curves_figure(history: dict[str, list[float]]):
 @item("1.1e", "VAE training with RMSprop", needs=(common.EVALUATOR_ITEM,), config=("vae", "eval"), shows=("vae_explorer",))
 def training(ctx):
     s = common.settings(ctx)
-    vae = M.build_vae(s, seed=ctx.seed)
-    run = M.fit_vae(ctx, vae, s, "VAE z=2 BCE")
+    vae = models.build_vae(s, seed=ctx.seed)
+    run = models.fit_vae(ctx, vae, s, "VAE z=2 BCE")
     row = common.measure(ctx, vae, f"VAE z={vae.latent_dim} {s['loss'].upper()}", training=run)
     h = run.history
     steady = run.epoch_s[1:] or run.epoch_s  # the first epoch also builds the graph

@@ -6,10 +6,10 @@ import numpy as np
 from harness.registry import item
 
 from experiments.vae import common
-from experiments.vae import models as M
+from experiments.vae import models
 
 
-def prior_checks(ctx, prior: M.Prior, vae: M.VAE) -> None:
+def prior_checks(ctx, prior: models.Prior, vae: models.VAE) -> None:
     """The prior is a density (integrates to 1) and its KL is the KL (analytic = Monte Carlo)."""
     side = np.linspace(-12, 12, 1201, dtype="float64")
     z1, z2 = np.meshgrid(side, side)
@@ -22,7 +22,7 @@ def prior_checks(ctx, prior: M.Prior, vae: M.VAE) -> None:
     x = ctx.data.x_test[:256]
     z_mean, z_log_var = (np.asarray(t, dtype="float64") for t in vae.encoder.predict(x, verbose=0))
     z = z_mean + np.exp(0.5 * z_log_var) * np.random.default_rng(ctx.seed).standard_normal((2000, *z_mean.shape))
-    log_ratio = np.asarray(M.gaussian_log_density(z, z_mean, z_log_var) - prior.log_prob(z))
+    log_ratio = np.asarray(models.gaussian_log_density(z, z_mean, z_log_var) - prior.log_prob(z))
     kl = np.asarray(prior.kl(z_mean, z_log_var, z[0]))
     if prior.analytic_kl:
         se = log_ratio.std() / np.sqrt(log_ratio.size)
@@ -58,11 +58,11 @@ def compare_figure(mu_normal, mu_other, y, samples_normal, samples_other, prior_
 def prior(ctx):
     s = common.settings(ctx)
     name = ctx.settings("vae_compare")["prior"]
-    other_prior = M.get_prior(name)  # an unknown name stops here, before training
+    other_prior = models.get_prior(name)  # an unknown name stops here, before training
     base = ctx.input("1.1e")
     normal = base.model("vae")
-    other = M.build_vae(s, prior=name, seed=ctx.seed, name=f"vae_{name}")
-    run = M.fit_vae(ctx, other, s, f"VAE z=2 prior {name}")
+    other = models.build_vae(s, prior=name, seed=ctx.seed, name=f"vae_{name}")
+    run = models.fit_vae(ctx, other, s, f"VAE z=2 prior {name}")
 
     rows = [common.base_row(ctx, normal),
             common.measure(ctx, other, f"VAE z=2 {name}", training=run)]

@@ -6,7 +6,7 @@ import numpy as np
 from harness.registry import item
 
 from experiments.vae import common
-from experiments.vae import models as M
+from experiments.vae import models
 
 PANELS = (("neg_elbo", "−ELBO test (nats)"), ("nll", "NLL IWAE (nats)"), ("reconstruction", "reconstrucción / reconstruction"),
           ("kl", "KL (nats)"), ("active_units", "unidades activas / active units"), ("train_s", "entrenamiento / training (s)"))
@@ -52,8 +52,8 @@ def latent_dim(ctx):
             vae = base.model("vae")
             row = common.base_row(ctx, vae)
         else:
-            vae = M.build_vae(s, latent_dim=d, seed=ctx.seed, name=f"vae_z{d}")
-            run = M.fit_vae(ctx, vae, s, f"VAE z={d}")
+            vae = models.build_vae(s, latent_dim=d, seed=ctx.seed, name=f"vae_z{d}")
+            run = models.fit_vae(ctx, vae, s, f"VAE z={d}")
             row = common.measure(ctx, vae, f"VAE z={d} BCE", training=run)
         rows.append(row)
 

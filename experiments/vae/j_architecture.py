@@ -7,7 +7,7 @@ from harness.train import architecture
 from harness.registry import item
 
 from experiments.vae import common
-from experiments.vae import models as M
+from experiments.vae import models
 
 
 def compare_figure(x, rec_base, rec_var, samples_base, samples_var):
@@ -28,8 +28,8 @@ def architecture_change(ctx):
     s = common.settings(ctx)
     base = ctx.input("1.1e")
     handout = base.model("vae")
-    variant = M.build_vae(s, extra_block=True, seed=ctx.seed, name="vae_extra_block")
-    run = M.fit_vae(ctx, variant, s, "VAE z=2 extra conv block")
+    variant = models.build_vae(s, extra_block=True, seed=ctx.seed, name="vae_extra_block")
+    run = models.fit_vae(ctx, variant, s, "VAE z=2 extra conv block")
 
     rows = [common.base_row(ctx, handout),
             common.measure(ctx, variant, "VAE z=2 BCE +conv block", training=run)]
