@@ -24,8 +24,11 @@ def settings(ctx: Any) -> dict[str, Any]:
 
 # ----------------------------------------------------------------- recording
 def fill(template: dict[str, str], **values: Any) -> dict[str, str]:
-    """A two-language text template with the run's numbers put in (str.format in each language)."""
-    return {lang: text.format(**values) for lang, text in template.items()}
+    """A two-language text template with the run's numbers put in (str.format in each language);
+    a value that is itself two-language text goes in in the same language."""
+    return {lang: text.format(**{key: value[lang] if isinstance(value, dict) else value
+                                 for key, value in values.items()})
+            for lang, text in template.items()}
 
 
 class Check(NamedTuple):
