@@ -102,10 +102,10 @@ def summarise(vae: models.VAE, run: models.Training, row: dict[str, Any], settin
         "precision": row["precision"],
         "recall": row["recall"],
     }
-    epoch_rows = [[e + 1, round(history["loss"][e], 2), round(history["reconstruction_loss"][e], 2),
-                   round(history["kl_loss"][e], 2), round(history["val_loss"][e], 2),
-                   round(history["val_reconstruction_loss"][e], 2), round(history["val_kl_loss"][e], 2),
-                   round(run.epoch_s[e], 2), round(n_train / run.epoch_s[e], 1)] for e in range(epochs)]
+    epoch_rows = [[epoch + 1, round(history["loss"][epoch], 2), round(history["reconstruction_loss"][epoch], 2),
+                   round(history["kl_loss"][epoch], 2), round(history["val_loss"][epoch], 2),
+                   round(history["val_reconstruction_loss"][epoch], 2), round(history["val_kl_loss"][epoch], 2),
+                   round(run.epoch_s[epoch], 2), round(n_train / run.epoch_s[epoch], 1)] for epoch in range(epochs)]
     in_range = 10 <= epochs <= 15 if profile == "full" else True
     checks = {
         "optimizer_is_rmsprop": Check(isinstance(vae.optimizer, keras.optimizers.RMSprop),
