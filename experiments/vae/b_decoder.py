@@ -1,17 +1,46 @@
 """1.1b: the decoder, a dense block back to the 14x14x64 map and three transposed convolutions."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 from harness.train import architecture
 from harness.registry import item
 
 from experiments.vae import common
-from experiments.vae import models as M
+from experiments.vae import models
+from experiments.vae.common import Check
 
 # The worked example: a 3x3 feature map and a 3x3 kernel, small integers so every cell reads.
 FEATURE_MAP = np.arange(1, 10, dtype="float32").reshape(3, 3)
 KERNEL = np.array([[0, 1, 0], [1, 2, 1], [0, 1, 0]], dtype="float32")
+
+NOTES = {"upsample_units": {"es": "14·14·64: la forma de conv_3 antes de aplanar",
+                            "en": "14·14·64: conv_3's shape before flattening"}}
+CAPTIONS = {
+    "decoder_layers": {
+        "es": "Decoder capa por capa: de z (2 valores) a la imagen de medias de Bernoulli 28×28×1.",
+        "en": "Decoder layer by layer: from z (2 values) to the 28×28×1 image of Bernoulli means."},
+    "decoder_graph": {
+        "es": "Grafo del decoder, espejo del encoder: densa, densa a 14×14×64, transpuesta con stride 2 (14→28), "
+              "dos transpuestas más.",
+        "en": "Decoder graph, the encoder mirrored: dense, dense to 14×14×64, a stride-2 transposed conv (14→28), "
+              "two more."},
+    "stride_example": {
+        "es": "Cada píxel de entrada estampa valor×kernel en la salida, separado 2 píxeles de su vecino; los solapes se suman. "
+              "'valid' da (3−1)·2+3 = 7; 'same' recorta a 3·2 = 6 (recuadro rojo).",
+        "en": "Each input pixel stamps value×kernel onto the output, 2 pixels from its neighbour; overlaps add. "
+              "'valid' gives (3−1)·2+3 = 7; 'same' crops to 3·2 = 6 (red box)."},
+}
+CHECKS = {
+    "output_is_an_image": {"es": "La salida tiene la forma de una imagen MNIST.",
+                           "en": "The output has the shape of an MNIST image."},
+    "stride_example_matches_keras": {
+        "es": "La construcción a mano (estampas + recorte 'same') coincide con Conv2DTranspose de Keras.",
+        "en": "The by-hand construction (stamps + 'same' crop) equals Keras's Conv2DTranspose."},
+}
 
 
 def transposed_conv_by_hand(x: np.ndarray, kernel: np.ndarray, stride: int) -> tuple[np.ndarray, np.ndarray]:
@@ -39,9 +68,9 @@ def stride_figure(full: np.ndarray, same: np.ndarray):
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    n, s = FEATURE_MAP.shape[0], 2
-    dilated = np.zeros(((n - 1) * s + 1,) * 2, dtype="float32")
-    dilated[::s, ::s] = FEATURE_MAP
+    n, stride = FEATURE_MAP.shape[0], 2
+    dilated = np.zeros(((n - 1) * stride + 1,) * 2, dtype="float32")
+    dilated[::stride, ::stride] = FEATURE_MAP
     panels = [
         (FEATURE_MAP, "entrada 3×3 / input 3×3"),
         (KERNEL, "kernel 3×3"),
@@ -64,39 +93,45 @@ def stride_figure(full: np.ndarray, same: np.ndarray):
     return fig
 
 
-@item("1.1b", "VAE decoder and transposed convolution", config=("vae",), uses_data=False)
-def decoder(ctx):
-    s = common.settings(ctx)
-    dec = M.build_decoder(s["latent_dim"], s["filters"], s["num_conv"], s["intermediate_dim"])
-    out_shape = tuple(dec.output.shape[1:])
+@dataclass
+class DecoderStudy:
+    model: Any                      # the decoder (a keras.Model)
+    metrics: dict[str, Any]         # in report order
+    layers: tuple[list, list]       # its layer table: (columns, rows)
+    full: np.ndarray                # the worked example by hand: 'valid' map
+    same: np.ndarray                # and 'same' map
+    keras_same: np.ndarray          # the same example through Keras's Conv2DTranspose
+    checks: dict[str, Check]
 
-    ctx.metric("parameters", int(dec.count_params()))
-    ctx.metric("upsample_units", int(dec.get_layer("decoder_upsample").units), note={
-        "es": "14·14·64: la forma de conv_3 antes de aplanar", "en": "14·14·64: conv_3's shape before flattening"})
-    ctx.metric("upsample_share", dec.get_layer("decoder_upsample").count_params() / dec.count_params())
 
-    columns, rows = architecture.layer_table(dec)
-    ctx.table("decoder_layers", columns, rows, {
-        "es": "Decoder capa por capa: de z (2 valores) a la imagen de medias de Bernoulli 28×28×1.",
-        "en": "Decoder layer by layer: from z (2 values) to the 28×28×1 image of Bernoulli means."})
-    ctx.figure("decoder_graph", architecture.graph_figure(dec, "VAE decoder (1.1b)"), {
-        "es": "Grafo del decoder, espejo del encoder: densa, densa a 14×14×64, transpuesta con stride 2 (14→28), dos transpuestas más.",
-        "en": "Decoder graph, the encoder mirrored: dense, dense to 14×14×64, a stride-2 transposed conv (14→28), two more."})
-
+def study_decoder(model) -> DecoderStudy:
+    """The decoder's size and layers, and the stride-2 transposed convolution worked by hand."""
+    out_shape = tuple(model.output.shape[1:])
+    upsample = model.get_layer("decoder_upsample")
+    metrics = {"parameters": int(model.count_params()),
+               "upsample_units": int(upsample.units),
+               "upsample_share": upsample.count_params() / model.count_params()}
+    layers = architecture.layer_table(model)
     full, same = transposed_conv_by_hand(FEATURE_MAP, KERNEL, stride=2)
     keras_same = transposed_conv_by_keras(FEATURE_MAP, KERNEL, stride=2)
-    ctx.figure("stride_example", stride_figure(full, same), {
-        "es": "Cada píxel de entrada estampa valor×kernel en la salida, separado 2 píxeles de su vecino; los solapes se suman. "
-              "'valid' da (3−1)·2+3 = 7; 'same' recorta a 3·2 = 6 (recuadro rojo).",
-        "en": "Each input pixel stamps value×kernel onto the output, 2 pixels from its neighbour; overlaps add. "
-              "'valid' gives (3−1)·2+3 = 7; 'same' crops to 3·2 = 6 (red box)."})
-    ctx.save_value("stride_example", {"input": FEATURE_MAP, "kernel": KERNEL, "same": keras_same})
+    checks = {"output_is_an_image": Check(out_shape == (28, 28, 1), [28, 28, 1], list(out_shape)),
+              "stride_example_matches_keras": Check(bool(np.allclose(same, keras_same)), same, keras_same)}
+    return DecoderStudy(model, metrics, layers, full, same, keras_same, checks)
 
-    common.check_layers(ctx, "decoder", dec)
-    ctx.check("output_is_an_image", out_shape == (28, 28, 1),
-              {"es": "La salida tiene la forma de una imagen MNIST.", "en": "The output has the shape of an MNIST image."},
-              expected=[28, 28, 1], observed=list(out_shape))
-    ctx.check("stride_example_matches_keras", bool(np.allclose(same, keras_same)),
-              {"es": "La construcción a mano (estampas + recorte 'same') coincide con Conv2DTranspose de Keras.",
-               "en": "The by-hand construction (stamps + 'same' crop) equals Keras's Conv2DTranspose."},
-              expected=same, observed=keras_same)
+
+def record(ctx, result: DecoderStudy) -> None:
+    common.record_metrics(ctx, result.metrics, notes=NOTES)
+    ctx.table("decoder_layers", *result.layers, CAPTIONS["decoder_layers"])
+    ctx.figure("decoder_graph", architecture.graph_figure(result.model, "VAE decoder (1.1b)"), CAPTIONS["decoder_graph"])
+    ctx.figure("stride_example", stride_figure(result.full, result.same), CAPTIONS["stride_example"])
+    ctx.save_value("stride_example", {"input": FEATURE_MAP, "kernel": KERNEL, "same": result.keras_same})
+    common.check_layers(ctx, "decoder", result.model)
+    common.record_checks(ctx, result.checks, CHECKS)
+
+
+@item("1.1b", "VAE decoder and transposed convolution", config=("vae",), uses_data=False)
+def decoder(ctx):
+    settings = common.settings(ctx)
+    model = models.build_decoder(settings["latent_dim"], settings["filters"], settings["num_conv"],
+                                 settings["intermediate_dim"])
+    record(ctx, study_decoder(model))

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -11,15 +13,47 @@ from harness.train import architecture
 from harness.registry import item
 
 from experiments.vae import common
-from experiments.vae import models as M
+from experiments.vae import models
+from experiments.vae.common import Check
 
 # A posterior with unequal variances, so a variance used as a standard deviation shows.
 Z_MEAN = np.array([1.0, -2.0], dtype="float32")
 Z_LOG_VAR = np.log(np.array([0.25, 4.0], dtype="float32"))
 DRAWS = 200_000
 
+NOTES = {
+    "std_ratio_ours_z1": {"es": "desviación medida / predicha (σ = 0.5)", "en": "measured / predicted standard deviation (σ = 0.5)"},
+    "std_ratio_ours_z2": {"es": "desviación medida / predicha (σ = 2)", "en": "measured / predicted standard deviation (σ = 2)"},
+}
+CAPTIONS = {
+    "vae_layers": {"es": "El VAE completo: encoder, la capa de muestreo z y el decoder.",
+                   "en": "The complete VAE: encoder, the sampling layer z and the decoder."},
+    "sampling_check": {  # {draws}: DRAWS
+        "es": "{draws} muestras de z con μ y log σ² fijos. Con σ = exp(½ log σ²) (azul) coinciden con N(μ, σ²); "
+              "la línea del enunciado (rojo) usa la varianza como desviación: demasiado estrecha si σ² < 1, "
+              "demasiado ancha si σ² > 1.",
+        "en": "{draws} draws of z for a fixed μ and log σ². With σ = exp(½ log σ²) (blue) they follow N(μ, σ²); "
+              "the handout's line (red) uses the variance as the deviation: too narrow when σ² < 1, "
+              "too wide when σ² > 1."},
+    "vae_graph": {"es": "Grafo completo: encoder → z = μ + σ·ε → decoder.",
+                  "en": "Complete graph: encoder → z = μ + σ·ε → decoder."},
+}
+CHECKS = {
+    "sampled_mean_is_z_mean": {"es": "Media de las muestras = z_mean (tolerancia 5 errores estándar).",
+                               "en": "Sample mean = z_mean (5 standard errors of tolerance)."},
+    "sampled_std_is_exp_half_log_var": {"es": "Desviación de las muestras = exp(½·z_log_var) (±1 %).",
+                                        "en": "Sample standard deviation = exp(½·z_log_var) (±1 %)."},
+    "handout_sampling_is_wrong": {
+        "es": "La fórmula del enunciado da desviación exp(z_log_var) = σ², no σ: el defecto medido.",
+        "en": "The handout's formula gives deviation exp(z_log_var) = σ², not σ: the defect, measured."},
+    "vae_parameters_match_handout": {"es": "Parámetros del VAE completo, contados a mano desde el enunciado.",
+                                     "en": "Parameters of the complete VAE, counted by hand from the handout."},
+    "sampling_is_a_layer": {"es": "El muestreo es una capa propia (sin Lambda), serializable.",
+                            "en": "Sampling is a proper layer (no Lambda), serialisable."},
+}
 
-def full_graph(vae: M.VAE) -> keras.Model:
+
+def full_graph(vae: models.VAE) -> keras.Model:
     """x -> encoder layers -> z -> decoder layers as one flat functional graph (the same layer
     objects, so the same weights), for the layer table and drawing: one input, no nested models."""
     x = keras.Input(shape=(28, 28, 1), name="x")
@@ -37,12 +71,12 @@ def full_graph(vae: M.VAE) -> keras.Model:
 
 def draw(seed: int) -> tuple[np.ndarray, np.ndarray]:
     """DRAWS samples of z from the Sampling layer, and the handout's formula on the same epsilon."""
-    layer = M.Sampling(seed=seed)
+    layer = models.Sampling(seed=seed)
     mean = np.tile(Z_MEAN, (DRAWS, 1))
     log_var = np.tile(Z_LOG_VAR, (DRAWS, 1))
     ours = np.asarray(layer([mean, log_var]))
     epsilon = (ours - mean) / np.exp(0.5 * log_var)  # recover the very epsilon the layer drew
-    return ours, M.handout_sampling(mean, log_var, epsilon)
+    return ours, models.handout_sampling(mean, log_var, epsilon)
 
 
 def sampling_figure(ours: np.ndarray, handout: np.ndarray):
@@ -68,60 +102,64 @@ def sampling_figure(ours: np.ndarray, handout: np.ndarray):
     return fig
 
 
-@item("1.1c", "VAE sampling layer and complete model", config=("vae",), uses_data=False)
-def sampling(ctx):
-    s = common.settings(ctx)
-    vae = M.build_vae(s, seed=ctx.seed)
-    graph = full_graph(vae)
-    counts = M.expected_parameters(**M.HANDOUT)
+@dataclass
+class SamplingCheck:
+    graph: keras.Model              # the complete VAE as one flat graph
+    layers: tuple[list, list]       # its layer table: (columns, rows)
+    ours: np.ndarray                # DRAWS samples of z from the Sampling layer
+    handout: np.ndarray             # the handout's formula on the same epsilon
+    metrics: dict[str, Any]         # in report order
+    checks: dict[str, Check]
+    latent_dim: int
 
-    ours, handout = draw(ctx.seed)
+
+def check_sampling(vae: models.VAE, seed: int) -> SamplingCheck:
+    """The complete VAE's graph and parameters, and z drawn both ways against N(μ, σ²)."""
+    graph = full_graph(vae)
+    counts = models.expected_parameters(**models.HANDOUT)
+
+    ours, handout = draw(seed)
     sigma = np.exp(0.5 * Z_LOG_VAR)
     std_ours, std_handout = ours.std(axis=0), handout.std(axis=0)
     mean_ours = ours.mean(axis=0)
-
-    ctx.metric("parameters", int(vae.count_params()))
-    ctx.metric("std_ratio_ours_z1", float(std_ours[0] / sigma[0]), note={
-        "es": "desviación medida / predicha (σ = 0.5)", "en": "measured / predicted standard deviation (σ = 0.5)"})
-    ctx.metric("std_ratio_ours_z2", float(std_ours[1] / sigma[1]), note={
-        "es": "desviación medida / predicha (σ = 2)", "en": "measured / predicted standard deviation (σ = 2)"})
-    ctx.metric("std_handout_z1", float(std_handout[0]))
-    ctx.metric("std_handout_z2", float(std_handout[1]))
-    ctx.metric("predicted_std_z1", float(sigma[0]))
-    ctx.metric("predicted_std_z2", float(sigma[1]))
-    ctx.metric("draws", DRAWS)
-
-    columns, rows = architecture.layer_table(graph)
-    ctx.table("vae_layers", columns, rows, {
-        "es": "El VAE completo: encoder, la capa de muestreo z y el decoder.",
-        "en": "The complete VAE: encoder, the sampling layer z and the decoder."})
-    ctx.figure("sampling_check", sampling_figure(ours, handout), {
-        "es": f"{DRAWS} muestras de z con μ y log σ² fijos. Con σ = exp(½ log σ²) (azul) coinciden con N(μ, σ²); "
-              "la línea del enunciado (rojo) usa la varianza como desviación: demasiado estrecha si σ² < 1, demasiado ancha si σ² > 1.",
-        "en": f"{DRAWS} draws of z for a fixed μ and log σ². With σ = exp(½ log σ²) (blue) they follow N(μ, σ²); "
-              "the handout's line (red) uses the variance as the deviation: too narrow when σ² < 1, too wide when σ² > 1."})
-    ctx.figure("vae_graph", architecture.graph_figure(graph, "VAE (1.1c)"), {
-        "es": "Grafo completo: encoder → z = μ + σ·ε → decoder.", "en": "Complete graph: encoder → z = μ + σ·ε → decoder."})
-
+    metrics = {
+        "parameters": int(vae.count_params()),
+        "std_ratio_ours_z1": float(std_ours[0] / sigma[0]),
+        "std_ratio_ours_z2": float(std_ours[1] / sigma[1]),
+        "std_handout_z1": float(std_handout[0]),
+        "std_handout_z2": float(std_handout[1]),
+        "predicted_std_z1": float(sigma[0]),
+        "predicted_std_z2": float(sigma[1]),
+        "draws": DRAWS,
+    }
     tolerance_mean = 5 * sigma / math.sqrt(DRAWS)
-    ctx.check("sampled_mean_is_z_mean", bool(np.all(np.abs(mean_ours - Z_MEAN) < tolerance_mean)),
-              {"es": "Media de las muestras = z_mean (tolerancia 5 errores estándar).",
-               "en": "Sample mean = z_mean (5 standard errors of tolerance)."}, expected=Z_MEAN, observed=mean_ours)
-    ctx.check("sampled_std_is_exp_half_log_var", bool(np.all(np.abs(std_ours / sigma - 1) < 0.01)),
-              {"es": "Desviación de las muestras = exp(½·z_log_var) (±1 %).",
-               "en": "Sample standard deviation = exp(½·z_log_var) (±1 %)."}, expected=sigma, observed=std_ours)
-    ctx.check("handout_sampling_is_wrong", bool(np.all(np.abs(std_handout / np.exp(Z_LOG_VAR) - 1) < 0.01)
-                                                and np.all(np.abs(std_handout / sigma - 1) > 0.4)),
-              {"es": "La fórmula del enunciado da desviación exp(z_log_var) = σ², no σ: el defecto medido.",
-               "en": "The handout's formula gives deviation exp(z_log_var) = σ², not σ: the defect, measured."},
-              expected=np.exp(Z_LOG_VAR), observed=std_handout)
-    ctx.check("vae_parameters_match_handout", int(vae.count_params()) == counts["vae"],
-              {"es": "Parámetros del VAE completo, contados a mano desde el enunciado.",
-               "en": "Parameters of the complete VAE, counted by hand from the handout."},
-              expected=counts["vae"], observed=int(vae.count_params()))
     proper = isinstance(vae.sampling, keras.layers.Layer) and not any(
         type(layer).__name__ == "Lambda" for layer in architecture.flat_layers(graph))
-    ctx.check("sampling_is_a_layer", proper,
-              {"es": "El muestreo es una capa propia (sin Lambda), serializable.",
-               "en": "Sampling is a proper layer (no Lambda), serialisable."}, expected=True, observed=proper)
-    common.check_latent_dim(ctx, s["latent_dim"])
+    checks = {
+        "sampled_mean_is_z_mean": Check(bool(np.all(np.abs(mean_ours - Z_MEAN) < tolerance_mean)), Z_MEAN, mean_ours),
+        "sampled_std_is_exp_half_log_var": Check(bool(np.all(np.abs(std_ours / sigma - 1) < 0.01)), sigma, std_ours),
+        "handout_sampling_is_wrong": Check(bool(np.all(np.abs(std_handout / np.exp(Z_LOG_VAR) - 1) < 0.01)
+                                                and np.all(np.abs(std_handout / sigma - 1) > 0.4)),
+                                           np.exp(Z_LOG_VAR), std_handout),
+        "vae_parameters_match_handout": Check(int(vae.count_params()) == counts["vae"], counts["vae"],
+                                              int(vae.count_params())),
+        "sampling_is_a_layer": Check(proper, True, proper),
+    }
+    return SamplingCheck(graph, architecture.layer_table(graph), ours, handout, metrics, checks, vae.latent_dim)
+
+
+def record(ctx, result: SamplingCheck) -> None:
+    common.record_metrics(ctx, result.metrics, notes=NOTES)
+    ctx.table("vae_layers", *result.layers, CAPTIONS["vae_layers"])
+    ctx.figure("sampling_check", sampling_figure(result.ours, result.handout),
+               common.fill(CAPTIONS["sampling_check"], draws=DRAWS))
+    ctx.figure("vae_graph", architecture.graph_figure(result.graph, "VAE (1.1c)"), CAPTIONS["vae_graph"])
+    common.record_checks(ctx, result.checks, CHECKS)
+    common.check_latent_dim(ctx, result.latent_dim)
+
+
+@item("1.1c", "VAE sampling layer and complete model", config=("vae",), uses_data=False)
+def sampling(ctx):
+    settings = common.settings(ctx)
+    vae = models.build_vae(settings, seed=ctx.seed)
+    record(ctx, check_sampling(vae, ctx.seed))

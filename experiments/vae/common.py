@@ -2,7 +2,7 @@
 image grids, and the architecture checks against the handout."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -10,55 +10,88 @@ from harness.train.evaluation import SAMPLE_SEED
 
 from experiments.evaluation.model_rows import EVALUATOR_ITEM, SCORE_KEYS, ModelRow, evaluator
 
-from experiments.vae import models as M
+from experiments.vae import models
 
 DIGIT_CMAP = "tab10"
 Z90 = 1.6448536269514722  # Φ⁻¹(0.95): |z_i| < Z90 is the central 90 % of N(0, 1) per component
 
 
 def settings(ctx: Any) -> dict[str, Any]:
-    s = ctx.settings("vae")
-    M.validate(s)
-    return s
+    vae_settings = ctx.settings("vae")
+    models.validate(vae_settings)
+    return vae_settings
+
+
+# ----------------------------------------------------------------- recording
+def fill(template: dict[str, str], **values: Any) -> dict[str, str]:
+    """A two-language text template with the run's numbers put in (str.format in each language);
+    a value that is itself two-language text goes in in the same language."""
+    return {lang: text.format(**{key: value[lang] if isinstance(value, dict) else value
+                                 for key, value in values.items()})
+            for lang, text in template.items()}
+
+
+class Check(NamedTuple):
+    """A rubric check's outcome, computed; its two-language detail is recorded with it."""
+    passed: bool
+    expected: Any = None
+    observed: Any = None
+
+
+def record_metrics(ctx: Any, metrics: dict[str, Any], units: dict[str, str] | None = None,
+                   notes: dict[str, Any] | None = None) -> None:
+    """ctx.metric for each metric in the order given (an item's first three are its headline).
+    A note may be a function of ctx, for the notes that quote the run's settings."""
+    units, notes = units or {}, notes or {}
+    for name, value in metrics.items():
+        note = notes.get(name)
+        ctx.metric(name, value, units.get(name), note=note(ctx) if callable(note) else note)
+
+
+def record_checks(ctx: Any, checks: dict[str, Check], details: dict[str, Any]) -> None:
+    """ctx.check for each check in the order given, with its detail from `details`."""
+    for name, check in checks.items():
+        ctx.check(name, check.passed, details[name], expected=check.expected, observed=check.observed)
 
 
 # ----------------------------------------------------------------- measuring a model
-def measure(ctx: Any, vae: M.VAE, label: str, training: M.Training | None = None,
+def measure(ctx: Any, vae: models.VAE, label: str, training: models.Training | None = None,
             train_s: float | None = None) -> dict[str, Any]:
     """Test likelihood (Bernoulli nats), sample quality in the MNIST evaluator's feature space,
     sampling rate and training cost of one trained VAE: one row of the VAE-versus-GAN
     comparison (experiments/README.md)."""
-    ev = ctx.settings("eval")
-    s = ctx.settings("vae")
+    eval_settings = ctx.settings("eval")
+    vae_settings = ctx.settings("vae")
     x = ctx.data.x_test
-    lik = M.test_likelihood(vae, x, k=ev["iwae_k"], iwae_images=s["iwae_images"], seed=ctx.seed)
-    samples, ips = M.sample_images(vae, ev["n_samples"], seed=SAMPLE_SEED)
-    n_active, _ = M.active_units(vae, x)
+    likelihood = models.test_likelihood(vae, x, k=eval_settings["iwae_k"], iwae_images=vae_settings["iwae_images"],
+                                        seed=ctx.seed)
+    samples, sample_ips = models.sample_images(vae, eval_settings["n_samples"], seed=SAMPLE_SEED)
+    n_active, _ = models.active_units(vae, x)
     scores = evaluator(ctx).score(samples)
     row = ModelRow.scored(
-        label, "vae", ctx.id, round(training.train_s if training else float(train_s or 0.0), 2), round(ips, 1),
-        scores, neg_elbo=lik["neg_elbo"], nll=lik["nll"],
-        reconstruction=lik["reconstruction"], kl=lik["kl"], active_units=n_active,
+        label, "vae", ctx.id, round(training.train_s if training else float(train_s or 0.0), 2), round(sample_ips, 1),
+        scores, neg_elbo=likelihood["neg_elbo"], nll=likelihood["nll"],
+        reconstruction=likelihood["reconstruction"], kl=likelihood["kl"], active_units=n_active,
         latent_dim=vae.latent_dim, params=int(vae.count_params()),
         images_per_s=round(training.images_per_s, 1) if training else None,
-        nll_se=lik["nll_se"], iwae_k=lik["iwae_k"], iwae_images=lik["iwae_images"],
+        nll_se=likelihood["nll_se"], iwae_k=likelihood["iwae_k"], iwae_images=likelihood["iwae_images"],
         class_hist=scores["class_hist"], n=scores["n"],
     ).as_dict()
     row["_samples"] = samples
     return row
 
 
-def base_row(ctx: Any, vae: M.VAE) -> dict[str, Any]:
+def base_row(ctx: Any, vae: models.VAE) -> dict[str, Any]:
     """1.1e's row as 1.1e measured it (the same numbers in every comparison), plus fresh samples
     for the figures: the base model is never measured twice."""
     row = dict(ctx.input("1.1e").value("model_rows")[0])
-    row["_samples"], _ = M.sample_images(vae, ctx.settings("eval")["n_samples"], seed=SAMPLE_SEED)
+    row["_samples"], _ = models.sample_images(vae, ctx.settings("eval")["n_samples"], seed=SAMPLE_SEED)
     return row
 
 
 def public_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows without the arrays they carry for figures (what model_rows stores)."""
-    return [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
+    return [{key: value for key, value in row.items() if not key.startswith("_")} for row in rows]
 
 
 COMPARE_COLUMNS = [
@@ -79,26 +112,36 @@ COMPARE_COLUMNS = [
 
 
 def compare_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
-    return [[r["model"], round(r["neg_elbo"], 2), round(r["reconstruction"], 2), round(r["kl"], 2),
-             round(r["nll"], 2), r["active_units"], r["params"], r["train_s"], r["sample_ips"],
-             round(r["fid"], 2), round(r["precision"], 3), round(r["recall"], 3), r["classes_under_2pct"]] for r in rows]
+    return [[row["model"], round(row["neg_elbo"], 2), round(row["reconstruction"], 2), round(row["kl"], 2),
+             round(row["nll"], 2), row["active_units"], row["params"], row["train_s"], row["sample_ips"],
+             round(row["fid"], 2), round(row["precision"], 3), round(row["recall"], 3), row["classes_under_2pct"]]
+            for row in rows]
+
+
+LIKELIHOOD_NOTE = {
+    "es": "IWAE con k = {iwae_k} sobre {iwae_images} imágenes de test (error estándar en la fila del modelo); "
+          "−ELBO sobre {n_test}; FID-MNIST, precisión y exhaustividad sobre {n_samples} muestras.",
+    "en": "IWAE with k = {iwae_k} over {iwae_images} test images (standard error in the model's row); "
+          "−ELBO over {n_test}; FID-MNIST, precision and recall over {n_samples} samples.",
+}
+FID_NOTE = {"es": "FID-MNIST de {n_samples} muestras del prior contra el test (menor es mejor)",
+            "en": "FID-MNIST of {n_samples} prior samples against the test set (lower is better)"}
 
 
 def likelihood_note(ctx: Any) -> dict[str, str]:
-    s, ev = ctx.settings("vae"), ctx.settings("eval")
-    n = min(s["iwae_images"], len(ctx.data.x_test))
-    return {"es": f"IWAE con k = {ev['iwae_k']} sobre {n} imágenes de test (error estándar en la fila del modelo); "
-                  f"−ELBO sobre {len(ctx.data.x_test)}; "
-                  f"FID-MNIST, precisión y exhaustividad sobre {ev['n_samples']} muestras.",
-            "en": f"IWAE with k = {ev['iwae_k']} over {n} test images (standard error in the model's row); "
-                  f"−ELBO over {len(ctx.data.x_test)}; "
-                  f"FID-MNIST, precision and recall over {ev['n_samples']} samples."}
+    eval_settings, n_test = ctx.settings("eval"), len(ctx.data.x_test)
+    return fill(LIKELIHOOD_NOTE, iwae_k=eval_settings["iwae_k"], n_test=n_test, n_samples=eval_settings["n_samples"],
+                iwae_images=min(ctx.settings("vae")["iwae_images"], n_test))
 
 
 def fid_note(ctx: Any) -> dict[str, str]:
-    n = ctx.settings("eval")["n_samples"]
-    return {"es": f"FID-MNIST de {n} muestras del prior contra el test (menor es mejor)",
-            "en": f"FID-MNIST of {n} prior samples against the test set (lower is better)"}
+    return fill(FID_NOTE, n_samples=ctx.settings("eval")["n_samples"])
+
+
+def with_likelihood_note(caption: dict[str, str], ctx: Any) -> dict[str, str]:
+    """A comparison table's caption followed by how its likelihoods and sample scores were measured."""
+    note = likelihood_note(ctx)
+    return {lang: text + note[lang] for lang, text in caption.items()}
 
 
 # ----------------------------------------------------------------- pictures
@@ -127,24 +170,25 @@ def show_mosaic(ax: Any, images: np.ndarray, cols: int, title: str, row_labels: 
         ax.axis("off")
 
 
-def reconstructions(vae: M.VAE, x: np.ndarray) -> np.ndarray:
+def reconstructions(vae: models.VAE, x: np.ndarray) -> np.ndarray:
     """Decoded posterior means: the deterministic reconstruction of each image."""
     z_mean = vae.encoder.predict(x, verbose=0)[0]
     return vae.decoder.predict(z_mean, verbose=0)
 
 
-def first_of_each_digit(y: np.ndarray) -> np.ndarray:
-    return np.array([int(np.flatnonzero(y == d)[0]) for d in range(10) if (y == d).any()])
+def first_of_each_digit(labels: np.ndarray) -> np.ndarray:
+    return np.array([int(np.flatnonzero(labels == digit)[0]) for digit in range(10) if (labels == digit).any()])
 
 
 # ----------------------------------------------------------------- architecture checks
 def check_layers(ctx: Any, part: str, model: Any) -> None:
     """Layer-by-layer comparison with the handout, then the hand-computed parameter count."""
-    spec = M.handout_layers(**M.HANDOUT)[part]
-    built = M.describe(model)
+    spec = models.handout_layers(**models.HANDOUT)[part]
+    built = models.describe(model)
     fields = ("name", "type", "filters/units", "kernel", "stride", "activation")
-    wrong = [f"{b[0] if b else '-'}: {f} {o} != {e}"
-             for e, b in zip(spec, built) for f, e_v, o in zip(fields, e, b) if e_v != o]
+    wrong = [f"{ours[0] if ours else '-'}: {field} {observed} != {handout}"
+             for handout, ours in zip(spec, built)
+             for field, expected, observed in zip(fields, handout, ours) if expected != observed]
     if len(spec) != len(built):
         wrong.append(f"{len(built)} layers, the handout has {len(spec)}")
     ctx.check(f"{part}_layers_match_handout", not wrong,
@@ -152,8 +196,8 @@ def check_layers(ctx: Any, part: str, model: Any) -> None:
                      + (" Diferencias: " + "; ".join(wrong) if wrong else ""),
                "en": "Layer by layer (type, filters or units, kernel, stride, activation) as in the handout."
                      + (" Differences: " + "; ".join(wrong) if wrong else "")},
-              expected=[list(map(str, e)) for e in spec], observed=[list(map(str, b)) for b in built])
-    expected = M.expected_parameters(**M.HANDOUT)[part]
+              expected=[list(map(str, layer)) for layer in spec], observed=[list(map(str, layer)) for layer in built])
+    expected = models.expected_parameters(**models.HANDOUT)[part]
     ctx.check(f"{part}_parameters_match_handout", int(model.count_params()) == expected,
               {"es": "Parámetros contados a mano desde el código del enunciado (ver models.expected_parameters).",
                "en": "Parameters counted by hand from the handout's code (see models.expected_parameters)."},

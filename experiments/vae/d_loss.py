@@ -1,6 +1,9 @@
 """1.1d: the loss, reconstruction plus KL to the N(0, I) prior; BCE (1.1e's model) against MSE."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 import keras
@@ -9,32 +12,123 @@ from harness.errors import ConfigError
 from harness.registry import item
 
 from experiments.vae import common
-from experiments.vae import models as M
+from experiments.vae import models
+from experiments.vae.common import Check
+
+UNITS = {name: "nats" for name in (
+    "bce_test_neg_elbo", "mse_test_neg_elbo", "bce_test_kl", "mse_test_kl", "bce_test_reconstruction",
+    "mse_test_reconstruction", "bce_test_nll_iwae", "mse_test_nll_iwae", "mse_own_kl")} | {"mse_train_s": "s"}
+NOTES = {
+    "bce_test_neg_elbo": common.likelihood_note,
+    "mse_test_neg_elbo": {"es": "el modelo MSE medido con el mismo decoder de Bernoulli",
+                          "en": "the MSE model measured with the same Bernoulli decoder"},
+    "mse_own_reconstruction": {"es": "suma de errores cuadráticos por imagen (su propio objetivo)",
+                               "en": "summed squared error per image (its own objective)"},
+    "bce_fid": common.fid_note,
+    "mse_fid": common.fid_note,
+}
+CAPTIONS = {
+    "bce_vs_mse (table)": {
+        "es": "Ambos modelos medidos en nats con un decoder de Bernoulli (BCE); mismo presupuesto que 1.1e. ",
+        "en": "Both models measured in nats under a Bernoulli decoder (BCE); same budget as 1.1e. "},
+    "bce_vs_mse (figure)": {
+        "es": "Arriba: un dígito de test de cada clase y sus reconstrucciones (decodificando μ). Abajo: muestras del prior.",
+        "en": "Top: one test digit per class and its reconstructions (decoding μ). Bottom: samples from the prior."},
+}
+CHECKS = {
+    "reconstruction_is_784_times_mean_bce": {
+        "es": "Reconstrucción = 28·28·1 × BCE media del enunciado = BCE sumada sobre los 784 píxeles.",
+        "en": "Reconstruction = the handout's 28·28·1 × mean BCE = BCE summed over the 784 pixels."},
+    "prior_is_standard_normal": {
+        "es": "p(z) = N(0, I): la KL analítica media coincide con una estimación Monte Carlo de "
+              "E_q[log q − log N(z; 0, I)] (4000 muestras por imagen, tolerancia 4 errores estándar).",
+        "en": "p(z) = N(0, I): the mean analytic KL matches a Monte Carlo estimate of "
+              "E_q[log q − log N(z; 0, I)] (4000 draws per image, 4 standard errors of tolerance)."},
+    "same_budget_as_1.1e": {"es": "El modelo MSE se entrena con las mismas épocas y batch que 1.1e.",
+                            "en": "The MSE model trains with 1.1e's epochs and batch."},
+}
 
 
-def loss_checks(ctx, vae: M.VAE, x: np.ndarray) -> None:
+@dataclass
+class LossComparison:
+    rows: list[dict[str, Any]]      # BCE (1.1e's row), then MSE
+    metrics: dict[str, Any]         # in report order
+    digits: np.ndarray              # one test image per digit
+    bce_reconstructions: np.ndarray
+    mse_reconstructions: np.ndarray
+    checks: dict[str, Check]
+    latent_dim: int
+
+
+def loss_terms(vae: models.VAE, x: np.ndarray, seed: int) -> dict[str, Check]:
     """The loss terms measured against their definitions on real images."""
     x_hat = vae.predict(x, verbose=0)
-    ours = np.asarray(M.reconstruction_nats(x, x_hat, "bce"))
-    handout = M.PIXELS * np.asarray(keras.losses.binary_crossentropy(x.reshape(len(x), -1), x_hat.reshape(len(x), -1)))
-    ctx.check("reconstruction_is_784_times_mean_bce", bool(np.allclose(ours, handout, rtol=1e-4)),
-              {"es": "Reconstrucción = 28·28·1 × BCE media del enunciado = BCE sumada sobre los 784 píxeles.",
-               "en": "Reconstruction = the handout's 28·28·1 × mean BCE = BCE summed over the 784 pixels."},
-              expected=handout[:4], observed=ours[:4])
+    ours = np.asarray(models.reconstruction_nats(x, x_hat, "bce"))
+    handout = models.PIXELS * np.asarray(
+        keras.losses.binary_crossentropy(x.reshape(len(x), -1), x_hat.reshape(len(x), -1)))
 
     z_mean, z_log_var = (np.asarray(t, dtype="float64") for t in vae.encoder.predict(x, verbose=0))
     analytic = np.asarray(vae.prior.kl(z_mean, z_log_var, z_mean))
-    rng = np.random.default_rng(ctx.seed)
+    rng = np.random.default_rng(seed)
     z = z_mean + np.exp(0.5 * z_log_var) * rng.standard_normal((4000, *z_mean.shape))
-    log_ratio = np.asarray(M.gaussian_log_density(z, z_mean, z_log_var) - M.Prior().log_prob(z))
+    log_ratio = np.asarray(models.gaussian_log_density(z, z_mean, z_log_var) - models.Prior().log_prob(z))
     standard_error = log_ratio.std() / np.sqrt(log_ratio.size)
     agree = abs(analytic.mean() - log_ratio.mean()) < 4 * standard_error + 1e-3
-    ctx.check("prior_is_standard_normal", vae.prior_name == "normal" and bool(agree),
-              {"es": "p(z) = N(0, I): la KL analítica media coincide con una estimación Monte Carlo de "
-                     "E_q[log q − log N(z; 0, I)] (4000 muestras por imagen, tolerancia 4 errores estándar).",
-               "en": "p(z) = N(0, I): the mean analytic KL matches a Monte Carlo estimate of "
-                     "E_q[log q − log N(z; 0, I)] (4000 draws per image, 4 standard errors of tolerance)."},
-              expected=round(float(log_ratio.mean()), 4), observed=round(float(analytic.mean()), 4))
+    return {
+        "reconstruction_is_784_times_mean_bce": Check(bool(np.allclose(ours, handout, rtol=1e-4)),
+                                                      handout[:4], ours[:4]),
+        "prior_is_standard_normal": Check(vae.prior_name == "normal" and bool(agree),
+                                          round(float(log_ratio.mean()), 4), round(float(analytic.mean()), 4)),
+    }
+
+
+def compare_losses(ctx, bce: models.VAE, mse: models.VAE, run: models.Training, base_epochs: int) -> LossComparison:
+    """Both models measured the same way (Bernoulli nats, evaluator scores), and the loss terms checked."""
+    rows = [common.base_row(ctx, bce),
+            common.measure(ctx, mse, "VAE z=2 MSE", training=run)]
+    bce_row, mse_row = rows
+    # Its own objective on the test set: the last epoch's validation pass (Keras's evaluate would
+    # call test_step with the JAX trainer's stateless signature).
+    own_objective = {key: run.history["val_" + key][-1] for key in ("reconstruction_loss", "kl_loss")}
+    metrics = {
+        "bce_test_neg_elbo": bce_row["neg_elbo"],
+        "mse_test_neg_elbo": mse_row["neg_elbo"],
+        "bce_test_kl": bce_row["kl"],
+        "mse_test_kl": mse_row["kl"],
+        "bce_test_reconstruction": bce_row["reconstruction"],
+        "mse_test_reconstruction": mse_row["reconstruction"],
+        "bce_test_nll_iwae": bce_row["nll"],
+        "mse_test_nll_iwae": mse_row["nll"],
+        "mse_own_reconstruction": own_objective["reconstruction_loss"],
+        "mse_own_kl": own_objective["kl_loss"],
+        "bce_active_units": bce_row["active_units"],
+        "mse_active_units": mse_row["active_units"],
+        "mse_train_s": run.train_s,
+        "bce_fid": bce_row["fid"],
+        "mse_fid": mse_row["fid"],
+        "bce_mean_confidence": bce_row["mean_confidence"],
+        "mse_mean_confidence": mse_row["mean_confidence"],
+    }
+    digits = ctx.data.x_test[common.first_of_each_digit(ctx.data.y_test)]
+    bce_reconstructions = common.reconstructions(bce, digits)
+    mse_reconstructions = common.reconstructions(mse, digits)
+    epochs = len(run.history["loss"])
+    checks = {**loss_terms(bce, ctx.data.x_test[:256], ctx.seed),
+              "same_budget_as_1.1e": Check(epochs == base_epochs, base_epochs, epochs)}
+    return LossComparison(rows, metrics, digits, bce_reconstructions, mse_reconstructions, checks, mse.latent_dim)
+
+
+def record(ctx, result: LossComparison) -> None:
+    bce_row, mse_row = result.rows
+    common.record_metrics(ctx, result.metrics, UNITS, NOTES)
+    ctx.table("bce_vs_mse", common.COMPARE_COLUMNS, common.compare_rows(result.rows),
+              common.with_likelihood_note(CAPTIONS["bce_vs_mse (table)"], ctx))
+    figure = compare_figure(result.digits, result.bce_reconstructions, result.mse_reconstructions,
+                            bce_row["_samples"], mse_row["_samples"])
+    ctx.figure("bce_vs_mse", figure, CAPTIONS["bce_vs_mse (figure)"])
+    ctx.save_value("model_rows", common.public_rows([mse_row]))
+    common.record_checks(ctx, result.checks, CHECKS)
+    common.check_latent_dim(ctx, result.latent_dim)
 
 
 def compare_figure(x, bce_rec, mse_rec, bce_samples, mse_samples):
@@ -53,55 +147,11 @@ def compare_figure(x, bce_rec, mse_rec, bce_samples, mse_samples):
 
 @item("1.1d", "VAE loss: reconstruction plus KL (BCE versus MSE)", needs=("1.1e", common.EVALUATOR_ITEM), config=("vae", "eval"))
 def loss(ctx):
-    s = common.settings(ctx)
+    settings = common.settings(ctx)
     base = ctx.input("1.1e")
     bce = base.model("vae")
     if bce.loss_name != "bce":
         raise ConfigError("1.1d compares BCE with MSE and takes BCE from 1.1e: run with vae.loss=bce")
-    mse = M.build_vae(s, loss="mse", seed=ctx.seed, name="vae_mse")
-    run = M.fit_vae(ctx, mse, s, "VAE z=2 MSE")
-
-    rows = [common.base_row(ctx, bce),
-            common.measure(ctx, mse, "VAE z=2 MSE", training=run)]
-    b, m = rows
-    # Its own objective on the test set: the last epoch's validation pass (Keras's evaluate would
-    # call test_step with the JAX trainer's stateless signature).
-    own_objective = {key: run.history["val_" + key][-1] for key in ("reconstruction_loss", "kl_loss")}
-
-    ctx.metric("bce_test_neg_elbo", b["neg_elbo"], "nats", note=common.likelihood_note(ctx))
-    ctx.metric("mse_test_neg_elbo", m["neg_elbo"], "nats", note={
-        "es": "el modelo MSE medido con el mismo decoder de Bernoulli", "en": "the MSE model measured with the same Bernoulli decoder"})
-    ctx.metric("bce_test_kl", b["kl"], "nats")
-    ctx.metric("mse_test_kl", m["kl"], "nats")
-    ctx.metric("bce_test_reconstruction", b["reconstruction"], "nats")
-    ctx.metric("mse_test_reconstruction", m["reconstruction"], "nats")
-    ctx.metric("bce_test_nll_iwae", b["nll"], "nats")
-    ctx.metric("mse_test_nll_iwae", m["nll"], "nats")
-    ctx.metric("mse_own_reconstruction", own_objective["reconstruction_loss"], note={
-        "es": "suma de errores cuadráticos por imagen (su propio objetivo)", "en": "summed squared error per image (its own objective)"})
-    ctx.metric("mse_own_kl", own_objective["kl_loss"], "nats")
-    ctx.metric("bce_active_units", b["active_units"])
-    ctx.metric("mse_active_units", m["active_units"])
-    ctx.metric("mse_train_s", run.train_s, "s")
-    ctx.metric("bce_fid", b["fid"], note=common.fid_note(ctx))
-    ctx.metric("mse_fid", m["fid"], note=common.fid_note(ctx))
-    ctx.metric("bce_mean_confidence", b["mean_confidence"])
-    ctx.metric("mse_mean_confidence", m["mean_confidence"])
-
-    ctx.table("bce_vs_mse", common.COMPARE_COLUMNS, common.compare_rows(rows), {
-        "es": "Ambos modelos medidos en nats con un decoder de Bernoulli (BCE); mismo presupuesto que 1.1e. " + common.likelihood_note(ctx)["es"],
-        "en": "Both models measured in nats under a Bernoulli decoder (BCE); same budget as 1.1e. " + common.likelihood_note(ctx)["en"]})
-    idx = common.first_of_each_digit(ctx.data.y_test)
-    x = ctx.data.x_test[idx]
-    ctx.figure("bce_vs_mse", compare_figure(x, common.reconstructions(bce, x), common.reconstructions(mse, x),
-                                            b["_samples"], m["_samples"]), {
-        "es": "Arriba: un dígito de test de cada clase y sus reconstrucciones (decodificando μ). Abajo: muestras del prior.",
-        "en": "Top: one test digit per class and its reconstructions (decoding μ). Bottom: samples from the prior."})
-    ctx.save_value("model_rows", common.public_rows([m]))
-
-    loss_checks(ctx, bce, ctx.data.x_test[:256])
-    ctx.check("same_budget_as_1.1e", len(run.history["loss"]) == base.metrics["epochs"],
-              {"es": "El modelo MSE se entrena con las mismas épocas y batch que 1.1e.",
-               "en": "The MSE model trains with 1.1e's epochs and batch."},
-              expected=base.metrics["epochs"], observed=len(run.history["loss"]))
-    common.check_latent_dim(ctx, mse.latent_dim)
+    mse = models.build_vae(settings, loss="mse", seed=ctx.seed, name="vae_mse")
+    run = models.fit_vae(ctx, mse, settings, "VAE z=2 MSE")
+    record(ctx, compare_losses(ctx, bce, mse, run, base.metrics["epochs"]))

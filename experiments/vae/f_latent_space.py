@@ -1,6 +1,9 @@
 """1.1f: where the test set lands in the 2-D latent space, and how wide q(z|x) is."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 from scipy.spatial import cKDTree
 from scipy.stats import norm
@@ -9,6 +12,70 @@ from harness.registry import item
 
 from experiments.vae import common
 from experiments.vae.common import Z90
+
+NOTES = {
+    "knn_accuracy": {"es": "5 vecinos más cercanos en μ (train → test): cuánto separa el espacio latente los dígitos",
+                     "en": "5 nearest neighbours in μ (train → test): how well the latent space separates the digits"},
+    "inside_90_region": {"es": "fracción de μ(x) con |μ₁|, |μ₂| < 1.645", "en": "share of μ(x) with |μ₁|, |μ₂| < 1.645"},
+}
+PER_DIGIT_COLUMNS = [{"es": "dígito", "en": "digit"}, "μ₁", "μ₂", {"es": "σ² mediana", "en": "median σ²"},
+                     {"es": "imágenes", "en": "images"}]
+CAPTIONS = {
+    "latent_scatter": {
+        "es": "μ(x) de cada imagen de test, coloreada por su dígito; el recuadro marca la región central del 90 % por componente.",
+        "en": "μ(x) of every test image, coloured by its digit; the box marks the central 90 % region per component."},
+    "latent_histograms": {
+        "es": "Histogramas de μ (arriba, con N(0, 1) de referencia) y de σ² (abajo) para las dos componentes.",
+        "en": "Histograms of μ (top, with N(0, 1) for reference) and σ² (bottom) for both components."},
+    "per_digit": {"es": "Centro de cada dígito en el espacio latente.", "en": "Where each digit sits in the latent space."},
+}
+
+
+@dataclass
+class LatentSpace:
+    mu: np.ndarray                  # the test set's posterior means, (n, latent_dim)
+    log_var: np.ndarray             # and log-variances
+    labels: np.ndarray              # the test set's digits
+    metrics: dict[str, Any]         # in report order
+    per_digit: list[list[Any]]      # PER_DIGIT_COLUMNS
+
+
+def locate_test_set(vae, data) -> LatentSpace:
+    """Where q(z|x) puts the test set, how wide it is, and how well z separates the digits."""
+    mu, log_var = vae.encoder.predict(data.x_test, batch_size=1000, verbose=0)
+    var = np.exp(log_var)
+    mu_train = vae.encoder.predict(data.x_train, batch_size=1000, verbose=0)[0]
+    # How well the digits separate in z: 5-nearest-neighbour vote of training μ's for each test μ.
+    _, near = cKDTree(mu_train).query(mu, k=5)
+    votes = data.y_train[near]
+    knn = np.array([np.bincount(vote, minlength=10).argmax() for vote in votes])
+    inside = np.all(np.abs(mu) < Z90, axis=1)
+    metrics = {"knn_accuracy": float((knn == data.y_test).mean()),
+               "inside_90_region": float(inside.mean()),
+               "mean_var_z1": float(var[:, 0].mean())}
+    for i in range(2):
+        metrics[f"mu_mean_z{i + 1}"] = float(mu[:, i].mean())
+        metrics[f"mu_std_z{i + 1}"] = float(mu[:, i].std())
+        metrics[f"median_var_z{i + 1}"] = float(np.median(var[:, i]))
+    metrics["mean_var_z2"] = float(var[:, 1].mean())
+    # Aggregate posterior variance = Var(μ) + E[σ²]: 1 per component if q(z) matched N(0, I) exactly.
+    metrics["aggregate_var_z1"] = float(mu[:, 0].var() + var[:, 0].mean())
+    metrics["aggregate_var_z2"] = float(mu[:, 1].var() + var[:, 1].mean())
+    y = data.y_test
+    per_digit = [[digit, round(float(mu[y == digit, 0].mean()), 2), round(float(mu[y == digit, 1].mean()), 2),
+                  round(float(np.median(var[y == digit]).item()), 3), int((y == digit).sum())]
+                 for digit in range(10) if (y == digit).any()]
+    return LatentSpace(mu, log_var, y, metrics, per_digit)
+
+
+def record(ctx, result: LatentSpace) -> None:
+    common.record_metrics(ctx, result.metrics, notes=NOTES)
+    ctx.figure("latent_scatter", scatter_figure(result.mu, result.labels), CAPTIONS["latent_scatter"])
+    ctx.figure("latent_histograms", histogram_figure(result.mu, np.exp(result.log_var)), CAPTIONS["latent_histograms"])
+    ctx.table("per_digit", PER_DIGIT_COLUMNS, result.per_digit, CAPTIONS["per_digit"])
+    ctx.save_array("test_mu", result.mu)
+    ctx.save_array("test_log_var", result.log_var)
+    common.check_latent_dim(ctx, result.mu.shape[1])
 
 
 def scatter_figure(mu: np.ndarray, y: np.ndarray):
@@ -54,43 +121,4 @@ def histogram_figure(mu: np.ndarray, var: np.ndarray):
 @item("1.1f", "VAE latent space of the test set", needs=("1.1e",), config=("vae",))
 def latent_space(ctx):
     vae = ctx.input("1.1e").model("vae")
-    data = ctx.data
-    mu, log_var = vae.encoder.predict(data.x_test, batch_size=1000, verbose=0)
-    var = np.exp(log_var)
-    mu_train = vae.encoder.predict(data.x_train, batch_size=1000, verbose=0)[0]
-    # How well the digits separate in z: 5-nearest-neighbour vote of training μ's for each test μ.
-    _, near = cKDTree(mu_train).query(mu, k=5)
-    votes = data.y_train[near]
-    knn = np.array([np.bincount(v, minlength=10).argmax() for v in votes])
-    inside = np.all(np.abs(mu) < Z90, axis=1)
-
-    ctx.metric("knn_accuracy", float((knn == data.y_test).mean()), note={
-        "es": "5 vecinos más cercanos en μ (train → test): cuánto separa el espacio latente los dígitos",
-        "en": "5 nearest neighbours in μ (train → test): how well the latent space separates the digits"})
-    ctx.metric("inside_90_region", float(inside.mean()), note={
-        "es": "fracción de μ(x) con |μ₁|, |μ₂| < 1.645", "en": "share of μ(x) with |μ₁|, |μ₂| < 1.645"})
-    ctx.metric("mean_var_z1", float(var[:, 0].mean()))
-    for i in range(2):
-        ctx.metric(f"mu_mean_z{i + 1}", float(mu[:, i].mean()))
-        ctx.metric(f"mu_std_z{i + 1}", float(mu[:, i].std()))
-        ctx.metric(f"median_var_z{i + 1}", float(np.median(var[:, i])))
-    ctx.metric("mean_var_z2", float(var[:, 1].mean()))
-    # Aggregate posterior variance = Var(μ) + E[σ²]: 1 per component if q(z) matched N(0, I) exactly.
-    ctx.metric("aggregate_var_z1", float(mu[:, 0].var() + var[:, 0].mean()))
-    ctx.metric("aggregate_var_z2", float(mu[:, 1].var() + var[:, 1].mean()))
-
-    ctx.figure("latent_scatter", scatter_figure(mu, data.y_test), {
-        "es": "μ(x) de cada imagen de test, coloreada por su dígito; el recuadro marca la región central del 90 % por componente.",
-        "en": "μ(x) of every test image, coloured by its digit; the box marks the central 90 % region per component."})
-    ctx.figure("latent_histograms", histogram_figure(mu, var), {
-        "es": "Histogramas de μ (arriba, con N(0, 1) de referencia) y de σ² (abajo) para las dos componentes.",
-        "en": "Histograms of μ (top, with N(0, 1) for reference) and σ² (bottom) for both components."})
-    per_digit = [[d, round(float(mu[data.y_test == d, 0].mean()), 2), round(float(mu[data.y_test == d, 1].mean()), 2),
-                  round(float(np.median(var[data.y_test == d]).item()), 3), int((data.y_test == d).sum())]
-                 for d in range(10) if (data.y_test == d).any()]
-    ctx.table("per_digit", [{"es": "dígito", "en": "digit"}, "μ₁", "μ₂", {"es": "σ² mediana", "en": "median σ²"},
-                            {"es": "imágenes", "en": "images"}], per_digit, {
-        "es": "Centro de cada dígito en el espacio latente.", "en": "Where each digit sits in the latent space."})
-    ctx.save_array("test_mu", mu)
-    ctx.save_array("test_log_var", log_var)
-    common.check_latent_dim(ctx, mu.shape[1])
+    record(ctx, locate_test_set(vae, ctx.data))

@@ -1,6 +1,9 @@
 """1.1g: decode a grid of the latent plane: the central 90 % and out to the extreme tails."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 from scipy.spatial import cKDTree
 from scipy.stats import norm
@@ -12,6 +15,55 @@ from experiments.vae.common import Z90
 
 CENTRAL = (0.05, 0.95)
 EXTREME = (0.000005, 0.999995)
+
+NOTES = {
+    "central_digits_present": {"es": "dígitos distintos que el evaluador reconoce en la grilla central",
+                               "en": "distinct digits the evaluator recognises in the central grid"},
+    "central_confidence": {"es": "confianza media del clasificador MNIST en la grilla central",
+                           "en": "mean confidence of the MNIST classifier on the central grid"},
+    "beyond_90_confidence": {"es": "lo mismo fuera de la región del 90 % (grilla extrema)",
+                             "en": "the same beyond the 90 % region (extreme grid)"},
+    "changes_along_z1": {"es": "cambios de dígito (según el evaluador) al recorrer una fila de la grilla central, en promedio",
+                         "en": "digit changes (by the evaluator) walking along one row of the central grid, on average"},
+    "ink_corr_z1": {"es": "correlación entre la tinta de la imagen (grosor) y z₁ en la grilla central",
+                    "en": "correlation between an image's ink (stroke weight) and z₁ on the central grid"},
+    "central_nn_distance": {
+        "es": "distancia media (píxeles, L2) de cada imagen de la grilla central a la imagen real más parecida",
+        "en": "mean distance (pixels, L2) from each central-grid image to its closest real image"},
+    "beyond_90_nn_distance": {"es": "lo mismo para las celdas de la grilla extrema fuera de la región del 90 %",
+                              "en": "the same for the extreme-grid cells outside the 90 % region"},
+    "extreme_range": {"es": "la grilla extrema llega a ±este valor", "en": "the extreme grid reaches ±this value"},
+}
+GRID_TITLES = {"latent_grid": "{n}×{n}: z = Φ⁻¹(linspace(0.05, 0.95))",
+               "latent_grid_extreme": "{n}×{n}: z = Φ⁻¹(linspace(0.000005, 0.999995))"}
+CAPTIONS = {  # {n}: the grid's side
+    "latent_grid": {
+        "es": "Grilla de {n}×{n} imágenes decodificadas; cada eje recorre una componente de z por la inversa de la CDF normal "
+              "(la región central del 90 % de cada componente).",
+        "en": "Grid of {n}×{n} decoded images; each axis walks one component of z through the inverse normal CDF "
+              "(the central 90 % of each component)."},
+    "latent_grid_extreme": {
+        "es": "La misma grilla hasta las colas extremas del prior (|z| ≈ 4.4): fuera del 90 % central.",
+        "en": "The same grid out to the prior's extreme tails (|z| ≈ 4.4): beyond the central 90 %."},
+    "extreme_evidence": {
+        "es": "Por celda de la grilla extrema: distancia a la imagen de test más parecida y tinta media. "
+              "El recuadro marca |z| < 1.645.",
+        "en": "Per cell of the extreme grid: distance to the closest test image and mean ink. The box marks |z| < 1.645."},
+    "grid_labels": {
+        "es": "El dígito que el clasificador MNIST ve en cada celda (color) y su confianza (opacidad): grilla central y extrema.",
+        "en": "The digit the MNIST classifier sees in each cell (colour) and its confidence (opacity): "
+              "central and extreme grids."},
+    "digits_by_region": {
+        "es": "Cuántas celdas clasifica el evaluador como cada dígito, dentro y fuera de la región del 90 %.",
+        "en": "How many cells the evaluator labels as each digit, inside and beyond the 90 % region."},
+}
+DIGITS_BY_REGION_COLUMNS = [{"es": "dígito", "en": "digit"}, {"es": "celdas grilla central", "en": "central-grid cells"},
+                            {"es": "celdas fuera del 90 %", "en": "cells beyond 90 %"}]
+CHECKS = {  # {cells}: the grid's n×n
+    "grid_decoded_in_one_batch": {
+        "es": "Las {cells} imágenes se decodifican con un solo predict (el enunciado llama predict por punto).",
+        "en": "All {cells} images decode in one predict (the handout calls predict once per point)."},
+}
 
 
 def latent_grid(n: int, span: tuple[float, float], latent_dim: int) -> tuple[np.ndarray, np.ndarray]:
@@ -55,97 +107,106 @@ def pixel_evidence(images: np.ndarray, x_test: np.ndarray) -> dict[str, np.ndarr
     return {"ink": flat.mean(1), "sharp": ((flat < 0.1) | (flat > 0.9)).mean(1), "nn_distance": distance}
 
 
+@dataclass
+class Grid:
+    """One grid over the latent plane, decoded and judged by the MNIST evaluator."""
+    values: np.ndarray              # the z value of each row and column
+    z: np.ndarray                   # (n·n, latent_dim), row-major
+    images: np.ndarray
+    evidence: dict[str, np.ndarray]  # pixel_evidence
+    labels: np.ndarray | None = None      # the evaluator's digit per cell
+    confidence: np.ndarray | None = None  # and its confidence
+
+
+@dataclass
+class GridExploration:
+    central: Grid                   # the central 90 % of each component
+    extreme: Grid                   # out to the extreme tails
+    central_digits: np.ndarray      # cells per digit, central grid
+    beyond_digits: np.ndarray       # cells per digit, extreme grid beyond the 90 % region
+    metrics: dict[str, Any]         # in report order
+    grid_n: int
+    latent_dim: int
+
+
+def decode_grid(vae, grid_n: int, span: tuple[float, float], batch: int, x_test: np.ndarray) -> Grid:
+    values, z = latent_grid(grid_n, span, vae.latent_dim)
+    images = vae.decoder.predict(z, batch_size=max(batch, grid_n * grid_n), verbose=0)  # the whole grid in one call
+    return Grid(values, z, images, pixel_evidence(images, x_test))
+
+
+def explore_grid(vae, grid_n: int, batch: int, x_test: np.ndarray, judge) -> GridExploration:
+    """Decode the central and the extreme grid, and measure how digit-like each region is."""
+    central = decode_grid(vae, grid_n, CENTRAL, batch, x_test)
+    extreme = decode_grid(vae, grid_n, EXTREME, batch, x_test)
+    outside = np.any(np.abs(extreme.z[:, :2]) > Z90, axis=1)
+    far = np.all(np.abs(extreme.z[:, :2]) > 3.0, axis=1)  # the four corners, beyond 3 sigma in both
+
+    central.labels, central.confidence = judge.classify(central.images)
+    extreme.labels, extreme.confidence = judge.classify(extreme.images)
+    central_digits = np.bincount(central.labels, minlength=10)
+    beyond_digits = np.bincount(extreme.labels[outside], minlength=10)
+
+    grid_labels = central.labels.reshape(grid_n, grid_n)
+    ink_grid = central.evidence["ink"].reshape(grid_n, grid_n)
+    z1_grid, z2_grid = central.z[:, 0].reshape(grid_n, grid_n), central.z[:, 1].reshape(grid_n, grid_n)
+    metrics = {
+        "central_digits_present": int((central_digits > 0).sum()),
+        "central_confidence": float(central.confidence.mean()),
+        "beyond_90_confidence": float(extreme.confidence[outside].mean()),
+        "corner_confidence": float(extreme.confidence[far].mean()) if far.any() else float("nan"),
+        "beyond_90_digits_present": int((beyond_digits > 0).sum()),
+        "beyond_90_top_digit": int(beyond_digits.argmax()),
+        "beyond_90_top_digit_share": float(beyond_digits.max() / max(1, beyond_digits.sum())),
+        "changes_along_z1": float((np.diff(grid_labels, axis=1) != 0).sum(1).mean()),
+        "changes_along_z2": float((np.diff(grid_labels, axis=0) != 0).sum(0).mean()),
+        "ink_corr_z1": float(np.corrcoef(ink_grid.ravel(), z1_grid.ravel())[0, 1]),
+        "ink_corr_z2": float(np.corrcoef(ink_grid.ravel(), z2_grid.ravel())[0, 1]),
+        "grid_n": grid_n,
+        "central_nn_distance": float(central.evidence["nn_distance"].mean()),
+        "beyond_90_nn_distance": float(extreme.evidence["nn_distance"][outside].mean()),
+        "corner_nn_distance": float(extreme.evidence["nn_distance"][far].mean()) if far.any() else float("nan"),
+        "central_ink": float(central.evidence["ink"].mean()),
+        "beyond_90_ink": float(extreme.evidence["ink"][outside].mean()),
+        "test_ink": float(x_test.mean()),
+        "central_sharpness": float(central.evidence["sharp"].mean()),
+        "beyond_90_sharpness": float(extreme.evidence["sharp"][outside].mean()),
+        "extreme_range": float(extreme.values[-1]),
+        "beyond_90_share": float(outside.mean()),
+    }
+    return GridExploration(central, extreme, central_digits, beyond_digits, metrics, grid_n, vae.latent_dim)
+
+
+def record(ctx, result: GridExploration) -> None:
+    central, extreme, grid_n = result.central, result.extreme, result.grid_n
+    common.record_metrics(ctx, result.metrics, notes=NOTES)
+    ctx.figure("latent_grid", grid_figure(central.images, central.values, GRID_TITLES["latent_grid"].format(n=grid_n)),
+               common.fill(CAPTIONS["latent_grid"], n=grid_n))
+    ctx.figure("latent_grid_extreme", grid_figure(extreme.images, extreme.values,
+                                                  GRID_TITLES["latent_grid_extreme"].format(n=grid_n)),
+               CAPTIONS["latent_grid_extreme"])
+    ctx.figure("extreme_evidence", evidence_figure(extreme.values, extreme.evidence), CAPTIONS["extreme_evidence"])
+    ctx.figure("grid_labels", labels_figure(central.values, central.labels, central.confidence,
+                                            extreme.values, extreme.labels, extreme.confidence), CAPTIONS["grid_labels"])
+    ctx.table("digits_by_region", DIGITS_BY_REGION_COLUMNS,
+              [[digit, int(result.central_digits[digit]), int(result.beyond_digits[digit])] for digit in range(10)],
+              CAPTIONS["digits_by_region"])
+    ctx.save_value("central_digits", result.central_digits.tolist())
+    ctx.save_value("beyond_90_digits", result.beyond_digits.tolist())
+    ctx.save_array("grid_images", central.images)
+    common.check_latent_dim(ctx, result.latent_dim)
+    cells = grid_n * grid_n
+    ctx.check("grid_decoded_in_one_batch", len(central.images) == cells,
+              common.fill(CHECKS["grid_decoded_in_one_batch"], cells=cells), expected=cells, observed=len(central.images))
+
+
 @item("1.1g", "VAE generation over a latent grid", needs=("1.1e", common.EVALUATOR_ITEM), config=("vae", "vae_compare"),
       shows=("vae_samples",))
 def generation(ctx):
     vae = ctx.input("1.1e").model("vae")
-    n = ctx.settings("vae_compare")["grid_n"]
+    grid_n = ctx.settings("vae_compare")["grid_n"]
     batch = ctx.settings("vae")["batch_size"]
-
-    values, z = latent_grid(n, CENTRAL, vae.latent_dim)
-    images = vae.decoder.predict(z, batch_size=max(batch, n * n), verbose=0)  # the whole grid in one call
-    ext_values, ext_z = latent_grid(n, EXTREME, vae.latent_dim)
-    ext_images = vae.decoder.predict(ext_z, batch_size=max(batch, n * n), verbose=0)
-
-    x_ref = ctx.data.x_test
-    central = pixel_evidence(images, x_ref)
-    extreme = pixel_evidence(ext_images, x_ref)
-    outside = np.any(np.abs(ext_z[:, :2]) > Z90, axis=1)
-    far = np.all(np.abs(ext_z[:, :2]) > 3.0, axis=1)  # the four corners, beyond 3 sigma in both
-
-    judge = common.evaluator(ctx)
-    labels, confidence = judge.classify(images)
-    ext_labels, ext_confidence = judge.classify(ext_images)
-    central_digits = np.bincount(labels, minlength=10)
-    beyond_digits = np.bincount(ext_labels[outside], minlength=10)
-
-    ctx.metric("central_digits_present", int((central_digits > 0).sum()), note={
-        "es": "dígitos distintos que el evaluador reconoce en la grilla central",
-        "en": "distinct digits the evaluator recognises in the central grid"})
-    ctx.metric("central_confidence", float(confidence.mean()), note={
-        "es": "confianza media del clasificador MNIST en la grilla central",
-        "en": "mean confidence of the MNIST classifier on the central grid"})
-    ctx.metric("beyond_90_confidence", float(ext_confidence[outside].mean()), note={
-        "es": "lo mismo fuera de la región del 90 % (grilla extrema)", "en": "the same beyond the 90 % region (extreme grid)"})
-    ctx.metric("corner_confidence", float(ext_confidence[far].mean()) if far.any() else float("nan"))
-    ctx.metric("beyond_90_digits_present", int((beyond_digits > 0).sum()))
-    ctx.metric("beyond_90_top_digit", int(beyond_digits.argmax()))
-    ctx.metric("beyond_90_top_digit_share", float(beyond_digits.max() / max(1, beyond_digits.sum())))
-    grid_labels = labels.reshape(n, n)
-    ink_grid = central["ink"].reshape(n, n)
-    z1_grid, z2_grid = z[:, 0].reshape(n, n), z[:, 1].reshape(n, n)
-    ctx.metric("changes_along_z1", float((np.diff(grid_labels, axis=1) != 0).sum(1).mean()), note={
-        "es": "cambios de dígito (según el evaluador) al recorrer una fila de la grilla central, en promedio",
-        "en": "digit changes (by the evaluator) walking along one row of the central grid, on average"})
-    ctx.metric("changes_along_z2", float((np.diff(grid_labels, axis=0) != 0).sum(0).mean()))
-    ctx.metric("ink_corr_z1", float(np.corrcoef(ink_grid.ravel(), z1_grid.ravel())[0, 1]), note={
-        "es": "correlación entre la tinta de la imagen (grosor) y z₁ en la grilla central",
-        "en": "correlation between an image's ink (stroke weight) and z₁ on the central grid"})
-    ctx.metric("ink_corr_z2", float(np.corrcoef(ink_grid.ravel(), z2_grid.ravel())[0, 1]))
-    ctx.metric("grid_n", n)
-    ctx.metric("central_nn_distance", float(central["nn_distance"].mean()), note={
-        "es": "distancia media (píxeles, L2) de cada imagen de la grilla central a la imagen real más parecida",
-        "en": "mean distance (pixels, L2) from each central-grid image to its closest real image"})
-    ctx.metric("beyond_90_nn_distance", float(extreme["nn_distance"][outside].mean()), note={
-        "es": "lo mismo para las celdas de la grilla extrema fuera de la región del 90 %",
-        "en": "the same for the extreme-grid cells outside the 90 % region"})
-    ctx.metric("corner_nn_distance", float(extreme["nn_distance"][far].mean()) if far.any() else float("nan"))
-    ctx.metric("central_ink", float(central["ink"].mean()))
-    ctx.metric("beyond_90_ink", float(extreme["ink"][outside].mean()))
-    ctx.metric("test_ink", float(x_ref.mean()))
-    ctx.metric("central_sharpness", float(central["sharp"].mean()))
-    ctx.metric("beyond_90_sharpness", float(extreme["sharp"][outside].mean()))
-    ctx.metric("extreme_range", float(ext_values[-1]), note={"es": "la grilla extrema llega a ±este valor",
-                                                            "en": "the extreme grid reaches ±this value"})
-    ctx.metric("beyond_90_share", float(outside.mean()))
-
-    ctx.figure("latent_grid", grid_figure(images, values, f"{n}×{n}: z = Φ⁻¹(linspace(0.05, 0.95))"), {
-        "es": f"Grilla de {n}×{n} imágenes decodificadas; cada eje recorre una componente de z por la inversa de la CDF normal "
-              "(la región central del 90 % de cada componente).",
-        "en": f"Grid of {n}×{n} decoded images; each axis walks one component of z through the inverse normal CDF "
-              "(the central 90 % of each component)."})
-    ctx.figure("latent_grid_extreme", grid_figure(ext_images, ext_values, f"{n}×{n}: z = Φ⁻¹(linspace(0.000005, 0.999995))"), {
-        "es": "La misma grilla hasta las colas extremas del prior (|z| ≈ 4.4): fuera del 90 % central.",
-        "en": "The same grid out to the prior's extreme tails (|z| ≈ 4.4): beyond the central 90 %."})
-    ctx.figure("extreme_evidence", evidence_figure(ext_values, extreme), {
-        "es": "Por celda de la grilla extrema: distancia a la imagen de test más parecida y tinta media. El recuadro marca |z| < 1.645.",
-        "en": "Per cell of the extreme grid: distance to the closest test image and mean ink. The box marks |z| < 1.645."})
-    ctx.figure("grid_labels", labels_figure(values, labels, confidence, ext_values, ext_labels, ext_confidence), {
-        "es": "El dígito que el clasificador MNIST ve en cada celda (color) y su confianza (opacidad): grilla central y extrema.",
-        "en": "The digit the MNIST classifier sees in each cell (colour) and its confidence (opacity): central and extreme grids."})
-    ctx.table("digits_by_region", [{"es": "dígito", "en": "digit"}, {"es": "celdas grilla central", "en": "central-grid cells"},
-                                   {"es": "celdas fuera del 90 %", "en": "cells beyond 90 %"}],
-              [[d, int(central_digits[d]), int(beyond_digits[d])] for d in range(10)], {
-        "es": "Cuántas celdas clasifica el evaluador como cada dígito, dentro y fuera de la región del 90 %.",
-        "en": "How many cells the evaluator labels as each digit, inside and beyond the 90 % region."})
-    ctx.save_value("central_digits", central_digits.tolist())
-    ctx.save_value("beyond_90_digits", beyond_digits.tolist())
-    ctx.save_array("grid_images", images)
-    common.check_latent_dim(ctx, vae.latent_dim)
-    ctx.check("grid_decoded_in_one_batch", len(images) == n * n,
-              {"es": f"Las {n * n} imágenes se decodifican con un solo predict (el enunciado llama predict por punto).",
-               "en": f"All {n * n} images decode in one predict (the handout calls predict once per point)."},
-              expected=n * n, observed=len(images))
+    record(ctx, explore_grid(vae, grid_n, batch, ctx.data.x_test, common.evaluator(ctx)))
 
 
 def z_axes(ax, values: np.ndarray, box: bool) -> None:

@@ -1,13 +1,130 @@
 """1.1j: one structural change, mirrored in the decoder: a fourth conv block down to 7x7."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 from harness.train import architecture
 from harness.registry import item
 
 from experiments.vae import common
-from experiments.vae import models as M
+from experiments.vae import models
+from experiments.vae.common import Check
+
+UNITS = {name: "nats" for name in (
+    "variant_test_neg_elbo", "base_test_neg_elbo", "variant_test_nll_iwae", "base_test_nll_iwae",
+    "variant_test_reconstruction", "base_test_reconstruction", "variant_test_kl", "base_test_kl")} | {
+    "variant_images_per_s": "img/s", "base_images_per_s": "img/s", "variant_train_s": "s", "variant_train_cpu_s": "s",
+    "base_train_cpu_s": "s", "base_train_s": "s"}
+NOTES = {
+    "variant_test_neg_elbo": common.likelihood_note,
+    "cpu_ratio": {"es": "CPU del modelo modificado / CPU del de 1.1e al entrenar",
+                  "en": "training CPU of the changed model / of 1.1e's"},
+    "variant_fid": common.fid_note,
+    "base_fid": common.fid_note,
+}
+CAPTIONS = {
+    "architecture_comparison (table)": {
+        "es": "El VAE del enunciado (1.1e) frente al que agrega un bloque conv con stride 2 (y su espejo transpuesto), "
+              "mismo presupuesto. ",
+        "en": "The handout's VAE (1.1e) against one with an extra stride-2 conv block (and its transposed mirror), "
+              "same budget. "},
+    "variant_encoder_layers": {"es": "Encoder modificado.", "en": "Modified encoder."},
+    "variant_decoder_layers": {"es": "Decoder modificado (espejo).", "en": "Modified decoder (mirror)."},
+    "architecture_comparison (figure)": {
+        "es": "Arriba: test, reconstrucción del modelo de 1.1e y del modelo con bloque extra. Abajo: muestras de N(0, I).",
+        "en": "Top: test, reconstruction by 1.1e's model and by the extra-block model. Bottom: draws from N(0, I)."},
+}
+CHECKS = {
+    "decoder_mirrors_encoder": {
+        "es": "Los mapas del decoder recorren en orden inverso los del encoder (28→14→7 y 7→14→28).",
+        "en": "The decoder's maps retrace the encoder's in reverse (28→14→7 and 7→14→28)."},
+    "same_budget_as_1.1e": {"es": "Mismas épocas y batch que 1.1e.", "en": "Same epochs and batch as 1.1e."},
+}
+
+
+@dataclass
+class ArchitectureComparison:
+    rows: list[dict[str, Any]]      # the handout's model (1.1e's row), then the variant
+    metrics: dict[str, Any]         # in report order
+    encoder_layers: tuple[list, list]   # the variant's layer tables: (columns, rows)
+    decoder_layers: tuple[list, list]
+    digits: np.ndarray              # one test image per digit
+    handout_reconstructions: np.ndarray
+    variant_reconstructions: np.ndarray
+    checks: dict[str, Check]
+
+
+def feature_maps(variant: models.VAE) -> tuple[list[tuple], list[tuple]]:
+    """The (height, width) after each convolution of the encoder and each transposed one of the decoder."""
+    encoder_maps = [tuple(layer.output.shape[1:3]) for layer in variant.encoder.layers
+                    if type(layer).__name__ == "Conv2D"]
+    decoder_maps = [tuple(layer.output.shape[1:3]) for layer in variant.decoder.layers
+                    if type(layer).__name__ == "Conv2DTranspose"]
+    return encoder_maps, decoder_maps
+
+
+def compare_architectures(ctx, handout: models.VAE, variant: models.VAE, run: models.Training,
+                          base_metrics: dict[str, Any]) -> ArchitectureComparison:
+    """Both models measured the same way, the variant's layers, and whether its decoder mirrors its encoder."""
+    rows = [common.base_row(ctx, handout),
+            common.measure(ctx, variant, "VAE z=2 BCE +conv block", training=run)]
+    handout_row, variant_row = rows
+    steady = run.epoch_s[1:] or run.epoch_s  # the first epoch also builds the graph
+    metrics = {
+        "variant_test_neg_elbo": variant_row["neg_elbo"],
+        "base_test_neg_elbo": handout_row["neg_elbo"],
+        "variant_parameters": variant_row["params"],
+        "base_parameters": handout_row["params"],
+        "variant_test_nll_iwae": variant_row["nll"],
+        "base_test_nll_iwae": handout_row["nll"],
+        "variant_test_reconstruction": variant_row["reconstruction"],
+        "base_test_reconstruction": handout_row["reconstruction"],
+        "variant_test_kl": variant_row["kl"],
+        "base_test_kl": handout_row["kl"],
+        "variant_images_per_s": len(ctx.data.x_train) * len(steady) / sum(steady),
+        "base_images_per_s": base_metrics["images_per_s"],
+        "variant_train_s": run.train_s,
+        "variant_train_cpu_s": run.cpu_s,
+        "base_train_cpu_s": base_metrics["train_cpu_s"],
+        "cpu_ratio": run.cpu_s / base_metrics["train_cpu_s"],
+        "base_train_s": base_metrics["train_s"],
+        "variant_fid": variant_row["fid"],
+        "base_fid": handout_row["fid"],
+    }
+    encoder_layers = architecture.layer_table(variant.encoder)
+    decoder_layers = architecture.layer_table(variant.decoder)
+    digits = ctx.data.x_test[common.first_of_each_digit(ctx.data.y_test)]
+    handout_reconstructions = common.reconstructions(handout, digits)
+    variant_reconstructions = common.reconstructions(variant, digits)
+
+    encoder_maps, decoder_maps = feature_maps(variant)
+    mirrored = (encoder_maps[::-1][1:] == [tuple(m) for m in decoder_maps[:len(encoder_maps) - 1]]
+                and decoder_maps[-1] == (28, 28))
+    epochs = len(run.history["loss"])
+    checks = {
+        "decoder_mirrors_encoder": Check(bool(mirrored), [list(m) for m in encoder_maps],
+                                         [list(m) for m in decoder_maps]),
+        "same_budget_as_1.1e": Check(epochs == base_metrics["epochs"], base_metrics["epochs"], epochs),
+    }
+    return ArchitectureComparison(rows, metrics, encoder_layers, decoder_layers, digits, handout_reconstructions,
+                                  variant_reconstructions, checks)
+
+
+def record(ctx, result: ArchitectureComparison) -> None:
+    handout_row, variant_row = result.rows
+    common.record_metrics(ctx, result.metrics, UNITS, NOTES)
+    ctx.table("architecture_comparison", common.COMPARE_COLUMNS, common.compare_rows(result.rows),
+              common.with_likelihood_note(CAPTIONS["architecture_comparison (table)"], ctx))
+    ctx.table("variant_encoder_layers", *result.encoder_layers, CAPTIONS["variant_encoder_layers"])
+    ctx.table("variant_decoder_layers", *result.decoder_layers, CAPTIONS["variant_decoder_layers"])
+    figure = compare_figure(result.digits, result.handout_reconstructions, result.variant_reconstructions,
+                            handout_row["_samples"], variant_row["_samples"])
+    ctx.figure("architecture_comparison", figure, CAPTIONS["architecture_comparison (figure)"])
+    ctx.save_value("model_rows", common.public_rows([variant_row]))
+    common.record_checks(ctx, result.checks, CHECKS)
 
 
 def compare_figure(x, rec_base, rec_var, samples_base, samples_var):
@@ -25,64 +142,9 @@ def compare_figure(x, rec_base, rec_var, samples_base, samples_var):
 
 @item("1.1j", "VAE architecture change", needs=("1.1e", common.EVALUATOR_ITEM), config=("vae", "eval"))
 def architecture_change(ctx):
-    s = common.settings(ctx)
+    settings = common.settings(ctx)
     base = ctx.input("1.1e")
     handout = base.model("vae")
-    variant = M.build_vae(s, extra_block=True, seed=ctx.seed, name="vae_extra_block")
-    run = M.fit_vae(ctx, variant, s, "VAE z=2 extra conv block")
-
-    rows = [common.base_row(ctx, handout),
-            common.measure(ctx, variant, "VAE z=2 BCE +conv block", training=run)]
-    h, v = rows
-    base_ips = base.metrics["images_per_s"]
-    steady = run.epoch_s[1:] or run.epoch_s
-    variant_ips = len(ctx.data.x_train) * len(steady) / sum(steady)
-
-    ctx.metric("variant_test_neg_elbo", v["neg_elbo"], "nats", note=common.likelihood_note(ctx))
-    ctx.metric("base_test_neg_elbo", h["neg_elbo"], "nats")
-    ctx.metric("variant_parameters", v["params"])
-    ctx.metric("base_parameters", h["params"])
-    ctx.metric("variant_test_nll_iwae", v["nll"], "nats")
-    ctx.metric("base_test_nll_iwae", h["nll"], "nats")
-    ctx.metric("variant_test_reconstruction", v["reconstruction"], "nats")
-    ctx.metric("base_test_reconstruction", h["reconstruction"], "nats")
-    ctx.metric("variant_test_kl", v["kl"], "nats")
-    ctx.metric("base_test_kl", h["kl"], "nats")
-    ctx.metric("variant_images_per_s", variant_ips, "img/s")
-    ctx.metric("base_images_per_s", base_ips, "img/s")
-    ctx.metric("variant_train_s", run.train_s, "s")
-    ctx.metric("variant_train_cpu_s", run.cpu_s, "s")
-    ctx.metric("base_train_cpu_s", base.metrics["train_cpu_s"], "s")
-    ctx.metric("cpu_ratio", run.cpu_s / base.metrics["train_cpu_s"], note={
-        "es": "CPU del modelo modificado / CPU del de 1.1e al entrenar", "en": "training CPU of the changed model / of 1.1e's"})
-    ctx.metric("base_train_s", base.metrics["train_s"], "s")
-    ctx.metric("variant_fid", v["fid"], note=common.fid_note(ctx))
-    ctx.metric("base_fid", h["fid"], note=common.fid_note(ctx))
-
-    ctx.table("architecture_comparison", common.COMPARE_COLUMNS, common.compare_rows(rows), {
-        "es": "El VAE del enunciado (1.1e) frente al que agrega un bloque conv con stride 2 (y su espejo transpuesto), "
-              "mismo presupuesto. " + common.likelihood_note(ctx)["es"],
-        "en": "The handout's VAE (1.1e) against one with an extra stride-2 conv block (and its transposed mirror), "
-              "same budget. " + common.likelihood_note(ctx)["en"]})
-    columns, layer_rows = architecture.layer_table(variant.encoder)
-    ctx.table("variant_encoder_layers", columns, layer_rows, {"es": "Encoder modificado.", "en": "Modified encoder."})
-    columns, layer_rows = architecture.layer_table(variant.decoder)
-    ctx.table("variant_decoder_layers", columns, layer_rows, {"es": "Decoder modificado (espejo).", "en": "Modified decoder (mirror)."})
-    idx = common.first_of_each_digit(ctx.data.y_test)
-    x = ctx.data.x_test[idx]
-    ctx.figure("architecture_comparison", compare_figure(
-        x, common.reconstructions(handout, x), common.reconstructions(variant, x), h["_samples"], v["_samples"]), {
-        "es": "Arriba: test, reconstrucción del modelo de 1.1e y del modelo con bloque extra. Abajo: muestras de N(0, I).",
-        "en": "Top: test, reconstruction by 1.1e's model and by the extra-block model. Bottom: draws from N(0, I)."})
-    ctx.save_value("model_rows", common.public_rows([v]))
-
-    enc_maps = [tuple(l.output.shape[1:3]) for l in variant.encoder.layers if type(l).__name__ == "Conv2D"]
-    dec_maps = [tuple(l.output.shape[1:3]) for l in variant.decoder.layers if type(l).__name__ == "Conv2DTranspose"]
-    mirrored = enc_maps[::-1][1:] == [tuple(m) for m in dec_maps[:len(enc_maps) - 1]] and dec_maps[-1] == (28, 28)
-    ctx.check("decoder_mirrors_encoder", bool(mirrored),
-              {"es": "Los mapas del decoder recorren en orden inverso los del encoder (28→14→7 y 7→14→28).",
-               "en": "The decoder's maps retrace the encoder's in reverse (28→14→7 and 7→14→28)."},
-              expected=[list(m) for m in enc_maps], observed=[list(m) for m in dec_maps])
-    ctx.check("same_budget_as_1.1e", len(run.history["loss"]) == base.metrics["epochs"],
-              {"es": "Mismas épocas y batch que 1.1e.", "en": "Same epochs and batch as 1.1e."},
-              expected=base.metrics["epochs"], observed=len(run.history["loss"]))
+    variant = models.build_vae(settings, extra_block=True, seed=ctx.seed, name="vae_extra_block")
+    run = models.fit_vae(ctx, variant, settings, "VAE z=2 extra conv block")
+    record(ctx, compare_architectures(ctx, handout, variant, run, base.metrics))

@@ -49,17 +49,17 @@ def build_encoder(latent_dim: int, filters: int, num_conv: int, intermediate_dim
     precision "mixed_bfloat16" computes the hidden layers in bfloat16 (weights stay
     float32); z_mean and z_log_var are always float32, so the KL term is not rounded.
     """
-    p = resolve_precision(precision, "vae.precision")
+    policy = resolve_precision(precision, "vae.precision")
     x = keras.Input(shape=(28, 28, 1), name="x")
-    h = layers.Conv2D(filters, num_conv, padding="same", activation="relu", name="conv_1", dtype=p)(x)
-    h = layers.Conv2D(filters, num_conv, padding="same", activation="relu", name="conv_2", dtype=p)(h)
-    h = layers.Conv2D(filters * 2, num_conv, padding="same", activation="relu", strides=2, name="conv_3", dtype=p)(h)
+    h = layers.Conv2D(filters, num_conv, padding="same", activation="relu", name="conv_1", dtype=policy)(x)
+    h = layers.Conv2D(filters, num_conv, padding="same", activation="relu", name="conv_2", dtype=policy)(h)
+    h = layers.Conv2D(filters * 2, num_conv, padding="same", activation="relu", strides=2, name="conv_3", dtype=policy)(h)
     if extra_block:
-        h = layers.Conv2D(filters * 2, num_conv, padding="same", activation="relu", strides=2, name="conv_4", dtype=p)(h)
-    h = layers.Flatten(name="flat", dtype=p)(h)
-    # The dense layer next to the 2-D code stays float32 (6 % of the encoder's work): rounding its
-    # 128 outputs to bfloat16's 8 bits cost the ELBO about 0.8 nats (benchmarks/RESULTS.md).
-    h = layers.Dense(intermediate_dim, activation="relu", name="hidden", dtype=latent_side(p))(h)
+        h = layers.Conv2D(filters * 2, num_conv, padding="same", activation="relu", strides=2, name="conv_4", dtype=policy)(h)
+    h = layers.Flatten(name="flat", dtype=policy)(h)
+    # The dense layer next to the 2-D code stays float32 (a small share of the encoder's work):
+    # rounding its outputs to bfloat16's 8 bits costs the ELBO measurably (benchmarks/RESULTS.md).
+    h = layers.Dense(intermediate_dim, activation="relu", name="hidden", dtype=latent_side(policy))(h)
     z_mean = layers.Dense(latent_dim, activation="linear", name="z_mean", dtype="float32")(h)
     z_log_var = layers.Dense(latent_dim, activation="linear", name="z_log_var", dtype="float32")(h)
     return keras.Model(x, [z_mean, z_log_var], name=name)
@@ -73,20 +73,20 @@ def build_decoder(latent_dim: int, filters: int, num_conv: int, intermediate_dim
     (7x7 with the 1.1j extra block, which gets its mirror decoder_deconv_0 here).
     Under mixed_bfloat16 the output layer stays float32: the loss reads its probabilities.
     """
-    p = resolve_precision(precision, "vae.precision")
+    policy = resolve_precision(precision, "vae.precision")
     side = 7 if extra_block else 14
     before_flattening = (side, side, filters * 2)
     z = keras.Input(shape=(latent_dim,), name="z")
-    h = layers.Dense(intermediate_dim, activation="relu", name="decoder_hid", dtype=latent_side(p))(z)  # reads z: float32
-    h = layers.Dense(int(np.prod(before_flattening)), activation="relu", name="decoder_upsample", dtype=p)(h)
-    h = layers.Reshape(before_flattening, name="decoder_reshape", dtype=p)(h)
+    h = layers.Dense(intermediate_dim, activation="relu", name="decoder_hid", dtype=latent_side(policy))(z)  # reads z: float32
+    h = layers.Dense(int(np.prod(before_flattening)), activation="relu", name="decoder_upsample", dtype=policy)(h)
+    h = layers.Reshape(before_flattening, name="decoder_reshape", dtype=policy)(h)
     if extra_block:
         h = layers.Conv2DTranspose(filters * 2, num_conv, padding="same", strides=2, activation="relu",
-                                   name="decoder_deconv_0", dtype=p)(h)
+                                   name="decoder_deconv_0", dtype=policy)(h)
     h = layers.Conv2DTranspose(filters, num_conv, padding="same", strides=2, activation="relu",
-                               name="decoder_deconv_1", dtype=p)(h)
+                               name="decoder_deconv_1", dtype=policy)(h)
     h = layers.Conv2DTranspose(filters, num_conv, padding="same", activation="relu", name="decoder_deconv_2",
-                               dtype=p)(h)
+                               dtype=policy)(h)
     x_hat = layers.Conv2DTranspose(1, num_conv, padding="same", activation="sigmoid", name="decoder_mean_squash",
                                    dtype="float32")(h)
     return keras.Model(z, x_hat, name=name)
@@ -97,20 +97,22 @@ def handout_layers(latent_dim: int, filters: int, num_conv: int, intermediate_di
 
     This is the specification the architecture checks compare the built models with.
     """
-    k, i, f = num_conv, intermediate_dim, filters
     encoder = [
-        ("conv_1", "Conv2D", f, k, 1, "relu"), ("conv_2", "Conv2D", f, k, 1, "relu"),
-        ("conv_3", "Conv2D", 2 * f, k, 2, "relu"), ("flat", "Flatten", None, None, None, None),
-        ("hidden", "Dense", i, None, None, "relu"), ("z_mean", "Dense", latent_dim, None, None, "linear"),
+        ("conv_1", "Conv2D", filters, num_conv, 1, "relu"),
+        ("conv_2", "Conv2D", filters, num_conv, 1, "relu"),
+        ("conv_3", "Conv2D", 2 * filters, num_conv, 2, "relu"),
+        ("flat", "Flatten", None, None, None, None),
+        ("hidden", "Dense", intermediate_dim, None, None, "relu"),
+        ("z_mean", "Dense", latent_dim, None, None, "linear"),
         ("z_log_var", "Dense", latent_dim, None, None, "linear"),
     ]
     decoder = [
-        ("decoder_hid", "Dense", i, None, None, "relu"),
-        ("decoder_upsample", "Dense", 14 * 14 * 2 * f, None, None, "relu"),
+        ("decoder_hid", "Dense", intermediate_dim, None, None, "relu"),
+        ("decoder_upsample", "Dense", 14 * 14 * 2 * filters, None, None, "relu"),
         ("decoder_reshape", "Reshape", None, None, None, None),
-        ("decoder_deconv_1", "Conv2DTranspose", f, k, 2, "relu"),
-        ("decoder_deconv_2", "Conv2DTranspose", f, k, 1, "relu"),
-        ("decoder_mean_squash", "Conv2DTranspose", 1, k, 1, "sigmoid"),
+        ("decoder_deconv_1", "Conv2DTranspose", filters, num_conv, 2, "relu"),
+        ("decoder_deconv_2", "Conv2DTranspose", filters, num_conv, 1, "relu"),
+        ("decoder_mean_squash", "Conv2DTranspose", 1, num_conv, 1, "sigmoid"),
     ]
     return {"encoder": encoder, "decoder": decoder}
 
@@ -125,8 +127,8 @@ def describe(model: keras.Model) -> list[tuple]:
         width = getattr(layer, "filters", None) or getattr(layer, "units", None)
         kernel = layer.kernel_size[0] if hasattr(layer, "kernel_size") else None
         stride = layer.strides[0] if hasattr(layer, "strides") else None
-        act = getattr(getattr(layer, "activation", None), "__name__", None)
-        out.append((layer.name, kind, width, kernel, stride, act))
+        activation = getattr(getattr(layer, "activation", None), "__name__", None)
+        out.append((layer.name, kind, width, kernel, stride, activation))
     return out
 
 
@@ -141,12 +143,16 @@ def expected_parameters(latent_dim: int, filters: int, num_conv: int, intermedia
                mean_squash 3*3*32*1+1 = 289                                               -> 1 646 561
       VAE: 3 280 901 (the handout's `encoder = Model(x, z_mean)` alone: 1 634 082).
     """
-    k2, f, i, d = num_conv * num_conv, filters, intermediate_dim, latent_dim
-    flat = 14 * 14 * 2 * f
-    encoder = (k2 * 1 * f + f) + (k2 * f * f + f) + (k2 * f * 2 * f + 2 * f) + (flat * i + i) + 2 * (i * d + d)
-    decoder = (d * i + i) + (i * flat + flat) + (k2 * 2 * f * f + f) + (k2 * f * f + f) + (k2 * f * 1 + 1)
+    kernel = num_conv * num_conv  # weights per (input channel, output channel) pair
+    flat = 14 * 14 * 2 * filters
+    head = intermediate_dim * latent_dim + latent_dim  # z_mean or z_log_var
+    encoder = ((kernel * 1 * filters + filters) + (kernel * filters * filters + filters)
+               + (kernel * filters * 2 * filters + 2 * filters) + (flat * intermediate_dim + intermediate_dim) + 2 * head)
+    decoder = ((latent_dim * intermediate_dim + intermediate_dim) + (intermediate_dim * flat + flat)
+               + (kernel * 2 * filters * filters + filters) + (kernel * filters * filters + filters)
+               + (kernel * filters * 1 + 1))
     return {"encoder": encoder, "decoder": decoder, "vae": encoder + decoder,
-            "handout_encoder_z_mean_only": encoder - (i * d + d)}
+            "handout_encoder_z_mean_only": encoder - head}
 
 
 # ----------------------------------------------------------------- sampling
@@ -244,9 +250,9 @@ class StudentTPrior(Prior):
     scale = math.sqrt((3.0 - 2.0) / 3.0)
 
     def log_prob(self, z):
-        nu, s = self.nu, self.scale
-        const = math.lgamma((nu + 1) / 2) - math.lgamma(nu / 2) - 0.5 * math.log(nu * math.pi) - math.log(s)
-        return ops.sum(const - (nu + 1) / 2 * ops.log1p(ops.square(z / s) / nu), axis=-1)
+        nu, scale = self.nu, self.scale
+        const = math.lgamma((nu + 1) / 2) - math.lgamma(nu / 2) - 0.5 * math.log(nu * math.pi) - math.log(scale)
+        return ops.sum(const - (nu + 1) / 2 * ops.log1p(ops.square(z / scale) / nu), axis=-1)
 
     def kl(self, z_mean, z_log_var, z):
         return gaussian_log_density(z, z_mean, z_log_var) - self.log_prob(z)
@@ -272,18 +278,18 @@ class MixturePrior(Prior):
 
     def means(self, latent_dim: int) -> np.ndarray:
         angle = 2 * np.pi * np.arange(self.components) / self.components
-        mu = np.zeros((self.components, latent_dim), "float32")
-        mu[:, 0] = self.radius * np.cos(angle)
+        means = np.zeros((self.components, latent_dim), "float32")
+        means[:, 0] = self.radius * np.cos(angle)
         if latent_dim > 1:
-            mu[:, 1] = self.radius * np.sin(angle)
-        return mu
+            means[:, 1] = self.radius * np.sin(angle)
+        return means
 
     def log_prob(self, z):
         z = ops.convert_to_tensor(z)
-        d = int(z.shape[-1])
-        mu = ops.cast(self.means(d), z.dtype)
-        sq = ops.sum(ops.square(ops.expand_dims(z, -2) - mu), axis=-1)  # (..., components)
-        log_each = -0.5 * d * (LOG_2PI + 2 * math.log(self.sigma)) - 0.5 * sq / self.sigma**2
+        latent_dim = int(z.shape[-1])
+        means = ops.cast(self.means(latent_dim), z.dtype)
+        squared = ops.sum(ops.square(ops.expand_dims(z, -2) - means), axis=-1)  # (..., components)
+        log_each = -0.5 * latent_dim * (LOG_2PI + 2 * math.log(self.sigma)) - 0.5 * squared / self.sigma**2
         return ops.logsumexp(log_each, axis=-1) - math.log(self.components)
 
     def kl(self, z_mean, z_log_var, z):
@@ -391,26 +397,27 @@ class VAE(keras.Model):
         return cls(**config)
 
 
-def validate(s: dict[str, Any]) -> None:
+def validate(settings: dict[str, Any]) -> None:
     """Settings the schema cannot see: raise before anything trains."""
-    if s["loss"] not in ("bce", "mse"):
-        raise ConfigError(f"setting 'vae.loss' = {s['loss']!r} is not one of bce, mse")
-    if s["iwae_images"] < 1:
-        raise ConfigError(f"setting 'vae.iwae_images' = {s['iwae_images']} is out of range: it must be >= 1")
-    resolve_precision(s.get("precision", "float32"), "vae.precision")
-    if s["batch_size"] > 60000:
-        raise ConfigError(f"setting 'vae.batch_size' = {s['batch_size']} is larger than MNIST's training set")
+    if settings["loss"] not in ("bce", "mse"):
+        raise ConfigError(f"setting 'vae.loss' = {settings['loss']!r} is not one of bce, mse")
+    if settings["iwae_images"] < 1:
+        raise ConfigError(f"setting 'vae.iwae_images' = {settings['iwae_images']} is out of range: it must be >= 1")
+    resolve_precision(settings.get("precision", "float32"), "vae.precision")
+    if settings["batch_size"] > 60000:
+        raise ConfigError(f"setting 'vae.batch_size' = {settings['batch_size']} is larger than MNIST's training set")
 
 
-def build_vae(s: dict[str, Any], *, latent_dim: int | None = None, loss: str | None = None,
+def build_vae(settings: dict[str, Any], *, latent_dim: int | None = None, loss: str | None = None,
               prior: str = "normal", extra_block: bool = False, seed: int | None = None, name: str = "vae") -> VAE:
     """The handout's VAE from [vae] settings, with one thing changed where a comparison asks."""
-    validate(s)
-    shape = dict(latent_dim=latent_dim or s["latent_dim"], filters=s["filters"], num_conv=s["num_conv"],
-                 intermediate_dim=s["intermediate_dim"], extra_block=extra_block,
-                 precision=s.get("precision", "float32"))
-    vae = VAE(build_encoder(**shape), build_decoder(**shape), loss=loss or s["loss"], prior=prior, seed=seed, name=name)
-    vae.compile(optimizer=FusedRMSprop(learning_rate=s["learning_rate"]))  # Keras's RMSprop, one pass per update
+    validate(settings)
+    shape = dict(latent_dim=latent_dim or settings["latent_dim"], filters=settings["filters"],
+                 num_conv=settings["num_conv"], intermediate_dim=settings["intermediate_dim"],
+                 extra_block=extra_block, precision=settings.get("precision", "float32"))
+    vae = VAE(build_encoder(**shape), build_decoder(**shape), loss=loss or settings["loss"], prior=prior, seed=seed,
+              name=name)
+    vae.compile(optimizer=FusedRMSprop(learning_rate=settings["learning_rate"]))  # Keras's RMSprop, one pass per update
     return vae
 
 
@@ -431,9 +438,8 @@ class Training:
 class Epochs:
     """The handout's vae.fit(x, epochs, batch_size, validation_data=(x_test, None)), batched in the graph.
 
-    Keras's fit feeds NumPy arrays through a tf.data pipeline. On a 2-core CPU that pipeline
-    now and then leaves TensorFlow computing on one core for a whole epoch (292 against
-    583 img/s, CPU/wall 1.0 against 1.8, in a third of the epochs measured) and blocks for
+    Keras's fit feeds NumPy arrays through a tf.data pipeline. On a small CPU that pipeline
+    now and then leaves TensorFlow computing on one core for a whole epoch, and blocks for
     seconds when its iterator is torn down. Here the images stay in one tensor and each call
     gathers and trains up to `chunk` shuffled batches in one compiled loop (harness.train.steps:
     a tf.function on TensorFlow, a jax.lax.scan on JAX): the same train_step on the same
@@ -487,16 +493,16 @@ class Epochs:
         return self._means("val_")
 
 
-def fit_vae(ctx: Any, vae: VAE, s: dict[str, Any], label: str) -> Training:
-    """The handout's vae.fit: RMSprop, s['epochs'] epochs, test set as validation, one fused step per batch.
+def fit_vae(ctx: Any, vae: VAE, settings: dict[str, Any], label: str) -> Training:
+    """The handout's vae.fit: RMSprop, settings['epochs'] epochs, test set as validation, one fused step per batch.
 
     Epoch seconds include the per-epoch validation pass, as the handout's fit does. NaN or inf
     in an epoch's losses stops the training there with the epoch and the losses.
     """
     data = ctx.data
-    epochs = s["epochs"]
-    ctx.log(f"training {label}: {epochs} epochs of {len(data.x_train)} images, batch {s['batch_size']}")
-    loop = Epochs(vae, data.x_train, data.x_test, s["batch_size"], seed=ctx.seed)
+    epochs = settings["epochs"]
+    ctx.log(f"training {label}: {epochs} epochs of {len(data.x_train)} images, batch {settings['batch_size']}")
+    loop = Epochs(vae, data.x_train, data.x_test, settings["batch_size"], seed=ctx.seed)
     steps = loop.steps_per_epoch
     history: dict[str, list[float]] = {}
     epoch_s: list[float] = []
@@ -511,7 +517,7 @@ def fit_vae(ctx: Any, vae: VAE, s: dict[str, Any], label: str) -> Training:
         if not all(np.isfinite(v) for v in logs.values()):
             raise ItemFailed(f"{label} diverged in epoch {epoch + 1}: loss {logs['loss']}, reconstruction "
                              f"{logs['reconstruction_loss']}, KL {logs['kl_loss']} "
-                             f"(lower vae.learning_rate = {s['learning_rate']} and run again)")
+                             f"(lower vae.learning_rate = {settings['learning_rate']} and run again)")
     train_s, cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
     return Training(history, epoch_s, train_s, len(data.x_train) * epochs, cpu_s)
 
@@ -547,18 +553,18 @@ DECODED_AT_ONCE = 10_000  # images decoded and scored per chunk of z: bounds the
 
 def _log_px_z(vae: VAE, xb: np.ndarray, z: np.ndarray) -> np.ndarray:
     """log p(x|z) for every z[s, i] and its image xb[i], shape (k, n), in chunks of whole
-    samples: k = 100 at once held ~1.3 GB of decoded images and their cross-entropy terms
-    (the peak of a `full` run). With test_likelihood's batches of 500 images a chunk is 20
+    samples: all k at once would hold k decoded copies of the batch and their cross-entropy
+    terms, the largest allocation of a run. With test_likelihood's batches of 500 images a chunk is 20
     samples, 10,000 rows, five whole DECODE_BATCH batches: the decoder sees exactly the batches
     it saw unchunked (other sizes may split a batch; the numbers then agree to rounding)."""
     samples, n, d = z.shape
     per_chunk = max(1, DECODED_AT_ONCE // n)
     out = []
-    for s0 in range(0, samples, per_chunk):
-        zc = z[s0:s0 + per_chunk]
-        x_hat = ops.convert_to_numpy(vae.decoder.predict(zc.reshape(-1, d), batch_size=DECODE_BATCH, verbose=0))
-        nats = reconstruction_nats(np.tile(xb, (len(zc), 1, 1, 1)), x_hat, "bce")
-        out.append(-ops.convert_to_numpy(nats).reshape(len(zc), n))
+    for start in range(0, samples, per_chunk):
+        z_chunk = z[start:start + per_chunk]
+        x_hat = ops.convert_to_numpy(vae.decoder.predict(z_chunk.reshape(-1, d), batch_size=DECODE_BATCH, verbose=0))
+        nats = reconstruction_nats(np.tile(xb, (len(z_chunk), 1, 1, 1)), x_hat, "bce")
+        out.append(-ops.convert_to_numpy(nats).reshape(len(z_chunk), n))
     return np.concatenate(out)
 
 
