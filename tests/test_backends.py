@@ -26,16 +26,16 @@ from keras import ops
 from experiments.gan.c_adversarial import diff, snapshot
 from experiments.gan.models import GanSettings, build_gan
 from experiments.gan.training import train_gan
-from experiments.vae import models as M
+from experiments.vae import models
 
 out = {"backend": keras.backend.backend()}
 rng = np.random.default_rng(0)
 x = rng.uniform(0, 1, (200, 28, 28, 1)).astype("float32")
 
 s = {**load_config("smoke").section("vae"), "intermediate_dim": 8, "filters": 4, "batch_size": 50}
-vae = M.build_vae(s, seed=1)
+vae = models.build_vae(s, seed=1)
 w0 = [np.array(w) for w in vae.get_weights()]
-loop = M.Epochs(vae, x, x[:30], batch_size=50, seed=3, chunk=3)
+loop = models.Epochs(vae, x, x[:30], batch_size=50, seed=3, chunk=3)
 first = loop.train_epoch()
 second = loop.train_epoch()
 out["vae"] = {"first": first["loss"], "second": second["loss"], "val": loop.validate()["val_loss"],

@@ -18,19 +18,19 @@ TRAINS = {"1.1d", "1.1e", "1.1h", "1.1i", "1.1j"}
 
 # ---------------------------------------------------------------- no training
 def test_parameter_counts_match_the_handout_by_hand():
-    from experiments.vae import models as M
+    from experiments.vae import models
 
-    counts = M.expected_parameters(**M.HANDOUT)
+    counts = models.expected_parameters(**models.HANDOUT)
     assert counts == {"encoder": 1_634_340, "decoder": 1_646_561, "vae": 3_280_901,
                       "handout_encoder_z_mean_only": 1_634_082}
-    enc = M.build_encoder(2, 32, 3, 128)
-    dec = M.build_decoder(2, 32, 3, 128)
+    enc = models.build_encoder(2, 32, 3, 128)
+    dec = models.build_decoder(2, 32, 3, 128)
     assert enc.count_params() == counts["encoder"] and dec.count_params() == counts["decoder"]
     assert [tuple(t.shape[1:]) for t in enc.outputs] == [(2,), (2,)]
     assert tuple(dec.output.shape[1:]) == (28, 28, 1)
     assert tuple(enc.get_layer("conv_3").output.shape[1:]) == (14, 14, 64)
-    spec = M.handout_layers(**M.HANDOUT)
-    assert M.describe(enc) == spec["encoder"] and M.describe(dec) == spec["decoder"]
+    spec = models.handout_layers(**models.HANDOUT)
+    assert models.describe(enc) == spec["encoder"] and models.describe(dec) == spec["decoder"]
     assert all(isinstance(l.filters, int) for l in dec.layers if hasattr(l, "filters"))
 
 
@@ -47,14 +47,14 @@ def test_sampling_uses_the_standard_deviation_and_the_handout_uses_the_variance(
 
 @pytest.mark.parametrize("name", ["normal", "laplace", "student_t", "mixture"])
 def test_prior_kl_matches_monte_carlo_and_density_integrates(name):
-    from experiments.vae import models as M
+    from experiments.vae import models
 
-    prior = M.get_prior(name)
+    prior = models.get_prior(name)
     rng = np.random.default_rng(0)
     mu = rng.normal(0, 1.5, (64, 2))
     log_var = rng.normal(-1.5, 0.7, (64, 2))
     z = mu + np.exp(0.5 * log_var) * rng.standard_normal((4000, 64, 2))
-    log_ratio = np.asarray(M.gaussian_log_density(z, mu, log_var) - prior.log_prob(z))
+    log_ratio = np.asarray(models.gaussian_log_density(z, mu, log_var) - prior.log_prob(z))
     kl = np.asarray(prior.kl(mu, log_var, z)).mean(0) if not prior.analytic_kl else np.asarray(prior.kl(mu, log_var, z[0]))
     assert abs(kl.mean() - log_ratio.mean()) < 4 * log_ratio.std() / math.sqrt(log_ratio.size) + 1e-3
     side = np.linspace(-12, 12, 801)
@@ -81,14 +81,14 @@ def test_bad_settings_are_refused_before_training(override):
 
 
 def test_mixed_bfloat16_keeps_the_heads_and_the_parameters_in_float32():
-    from experiments.vae import models as M
+    from experiments.vae import models
 
     s = {**load_config("smoke").section("vae"), "precision": "mixed_bfloat16"}
-    vae = M.build_vae(s, seed=0)
-    fp32 = M.build_vae(load_config("smoke").section("vae"), seed=0)
+    vae = models.build_vae(s, seed=0)
+    fp32 = models.build_vae(load_config("smoke").section("vae"), seed=0)
     assert vae.count_params() == fp32.count_params()
     assert vae.encoder.get_layer("conv_2").compute_dtype == "bfloat16"
-    # The dense layers on either side of z stay float32 (their rounding cost the ELBO ~0.8 nats).
+    # The dense layers on either side of z stay float32 (rounding them costs ELBO: benchmarks/RESULTS.md).
     assert vae.encoder.get_layer("hidden").compute_dtype == vae.decoder.get_layer("decoder_hid").compute_dtype == "float32"
     assert all(w.dtype == "float32" for w in vae.trainable_weights)
     x = np.random.default_rng(0).random((8, 28, 28, 1)).astype("float32")
@@ -98,7 +98,7 @@ def test_mixed_bfloat16_keeps_the_heads_and_the_parameters_in_float32():
     total, _, _ = vae.negative_elbo(x)
     assert np.isfinite(float(total))
     with pytest.raises(ConfigError, match="vae.precision"):
-        M.build_vae({**s, "precision": "float16"})
+        models.build_vae({**s, "precision": "float16"})
 
 
 class _FitContext:
@@ -124,20 +124,20 @@ def _small_vae_settings(**changes):
 def test_in_graph_epochs_visit_every_image_once_and_keep_fits_history():
     """The loop that replaces fit's tf.data pipeline: shuffled batches covering the set once per
     epoch (the last one partial), per-epoch train and validation means, progress per chunk."""
-    from experiments.vae import models as M
+    from experiments.vae import models
 
     rng = np.random.default_rng(0)
     x, xt = rng.uniform(0, 1, (250, 28, 28, 1)).astype("float32"), rng.uniform(0, 1, (30, 28, 28, 1)).astype("float32")
-    loop = M.Epochs(M.build_vae(_small_vae_settings(), seed=1), x, xt, batch_size=64, seed=3, chunk=2)
+    loop = models.Epochs(models.build_vae(_small_vae_settings(), seed=1), x, xt, batch_size=64, seed=3, chunk=2)
     order = loop.rng.permutation(250)
     calls = loop._calls(order)
     assert [c.shape for c in calls] == [(2, 64), (1, 64), (1, 58)]  # 3 full batches in chunks of 2, then 58
     assert sorted(np.concatenate([c.ravel() for c in calls])) == list(range(250))
 
     s = _small_vae_settings(epochs=2, batch_size=64)
-    vae = M.build_vae(s, seed=1)
+    vae = models.build_vae(s, seed=1)
     ctx = _FitContext(x, xt)
-    run = M.fit_vae(ctx, vae, s, "tiny")
+    run = models.fit_vae(ctx, vae, s, "tiny")
     assert set(run.history) == {"loss", "reconstruction_loss", "kl_loss", "val_loss", "val_reconstruction_loss",
                                 "val_kl_loss"}
     assert all(len(v) == 2 and np.isfinite(v).all() for v in run.history.values())
@@ -150,42 +150,42 @@ def test_in_graph_epochs_visit_every_image_once_and_keep_fits_history():
 def test_likelihood_in_chunks_of_z_equals_all_at_once(monkeypatch):
     """log p(x|z) is decoded and scored a few samples of z at a time (memory), with the same
     numbers as decoding all k samples at once, and the bounds keep their order."""
-    from experiments.vae import models as M
+    from experiments.vae import models
 
     rng = np.random.default_rng(0)
     x = (rng.uniform(0, 1, (20, 28, 28, 1)) > 0.5).astype("float32")
-    vae = M.build_vae(_small_vae_settings(), seed=1)
-    monkeypatch.setattr(M, "DECODED_AT_ONCE", 10**9)
-    whole = M.test_likelihood(vae, x, k=7, iwae_images=20, seed=5, batch=10)
-    monkeypatch.setattr(M, "DECODED_AT_ONCE", 30)  # 3 samples of 10 images a chunk: 3, 3, then 1
-    chunked = M.test_likelihood(vae, x, k=7, iwae_images=20, seed=5, batch=10)
+    vae = models.build_vae(_small_vae_settings(), seed=1)
+    monkeypatch.setattr(models, "DECODED_AT_ONCE", 10**9)
+    whole = models.test_likelihood(vae, x, k=7, iwae_images=20, seed=5, batch=10)
+    monkeypatch.setattr(models, "DECODED_AT_ONCE", 30)  # 3 samples of 10 images a chunk: 3, 3, then 1
+    chunked = models.test_likelihood(vae, x, k=7, iwae_images=20, seed=5, batch=10)
     for key in ("neg_elbo", "nll", "reconstruction", "kl", "nll_se"):
         assert chunked[key] == pytest.approx(whole[key], rel=1e-6), key
     assert chunked["nll"] <= chunked["neg_elbo"] + 3 * chunked["nll_se"]
 
 
 def test_a_diverging_vae_stops_with_the_epoch_and_the_setting_at_fault():
-    from experiments.vae import models as M
+    from experiments.vae import models
     from harness.errors import ItemFailed
 
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, (100, 28, 28, 1)).astype("float32")
     s = _small_vae_settings(epochs=3, batch_size=50)
-    vae = M.build_vae(s, seed=1)
+    vae = models.build_vae(s, seed=1)
     kernel = vae.encoder.get_layer("z_mean").kernel  # linear: a ReLU could turn NaN into 0
     kernel.assign(np.full(kernel.shape, np.nan, dtype="float32"))  # injected: every loss is NaN from the start
     with pytest.raises(ItemFailed, match=r"diverged in epoch 1: loss nan.*vae.learning_rate"):
-        M.fit_vae(_FitContext(x, x[:20]), vae, s, "tiny")
+        models.fit_vae(_FitContext(x, x[:20]), vae, s, "tiny")
 
 
 def test_bad_settings_the_schema_cannot_see():
-    from experiments.vae import models as M
+    from experiments.vae import models
 
     s = load_config("smoke").section("vae")
     with pytest.raises(ConfigError):
-        M.validate({**s, "iwae_images": 0})
+        models.validate({**s, "iwae_images": 0})
     with pytest.raises(ConfigError):
-        M.get_prior("cauchy")
+        models.get_prior("cauchy")
 
 
 # ---------------------------------------------------------------- the items, at smoke
