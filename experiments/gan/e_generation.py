@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.gan.figures import class_histogram_figure, comparison_grids, image_grid, manifold_figure
+from experiments.gan.figures import class_histogram_figure, comparison_grids, image_grid, latent_grid, manifold_figure
 from experiments.gan.models import sample_noise
 from experiments.gan.training import CODE, EVALUATOR_ITEM, evaluator, generate, n_eval_samples, sample_images, score
 from harness.train.evaluation import SAMPLE_SEED
@@ -58,12 +58,6 @@ def vae_samples(vae: Any, n: int) -> tuple[np.ndarray, float]:
 def labelled(scorer, images: np.ndarray) -> list[str]:
     digits, conf = scorer.classify(images)
     return [f"{d} ({c:.0%})" for d, c in zip(digits, conf)]
-
-
-def latent_grid(n: int, lo: float, hi: float) -> np.ndarray:
-    """n x n points of the square [lo, hi]², row by row from the top, as manifold_figure tiles them."""
-    axis = np.linspace(lo, hi, n, dtype="float32")
-    return np.array([[x, y] for y in axis[::-1] for x in axis], dtype="float32")
 
 
 @dataclass

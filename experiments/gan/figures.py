@@ -70,6 +70,12 @@ def image_grid(images: np.ndarray, rows: int, cols: int, title: str = "", size: 
     return fig
 
 
+def latent_grid(n: int, lo: float, hi: float) -> np.ndarray:
+    """n x n points of the square [lo, hi]², row by row from the top, as manifold_figure tiles them."""
+    axis = np.linspace(lo, hi, n, dtype="float32")
+    return np.array([[x, y] for y in axis[::-1] for x in axis], dtype="float32")
+
+
 def manifold_figure(images: np.ndarray, n: int, lo: float, hi: float, title: str) -> Any:
     """The n x n images of a regular grid over a 2-D latent square, tiled into one picture."""
     side = images.shape[1]
