@@ -193,7 +193,12 @@ def adversarial(ctx):
 
 
 def record(ctx, result: AdversarialResult) -> None:
-    settings, proof = result.settings, result.proof
+    record_freezing(ctx, result.proof)
+    record_optimizers(ctx, result.settings, result.proof["optimizers"], result.decay)
+    record_recipe(ctx, result.literal, result.toggled)
+
+
+def record_freezing(ctx, proof: dict[str, dict[str, Any]]) -> None:
     d_step_ok = proof["d_step_D"]["changed"] > 0 and proof["d_step_G"]["changed"] == 0
     g_step_ok = proof["g_step_G"]["changed"] > 0 and proof["g_step_D"]["changed"] == 0
     ctx.metric("d_step_D_changed", proof["d_step_D"]["changed"], "variables")
@@ -214,7 +219,8 @@ def record(ctx, result: AdversarialResult) -> None:
               expected="G changed, D identical",
               observed=f"G {proof['g_step_G']['changed']}/{proof['g_step_G']['n']} changed, D {proof['g_step_D']['identical']}/{proof['g_step_D']['n']} identical")
 
-    optimizers = proof["optimizers"]
+
+def record_optimizers(ctx, settings: GanSettings, optimizers: dict[str, Any], decay: dict[str, float]) -> None:
     opt_ok = (np.isclose(optimizers["d_lr"], settings.d_lr)
               and np.isclose(optimizers["g_lr"], settings.g_lr / (1 + settings.g_decay))
               and optimizers["d_clip"] == settings.clipvalue == optimizers["g_clip"])
@@ -223,12 +229,13 @@ def record(ctx, result: AdversarialResult) -> None:
     ctx.check("optimizers_as_handout", bool(opt_ok and settings.d_lr == 8e-4 and settings.g_lr == 4e-4 and settings.clipvalue == 1.0),
               CHECKS["optimizers_as_handout"],
               expected=[8e-4, 4e-4, 1.0], observed=[settings.d_lr, settings.g_lr, settings.clipvalue])
-    got, want = result.decay["got"], result.decay["want"]
+    got, want = decay["got"], decay["want"]
     ctx.metric("d_lr_after_5000", got, note=NOTES["d_lr_after_5000"])
     ctx.metric("decay_lr_drop_5000", 1 - got / settings.d_lr)
     ctx.check("keras2_decay", bool(np.isclose(got, want, rtol=1e-6)), CHECKS["keras2_decay"], expected=want, observed=got)
 
-    literal, toggled = result.literal, result.toggled
+
+def record_recipe(ctx, literal: dict[str, bool], toggled: dict[str, bool]) -> None:
     ctx.metric("keras3_recipe_d_trains_in_dm", literal["d_trains_in_dm"], note=NOTES["keras3_recipe_d_trains_in_dm"])
     ctx.metric("keras3_recipe_d_frozen_in_am", literal["d_frozen_in_am"])
     ctx.metric("keras3_toggled_d_trains_in_dm", toggled["d_trains_in_dm"])
