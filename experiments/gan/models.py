@@ -214,9 +214,9 @@ class GAN(keras.Model):
         return keras.random.normal(shape, seed=self.noise_seed)
 
     @staticmethod
-    def accuracy(y: Any, p: Any) -> Any:
+    def accuracy(y: Any, p_real: Any) -> Any:
         # Keras 2's 'accuracy' with a binary cross-entropy loss is binary accuracy at 0.5.
-        return ops.mean(ops.cast(ops.equal(p > 0.5, y > 0.5), "float32"))
+        return ops.mean(ops.cast(ops.equal(p_real > 0.5, y > 0.5), "float32"))
 
     def d_step(self, real: Any) -> tuple[Any, Any]:
         n = ops.shape(real)[0]
@@ -226,24 +226,24 @@ class GAN(keras.Model):
         y = ops.concatenate([ops.full((n, 1), self.real_label), ops.zeros((n, 1))], axis=0)
 
         def loss():
-            p = self.discriminator(x, training=True)
-            return self.bce(y, p), p
+            p_real = self.discriminator(x, training=True)
+            return self.bce(y, p_real), p_real
 
         # D's optimizer steps D's weights only: G is fixed in this step.
-        loss, p = minimize(loss, self.discriminator.trainable_variables, self.d_optimizer)
-        return loss, self.accuracy(ops.concatenate([ops.ones((n, 1)), ops.zeros((n, 1))], axis=0), p)
+        loss, p_real = minimize(loss, self.discriminator.trainable_variables, self.d_optimizer)
+        return loss, self.accuracy(ops.concatenate([ops.ones((n, 1)), ops.zeros((n, 1))], axis=0), p_real)
 
     def g_step(self, n: Any) -> tuple[Any, Any]:
         z = self.sample_z(n)                                          # fresh noise: noise_tr
         y = ops.ones((n, 1))
 
         def loss():
-            p = self.discriminator(self.generator(z, training=True), training=True)
-            return self.bce(y, p), p
+            p_real = self.discriminator(self.generator(z, training=True), training=True)
+            return self.bce(y, p_real), p_real
 
         # G's optimizer steps G's weights only: D is frozen without any `trainable` flag.
-        loss, p = minimize(loss, self.generator.trainable_variables, self.g_optimizer)
-        return loss, self.accuracy(y, p)
+        loss, p_real = minimize(loss, self.generator.trainable_variables, self.g_optimizer)
+        return loss, self.accuracy(y, p_real)
 
     def train_step(self, real: Any) -> dict[str, Any]:
         if isinstance(real, tuple):
