@@ -43,12 +43,12 @@ class DiscriminatorReport:
     output_shape: tuple
 
 
-def inspect_discriminator(model: Any, depth: int, dropout: float) -> DiscriminatorReport:
+def inspect_discriminator(model: Any, handout: list[dict[str, Any]], expected_total: int, dropout: float) -> DiscriminatorReport:
+    """D against the handout's lines (spec.handout_discriminator) and the parameter count made by hand."""
     layer_columns, layer_rows = layer_table(model)
-    spec_rows, same = compare(model, handout_discriminator(depth, dropout))
+    spec_rows, same = compare(model, handout)
     return DiscriminatorReport(
-        model=model, dropout=float(dropout), counts=parameter_counts(model),
-        expected_total=expected_discriminator_params(depth),
+        model=model, dropout=float(dropout), counts=parameter_counts(model), expected_total=expected_total,
         dense1024_params=int(model.get_layer("dense1024").count_params()),
         conv_layers=sum(type(layer).__name__ == "Conv2D" for layer in model.layers),
         flatten_units=int(model.get_layer("flatten").output.shape[-1]),
@@ -59,8 +59,10 @@ def inspect_discriminator(model: Any, depth: int, dropout: float) -> Discriminat
 @item("1.2a", "GAN discriminator D", config=("gan",), uses_data=False)
 def discriminator(ctx):
     settings = ctx.settings("gan")
-    model = build_discriminator(settings["depth"], settings["dropout"], precision=settings["precision"])
-    record(ctx, inspect_discriminator(model, settings["depth"], settings["dropout"]))
+    depth, dropout = settings["depth"], settings["dropout"]
+    model = build_discriminator(depth, dropout, precision=settings["precision"])
+    report = inspect_discriminator(model, handout_discriminator(depth, dropout), expected_discriminator_params(depth), dropout)
+    record(ctx, report)
 
 
 def record(ctx, report: DiscriminatorReport) -> None:

@@ -58,14 +58,15 @@ class GeneratorReport:
     untrained: np.ndarray               # G's images before any training
 
 
-def inspect_generator(model: Any, noise: str, noise_dim: int, depth: int, seed: int) -> GeneratorReport:
+def inspect_generator(model: Any, handout: list[dict[str, Any]], expected: dict[str, int], noise: str, noise_dim: int,
+                      depth: int, seed: int) -> GeneratorReport:
+    """G against the handout's lines (spec.handout_generator) and the counts made by hand, and G's untrained output."""
     layer_columns, layer_rows = layer_table(model)
-    spec_rows, same = compare(model, handout_generator(depth))
+    spec_rows, same = compare(model, handout)
     # An untrained G already maps any z to a valid image: the sigmoid keeps every pixel in (0, 1) like MNIST's.
     z = sample_noise(noise, UNTRAINED_SAMPLES, noise_dim, seed)
     return GeneratorReport(
-        model=model, noise_dim=int(noise_dim), counts=parameter_counts(model),
-        expected=expected_generator_params(noise_dim, depth),
+        model=model, noise_dim=int(noise_dim), counts=parameter_counts(model), expected=expected,
         wide_dense_params=int(model.get_layer(f"dense14x14x{depth}").count_params()),
         deconv_filters=model.get_layer("deconv1").filters,
         layer_columns=layer_columns, layer_rows=layer_rows, spec_rows=spec_rows, matches_handout=same,
@@ -75,8 +76,11 @@ def inspect_generator(model: Any, noise: str, noise_dim: int, depth: int, seed: 
 @item("1.2b", "GAN generator G", config=("gan",), uses_data=False)
 def generator(ctx):
     settings = ctx.settings("gan")
-    model = build_generator(settings["noise_dim"], settings["depth"], precision=settings["precision"])
-    record(ctx, inspect_generator(model, settings["noise"], settings["noise_dim"], settings["depth"], ctx.seed))
+    noise_dim, depth = settings["noise_dim"], settings["depth"]
+    model = build_generator(noise_dim, depth, precision=settings["precision"])
+    report = inspect_generator(model, handout_generator(depth), expected_generator_params(noise_dim, depth),
+                               settings["noise"], noise_dim, depth, ctx.seed)
+    record(ctx, report)
 
 
 def record(ctx, report: GeneratorReport) -> None:
