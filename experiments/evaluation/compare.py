@@ -7,6 +7,7 @@ close to the test set as real digits are.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from experiments.evaluation.model_rows import EVALUATOR_ITEM
@@ -21,6 +22,24 @@ MODEL_ITEMS = ("1.1d", "1.1e", "1.1h", "1.1i", "1.1j", "1.2d", "1.2f", "1.2g", "
 FAMILIES = ("vae", "gan")
 REQUIRED = ("model", "family", "item", "fid")
 COLORS = {"vae": "#3a86ff", "gan": "#e76f51", "reference": "#8d99ae"}
+
+CHECKS = {"every_model_item_reported": {"es": "cada ítem que entrena modelos guarda sus filas (model_rows)",
+                                        "en": "every item that trains models saves its rows (model_rows)"}}
+# Filled with eval.n_samples.
+CAPTIONS = {
+    "fid_by_model": {
+        "es": "FID-MNIST de cada modelo ({n_samples} muestras contra el test; escala log, menor es mejor). "
+              "Líneas: piso (dígitos reales) y techo (ruido) del evaluador.",
+        "en": "FID-MNIST of every model ({n_samples} samples against the test set; log scale, lower is better). "
+              "Lines: the evaluator's floor (real digits) and ceiling (noise)."},
+    "precision_recall": {"es": "Precisión (fidelidad) frente a exhaustividad (diversidad) de cada modelo, k = 3.",
+                         "en": "Precision (fidelity) against recall (diversity) of every model, k = 3."},
+    "comparison": {
+        "es": "Todos los modelos entrenados, VAE y GAN, medidos con el mismo evaluador sobre {n_samples} muestras. "
+              "NLL (cota IWAE) y −ELBO sólo existen para los VAE. Las filas de referencia son el piso y el techo.",
+        "en": "Every trained model, VAE and GAN, measured by the same evaluator on {n_samples} samples. "
+              "NLL (IWAE bound) and −ELBO exist for VAEs only. The reference rows are the floor and the ceiling."},
+}
 
 # (row key, header, decimals); None in a row means "not defined for this model" (NLL of a GAN).
 COLUMNS: tuple[tuple[str, Any, int | None], ...] = (
@@ -51,7 +70,18 @@ def checked_row(row: Any, source: str) -> dict[str, Any]:
     return row
 
 
-def collect_rows(ctx, item_ids: tuple[str, ...]) -> tuple[list[dict[str, Any]], list[str]]:
+def saved_rows(ctx, item_ids: tuple[str, ...]) -> dict[str, list[Any] | None]:
+    """Each item's saved model_rows, or None where it saved none."""
+    saved: dict[str, list[Any] | None] = {}
+    for item_id in item_ids:
+        try:
+            saved[item_id] = ctx.input(item_id).value("model_rows")
+        except KeyError:
+            saved[item_id] = None
+    return saved
+
+
+def merge_rows(saved: dict[str, list[Any] | None]) -> tuple[list[dict[str, Any]], list[str]]:
     """Every model row of the given items, once each, and the items that saved none.
 
     A model reused by a later comparison keeps its owner's `item`, so
@@ -59,13 +89,11 @@ def collect_rows(ctx, item_ids: tuple[str, ...]) -> tuple[list[dict[str, Any]], 
     """
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     silent = []
-    for item_id in item_ids:
-        try:
-            saved = ctx.input(item_id).value("model_rows")
-        except KeyError:
+    for item_id, item_rows in saved.items():
+        if item_rows is None:
             silent.append(item_id)
             continue
-        for row in saved:
+        for row in item_rows:
             row = checked_row(row, item_id)
             rows.setdefault((str(row["item"]), str(row["model"])), row)
     return list(rows.values()), silent
@@ -91,38 +119,43 @@ def best(rows: list[dict[str, Any]], family: str) -> dict[str, Any]:
     return min((r for r in rows if r["family"] == family), key=lambda r: r["fid"])
 
 
+@dataclass
+class Comparison:
+    rows: list[dict[str, Any]]          # every model, VAEs then GANs, best FID first
+    silent: list[str]                   # model items that saved no rows
+    references: list[dict[str, Any]]    # the evaluator's floor and ceiling rows
+    floor: float
+    ceiling: float
+
+
+def gather(model_rows: dict[str, list[Any] | None], evaluator: Any) -> Comparison:
+    """The comparison from each model item's saved rows (None: it saved none) and the evaluator's output."""
+    rows, silent = merge_rows(model_rows)
+    absent = [f for f in FAMILIES if not any(r["family"] == f for r in rows)]
+    if absent:
+        raise ItemFailed(f"no {' or '.join(absent).upper()} model rows among {', '.join(model_rows)}: nothing to compare")
+    return Comparison(ordered(rows), silent, evaluator.value("reference_rows"),
+                      evaluator.metrics["fid_floor"], evaluator.metrics["fid_ceiling"])
+
+
 @item(ID, TITLE, needs=(EVALUATOR_ITEM,) + MODEL_ITEMS, config=("eval",), uses_data=False,
       shows=("comparison",))
 def compare_models(ctx) -> None:
-    rows, silent = collect_rows(ctx, MODEL_ITEMS)
-    absent = [f for f in FAMILIES if not any(r["family"] == f for r in rows)]
-    if absent:
-        raise ItemFailed(f"no {' or '.join(absent).upper()} model rows among {', '.join(MODEL_ITEMS)}: nothing to compare")
-    rows = ordered(rows)
-    evaluator = ctx.input(EVALUATOR_ITEM)
-    references = evaluator.value("reference_rows")
-    floor, ceiling = evaluator.metrics["fid_floor"], evaluator.metrics["fid_ceiling"]
+    comparison = gather(saved_rows(ctx, MODEL_ITEMS), ctx.input(EVALUATOR_ITEM))
+    record(ctx, comparison, ctx.settings("eval")["n_samples"])
 
-    record_metrics(ctx, rows, floor, ceiling)
-    ctx.check("every_model_item_reported", not silent, {
-        "es": "cada ítem que entrena modelos guarda sus filas (model_rows)",
-        "en": "every item that trains models saves its rows (model_rows)"},
-        expected=[], observed=silent)
-    n_samples = ctx.settings("eval")["n_samples"]
-    ctx.figure("fid_by_model", fid_figure(rows, floor, ceiling), {
-        "es": f"FID-MNIST de cada modelo ({n_samples} muestras contra el test; escala log, menor es mejor). "
-              "Líneas: piso (dígitos reales) y techo (ruido) del evaluador.",
-        "en": f"FID-MNIST of every model ({n_samples} samples against the test set; log scale, lower is better). "
-              "Lines: the evaluator's floor (real digits) and ceiling (noise)."})
-    ctx.figure("precision_recall", precision_recall_figure(rows, references), {
-        "es": "Precisión (fidelidad) frente a exhaustividad (diversidad) de cada modelo, k = 3.",
-        "en": "Precision (fidelity) against recall (diversity) of every model, k = 3."})
+
+def record(ctx, comparison: Comparison, n_samples: int) -> None:
+    rows, references = comparison.rows, comparison.references
+    record_metrics(ctx, rows, comparison.floor, comparison.ceiling)
+    ctx.check("every_model_item_reported", not comparison.silent, CHECKS["every_model_item_reported"],
+              expected=[], observed=comparison.silent)
+    captions = {name: {lang: text.format(n_samples=n_samples) for lang, text in caption.items()}
+                for name, caption in CAPTIONS.items()}
+    ctx.figure("fid_by_model", fid_figure(rows, comparison.floor, comparison.ceiling), captions["fid_by_model"])
+    ctx.figure("precision_recall", precision_recall_figure(rows, references), captions["precision_recall"])
     ctx.table("comparison", [header for _, header, _ in COLUMNS],
-              [[cell(r.get(key), d) for key, _, d in COLUMNS] for r in rows + references], {
-        "es": f"Todos los modelos entrenados, VAE y GAN, medidos con el mismo evaluador sobre {n_samples} muestras. "
-              "NLL (cota IWAE) y −ELBO sólo existen para los VAE. Las filas de referencia son el piso y el techo.",
-        "en": f"Every trained model, VAE and GAN, measured by the same evaluator on {n_samples} samples. "
-              "NLL (IWAE bound) and −ELBO exist for VAEs only. The reference rows are the floor and the ceiling."})
+              [[cell(r.get(key), d) for key, _, d in COLUMNS] for r in rows + references], captions["comparison"])
     ctx.save_value("comparison", rows)
 
 
@@ -136,10 +169,10 @@ def record_metrics(ctx, rows: list[dict[str, Any]], floor: float, ceiling: float
     ctx.metric("best_family", "vae" if vae["fid"] <= gan["fid"] else "gan")
     ctx.metric("n_vae", sum(r["family"] == "vae" for r in rows))
     ctx.metric("n_gan", sum(r["family"] == "gan" for r in rows))
-    for name, r in (("best_vae", vae), ("best_gan", gan)):
+    for name, row in (("best_vae", vae), ("best_gan", gan)):
         for key in ("coverage_entropy", "classes_under_2pct", "precision", "recall"):
-            if r.get(key) is not None:
-                ctx.metric(f"{name}_{key}", r[key])
+            if row.get(key) is not None:
+                ctx.metric(f"{name}_{key}", row[key])
     ctx.metric("fid_floor", floor)
     ctx.metric("fid_ceiling", ceiling)
     collapsed = [r["model"] for r in rows if (r.get("classes_under_2pct") or 0) > 0]

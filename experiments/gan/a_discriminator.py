@@ -1,48 +1,86 @@
 """1.2a: the discriminator D, as the handout defines it."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from experiments.gan.models import build_discriminator, expected_discriminator_params
 from experiments.gan.spec import COMPARE_COLUMNS, compare, handout_discriminator
 from harness.train.architecture import graph_figure, layer_table, parameter_counts
 from harness.registry import item
 
+NOTES = {"params_dense1024": {"es": "la capa densa de 1024 unidades", "en": "the 1024-unit dense layer"}}
+CHECKS = {
+    "matches_handout_layer_by_layer": {
+        "es": "tipos, filtros, kernels 5×5, strides 2, padding, activaciones y dropout como el enunciado",
+        "en": "types, filters, 5×5 kernels, strides 2, padding, activations and dropout as in the handout"},
+    "parameter_count": {"es": "parámetros contados a mano desde las formas del enunciado",
+                        "en": "parameters counted by hand from the handout's shapes"},
+    "output_is_one_probability": {"es": "una salida sigmoide por imagen", "en": "one sigmoid output per image"},
+}
+CAPTIONS = {
+    "layers": {"es": "D capa por capa (Keras 3)", "en": "D layer by layer (Keras 3)"},
+    "graph": {"es": "D: de la imagen 28×28×1 a la probabilidad de que sea real",
+              "en": "D: from a 28×28×1 image to the probability that it is real"},
+    "handout_vs_ours": {"es": "Cada línea D.add(...) del enunciado frente a nuestra capa",
+                        "en": "Each D.add(...) line of the handout against our layer"},
+}
+
+
+@dataclass
+class DiscriminatorReport:
+    model: Any
+    dropout: float
+    counts: dict[str, int]              # total, trainable, non-trainable
+    expected_total: int                 # counted by hand (models.expected_discriminator_params)
+    dense1024_params: int
+    conv_layers: int
+    flatten_units: int
+    layer_columns: list[Any]
+    layer_rows: list[list[Any]]
+    spec_rows: list[list[Any]]          # spec.compare: one row per handout line
+    matches_handout: bool
+    output_shape: tuple
+
+
+def inspect_discriminator(model: Any, handout: list[dict[str, Any]], expected_total: int, dropout: float) -> DiscriminatorReport:
+    """D against the handout's lines (spec.handout_discriminator) and the parameter count made by hand."""
+    layer_columns, layer_rows = layer_table(model)
+    spec_rows, same = compare(model, handout)
+    return DiscriminatorReport(
+        model=model, dropout=float(dropout), counts=parameter_counts(model), expected_total=expected_total,
+        dense1024_params=int(model.get_layer("dense1024").count_params()),
+        conv_layers=sum(type(layer).__name__ == "Conv2D" for layer in model.layers),
+        flatten_units=int(model.get_layer("flatten").output.shape[-1]),
+        layer_columns=layer_columns, layer_rows=layer_rows, spec_rows=spec_rows, matches_handout=same,
+        output_shape=tuple(model.layers[-1].output.shape[1:]))
+
 
 @item("1.2a", "GAN discriminator D", config=("gan",), uses_data=False)
 def discriminator(ctx):
-    gan = ctx.settings("gan")
-    d = build_discriminator(gan["depth"], gan["dropout"], precision=gan["precision"])
-    counts = parameter_counts(d)
-    expected = expected_discriminator_params(gan["depth"])
-    convs = [l for l in d.layers if type(l).__name__ == "Conv2D"]
-    dense = next(l for l in d.layers if l.name == "dense1024")
+    settings = ctx.settings("gan")
+    depth, dropout = settings["depth"], settings["dropout"]
+    model = build_discriminator(depth, dropout, precision=settings["precision"])
+    report = inspect_discriminator(model, handout_discriminator(depth, dropout), expected_discriminator_params(depth), dropout)
+    record(ctx, report)
 
-    ctx.metric("params_total", counts["total"], "parameters")
-    ctx.metric("params_dense1024", int(dense.count_params()), "parameters",
-               note={"es": "la capa densa de 1024 unidades", "en": "the 1024-unit dense layer"})
-    ctx.metric("dense1024_share", dense.count_params() / counts["total"])
-    ctx.metric("conv_layers", len(convs))
-    ctx.metric("flatten_units", int(d.get_layer("flatten").output.shape[-1]))
-    ctx.metric("dropout", float(gan["dropout"]))
 
-    columns, rows = layer_table(d)
-    ctx.table("layers", columns, rows, {"es": "D capa por capa (Keras 3)", "en": "D layer by layer (Keras 3)"})
-    ctx.figure("graph", graph_figure(d, "Discriminator D"),
-               {"es": "D: de la imagen 28×28×1 a la probabilidad de que sea real",
-                "en": "D: from a 28×28×1 image to the probability that it is real"})
+def record(ctx, report: DiscriminatorReport) -> None:
+    total = report.counts["total"]
+    ctx.metric("params_total", total, "parameters")
+    ctx.metric("params_dense1024", report.dense1024_params, "parameters", note=NOTES["params_dense1024"])
+    ctx.metric("dense1024_share", report.dense1024_params / total)
+    ctx.metric("conv_layers", report.conv_layers)
+    ctx.metric("flatten_units", report.flatten_units)
+    ctx.metric("dropout", report.dropout)
 
-    spec_rows, same = compare(d, handout_discriminator(gan["depth"], gan["dropout"]))
-    ctx.table("handout_vs_ours", COMPARE_COLUMNS, spec_rows,
-              {"es": "Cada línea D.add(...) del enunciado frente a nuestra capa",
-               "en": "Each D.add(...) line of the handout against our layer"})
-    ctx.check("matches_handout_layer_by_layer", same,
-              {"es": "tipos, filtros, kernels 5×5, strides 2, padding, activaciones y dropout como el enunciado",
-               "en": "types, filters, 5×5 kernels, strides 2, padding, activations and dropout as in the handout"},
-              expected=len(spec_rows), observed=sum(r[-1] == "✓" for r in spec_rows))
-    ctx.check("parameter_count", counts["total"] == expected,
-              {"es": "parámetros contados a mano desde las formas del enunciado",
-               "en": "parameters counted by hand from the handout's shapes"},
-              expected=expected, observed=counts["total"])
-    out = d.layers[-1].output.shape
-    ctx.check("output_is_one_probability", tuple(out[1:]) == (1,) and rows[-1][4] == "sigmoid",
-              {"es": "una salida sigmoide por imagen", "en": "one sigmoid output per image"},
-              expected=[1, "sigmoid"], observed=[list(out[1:]), rows[-1][4]])
+    ctx.table("layers", report.layer_columns, report.layer_rows, CAPTIONS["layers"])
+    ctx.figure("graph", graph_figure(report.model, "Discriminator D"), CAPTIONS["graph"])
+    ctx.table("handout_vs_ours", COMPARE_COLUMNS, report.spec_rows, CAPTIONS["handout_vs_ours"])
+    ctx.check("matches_handout_layer_by_layer", report.matches_handout, CHECKS["matches_handout_layer_by_layer"],
+              expected=len(report.spec_rows), observed=sum(r[-1] == "✓" for r in report.spec_rows))
+    ctx.check("parameter_count", total == report.expected_total, CHECKS["parameter_count"],
+              expected=report.expected_total, observed=total)
+    activation = report.layer_rows[-1][4]
+    ctx.check("output_is_one_probability", report.output_shape == (1,) and activation == "sigmoid",
+              CHECKS["output_is_one_probability"], expected=[1, "sigmoid"], observed=[list(report.output_shape), activation])

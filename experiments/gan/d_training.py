@@ -4,52 +4,70 @@ The base GAN of section 1.2: 1.2e samples from it, 1.2f-h compare against it.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 from experiments.gan.figures import class_histogram_figure, curves_figure, image_grid
-from experiments.gan.models import GanSettings
+from experiments.gan.models import GAN, GanSettings
 from harness.train.hardware import resolve_precision
-from experiments.gan.training import (CODE, COLUMNS, EVALUATOR_ITEM, STUCK_TAIL, evaluate, evaluator, model_row, record_scores,
-                                      train_one, train_settings)
+from experiments.gan.training import (CODE, COLUMNS, EVALUATOR_ITEM, STUCK_TAIL, History, evaluate, evaluator, model_row,
+                                      record_scores, train_one, train_settings)
 from harness.registry import item
 
 HANDOUT_STEPS, HANDOUT_BATCH = 5000, 64
 LABEL = "GAN z=2 U(-1,1)"
+NOISE_DRAWS = 10000  # draws of the GAN's own sampler whose range noise_uniform_in_range checks
+
+# Filled with the run's steps, batch and profile; the part in brackets only when the profile cut the steps.
+BUDGET_DETAIL = {"es": "{steps} pasos de lote {batch}", "en": "{steps} steps of batch {batch}"}
+BUDGET_REDUCED = {"es": " (el perfil '{profile}' reduce los {handout} pasos del enunciado)",
+                  "en": " (profile '{profile}' reduces the handout's {handout} steps)"}
+NOTES = {
+    "ms_per_step": {"es": "un paso = actualización de D + actualización de G; sin el primero (traza el grafo)",
+                    "en": "one step = a D update + a G update; the first (graph tracing) excluded"},
+    "last10": {"es": "media del último 10 % de los pasos", "en": "mean over the last 10 % of steps"},
+    "arithmetic": {"es": "gan.precision = {precision} en esta máquina", "en": "gan.precision = {precision} on this machine"},
+    "d_acc_stuck_frac": {"es": f"fracción del último {STUCK_TAIL:.0%} de pasos con exactitud de D = 1.0",
+                         "en": f"share of the last {STUCK_TAIL:.0%} of steps with D accuracy = 1.0"},
+}
+CHECKS = {
+    "batch_64": {"es": "lotes de 64 como el enunciado", "en": "batches of 64 as in the handout"},
+    "noise_uniform_in_range": {
+        "es": "z ~ U(-1, 1) de dimensión noise_dim, como np.random.uniform(-1, 1) del enunciado",
+        "en": "z ~ U(-1, 1) of dimension noise_dim, as the handout's np.random.uniform(-1, 1)"},
+    "d_not_stuck_at_1": {
+        "es": f"D no acierta el 100 % en todo el último {STUCK_TAIL:.0%} de los pasos (si lo hace, G dejó de recibir señal útil)",
+        "en": f"D is not 100 % right over the whole last {STUCK_TAIL:.0%} of steps (if it is, G stopped getting a useful signal)"},
+}
+CAPTIONS = {
+    "curves": {"es": "Pérdida y exactitud de D y de G por paso (tenue: cada paso; grueso: media móvil)",
+               "en": "Loss and accuracy of D and of G per step (faint: every step; bold: moving average)"},
+    "samples": {"es": "16 muestras de G al final del entrenamiento", "en": "16 samples from G at the end of training"},
+    "class_histogram": {"es": "Clase predicha de {n} muestras: las barras que faltan son modos colapsados",
+                        "en": "Predicted class of {n} samples: missing bars are collapsed modes"},
+}
 
 
-def budget_checks(ctx, gan_cfg: dict) -> None:
-    steps, batch = gan_cfg["steps"], gan_cfg["batch_size"]
-    reduced = ctx.profile != "full"
-    ctx.check("handout_budget", steps == HANDOUT_STEPS or reduced,
-              {"es": f"{steps} pasos de lote {batch}" + (f" (el perfil '{ctx.profile}' reduce los {HANDOUT_STEPS} pasos del enunciado)" if reduced and steps != HANDOUT_STEPS else ""),
-               "en": f"{steps} steps of batch {batch}" + (f" (profile '{ctx.profile}' reduces the handout's {HANDOUT_STEPS} steps)" if reduced and steps != HANDOUT_STEPS else "")},
-              expected=[HANDOUT_STEPS, HANDOUT_BATCH], observed=[steps, batch])
-    ctx.check("batch_64", batch == HANDOUT_BATCH, {"es": "lotes de 64 como el enunciado", "en": "batches of 64 as in the handout"},
-              expected=HANDOUT_BATCH, observed=batch)
+@dataclass
+class TrainedGan:
+    """1.2d's GAN after training: its record, its scores and what its sampler really draws."""
+
+    config: dict[str, Any]      # the gan settings section
+    settings: GanSettings
+    gan: GAN
+    history: History
+    train_s: float
+    scores: dict[str, Any]      # the evaluator's, on eval.n_samples images
+    images: np.ndarray          # those images
+    sample_ips: float
+    z_draws: np.ndarray         # NOISE_DRAWS draws of the GAN's in-graph sampler
 
 
-def noise_check(ctx, gan, settings: GanSettings) -> None:
-    """What the GAN really feeds G: 10 000 draws of its own in-graph sampler."""
-    z = np.asarray(gan.sample_z(10000))
-    lo, hi = float(z.min()), float(z.max())
-    uniform = settings.noise == "uniform"
-    ctx.metric("noise_min", lo)
-    ctx.metric("noise_max", hi)
-    ctx.check("noise_uniform_in_range", uniform and -1.0 <= lo and hi <= 1.0 and z.shape[1] == settings.noise_dim,
-              {"es": "z ~ U(-1, 1) de dimensión noise_dim, como np.random.uniform(-1, 1) del enunciado",
-               "en": "z ~ U(-1, 1) of dimension noise_dim, as the handout's np.random.uniform(-1, 1)"},
-              expected=["uniform", -1.0, 1.0], observed=[settings.noise, lo, hi])
-
-
-def stuck_check(ctx, history) -> None:
-    frac = history.stuck_fraction()
-    ctx.metric("d_acc_stuck_frac", frac, note={
-        "es": f"fracción del último {STUCK_TAIL:.0%} de pasos con exactitud de D = 1.0",
-        "en": f"share of the last {STUCK_TAIL:.0%} of steps with D accuracy = 1.0"})
-    ctx.check("d_not_stuck_at_1", frac < 1.0,
-              {"es": f"D no acierta el 100 % en todo el último {STUCK_TAIL:.0%} de los pasos (si lo hace, G dejó de recibir señal útil)",
-               "en": f"D is not 100 % right over the whole last {STUCK_TAIL:.0%} of steps (if it is, G stopped getting a useful signal)"},
-              expected="< 1.0", observed=frac)
+def sampler_draws(gan: GAN) -> np.ndarray:
+    """What the GAN really feeds G: draws of its own in-graph sampler."""
+    return np.asarray(gan.sample_z(NOISE_DRAWS))
 
 
 @item("1.2d", "GAN training, step by step", needs=(EVALUATOR_ITEM,), config=("gan", "eval"), extra_code=CODE,
@@ -60,40 +78,63 @@ def training(ctx):
     budget_checks(ctx, gan_cfg)
 
     gan, history, train_s = train_one(ctx, settings, LABEL)
-    ev = evaluator(ctx)
-    scores, images, ips = evaluate(ctx, ev, gan.generator, settings.noise, settings.noise_dim)
+    scores, images, ips = evaluate(ctx, evaluator(ctx), gan.generator, settings.noise, settings.noise_dim)
+    record(ctx, TrainedGan(gan_cfg, settings, gan, history, train_s, scores, images, ips, sampler_draws(gan)))
+
+
+def budget_checks(ctx, gan_cfg: dict) -> None:
+    steps, batch = gan_cfg["steps"], gan_cfg["batch_size"]
+    reduced = ctx.profile != "full" and steps != HANDOUT_STEPS
+    detail = {lang: BUDGET_DETAIL[lang].format(steps=steps, batch=batch)
+              + (BUDGET_REDUCED[lang].format(profile=ctx.profile, handout=HANDOUT_STEPS) if reduced else "")
+              for lang in ("es", "en")}
+    ctx.check("handout_budget", steps == HANDOUT_STEPS or ctx.profile != "full", detail,
+              expected=[HANDOUT_STEPS, HANDOUT_BATCH], observed=[steps, batch])
+    ctx.check("batch_64", batch == HANDOUT_BATCH, CHECKS["batch_64"], expected=HANDOUT_BATCH, observed=batch)
+
+
+def record(ctx, result: TrainedGan) -> None:
+    gan_cfg, settings, history, scores = result.config, result.settings, result.history, result.scores
     # The slide shows the first three metrics: the step's cost, then FID-MNIST and coverage.
-    ctx.metric("ms_per_step", history.ms_per_step, "ms", note={
-        "es": "un paso = actualización de D + actualización de G; sin el primero (traza el grafo)",
-        "en": "one step = a D update + a G update; the first (graph tracing) excluded"})
+    ctx.metric("ms_per_step", history.ms_per_step, "ms", note=NOTES["ms_per_step"])
     record_scores(ctx, scores)
-    ctx.metric("train_s", train_s, "s")
+    ctx.metric("train_s", result.train_s, "s")
     ctx.metric("steps", history.steps)
-    noise_check(ctx, gan, settings)
+    noise_check(ctx, result.z_draws, settings)
     for name in COLUMNS:
-        ctx.metric(f"{name}_last10", history.tail(name), note={
-            "es": "media del último 10 % de los pasos", "en": "mean over the last 10 % of steps"})
+        ctx.metric(f"{name}_last10", history.tail(name), note=NOTES["last10"])
         ctx.metric(f"{name}_first10", history.head(name))
     ctx.metric("first_step_s", history.first_step_s, "s")
-    ctx.metric("arithmetic", resolve_precision(settings.precision, "gan.precision"), note={
-        "es": f"gan.precision = {settings.precision} en esta máquina",
-        "en": f"gan.precision = {settings.precision} on this machine"})
+    ctx.metric("arithmetic", resolve_precision(settings.precision, "gan.precision"),
+               note={lang: text.format(precision=settings.precision) for lang, text in NOTES["arithmetic"].items()})
     stuck_check(ctx, history)
 
-    ctx.figure("curves", curves_figure(history, f"{LABEL}: {history.steps} steps, batch {gan_cfg['batch_size']}"), {
-        "es": "Pérdida y exactitud de D y de G por paso (tenue: cada paso; grueso: media móvil)",
-        "en": "Loss and accuracy of D and of G per step (faint: every step; bold: moving average)"})
-    ctx.metric("sample_ips", ips, "img/s")
-    ctx.figure("samples", image_grid(images[:16], 4, 4, f"{LABEL} after {history.steps} steps"), {
-        "es": "16 muestras de G al final del entrenamiento", "en": "16 samples from G at the end of training"})
-    ctx.figure("class_histogram", class_histogram_figure({LABEL: scores["class_hist"]}, "Digits G generates (evaluator's labels)"), {
-        "es": f"Clase predicha de {scores['n']} muestras: las barras que faltan son modos colapsados",
-        "en": f"Predicted class of {scores['n']} samples: missing bars are collapsed modes"})
+    ctx.figure("curves", curves_figure(history, f"{LABEL}: {history.steps} steps, batch {gan_cfg['batch_size']}"),
+               CAPTIONS["curves"])
+    ctx.metric("sample_ips", result.sample_ips, "img/s")
+    ctx.figure("samples", image_grid(result.images[:16], 4, 4, f"{LABEL} after {history.steps} steps"), CAPTIONS["samples"])
+    ctx.figure("class_histogram", class_histogram_figure({LABEL: scores["class_hist"]}, "Digits G generates (evaluator's labels)"),
+               {lang: text.format(n=scores["n"]) for lang, text in CAPTIONS["class_histogram"].items()})
 
     ctx.save_array("history", history.values)
     ctx.save_value("history_columns", list(COLUMNS))
     ctx.save_value("class_hist", scores["class_hist"])
-    ctx.save_model("generator", gan.generator)
+    ctx.save_model("generator", result.gan.generator)
     ctx.save_value("noise", {"law": gan_cfg["noise"], "dim": gan_cfg["noise_dim"]})  # the GAN explorer draws z from it
-    ctx.save_model("discriminator", gan.discriminator)
-    ctx.save_value("model_rows", [model_row(LABEL, ctx.id, train_s, ips, scores)])
+    ctx.save_model("discriminator", result.gan.discriminator)
+    ctx.save_value("model_rows", [model_row(LABEL, ctx.id, result.train_s, result.sample_ips, scores)])
+
+
+def noise_check(ctx, z: np.ndarray, settings: GanSettings) -> None:
+    lo, hi = float(z.min()), float(z.max())
+    uniform = settings.noise == "uniform"
+    ctx.metric("noise_min", lo)
+    ctx.metric("noise_max", hi)
+    ctx.check("noise_uniform_in_range", uniform and -1.0 <= lo and hi <= 1.0 and z.shape[1] == settings.noise_dim,
+              CHECKS["noise_uniform_in_range"], expected=["uniform", -1.0, 1.0], observed=[settings.noise, lo, hi])
+
+
+def stuck_check(ctx, history: History) -> None:
+    fraction = history.stuck_fraction()
+    ctx.metric("d_acc_stuck_frac", fraction, note=NOTES["d_acc_stuck_frac"])
+    ctx.check("d_not_stuck_at_1", fraction < 1.0, CHECKS["d_not_stuck_at_1"], expected="< 1.0", observed=fraction)

@@ -14,11 +14,11 @@ def smooth(y: np.ndarray, window: int) -> np.ndarray:
     """Trailing moving average (same length: the first points average what exists so far)."""
     if window <= 1:
         return np.asarray(y, dtype=float)
-    c = np.cumsum(np.insert(np.asarray(y, dtype=float), 0, 0.0))
+    cumulative = np.cumsum(np.insert(np.asarray(y, dtype=float), 0, 0.0))
     out = np.empty(len(y))
     for i in range(len(y)):
         lo = max(0, i + 1 - window)
-        out[i] = (c[i + 1] - c[lo]) / (i + 1 - lo)
+        out[i] = (cumulative[i + 1] - cumulative[lo]) / (i + 1 - lo)
     return out
 
 
@@ -29,14 +29,14 @@ def smoothing_window(steps: int) -> int:
 def curves_figure(history: Any, title: str) -> Any:
     """Loss and accuracy of D and of G (through D) per step, raw and smoothed."""
     steps = np.arange(1, history.steps + 1)
-    w = smoothing_window(history.steps)
+    window = smoothing_window(history.steps)
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     for ax, kind in zip(axes, ("loss", "acc")):
         for net, colour in (("d", "#1f77b4"), ("g", "#d62728")):
             y = history.column(f"{net}_{kind}")
             label = {"d": "D (real + fake)", "g": "G (through D)"}[net]
             ax.plot(steps, y, color=colour, alpha=0.25, lw=0.7)
-            ax.plot(steps, smooth(y, w), color=colour, lw=1.8, label=f"{label}, smoothed ({w} steps)")
+            ax.plot(steps, smooth(y, window), color=colour, lw=1.8, label=f"{label}, smoothed ({window} steps)")
         ax.set_xlabel("step")
         ax.set_ylabel("binary cross-entropy (log scale)" if kind == "loss" else "accuracy")
         if kind == "loss":
@@ -70,6 +70,12 @@ def image_grid(images: np.ndarray, rows: int, cols: int, title: str = "", size: 
     return fig
 
 
+def latent_grid(n: int, lo: float, hi: float) -> np.ndarray:
+    """n x n points of the square [lo, hi]², row by row from the top, as manifold_figure tiles them."""
+    axis = np.linspace(lo, hi, n, dtype="float32")
+    return np.array([[x, y] for y in axis[::-1] for x in axis], dtype="float32")
+
+
 def manifold_figure(images: np.ndarray, n: int, lo: float, hi: float, title: str) -> Any:
     """The n x n images of a regular grid over a 2-D latent square, tiled into one picture."""
     side = images.shape[1]
@@ -89,13 +95,12 @@ def manifold_figure(images: np.ndarray, n: int, lo: float, hi: float, title: str
 def class_histogram_figure(hists: dict[str, Sequence[float]], title: str) -> Any:
     """Share of generated images per predicted digit: a collapsed G piles onto a few bars."""
     fig, ax = plt.subplots(figsize=(7.5, 3.4))
-    k = len(hists)
-    width = 0.8 / max(k, 1)
+    width = 0.8 / max(len(hists), 1)
     digits = np.arange(10)
     for j, (label, hist) in enumerate(hists.items()):
-        h = np.asarray(hist, dtype=float)
-        h = h / h.sum() if h.sum() > 0 else h
-        ax.bar(digits - 0.4 + width * (j + 0.5), h, width, label=label)
+        counts = np.asarray(hist, dtype=float)
+        shares = counts / counts.sum() if counts.sum() > 0 else counts
+        ax.bar(digits - 0.4 + width * (j + 0.5), shares, width, label=label)
     ax.axhline(0.1, color="#555", ls="--", lw=0.8, label="uniform (0.1)")
     ax.axhline(0.02, color="#c00", ls=":", lw=0.8, label="2 % threshold")
     ax.set_xticks(digits)

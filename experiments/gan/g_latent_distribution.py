@@ -6,16 +6,84 @@ where it is sampled (1.2e). Here it is the GAN's in-graph sampler.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
-from experiments.gan.figures import class_histogram_figure, comparison_grids, curves_figure, manifold_figure
-from experiments.gan.training import (CODE, EVALUATOR_ITEM, evaluate, evaluator, generate, model_row, record_scores, train_one,
-                                      train_settings)
+from experiments.gan.figures import class_histogram_figure, comparison_grids, curves_figure, latent_grid, manifold_figure
+from experiments.gan.models import GAN
+from experiments.gan.training import (CODE, EVALUATOR_ITEM, History, evaluator, generate, model_row, n_eval_samples,
+                                      record_scores, sample_images, score, train_one, train_settings)
 from harness.errors import ConfigError
 from harness.registry import item
+from harness.train.evaluation import SAMPLE_SEED
 
 MANIFOLD_N = 20
 GAUSS_SPAN = 2.5   # the manifold of a N(0, 1) latent is drawn over [-2.5, 2.5]², 99 % of each coordinate
+NOISE_DRAWS = 10000  # draws of the new GAN's own sampler whose moments latent_law_used checks
+SCORE_KEYS = ("fid", "coverage_entropy", "classes_under_2pct", "mean_confidence", "precision", "recall")
+
+NOTES = {
+    "fid": {"es": "z ~ {noise}", "en": "z ~ {noise}"},
+    "base_fid": {"es": "z ~ U(-1, 1) (1.2d)", "en": "z ~ U(-1, 1) (1.2d)"},
+    "fid_change": {"es": "negativo = mejor", "en": "negative = better"},
+    "z_outside_unit_box": {"es": "fracción de z fuera de [-1, 1]^d: regiones que la uniforme nunca visita",
+                           "en": "share of z outside [-1, 1]^d: regions the uniform never visits"},
+}
+CHECKS = {
+    "latent_law_used": {
+        "es": "la GAN se entrena con la otra ley: media ≈ 0 y desviación ≈ 1 medidas en su propio muestreador",
+        "en": "the GAN trains on the other law: mean ≈ 0 and std ≈ 1 measured on its own sampler"},
+    "same_budget_as_1.2d": {"es": "entrenada completa, con los mismos pasos que 1.2d",
+                            "en": "trained fully, with the same steps as 1.2d"},
+}
+CAPTIONS = {
+    "comparison": {"es": "Cada generador con su propia ley de z, mismo evaluador, {n} muestras",
+                   "en": "Each generator with its own law of z, same evaluator, {n} samples"},
+    "curves": {"es": "Curvas de entrenamiento con la nueva ley de z", "en": "Training curves with the new law of z"},
+    "samples": {"es": "Diez muestras de cada generador", "en": "Ten samples of each generator"},
+    "class_histogram": {"es": "Cobertura de clases con cada ley de z", "en": "Class coverage under each law of z"},
+    "latent_manifold": {
+        "es": "El plano latente de la GAN gaussiana: el centro concentra la masa; los bordes se muestrean poco",
+        "en": "The Gaussian GAN's latent plane: the centre holds the mass; the edges are rarely sampled"},
+}
+TABLE_COLUMNS = ["z", "FID-MNIST", {"es": "entropía de clases", "en": "class entropy"},
+                 {"es": "clases < 2 %", "en": "classes < 2 %"}, {"es": "confianza media", "en": "mean confidence"},
+                 "precision", "recall"]
+
+
+@dataclass
+class LawComparison:
+    """The new GAN and 1.2d's, each sampled from its own law of z and scored by the same evaluator."""
+
+    base_noise: str
+    noise: str
+    label: str
+    gan: GAN
+    history: History
+    train_s: float
+    base_steps: int
+    scores: dict[str, Any]
+    images: np.ndarray
+    sample_ips: float
+    base_scores: dict[str, Any]
+    base_images: np.ndarray
+    z_draws: np.ndarray             # NOISE_DRAWS draws of the new GAN's in-graph sampler
+    manifold: np.ndarray | None     # the new G over [-GAUSS_SPAN, GAUSS_SPAN]², when z is 2-D
+
+
+def compare_laws(gan: GAN, base_generator: Any, scorer: Any, noise: str, base_noise: str, n: int) -> dict[str, Any]:
+    """Both generators scored on n images of their own law; the new GAN's sampler draws and latent manifold."""
+    dim = gan.noise_dim
+    images, ips = sample_images(gan.generator, noise, dim, n, SAMPLE_SEED)
+    scores = score(scorer, images)
+    base_images, _ = sample_images(base_generator, base_noise, dim, n, SAMPLE_SEED)
+    base_scores = score(scorer, base_images)
+    z_draws = np.asarray(gan.sample_z(NOISE_DRAWS))
+    manifold = generate(gan.generator, latent_grid(MANIFOLD_N, -GAUSS_SPAN, GAUSS_SPAN)) if dim == 2 else None
+    return {"scores": scores, "images": images, "sample_ips": ips, "base_scores": base_scores, "base_images": base_images,
+            "z_draws": z_draws, "manifold": manifold}
 
 
 @item("1.2g", "Another latent distribution for z", needs=("1.2d", EVALUATOR_ITEM), config=("gan", "gan_compare", "eval"), extra_code=CODE)
@@ -28,56 +96,46 @@ def latent_distribution(ctx):
     label = f"GAN z={settings.noise_dim} {noise}"
 
     gan, history, train_s = train_one(ctx, settings, label)
-    ev = evaluator(ctx)
-    scores, images, ips = evaluate(ctx, ev, gan.generator, noise, settings.noise_dim)
     base = ctx.input("1.2d")
-    base_scores, base_images, _ = evaluate(ctx, ev, base.model("generator"), gan_cfg["noise"], settings.noise_dim)
+    compared = compare_laws(gan, base.model("generator"), evaluator(ctx), noise, gan_cfg["noise"], n_eval_samples(ctx))
+    record(ctx, LawComparison(gan_cfg["noise"], noise, label, gan, history, train_s, base.metrics["steps"], **compared))
 
-    z = np.asarray(gan.sample_z(10000))
-    ctx.metric("fid", scores["fid"], note={"es": f"z ~ {noise}", "en": f"z ~ {noise}"})
-    ctx.metric("base_fid", base_scores["fid"], note={"es": "z ~ U(-1, 1) (1.2d)", "en": "z ~ U(-1, 1) (1.2d)"})
-    ctx.metric("fid_change", scores["fid"] - base_scores["fid"], note={"es": "negativo = mejor", "en": "negative = better"})
+
+def record(ctx, result: LawComparison) -> None:
+    noise, base_noise, history = result.noise, result.base_noise, result.history
+    scores, base_scores, z = result.scores, result.base_scores, result.z_draws
+    ctx.metric("fid", scores["fid"], note={lang: text.format(noise=noise) for lang, text in NOTES["fid"].items()})
+    ctx.metric("base_fid", base_scores["fid"], note=NOTES["base_fid"])
+    ctx.metric("fid_change", scores["fid"] - base_scores["fid"], note=NOTES["fid_change"])
     record_scores(ctx, scores, prefix="new_")
     record_scores(ctx, base_scores, prefix="base_")
-    ctx.metric("train_s", train_s, "s")
+    ctx.metric("train_s", result.train_s, "s")
     ctx.metric("ms_per_step", history.ms_per_step, "ms")
     ctx.metric("z_mean", float(z.mean()))
     ctx.metric("z_std", float(z.std()))
-    ctx.metric("z_outside_unit_box", float(np.mean(np.any(np.abs(z) > 1, axis=1))),
-               note={"es": "fracción de z fuera de [-1, 1]^d: regiones que la uniforme nunca visita", "en": "share of z outside [-1, 1]^d: regions the uniform never visits"})
+    ctx.metric("z_outside_unit_box", float(np.mean(np.any(np.abs(z) > 1, axis=1))), note=NOTES["z_outside_unit_box"])
     ctx.metric("d_acc_stuck_frac", history.stuck_fraction())
     gaussian_ok = noise != "gaussian" or (abs(float(z.mean())) < 0.05 and abs(float(z.std()) - 1) < 0.05)
-    ctx.check("latent_law_used", gaussian_ok and noise != gan_cfg["noise"],
-              {"es": "la GAN se entrena con la otra ley: media ≈ 0 y desviación ≈ 1 medidas en su propio muestreador",
-               "en": "the GAN trains on the other law: mean ≈ 0 and std ≈ 1 measured on its own sampler"},
+    ctx.check("latent_law_used", gaussian_ok and noise != base_noise, CHECKS["latent_law_used"],
               expected=[noise, 0.0, 1.0], observed=[noise, float(z.mean()), float(z.std())])
-    ctx.check("same_budget_as_1.2d", history.steps == base.metrics["steps"],
-              {"es": "entrenada completa, con los mismos pasos que 1.2d", "en": "trained fully, with the same steps as 1.2d"},
-              expected=base.metrics["steps"], observed=history.steps)
+    ctx.check("same_budget_as_1.2d", history.steps == result.base_steps, CHECKS["same_budget_as_1.2d"],
+              expected=result.base_steps, observed=history.steps)
 
-    keys = ("fid", "coverage_entropy", "classes_under_2pct", "mean_confidence", "precision", "recall")
-    ctx.table("comparison", ["z", "FID-MNIST", {"es": "entropía de clases", "en": "class entropy"},
-                             {"es": "clases < 2 %", "en": "classes < 2 %"}, {"es": "confianza media", "en": "mean confidence"},
-                             "precision", "recall"],
-              [[f"{gan_cfg['noise']} (1.2d)", *(round(float(base_scores[k]), 3) for k in keys)],
-               [f"{noise} (1.2g)", *(round(float(scores[k]), 3) for k in keys)]],
-              {"es": f"Cada generador con su propia ley de z, mismo evaluador, {scores['n']} muestras",
-               "en": f"Each generator with its own law of z, same evaluator, {scores['n']} samples"})
-    ctx.figure("curves", curves_figure(history, f"{label}: {history.steps} steps"), {
-        "es": "Curvas de entrenamiento con la nueva ley de z", "en": "Training curves with the new law of z"})
-    ctx.figure("samples", comparison_grids({gan_cfg["noise"]: base_images[:10], noise: images[:10]}, 10), {
-        "es": "Diez muestras de cada generador", "en": "Ten samples of each generator"})
-    ctx.figure("class_histogram", class_histogram_figure({f"{gan_cfg['noise']} (1.2d)": base_scores["class_hist"], f"{noise} (1.2g)": scores["class_hist"]},
-                                                         "Digits generated under each law of z"), {
-        "es": "Cobertura de clases con cada ley de z", "en": "Class coverage under each law of z"})
-    if settings.noise_dim == 2:
-        axis = np.linspace(-GAUSS_SPAN, GAUSS_SPAN, MANIFOLD_N, dtype="float32")
-        grid = np.array([[x, y] for y in axis[::-1] for x in axis], dtype="float32")
-        ctx.figure("latent_manifold", manifold_figure(generate(gan.generator, grid), MANIFOLD_N, -GAUSS_SPAN, GAUSS_SPAN,
-                                                      f"G over a grid of z in [-{GAUSS_SPAN}, {GAUSS_SPAN}]² (z ~ N(0, I))"), {
-            "es": "El plano latente de la GAN gaussiana: el centro concentra la masa; los bordes se muestrean poco",
-            "en": "The Gaussian GAN's latent plane: the centre holds the mass; the edges are rarely sampled"})
+    base_label, new_label = f"{base_noise} (1.2d)", f"{noise} (1.2g)"
+    ctx.table("comparison", TABLE_COLUMNS,
+              [[base_label, *(round(float(base_scores[k]), 3) for k in SCORE_KEYS)],
+               [new_label, *(round(float(scores[k]), 3) for k in SCORE_KEYS)]],
+              {lang: text.format(n=scores["n"]) for lang, text in CAPTIONS["comparison"].items()})
+    ctx.figure("curves", curves_figure(history, f"{result.label}: {history.steps} steps"), CAPTIONS["curves"])
+    ctx.figure("samples", comparison_grids({base_noise: result.base_images[:10], noise: result.images[:10]}, 10),
+               CAPTIONS["samples"])
+    ctx.figure("class_histogram", class_histogram_figure({base_label: base_scores["class_hist"], new_label: scores["class_hist"]},
+                                                         "Digits generated under each law of z"), CAPTIONS["class_histogram"])
+    if result.manifold is not None:
+        ctx.figure("latent_manifold", manifold_figure(result.manifold, MANIFOLD_N, -GAUSS_SPAN, GAUSS_SPAN,
+                                                      f"G over a grid of z in [-{GAUSS_SPAN}, {GAUSS_SPAN}]² (z ~ N(0, I))"),
+                   CAPTIONS["latent_manifold"])
 
     ctx.save_array("history", history.values)
-    ctx.save_model("generator", gan.generator)
-    ctx.save_value("model_rows", [model_row(label, ctx.id, train_s, ips, scores)])
+    ctx.save_model("generator", result.gan.generator)
+    ctx.save_value("model_rows", [model_row(result.label, ctx.id, result.train_s, result.sample_ips, scores)])

@@ -5,16 +5,39 @@ model that is trained to reconstruct rather than to fool a critic.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from experiments.gan.figures import class_histogram_figure, comparison_grids
-from experiments.gan.training import (CODE, EVALUATOR_ITEM, evaluate, evaluator, model_row, train_one, train_settings)
+from experiments.gan.training import (CODE, EVALUATOR_ITEM, evaluator, model_row, n_eval_samples, sample_images, score,
+                                      train_one, train_settings)
+from harness.train.evaluation import SAMPLE_SEED
 from harness.registry import item
 
 VAE_SWEEP = "1.1i"
 SCORE_KEYS = ("fid", "coverage_entropy", "classes_under_2pct", "mean_confidence", "precision", "recall")
+HANDOUT_DIMS = {2, 10, 100}
+
+CHECKS = {
+    "reuses_1.2d": {"es": "el punto z = {dim} es el modelo de 1.2d, no se reentrena",
+                    "en": "the point z = {dim} is 1.2d's model, not retrained"},
+    "sweep_covers_handout_range": {"es": "en el perfil full el barrido incluye 2, 10 y 100",
+                                   "en": "at profile full the sweep includes 2, 10 and 100"},
+}
+CAPTIONS = {
+    "sweep_table": {"es": "Barrido de la dimensión de z, {n} muestras por punto",
+                    "en": "Sweep of the dimension of z, {n} samples per point"},
+    "sweep": {"es": "FID-MNIST y entropía de clases según la dimensión de z", "en": "FID-MNIST and class entropy against the dimension of z"},
+    "sweep_with_vae": {"es": " (GAN y VAE)", "en": " (GAN and VAE)"},
+    "samples": {"es": "Diez muestras por dimensión de z", "en": "Ten samples per dimension of z"},
+    "class_histogram": {"es": "Cobertura de clases por dimensión de z", "en": "Class coverage per dimension of z"},
+}
+TABLE_COLUMNS = [{"es": "dim. de z", "en": "z dim."}, "FID-MNIST", {"es": "entropía de clases", "en": "class entropy"},
+                 {"es": "clases < 2 %", "en": "classes < 2 %"}, "precision", "recall",
+                 {"es": "parámetros de G", "en": "G parameters"}, {"es": "entrenamiento s", "en": "training s"},
+                 {"es": "origen", "en": "source"}]
 
 
 def sweep_figure(points: list[dict[str, Any]], vae_rows: list[dict[str, Any]]) -> Any:
@@ -51,28 +74,68 @@ def vae_sweep_rows(ctx) -> list[dict[str, Any]]:
     return sorted(keep, key=lambda r: r["latent_dim"])
 
 
+@dataclass
+class Trained:
+    """One point's generator and what its training cost (1.2d's own, when reused)."""
+
+    generator: Any
+    train_s: float
+    ms_per_step: float
+    stuck_fraction: float
+    reused: bool
+
+
+@dataclass
+class SweepPoint:
+    point: dict[str, Any]       # the row saved in `points`
+    samples: np.ndarray         # ten of its images
+    scores: dict[str, Any]
+
+
+def score_point(dim: int, trained: Trained, scorer: Any, noise: str, n: int) -> SweepPoint:
+    """G of one latent size scored on n images of its law, in the `points` format."""
+    images, ips = sample_images(trained.generator, noise, dim, n, SAMPLE_SEED)
+    scores = score(scorer, images)
+    point = {"dim": dim, "reused_1.2d": trained.reused, "train_s": trained.train_s, "ms_per_step": trained.ms_per_step,
+             "sample_ips": ips, "g_params": int(trained.generator.count_params()), "d_acc_stuck_frac": trained.stuck_fraction,
+             "class_hist": scores["class_hist"], **{k: float(scores[k]) for k in SCORE_KEYS},
+             "classes_under_2pct": int(scores["classes_under_2pct"])}
+    return SweepPoint(point, images[:10], scores)
+
+
+@dataclass
+class Sweep:
+    dims: list[int]
+    base_dim: int               # gan.noise_dim: the point taken from 1.2d
+    noise: str
+    points: list[SweepPoint]
+    vae_rows: list[dict[str, Any]]
+
+
 @item("1.2h", "Latent dimension of the GAN", needs=("1.2d", VAE_SWEEP, EVALUATOR_ITEM), config=("gan", "gan_compare", "eval"), extra_code=CODE)
 def latent_dim(ctx):
     gan_cfg = ctx.settings("gan")
     dims = sorted(set(int(d) for d in ctx.settings("gan_compare")["noise_dims"]))
     base = ctx.input("1.2d")
-    ev = evaluator(ctx)
-    points, samples, rows = [], {}, []
+    scorer = evaluator(ctx)
+    points = []
     for i, dim in enumerate(dims):
         ctx.log(f"z = {dim} ({i + 1}/{len(dims)})")
         if dim == gan_cfg["noise_dim"]:
-            generator, train_s, ms, reused = base.model("generator"), base.metrics["train_s"], base.metrics["ms_per_step"], True
-            stuck = base.metrics["d_acc_stuck_frac"]
+            trained = Trained(base.model("generator"), base.metrics["train_s"], base.metrics["ms_per_step"],
+                              base.metrics["d_acc_stuck_frac"], reused=True)
         else:
             gan, history, train_s = train_one(ctx, train_settings(ctx, noise_dim=dim), f"GAN z={dim}")
-            generator, ms, reused, stuck = gan.generator, history.ms_per_step, False, history.stuck_fraction()
-        scores, images, ips = evaluate(ctx, ev, generator, gan_cfg["noise"], dim)
-        points.append({"dim": dim, "reused_1.2d": reused, "train_s": train_s, "ms_per_step": ms, "sample_ips": ips,
-                       "g_params": int(generator.count_params()), "d_acc_stuck_frac": stuck,
-                       "class_hist": scores["class_hist"], **{k: float(scores[k]) for k in SCORE_KEYS},
-                       "classes_under_2pct": int(scores["classes_under_2pct"])})
-        samples[f"z={dim}"] = images[:10]
-        rows.append(model_row(f"GAN z={dim} {gan_cfg['noise']}", "1.2d" if reused else ctx.id, train_s, ips, scores))
+            trained = Trained(gan.generator, train_s, history.ms_per_step, history.stuck_fraction(), reused=False)
+        points.append(score_point(dim, trained, scorer, gan_cfg["noise"], n_eval_samples(ctx)))
+    record(ctx, Sweep(dims, gan_cfg["noise_dim"], gan_cfg["noise"], points, vae_sweep_rows(ctx)))
+
+
+def record(ctx, sweep: Sweep) -> None:
+    dims, points, vae_rows = sweep.dims, [p.point for p in sweep.points], sweep.vae_rows
+    samples = {f"z={p['dim']}": sp.samples for p, sp in zip(points, sweep.points)}
+    rows = [model_row(f"GAN z={p['dim']} {sweep.noise}", "1.2d" if p["reused_1.2d"] else ctx.id, p["train_s"], p["sample_ips"],
+                      sp.scores) for p, sp in zip(points, sweep.points)]
 
     best = min(points, key=lambda p: p["fid"])
     ctx.metric("best_dim_by_fid", best["dim"])
@@ -87,15 +150,12 @@ def latent_dim(ctx):
     ctx.metric("fid_last_dim", points[-1]["fid"])
     ctx.metric("first_dim", points[0]["dim"])
     ctx.metric("last_dim", points[-1]["dim"])
-    ctx.check("reuses_1.2d", any(p["reused_1.2d"] for p in points) or gan_cfg["noise_dim"] not in dims,
-              {"es": f"el punto z = {gan_cfg['noise_dim']} es el modelo de 1.2d, no se reentrena",
-               "en": f"the point z = {gan_cfg['noise_dim']} is 1.2d's model, not retrained"},
-              expected=gan_cfg["noise_dim"], observed=[p["dim"] for p in points if p["reused_1.2d"]])
-    ctx.check("sweep_covers_handout_range", ctx.profile != "full" or {2, 10, 100} <= set(dims),
-              {"es": "en el perfil full el barrido incluye 2, 10 y 100", "en": "at profile full the sweep includes 2, 10 and 100"},
-              expected=[2, 10, 100], observed=dims)
+    ctx.check("reuses_1.2d", any(p["reused_1.2d"] for p in points) or sweep.base_dim not in dims,
+              {lang: text.format(dim=sweep.base_dim) for lang, text in CHECKS["reuses_1.2d"].items()},
+              expected=sweep.base_dim, observed=[p["dim"] for p in points if p["reused_1.2d"]])
+    ctx.check("sweep_covers_handout_range", ctx.profile != "full" or HANDOUT_DIMS <= set(dims),
+              CHECKS["sweep_covers_handout_range"], expected=sorted(HANDOUT_DIMS), observed=dims)
 
-    vae_rows = vae_sweep_rows(ctx)
     ctx.metric("vae_points", len(vae_rows))
     ctx.save_value("vae_sweep", [{"dim": r["latent_dim"], "fid": r["fid"], "coverage_entropy": r.get("coverage_entropy"),
                                   "classes_under_2pct": r.get("classes_under_2pct")} for r in vae_rows])
@@ -103,22 +163,15 @@ def latent_dim(ctx):
         vae_best = min(vae_rows, key=lambda r: r["fid"])
         ctx.metric("vae_best_dim_by_fid", vae_best["latent_dim"])
         ctx.metric("vae_best_fid", vae_best["fid"])
-    ctx.table("sweep", [{"es": "dim. de z", "en": "z dim."}, "FID-MNIST", {"es": "entropía de clases", "en": "class entropy"},
-                        {"es": "clases < 2 %", "en": "classes < 2 %"}, "precision", "recall",
-                        {"es": "parámetros de G", "en": "G parameters"}, {"es": "entrenamiento s", "en": "training s"},
-                        {"es": "origen", "en": "source"}],
+    ctx.table("sweep", TABLE_COLUMNS,
               [[p["dim"], round(p["fid"], 2), round(p["coverage_entropy"], 3), p["classes_under_2pct"], round(p["precision"], 3),
                 round(p["recall"], 3), p["g_params"], round(p["train_s"], 1), "1.2d" if p["reused_1.2d"] else "1.2h"] for p in points],
-              {"es": f"Barrido de la dimensión de z, {n_samples(points)} muestras por punto",
-               "en": f"Sweep of the dimension of z, {n_samples(points)} samples per point"})
-    ctx.figure("sweep", sweep_figure(points, vae_rows), {
-        "es": "FID-MNIST y entropía de clases según la dimensión de z" + (" (GAN y VAE)" if vae_rows else ""),
-        "en": "FID-MNIST and class entropy against the dimension of z" + (" (GAN and VAE)" if vae_rows else "")})
-    ctx.figure("samples", comparison_grids(samples, 10), {
-        "es": "Diez muestras por dimensión de z", "en": "Ten samples per dimension of z"})
+              {lang: text.format(n=n_samples(points)) for lang, text in CAPTIONS["sweep_table"].items()})
+    ctx.figure("sweep", sweep_figure(points, vae_rows),
+               {lang: text + (CAPTIONS["sweep_with_vae"][lang] if vae_rows else "") for lang, text in CAPTIONS["sweep"].items()})
+    ctx.figure("samples", comparison_grids(samples, 10), CAPTIONS["samples"])
     ctx.figure("class_histogram", class_histogram_figure({k: p["class_hist"] for k, p in zip(samples, points)},
-                                                         "Digits generated for each dimension of z"), {
-        "es": "Cobertura de clases por dimensión de z", "en": "Class coverage per dimension of z"})
+                                                         "Digits generated for each dimension of z"), CAPTIONS["class_histogram"])
     ctx.save_value("points", points)
     ctx.save_value("model_rows", [r for r, p in zip(rows, points) if not p["reused_1.2d"]])
 

@@ -44,17 +44,17 @@ def build_discriminator(depth: int = 64, dropout: float = 0.4, input_shape=IMG_S
     precision "mixed_bfloat16" computes the hidden layers in bfloat16 (weights stay
     float32); the output probability is always float32 so the loss is not rounded.
     """
-    layers, p = keras.layers, resolve_precision(precision, "gan.precision")
+    layers, policy = keras.layers, resolve_precision(precision, "gan.precision")
     return keras.Sequential([
         keras.Input(input_shape, name="image"),
-        layers.Conv2D(depth * 1, (5, 5), strides=2, padding="same", activation=leaky("lrelu1", p), name="conv1", dtype=p),
-        Dropout(dropout, name="dropout1", dtype=p),
-        layers.Conv2D(depth * 2, (5, 5), strides=2, padding="same", activation=leaky("lrelu2", p), name="conv2", dtype=p),
-        Dropout(dropout, name="dropout2", dtype=p),
-        layers.Conv2D(depth * 4, (5, 5), strides=2, padding="same", activation=leaky("lrelu3", p), name="conv3", dtype=p),
-        Dropout(dropout, name="dropout3", dtype=p),
-        layers.Flatten(name="flatten", dtype=p),
-        layers.Dense(1024, activation=leaky("lrelu4", p), name="dense1024", dtype=p),
+        layers.Conv2D(depth * 1, (5, 5), strides=2, padding="same", activation=leaky("lrelu1", policy), name="conv1", dtype=policy),
+        Dropout(dropout, name="dropout1", dtype=policy),
+        layers.Conv2D(depth * 2, (5, 5), strides=2, padding="same", activation=leaky("lrelu2", policy), name="conv2", dtype=policy),
+        Dropout(dropout, name="dropout2", dtype=policy),
+        layers.Conv2D(depth * 4, (5, 5), strides=2, padding="same", activation=leaky("lrelu3", policy), name="conv3", dtype=policy),
+        Dropout(dropout, name="dropout3", dtype=policy),
+        layers.Flatten(name="flatten", dtype=policy),
+        layers.Dense(1024, activation=leaky("lrelu4", policy), name="dense1024", dtype=policy),
         layers.Dense(1, activation="sigmoid", name="p_real", dtype="float32"),
     ], name=name)
 
@@ -62,24 +62,24 @@ def build_discriminator(depth: int = 64, dropout: float = 0.4, input_shape=IMG_S
 def build_generator(noise_dim: int = 2, depth: int = 64, channels: int = 1, name: str = "G",
                     precision: str = "float32") -> keras.Sequential:
     """1.2b: Dense 128, Dense 14*14*depth, then three transposed convolutions up to 28x28x1."""
-    layers, p = keras.layers, resolve_precision(precision, "gan.precision")
+    layers, policy = keras.layers, resolve_precision(precision, "gan.precision")
     half = depth // 2  # the handout writes depth/2: a float filter count
     return keras.Sequential([
         keras.Input((noise_dim,), name="z"),
-        layers.Dense(128, name="dense128", dtype=p),
-        BatchNormalization(name="bn1", dtype=p),
-        layers.Activation("relu", name="relu1", dtype=p),
-        layers.Dense(G_DIM * G_DIM * depth, name=f"dense{G_DIM}x{G_DIM}x{depth}", dtype=p),
-        BatchNormalization(name="bn2", dtype=p),
-        layers.Activation("relu", name="relu2", dtype=p),
-        layers.Reshape((G_DIM, G_DIM, depth), name="reshape", dtype=p),
-        layers.Conv2DTranspose(half, (3, 3), padding="same", strides=(2, 2), name="deconv1", dtype=p),
-        BatchNormalization(name="bn3", dtype=p),
-        layers.Activation("relu", name="relu3", dtype=p),
-        layers.Conv2DTranspose(half, (3, 3), padding="same", name="deconv2", dtype=p),
-        BatchNormalization(name="bn4", dtype=p),
-        layers.Activation("relu", name="relu4", dtype=p),
-        layers.Conv2DTranspose(channels, (3, 3), padding="same", name="deconv3", dtype=p),
+        layers.Dense(128, name="dense128", dtype=policy),
+        BatchNormalization(name="bn1", dtype=policy),
+        layers.Activation("relu", name="relu1", dtype=policy),
+        layers.Dense(G_DIM * G_DIM * depth, name=f"dense{G_DIM}x{G_DIM}x{depth}", dtype=policy),
+        BatchNormalization(name="bn2", dtype=policy),
+        layers.Activation("relu", name="relu2", dtype=policy),
+        layers.Reshape((G_DIM, G_DIM, depth), name="reshape", dtype=policy),
+        layers.Conv2DTranspose(half, (3, 3), padding="same", strides=(2, 2), name="deconv1", dtype=policy),
+        BatchNormalization(name="bn3", dtype=policy),
+        layers.Activation("relu", name="relu3", dtype=policy),
+        layers.Conv2DTranspose(half, (3, 3), padding="same", name="deconv2", dtype=policy),
+        BatchNormalization(name="bn4", dtype=policy),
+        layers.Activation("relu", name="relu4", dtype=policy),
+        layers.Conv2DTranspose(channels, (3, 3), padding="same", name="deconv3", dtype=policy),
         layers.Activation("sigmoid", name="sigmoid", dtype="float32"),
     ], name=name)
 
@@ -146,7 +146,7 @@ class GanSettings:
     clipvalue: float = 1.0
     real_label: float = 1.0   # 1.0 as the handout; < 1 is one-sided label smoothing (1.2f)
     fakes_training: bool = False  # False as the handout's G.predict: D's fakes come from G in inference mode
-    precision: str = "float32"    # or "mixed_bfloat16": hidden layers in bfloat16, a speed lever (issue 9)
+    precision: str = "float32"    # or "mixed_bfloat16": hidden layers in bfloat16, a speed lever
 
     @classmethod
     def from_config(cls, gan: dict[str, Any], **changes: Any) -> "GanSettings":
@@ -214,9 +214,9 @@ class GAN(keras.Model):
         return keras.random.normal(shape, seed=self.noise_seed)
 
     @staticmethod
-    def accuracy(y: Any, p: Any) -> Any:
+    def accuracy(y: Any, p_real: Any) -> Any:
         # Keras 2's 'accuracy' with a binary cross-entropy loss is binary accuracy at 0.5.
-        return ops.mean(ops.cast(ops.equal(p > 0.5, y > 0.5), "float32"))
+        return ops.mean(ops.cast(ops.equal(p_real > 0.5, y > 0.5), "float32"))
 
     def d_step(self, real: Any) -> tuple[Any, Any]:
         n = ops.shape(real)[0]
@@ -226,24 +226,24 @@ class GAN(keras.Model):
         y = ops.concatenate([ops.full((n, 1), self.real_label), ops.zeros((n, 1))], axis=0)
 
         def loss():
-            p = self.discriminator(x, training=True)
-            return self.bce(y, p), p
+            p_real = self.discriminator(x, training=True)
+            return self.bce(y, p_real), p_real
 
         # D's optimizer steps D's weights only: G is fixed in this step.
-        loss, p = minimize(loss, self.discriminator.trainable_variables, self.d_optimizer)
-        return loss, self.accuracy(ops.concatenate([ops.ones((n, 1)), ops.zeros((n, 1))], axis=0), p)
+        loss, p_real = minimize(loss, self.discriminator.trainable_variables, self.d_optimizer)
+        return loss, self.accuracy(ops.concatenate([ops.ones((n, 1)), ops.zeros((n, 1))], axis=0), p_real)
 
     def g_step(self, n: Any) -> tuple[Any, Any]:
         z = self.sample_z(n)                                          # fresh noise: noise_tr
         y = ops.ones((n, 1))
 
         def loss():
-            p = self.discriminator(self.generator(z, training=True), training=True)
-            return self.bce(y, p), p
+            p_real = self.discriminator(self.generator(z, training=True), training=True)
+            return self.bce(y, p_real), p_real
 
         # G's optimizer steps G's weights only: D is frozen without any `trainable` flag.
-        loss, p = minimize(loss, self.generator.trainable_variables, self.g_optimizer)
-        return loss, self.accuracy(y, p)
+        loss, p_real = minimize(loss, self.generator.trainable_variables, self.g_optimizer)
+        return loss, self.accuracy(y, p_real)
 
     def train_step(self, real: Any) -> dict[str, Any]:
         if isinstance(real, tuple):
@@ -256,11 +256,13 @@ class GAN(keras.Model):
         return {"d_loss": d_loss, "d_acc": d_acc, "g_loss": g_loss, "g_acc": g_acc}
 
 
-def build_gan(s: GanSettings, seed: int | None = None) -> GAN:
-    d = build_discriminator(s.depth, s.dropout, precision=s.precision)
-    g = build_generator(s.noise_dim, s.depth, precision=s.precision)
-    gan = GAN(d, g, s.noise_dim, s.noise, s.real_label, s.fakes_training, seed=seed, name="GAN")
-    gan.compile(rmsprop(s.d_lr, s.d_decay, s.clipvalue), rmsprop(s.g_lr, s.g_decay, s.clipvalue))
+def build_gan(settings: GanSettings, seed: int | None = None) -> GAN:
+    discriminator = build_discriminator(settings.depth, settings.dropout, precision=settings.precision)
+    generator = build_generator(settings.noise_dim, settings.depth, precision=settings.precision)
+    gan = GAN(discriminator, generator, settings.noise_dim, settings.noise, settings.real_label, settings.fakes_training,
+              seed=seed, name="GAN")
+    gan.compile(rmsprop(settings.d_lr, settings.d_decay, settings.clipvalue),
+                rmsprop(settings.g_lr, settings.g_decay, settings.clipvalue))
     return gan
 
 

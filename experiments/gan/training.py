@@ -169,17 +169,17 @@ def n_eval_samples(ctx: Any) -> int:
     return int(ctx.settings("eval")["n_samples"])
 
 
-def score(ev: Any, images: np.ndarray) -> dict[str, Any]:
+def score(scorer: Any, images: np.ndarray) -> dict[str, Any]:
     """The evaluator's scores; a fully collapsed histogram's entropy prints as 0, not -0."""
-    scores = ev.score(images)
+    scores = scorer.score(images)
     scores["coverage_entropy"] = abs(float(scores["coverage_entropy"]))
     return scores
 
 
-def evaluate(ctx: Any, ev: Any, generator: keras.Model, noise: str, dim: int) -> tuple[dict[str, Any], np.ndarray, float]:
+def evaluate(ctx: Any, scorer: Any, generator: keras.Model, noise: str, dim: int) -> tuple[dict[str, Any], np.ndarray, float]:
     """The evaluator's scores of eval.n_samples images from G, those images, and G's sampling rate."""
     images, ips = sample_images(generator, noise, dim, n_eval_samples(ctx), SAMPLE_SEED)
-    return score(ev, images), images, ips
+    return score(scorer, images), images, ips
 
 
 def model_row(label: str, item_id: str, train_s: float, ips: float, scores: dict[str, Any] | None) -> dict[str, Any]:
