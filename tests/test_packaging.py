@@ -6,6 +6,7 @@ install's own finder is not inherited). Everything then runs from a folder outsi
 so nothing can be found through the source tree.
 """
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -23,9 +24,17 @@ SHIPPED = ("harness/templates/report.html.j2", "harness/templates/report.css", "
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
+    """Built from a copy of the checkout's files (tracked and new, not ignored): setuptools' build/
+    folder in the checkout could hold modules that no longer exist."""
+    source, out = tmp_path_factory.mktemp("source"), tmp_path_factory.mktemp("wheel")
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                           capture_output=True, text=True).stdout.split("\0")
+    for name in filter(None, files):
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out),
-                    str(ROOT)], check=True, capture_output=True, timeout=300)
+                    str(source)], check=True, capture_output=True, timeout=300)
     (built,) = out.glob("inf395_harness-*.whl")
     return built
 

@@ -19,7 +19,7 @@ training step on a small CPU (benchmarks/RESULTS.md, `python -m benchmarks --lev
 
 Each falls back to Keras's own code wherever the fused path does not apply (another backend,
 a distribution strategy, momentum or centred RMSprop, masks, renorm, another axis or rank).
-Results agree with Keras's to float32 rounding (tests/test_fused.py).
+Results agree with Keras's to float32 rounding (tests/train/test_fused.py).
 """
 from __future__ import annotations
 

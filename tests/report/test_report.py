@@ -121,7 +121,7 @@ def test_scorecard_links_failed_checks_and_marks_missing_items(run_store, writte
 def test_pdf_fetches_nothing_outside_the_run_folder(tmp_path):
     folder = tmp_path / "run"
     folder.mkdir()
-    (folder / "ok.png").write_bytes((Path(__file__).parent / "fixtures" / "pixel.png").read_bytes())
+    (folder / "ok.png").write_bytes((Path(__file__).parents[1] / "fixtures" / "pixel.png").read_bytes())
     html = ('<img src="ok.png"><img src="file:///etc/passwd"><img src="http://example.com/x.png">'
             '<img src="../outside.png"><link rel="stylesheet" href="https://example.com/x.css">')
     (tmp_path / "outside.png").write_bytes(b"x")
@@ -148,7 +148,7 @@ def test_notebook_executes_top_to_bottom(written):
 
 
 def test_missing_template_is_a_clear_error(run_store, tmp_path):
-    shutil.copy(Path(__file__).parents[1] / "templates" / "report.css", tmp_path / "report.css")
+    shutil.copy(Path(__file__).parents[2] / "templates" / "report.css", tmp_path / "report.css")
     with pytest.raises(HarnessError, match="missing template report.html.j2"):
         write_report(run_store, REG, "es", ["html"], templates=tmp_path)
 

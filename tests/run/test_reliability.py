@@ -13,7 +13,7 @@ from tests.conftest import ROOT, run_cli
 
 
 def start(root: Path, steps: int, run_id: str = "r") -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tests.killable_run", str(root), run_id, str(steps)], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "tests.run.killable_run", str(root), run_id, str(steps)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
