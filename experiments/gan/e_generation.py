@@ -15,13 +15,12 @@ import numpy as np
 
 from experiments.gan.figures import class_histogram_figure, comparison_grids, image_grid, latent_grid, manifold_figure
 from experiments.gan.models import sample_noise
-from experiments.gan.training import CODE, EVALUATOR_ITEM, evaluator, generate, n_eval_samples, sample_images, score
+from experiments.gan.training import TABLE_SCORES, CODE, EVALUATOR_ITEM, evaluator, generate, n_eval_samples, sample_images, score
 from harness.train.evaluation import SAMPLE_SEED
 from harness.registry import item
 
 VAE_ITEM = "1.1e"
 MANIFOLD_N = 20
-SCORE_KEYS = ("fid", "coverage_entropy", "classes_under_2pct", "mean_confidence", "precision", "recall")
 
 CHECKS = {"noise_uniform_in_range": {"es": "z ~ U(-1, 1), como se entrenó G", "en": "z ~ U(-1, 1), as G was trained"}}
 NOTES = {"n_samples": {"es": "{n} muestras", "en": "{n} samples"}}
@@ -130,8 +129,8 @@ def record(ctx, result: Generation, noise: str, gan_params: int, train_s: dict[s
         ctx.metric(f"vae_{key}", vae_scores[key], unit)
     ctx.metric("n_samples", n)
 
-    rows = [["GAN (1.2d)", *(round(float(gan_scores[k]), 3) for k in SCORE_KEYS), round(result.gan_ips), round(train_s["gan"], 1)],
-            ["VAE (1.1e)", *(round(float(vae_scores[k]), 3) for k in SCORE_KEYS), round(result.vae_ips), round(train_s["vae"], 1)]]
+    rows = [["GAN (1.2d)", *(round(float(gan_scores[k]), 3) for k in TABLE_SCORES), round(result.gan_ips), round(train_s["gan"], 1)],
+            ["VAE (1.1e)", *(round(float(vae_scores[k]), 3) for k in TABLE_SCORES), round(result.vae_ips), round(train_s["vae"], 1)]]
     ctx.table("gan_vs_vae", TABLE_COLUMNS, rows,
               {lang: text.format(n=n) for lang, text in CAPTIONS["gan_vs_vae_table"].items()})
     ctx.figure("gan_vs_vae", comparison_grids({"GAN": result.gan_images[:10], "VAE": result.vae_images[:10]}, 10),

@@ -13,7 +13,7 @@ import numpy as np
 
 from experiments.gan.figures import class_histogram_figure, comparison_grids, smooth, smoothing_window
 from experiments.gan.models import GAN, sample_noise
-from experiments.gan.training import (CODE, EVALUATOR_ITEM, History, evaluator, generate, model_row, n_eval_samples,
+from experiments.gan.training import (TABLE_SCORES, CODE, EVALUATOR_ITEM, History, evaluator, generate, model_row, n_eval_samples,
                                       record_scores, score, sample_images, train_one, train_settings)
 from harness.errors import ConfigError
 from harness.train.evaluation import SAMPLE_SEED
@@ -33,7 +33,6 @@ VARIANTS: dict[str, tuple[dict[str, Any], str, dict[str, str]]] = {
 }
 
 
-SCORE_KEYS = ("fid", "coverage_entropy", "classes_under_2pct", "mean_confidence", "precision", "recall")
 BASE_LABEL = "1.2d (handout)"
 
 NOTES = {
@@ -154,8 +153,8 @@ def record(ctx, result: Improvement) -> None:
 
     new_label = f"1.2f ({name})"
     ctx.table("comparison", TABLE_COLUMNS,
-              [[BASE_LABEL, *(round(float(base_scores[k]), 3) for k in SCORE_KEYS)],
-               [new_label, *(round(float(new_scores[k]), 3) for k in SCORE_KEYS)]],
+              [[BASE_LABEL, *(round(float(base_scores[k]), 3) for k in TABLE_SCORES)],
+               [new_label, *(round(float(new_scores[k]), 3) for k in TABLE_SCORES)]],
               {lang: text.format(n=new_scores["n"]) for lang, text in CAPTIONS["comparison"].items()})
     ctx.figure("samples", comparison_grids({"1.2d": comparison.base_images[:10], name: comparison.new_images[:10]}, 10),
                CAPTIONS["samples"])

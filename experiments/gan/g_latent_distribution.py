@@ -13,7 +13,7 @@ import numpy as np
 
 from experiments.gan.figures import class_histogram_figure, comparison_grids, curves_figure, latent_grid, manifold_figure
 from experiments.gan.models import GAN
-from experiments.gan.training import (CODE, EVALUATOR_ITEM, History, evaluator, generate, model_row, n_eval_samples,
+from experiments.gan.training import (TABLE_SCORES, CODE, EVALUATOR_ITEM, History, evaluator, generate, model_row, n_eval_samples,
                                       record_scores, sample_images, score, train_one, train_settings)
 from harness.errors import ConfigError
 from harness.registry import item
@@ -22,7 +22,6 @@ from harness.train.evaluation import SAMPLE_SEED
 MANIFOLD_N = 20
 GAUSS_SPAN = 2.5   # the manifold of a N(0, 1) latent is drawn over [-2.5, 2.5]², 99 % of each coordinate
 NOISE_DRAWS = 10000  # draws of the new GAN's own sampler whose moments latent_law_used checks
-SCORE_KEYS = ("fid", "coverage_entropy", "classes_under_2pct", "mean_confidence", "precision", "recall")
 
 NOTES = {
     "fid": {"es": "z ~ {noise}", "en": "z ~ {noise}"},
@@ -123,8 +122,8 @@ def record(ctx, result: LawComparison) -> None:
 
     base_label, new_label = f"{base_noise} (1.2d)", f"{noise} (1.2g)"
     ctx.table("comparison", TABLE_COLUMNS,
-              [[base_label, *(round(float(base_scores[k]), 3) for k in SCORE_KEYS)],
-               [new_label, *(round(float(scores[k]), 3) for k in SCORE_KEYS)]],
+              [[base_label, *(round(float(base_scores[k]), 3) for k in TABLE_SCORES)],
+               [new_label, *(round(float(scores[k]), 3) for k in TABLE_SCORES)]],
               {lang: text.format(n=scores["n"]) for lang, text in CAPTIONS["comparison"].items()})
     ctx.figure("curves", curves_figure(history, f"{result.label}: {history.steps} steps"), CAPTIONS["curves"])
     ctx.figure("samples", comparison_grids({base_noise: result.base_images[:10], noise: result.images[:10]}, 10),

@@ -11,13 +11,12 @@ from typing import Any
 import numpy as np
 
 from experiments.gan.figures import class_histogram_figure, comparison_grids
-from experiments.gan.training import (CODE, EVALUATOR_ITEM, evaluator, model_row, n_eval_samples, sample_images, score,
+from experiments.gan.training import (TABLE_SCORES, CODE, EVALUATOR_ITEM, evaluator, model_row, n_eval_samples, sample_images, score,
                                       train_one, train_settings)
 from harness.train.evaluation import SAMPLE_SEED
 from harness.registry import item
 
 VAE_SWEEP = "1.1i"
-SCORE_KEYS = ("fid", "coverage_entropy", "classes_under_2pct", "mean_confidence", "precision", "recall")
 HANDOUT_DIMS = {2, 10, 100}
 
 CHECKS = {
@@ -98,7 +97,7 @@ def score_point(dim: int, trained: Trained, scorer: Any, noise: str, n: int) -> 
     scores = score(scorer, images)
     point = {"dim": dim, "reused_1.2d": trained.reused, "train_s": trained.train_s, "ms_per_step": trained.ms_per_step,
              "sample_ips": ips, "g_params": int(trained.generator.count_params()), "d_acc_stuck_frac": trained.stuck_fraction,
-             "class_hist": scores["class_hist"], **{k: float(scores[k]) for k in SCORE_KEYS},
+             "class_hist": scores["class_hist"], **{k: float(scores[k]) for k in TABLE_SCORES},
              "classes_under_2pct": int(scores["classes_under_2pct"])}
     return SweepPoint(point, images[:10], scores)
 

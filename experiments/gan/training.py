@@ -182,6 +182,9 @@ def evaluate(ctx: Any, scorer: Any, generator: keras.Model, noise: str, dim: int
     return score(scorer, images), images, ips
 
 
+# The evaluator's scores the GAN items' tables show, in this order (kl_uniform is in the model rows).
+TABLE_SCORES = ("fid", "coverage_entropy", "classes_under_2pct", "mean_confidence", "precision", "recall")
+
 def model_row(label: str, item_id: str, train_s: float, ips: float, scores: dict[str, Any] | None) -> dict[str, Any]:
     """A GAN's row of the comparison (experiments.evaluation.model_rows), as a run stores it."""
     return ModelRow.scored(label, "gan", item_id, train_s, ips, scores).as_dict()
