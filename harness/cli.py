@@ -138,10 +138,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         # The report shows failed items too, so it is written whatever the outcome.
         from harness.report.render import write_reports
 
+        warn_if_no_team(store)
         for written in write_reports(store, registry, ("es", "en")).values():
             for fmt, path in written.items():
                 print(f"{fmt:5s} {path}")
     return 1 if summary.failed else 0
+
+
+def warn_if_no_team(store: Any) -> None:
+    """Once per report: the title page will say the team is not configured, and how to fix it."""
+    from harness.report.title import team_members
+
+    if not team_members(store.read_manifest().get("config") or {}):
+        print("harness: warning: no team configured, so the title page says so; run with --config team.toml "
+              "holding [team] members = [\"Ana\", \"Beto\"] (and [course] professor, assistant)", file=sys.stderr)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -221,6 +231,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     store = resolve_run(_root(args), args.run)
     registry = discover()
     started = time.perf_counter()
+    warn_if_no_team(store)
     for lang, written in write_reports(store, registry, langs, formats).items():
         for fmt, path in written.items():
             print(f"{fmt:5s} {path}")

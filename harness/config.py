@@ -19,6 +19,8 @@ from typing import Any
 from harness.errors import ConfigError
 
 PROFILES_PATH = Path(__file__).with_name("profiles.toml")
+# Lists a run can do without: no team configured is said on the title page, not refused.
+MAY_BE_EMPTY = {"team.members"}
 _RESERVED = {"base", "schema"}
 
 
@@ -188,7 +190,7 @@ def _check_schema(values: dict[str, Any], schema: dict[str, Any]) -> None:
         if value not in allowed:
             raise ConfigError(f"setting {key!r} = {value!r} is not one of {', '.join(map(str, allowed))}")
     for key, value in flat.items():
-        if isinstance(value, list) and not value:
+        if isinstance(value, list) and not value and key not in MAY_BE_EMPTY:
             raise ConfigError(f"setting {key!r} is an empty list: give at least one value")
 
 

@@ -23,6 +23,7 @@ from harness.context import Splits
 from harness.errors import HarnessError
 from harness.panel.explore import GanExplorer, VaeExplorer
 from harness.panel.jobs import Job, JobQueue
+from harness.report.title import team_members
 from harness.registry import Registry, discover
 from harness.run.runner import Runner
 from harness.run.store import RunStore, resolve_run
@@ -215,8 +216,7 @@ class Panel:
 
     # -- presenter ------------------------------------------------------------
     def members(self) -> list[str]:
-        team = (self.manifest().get("config") or {}).get("team") or {}
-        return [str(m) for m in team.get("members") or [] if str(m).strip()]
+        return team_members(self.manifest().get("config") or {})
 
     def draw_presenter(self) -> str | None:
         members = self.members()

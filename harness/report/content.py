@@ -20,6 +20,7 @@ from harness.report.answers import AnswerError, item_text, render_answer_text, a
 from harness import templates
 from harness.errors import HarnessError
 from harness.registry import ROLES, Registry
+from harness.report.title import TitlePage, title_page
 from harness.run.store import RunStore
 
 LANGS = ("es", "en")
@@ -121,6 +122,7 @@ class RunView:
     command: str
     shared_code: list[dict[str, Any]] = field(default_factory=list)
     roles: dict[str, str] = field(default_factory=dict)  # role (harness.registry.ROLES) -> item id
+    title: TitlePage | None = None
 
     def section(self, prefix: str) -> list[ItemView]:
         handout = ("1.1", "1.2")
@@ -239,7 +241,7 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
     team = config.get("team", {})
     roles = {role: item_id for role in ROLES if (item_id := registry.showing(role))}
     return RunView(store.run_id, store.dir, lang, s, manifest, views, profile, team, reproduce_command(manifest),
-                   split_shared_code(views), roles)
+                   split_shared_code(views), roles, title_page(manifest, lang))
 
 
 def code_anchor(entry: dict[str, str]) -> str:

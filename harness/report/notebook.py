@@ -69,11 +69,12 @@ def _inert(markdown_text: str) -> str:
 
 def build_notebook(view: RunView) -> nbformat.NotebookNode:
     s = view.s
-    team = view.team or {}
+    title = view.title
+    members = ", ".join(title.members) if title.team_configured else s["team_not_configured"]
     cells = [new_markdown_cell(
-        f"# {_inert(team.get('assignment', 'Tarea 3'))}\n\n"
-        f"**{_inert(team.get('course', ''))}**  \n"
-        f"{s['team']}: {_inert(', '.join(team.get('members', [])))}  \n"
+        f"# {_inert(title.assignment)}\n\n"
+        f"**{_inert(title.course)}**  \n"
+        f"{s['team']}: {_inert(members)}  \n"
         f"{s['run']}: `{view.run_id}` · {s['profile']}: `{view.profile}`\n\n{s['notebook_intro']}")]
     cells.append(new_markdown_cell(f"## {s['notebook_load']}"))
     cells.append(new_code_cell(LOADER.format(lang=view.lang)))

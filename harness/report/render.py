@@ -76,7 +76,7 @@ def render_html(view: RunView, templates: Path | None = None) -> str:
     passed, total = view.all_checks
     manifest = view.manifest
     return template.render(
-        run=view, s=s, lang=view.lang, team=_team(view), css=css,
+        run=view, s=s, lang=view.lang, title=view.title, css=css,
         pygments_css=HtmlFormatter(style=CODE_STYLE).get_style_defs(".highlight"),
         generated=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
         checks_passed=passed, checks_total=total, side_by_side=_side_by_side(view),
@@ -107,14 +107,6 @@ def highlight_python(src: str) -> str:
     quick run rendered in about half the time without them)."""
     html = pyg_highlight(src, PythonLexer(), HtmlFormatter(cssclass="highlight"))
     return _plain_token_span().sub(r"\1", html)
-
-
-def _team(view: RunView) -> dict[str, Any]:
-    team = dict(view.team or {})
-    team.setdefault("course", "INF-395")
-    team.setdefault("assignment", "Tarea 3")
-    team.setdefault("members", [])
-    return team
 
 
 def _flat(tree: dict[str, Any], prefix: str = ""):

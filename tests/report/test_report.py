@@ -56,7 +56,7 @@ def test_pdf_text_has_every_item_and_section(written, lang):
         assert s[heading].split(" ")[-1] in text, heading
     for item_id in ("1.1a", "1.1b", "1.2a"):
         assert item_id in text
-    assert re.search(r"\b\d+ / \d+\b", text)  # page numbers
+    assert re.search(r"\b(\d+) ?/ ?\1\s*$", text)  # the last page's number: "N / N"
     assert "harness run 1.2a --profile smoke" in text  # the not-run item says how to run it
 
 
@@ -184,3 +184,41 @@ def test_code_highlighting_drops_only_spans_that_carry_no_colour():
     assert not classes & {"n", "p", "w"}                         # ...but no span for plain names or punctuation
     text = htmllib.unescape(re.sub(r"<[^>]+>", "", out))
     assert text.strip() == src.strip()                          # the code itself is untouched
+
+
+def test_title_page_says_when_no_team_is_configured_and_invents_no_names(written):
+    html = written["es"]["html"].read_text(encoding="utf-8")
+    cover = html[html.index('class="cover"'):html.index("</section>")]
+    assert strings("es")["team_not_configured"] in cover
+    assert "Integrante A" not in html and "Universidad Técnica Federico Santa María" in cover
+    assert re.search(r"\d{1,2} de [a-z]+ de \d{4}", cover)  # the run's date, in words
+
+
+def test_title_page_comes_from_the_settings_file(tmp_path):
+    from harness.report.content import build
+    from harness.report.title import date_in_words
+
+    team_file = tmp_path / "team.toml"
+    team_file.write_text('[team]\nmembers = ["Ana Pérez", "Beto Soto"]\n'
+                         '[course]\nprofessor = "Prof. Uno"\nassistant = "Ayud. Dos"\nsemester = "2026-2"\n',
+                         encoding="utf-8")
+    store = RunStore(tmp_path / "reports", "team")
+    Runner(REG, load_config("smoke", user_file=team_file), store, lambda: toy_dataset()).run(["1.1a"])
+    title = build(store, REG, "en").title
+    assert title.members == ["Ana Pérez", "Beto Soto"] and title.team_configured
+    assert (title.professor, title.assistant, title.semester) == ("Prof. Uno", "Ayud. Dos", "2026-2")
+    html = write_report(store, REG, "en", ["html"])["html"].read_text(encoding="utf-8")
+    assert "Ana Pérez, Beto Soto" in html and "Prof. Uno" in html and "Semester 2026-2" in html
+    assert strings("en")["team_not_configured"] not in html
+    import datetime as dt
+    assert date_in_words(dt.date(2026, 11, 28), "es") == "28 de noviembre de 2026"
+    assert date_in_words(dt.date(2026, 11, 28), "en") == "28 November 2026"
+
+
+def test_report_command_warns_once_without_a_team(run_store):
+    from tests.conftest import run_cli
+
+    done = run_cli("--root", str(run_store.root), "report", "--run", run_store.run_id, "--lang", "es",
+                   "--format", "html")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("no team configured") == 1
