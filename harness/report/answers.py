@@ -30,26 +30,37 @@ class AnswerError(HarnessError):
     pass
 
 
-def num(value: Any, digits: int = 2) -> str:
+THIN = "\u202f"  # narrow no-break space: thousands in Spanish, and never split from its digits
+
+
+def localise(text: str, lang: str) -> str:
+    """A number Python printed with ',' thousands and '.' decimals, in the language's convention:
+    Spanish 12 345,6 (thin-space thousands, decimal comma); English 12,345.6."""
+    if lang != "es":
+        return text
+    return text.replace(",", THIN).replace(".", ",")
+
+
+def num(value: Any, digits: int = 2, lang: str = "en") -> str:
     """A number as prose prints it: fixed decimals, thousands separated, NaN said plainly."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("∞" if value > 0 else "−∞")
     if isinstance(value, int) and digits == 0:
-        return f"{value:,}".replace(",", " ")
-    return f"{value:,.{digits}f}".replace(",", " ")
+        return localise(f"{value:,}", lang)
+    return localise(f"{value:,.{digits}f}", lang)
 
 
-def pct(value: Any, digits: int = 1) -> str:
-    return f"{num(100 * value, digits)} %" if isinstance(value, (int, float)) else str(value)
+def pct(value: Any, digits: int = 1, lang: str = "en") -> str:
+    return f"{num(100 * value, digits, lang)} %" if isinstance(value, (int, float)) else str(value)
 
 
-@lru_cache(maxsize=1)
-def _env() -> SandboxedEnvironment:
+@lru_cache(maxsize=None)
+def _env(lang: str = "en") -> SandboxedEnvironment:
     env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-    env.filters["num"] = num
-    env.filters["pct"] = pct
+    env.filters["num"] = lambda value, digits=2: num(value, digits, lang)
+    env.filters["pct"] = lambda value, digits=1: pct(value, digits, lang)
     return env
 
 
@@ -101,9 +112,10 @@ def variables(item_id: str, results: dict[str, dict[str, Any]], config: dict[str
     }
 
 
-def render_answer_text(text: str, context: dict[str, Any], where: str) -> str:
+def render_answer_text(text: str, context: dict[str, Any], where: str, lang: str = "en") -> str:
+    """`lang` picks the number convention of the num and pct filters (see localise)."""
     try:
-        return _env().from_string(text).render(**context)
+        return _env(lang).from_string(text).render(**context)
     except UndefinedError as exc:
         raise AnswerError(f"{where} uses a value the run does not have ({exc.message}); run the item or fix the name") from None
     except TemplateError as exc:
@@ -116,4 +128,4 @@ def render_answer(module_file: str | Path, item_id: str, lang: str, context: dic
     path = answer_path(module_file, item_id, lang)
     if not path.exists():
         return None
-    return render_answer_text(path.read_text(encoding="utf-8"), context, str(path))
+    return render_answer_text(path.read_text(encoding="utf-8"), context, str(path), lang)
