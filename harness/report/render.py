@@ -23,7 +23,8 @@ from pygments.lexers import PythonLexer
 from weasyprint.urls import URLFetcher
 
 from harness import templates as template_files
-from harness.report.content import RunView, build, format_value, render_markdown, strings
+from harness.report.answers import localise
+from harness.report.content import RunView, build, dataset_source, format_value, render_markdown, strings
 from harness.errors import HarnessError
 from harness.registry import Registry
 from harness.run.store import RunStore, atomic_write_bytes, atomic_write_text
@@ -43,10 +44,10 @@ def _jinja(templates: Path) -> Environment:
     return env
 
 
-def _seconds(value: float) -> str:
+def _seconds(value: float, lang: str = "en") -> str:
     value = float(value or 0)
     if value < 60:
-        return f"{value:.1f} s"
+        return f"{localise(f'{value:.1f}', lang)} s"
     minutes, secs = divmod(int(round(value)), 60)
     return f"{minutes} min {secs:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
@@ -75,17 +76,31 @@ def render_html(view: RunView, templates: Path | None = None) -> str:
         raise HarnessError(f"missing template {Path(exc.filename).name} in {templates}; restore it from git") from None
     passed, total = view.all_checks
     manifest = view.manifest
+    from harness.report.conclusions import REFERENCES, conclusions
+
+    lang = view.lang
     return template.render(
         run=view, s=s, lang=view.lang, title=view.title, css=css,
         pygments_css=HtmlFormatter(style=CODE_STYLE).get_style_defs(".highlight"),
         generated=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
         checks_passed=passed, checks_total=total, side_by_side=_side_by_side(view),
         env=manifest.get("environment", {}), dataset=manifest.get("dataset"),
+        dataset_source=dataset_source((manifest.get("dataset") or {}).get("source"), lang),
+        conclusions=conclusions(view), references=REFERENCES,
         settings=sorted(_flat(manifest.get("config", {}))), overrides=manifest.get("overrides", {}),
-        fmt=format_value, seconds=_seconds, status_label=lambda st: labels.get(st, st),
+        fmt=lambda v: format_value(v, lang), seconds=lambda v: _seconds(v, lang),
+        short=lambda v: _short(v, lang), status_label=lambda st: labels.get(st, st),
         yesno=lambda b: s["yes"] if b else s["no"],
         highlight=highlight_python,
     )
+
+
+def _short(value: Any, lang: str, limit: int = 60) -> str:
+    """An expected or observed value for the verification table: formatted, and cut if long."""
+    if value is None:
+        return "—"
+    text = format_value(value, lang)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 CODE_STYLE = "friendly"

@@ -52,7 +52,8 @@ def test_three_files_in_both_languages(written, run_store):
 def test_pdf_text_has_every_item_and_section(written, lang):
     text = pdf_text(written[lang]["pdf"])
     s = strings(lang)
-    for heading in ("scorecard", "section_vae", "section_gan", "appendix", "reproduce"):
+    for heading in ("overview", "section_vae", "section_gan", "conclusions", "references", "verification",
+                    "appendix", "reproduce"):
         assert s[heading].split(" ")[-1] in text, heading
     for item_id in ("1.1a", "1.1b", "1.2a"):
         assert item_id in text
@@ -97,7 +98,7 @@ def test_html_is_self_contained_and_answer_is_inert(written):
 
 
 def test_numbers_in_answers_come_from_the_run(written):
-    assert "La pérdida es 146.2 nats." in written["es"]["html"].read_text()
+    assert "La pérdida es 146,2 nats." in written["es"]["html"].read_text()  # Spanish decimal comma
     assert "The loss is 146.2 nats." in written["en"]["html"].read_text()
 
 
@@ -115,7 +116,10 @@ def test_scorecard_links_failed_checks_and_marks_missing_items(run_store, writte
     assert view.item("1.2a").status == "not run"
     html = written["en"]["html"].read_text()
     assert 'href="#check-1.1a-2"' in html and 'id="check-1.1a-2"' in html
-    assert "toy_model" in html  # the model code the item calls is listed with it
+    # The verification is one table in an appendix, after the body; the body has no check log.
+    assert html.index('id="check-1.1a-2"') > html.index('id="conclusions"')
+    # toy_model lives in the item's own module, not in a model module: harness and item code is never printed
+    assert "toy_model" not in html and 'class="highlight"' not in html
 
 
 def test_pdf_fetches_nothing_outside_the_run_folder(tmp_path):
@@ -153,22 +157,71 @@ def test_missing_template_is_a_clear_error(run_store, tmp_path):
         write_report(run_store, REG, "es", ["html"], templates=tmp_path)
 
 
-def test_code_shared_by_several_items_is_listed_once():
-    from harness.report.content import ItemView, split_shared_code
+def test_only_model_module_code_is_listed_once_each():
+    from harness.report.content import ItemView, model_code
 
     def view(item_id, module):
         code = [{"name": f"item_{item_id}", "module": module, "source": "def f(): pass\n"},
-                {"name": "helper", "module": module, "source": "def helper(): pass\n"},
-                {"name": "build_vae", "module": "experiments.vae.models", "source": "def build_vae(): pass\n"}]
+                {"name": "settings", "module": "experiments.vae.common", "source": "def settings(): pass\n"},
+                {"name": "build_vae", "module": "experiments.vae.models", "source": "def build_vae(): pass\n"},
+                {"name": "train_gan", "module": "experiments.gan.training", "source": "def train_gan(): pass\n"},
+                {"name": "measure", "module": "harness.train.evaluation", "source": "def measure(): pass\n"}]
         return ItemView(id=item_id, title="", summary="", section="1.1", status="ok", error=None, command="",
                         code=code)
 
-    views = [view("1.1e", "experiments.vae.e_training"), view("1.1f", "experiments.vae.f_latent_space")]
-    shared = split_shared_code(views)
-    assert [c["key"] for c in shared] == ["experiments.vae.models.build_vae"]
-    assert shared[0]["users"] == ["1.1e", "1.1f"]
-    assert [c["name"] for c in views[0].code] == ["item_1.1e", "helper"]
-    assert views[1].shared_code == [{"key": "experiments.vae.models.build_vae", "anchor": shared[0]["anchor"]}]
+    listed = model_code([view("1.1e", "experiments.vae.e_training"), view("1.1f", "experiments.vae.f_latent_space")])
+    assert [c["key"] for c in listed] == ["experiments.vae.models.build_vae", "experiments.gan.training.train_gan"]
+    assert listed[0]["users"] == ["1.1e", "1.1f"]
+
+
+def test_every_column_of_a_wide_table_reaches_the_pdf_page(written, run_store):
+    """A 13-column table with long headers (1.1a's 'wide'): a column pushed past the right margin
+    would be missing from the page's text."""
+    import json
+
+    for lang in ("es", "en"):
+        text = pdf_text(written[lang]["pdf"])
+        result = json.loads((run_store.item_dir("1.1a") / "result.json").read_text())
+        for name, table in result["tables"].items():
+            for column in table["columns"]:
+                header = column[lang] if isinstance(column, dict) else column
+                for word in header.split():
+                    assert word in text, (lang, name, header, word)
+
+
+def test_body_shows_no_internal_metric_ids(written):
+    html = written["en"]["html"].read_text()
+    body = html[html.index('id="section-1.1"'):html.index('id="conclusions"')]
+    assert "test_neg_elbo" not in body and "Test negative ELBO" in body  # its human label
+    assert "stray_metric_id" not in body  # no label, no note: appendix only
+    assert "stray_metric_id" in html[html.index('id="appendix"'):]
+
+
+def test_no_machine_path_in_the_report(run_store, tmp_path):
+    import json
+
+    store = RunStore(tmp_path, "paths")
+    shutil.copytree(run_store.dir, store.dir, dirs_exist_ok=True)
+    manifest = json.loads((store.dir / "manifest.json").read_text())
+    manifest["dataset"] = {**(manifest.get("dataset") or {}), "name": "mnist",
+                           "source": "--data /work/home/someone/data/mnist.npz", "checksum": "abc123"}
+    (store.dir / "manifest.json").write_text(json.dumps(manifest))
+    for lang in ("es", "en"):
+        html = write_report(store, REG, lang, ["html"])["html"].read_text()
+        assert not re.search(r"(?<![\w.])/(work|tmp|home|root|usr)\b", html), \
+            re.search(r".{40}(?<![\w.])/(work|tmp|home|root|usr)\b.{40}", html)
+        assert "mnist.npz" in html and "abc123" in html  # named by file and checksum
+
+
+def test_numbers_follow_one_convention_per_language():
+    from harness.report.answers import num
+    from harness.report.content import format_value
+
+    assert format_value(2000, "es") == "2\u202f000" and format_value(2000, "en") == "2,000"
+    assert format_value(0.5, "es") == "0,500" and format_value(0.5, "en") == "0.500"
+    assert format_value(1234.5678, "es") == "1\u202f235" and format_value(12.5, "en") == "12.50"
+    assert num(60000, 0, "es") == "60\u202f000" and num(146.25, 1, "es") == "146,2" and num(146.25, 1, "en") == "146.2"
+    assert "." not in format_value(2000, "es")
 
 
 def test_code_highlighting_drops_only_spans_that_carry_no_colour():
