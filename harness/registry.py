@@ -103,7 +103,7 @@ class Item:
             if name in seen or value is None or not (inspect.isfunction(value) or inspect.isclass(value)):
                 continue
             module = getattr(value, "__module__", "") or ""
-            if module.startswith("experiments") or module == self.fn.__module__:
+            if module.startswith("experiments") or module.split(".")[0] == self.fn.__module__.split(".")[0]:
                 try:
                     listing.append({"name": name, "module": module, "source": inspect.getsource(value)})
                     seen.add(name)
