@@ -94,8 +94,9 @@ class Item:
         queue = []
         names = _names_used(self.fn.__code__)
         # `models.build_encoder(...)` names a module then an attribute: look in both.
+        top = self.fn.__module__.split(".")[0]
         modules = [v for n in names if inspect.ismodule(v := self.fn.__globals__.get(n))
-                   and v.__name__.startswith("experiments")]
+                   and (v.__name__.startswith("experiments") or v.__name__.split(".")[0] == top)]
         for name in names:
             value = self.fn.__globals__.get(name)
             for mod in modules:
@@ -103,7 +104,7 @@ class Item:
             if name in seen or value is None or not (inspect.isfunction(value) or inspect.isclass(value)):
                 continue
             module = getattr(value, "__module__", "") or ""
-            if module.startswith("experiments") or module.split(".")[0] == self.fn.__module__.split(".")[0]:
+            if module.startswith("experiments") or module.split(".")[0] == top:
                 try:
                     listing.append({"name": name, "module": module, "source": inspect.getsource(value)})
                     seen.add(name)
