@@ -83,13 +83,20 @@ class Item:
 
     def code_listing(self) -> list[dict[str, str]]:
         """The item function, then the project functions and classes it calls by name
-        (the model code), as source text: the report shows the code that ran."""
+        (the model code), as source text: the report shows the code that ran.
+
+        What a listed function or class of another project module (the models, the
+        training loop) uses from its own module is listed too, transitively: the VAE's
+        train_step lives in a class that build_vae only names, and a reader of the
+        notebook needs it."""
         listing = [{"name": self.fn.__name__, "module": self.fn.__module__, "source": inspect.getsource(self.fn)}]
         seen = {self.fn.__name__}
+        queue = []
         names = _names_used(self.fn.__code__)
         # `models.build_encoder(...)` names a module then an attribute: look in both.
+        top = self.fn.__module__.split(".")[0]
         modules = [v for n in names if inspect.ismodule(v := self.fn.__globals__.get(n))
-                   and v.__name__.startswith("experiments")]
+                   and (v.__name__.startswith("experiments") or v.__name__.split(".")[0] == top)]
         for name in names:
             value = self.fn.__globals__.get(name)
             for mod in modules:
@@ -97,13 +104,41 @@ class Item:
             if name in seen or value is None or not (inspect.isfunction(value) or inspect.isclass(value)):
                 continue
             module = getattr(value, "__module__", "") or ""
-            if module.startswith("experiments") or module == self.fn.__module__:
+            if module.startswith("experiments") or module.split(".")[0] == top:
                 try:
                     listing.append({"name": name, "module": module, "source": inspect.getsource(value)})
                     seen.add(name)
+                    if module != self.fn.__module__:
+                        queue.append(value)
                 except (OSError, TypeError):
                     pass
+        while queue:  # what the shared code uses from its own module
+            owner = queue.pop(0)
+            home = sys.modules.get(owner.__module__)
+            for name in _names_of(owner):
+                value = getattr(home, name, None)
+                if name in seen or not (inspect.isfunction(value) or inspect.isclass(value)) \
+                        or getattr(value, "__module__", None) != owner.__module__:
+                    continue
+                try:
+                    listing.append({"name": name, "module": owner.__module__, "source": inspect.getsource(value)})
+                except (OSError, TypeError):
+                    continue
+                seen.add(name)
+                queue.append(value)
         return listing
+
+
+def _names_of(value) -> list[str]:
+    """Global names a function or class (its bases, methods and properties) refers to."""
+    if inspect.isfunction(value):
+        return _names_used(value.__code__)
+    names = [b.__name__ for b in value.__bases__]
+    for attr in vars(value).values():
+        attr = getattr(attr, "fget", None) or getattr(attr, "__func__", None) or attr
+        if inspect.isfunction(attr):
+            names += _names_used(attr.__code__)
+    return list(dict.fromkeys(names))
 
 
 def _names_used(code) -> list[str]:

@@ -139,16 +139,73 @@ def test_pdf_fetches_nothing_outside_the_run_folder(tmp_path):
     assert fetcher.inside((folder / "ok.png").as_uri()) and not fetcher.inside("file:///etc/passwd")
 
 
-def test_notebook_executes_top_to_bottom(written):
-    from harness.report.notebook import execute_notebook
+def notebook_outputs(nb):
+    """What each code cell shows: (kind, data, text) of its outputs."""
+    return [[(o.output_type, dict(o.get("data", {})), o.get("text")) for o in c.outputs]
+            for c in nb.cells if c.cell_type == "code"]
 
-    nb = execute_notebook(written["es"]["ipynb"])
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert not errors
-    images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
-    assert len(images) == 1
+
+def test_notebook_is_laid_out_as_the_handout(written, run_store):
+    import nbformat
+
+    text = written["es"]["ipynb"].read_text(encoding="utf-8")
+    nb = nbformat.reads(text, as_version=4)
+    nbformat.validate(nb)
+    assert len(nb.cells) <= 45
+    assert not re.search(r"/(work|tmp|home|root)\b", text)  # no path of this machine
+    title = nb.cells[0].source
+    assert title.startswith("# ") and strings("es")["team_not_configured"] in title
+    assert re.search(r"\d{1,2} de [a-z]+ de \d{4}", title)
+    markdown = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    assert any("### 1.1a · Codificador de prueba" in m and "La pérdida es 146.2 nats." in m for m in markdown)
+    assert any("### 1.2a" in m and "harness run 1.2a --profile smoke" in m for m in markdown)  # not run: how to
+    assert markdown[-2].startswith("## Conclusiones") and markdown[-1].startswith("## Referencias")
+    assert "Kingma" in markdown[-1] and "http" not in markdown[-1]
+    # the handout item with a figure shows it, stored as the run's PNG
+    cells = {re.search(r"show\('([^']+)'", c.source).group(1): c for c in nb.cells if c.cell_type == "code"
+             and "show('" in c.source}
+    png = [o for o in cells["1.1a"].outputs if "image/png" in o.get("data", {})]
+    assert len(png) == 1
+    import base64
+    assert base64.b64decode(png[0].data["image/png"]) == (run_store.item_dir("1.1a") / "figures" / "curve.png").read_bytes()
+    # the model code is the models module's, each definition once, and no harness plumbing
+    code = "\n".join(c.source for c in nb.cells[2:] if c.cell_type == "code")
+    assert code.count("class ToyModel") == 1 and code.count("def build_toy_model") == 1
+    assert "def toy_encoder" not in code and "ctx" not in code
+    assert "from tests.fixtures.report_items.models import POWER, registered" in nb.cells[1].source or \
+        "from tests.fixtures.report_items.models import registered, POWER" in nb.cells[1].source
+    en = nbformat.read(written["en"]["ipynb"], as_version=4)
+    assert en.cells[-1].source.startswith("## References") and "Conclusions" in en.cells[-2].source
+
+
+@pytest.mark.slow
+def test_notebook_reexecutes_from_a_copy_and_copied_alone_says_what_it_needs(written, run_store, tmp_path,
+                                                                              monkeypatch):
+    """A grader runs it in the run folder: same outputs, nothing trained. Alone: one sentence, no traceback."""
+    import nbformat
+
+    # The kernel runs in the run folder; the toy models module is importable from the checkout (as
+    # experiments is from the installed package).
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parents[2]))
+
+    from harness.report.notebook import TEXT, execute_notebook
+
+    copy = tmp_path / "copy"
+    shutil.copytree(run_store.dir, copy)
+    stored = nbformat.read(copy / "submission.ipynb", as_version=4)
+    nb = execute_notebook(copy / "submission.ipynb")
+    assert notebook_outputs(nb) == notebook_outputs(stored)
+    assert not [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert "&lt;script&gt;" in markdown and "<script>" not in markdown
+
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(copy / "submission.ipynb", alone)
+    nb = execute_notebook(alone / "submission.ipynb")
+    printed = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert [(o.output_type, o.get("name"), o.get("text")) for o in printed] == \
+        [("stream", "stdout", TEXT["es"]["missing"] + "\n")]
 
 
 def test_missing_template_is_a_clear_error(run_store, tmp_path):
