@@ -30,7 +30,14 @@ SECTIONS = [("1.1", "section_vae"), ("1.2", "section_gan"), ("eval", "section_ev
 _SAFE_LINK = re.compile(r"^(#|[A-Za-z0-9_./-]+$)")
 # The modules whose code the report lists, once each, in its model-code appendix: the models and
 # training loops of the experiments. Named as strings: harness/ never imports experiments/.
-MODEL_MODULES = ("experiments.vae.models", "experiments.gan.models", "experiments.gan.training")
+# The code a grader reads: a project's architecture and training modules, named `models` or
+# `training` (experiments/vae/models.py, experiments/gan/training.py). Matched by name: harness/
+# never imports experiments/.
+MODEL_MODULES = ("models", "training")
+
+
+def is_model_module(module: str) -> bool:
+    return module.rsplit(".", 1)[-1] in MODEL_MODULES
 
 
 @lru_cache(maxsize=None)
@@ -132,7 +139,7 @@ class RunView:
     profile: str
     team: dict[str, Any]
     command: str
-    model_code: list[dict[str, Any]] = field(default_factory=list)  # MODEL_MODULES' code, once each
+    model_code: list[dict[str, Any]] = field(default_factory=list)  # model modules' code, once each
     roles: dict[str, str] = field(default_factory=dict)  # role (harness.registry.ROLES) -> item id
     title: TitlePage | None = None
 
@@ -262,24 +269,24 @@ def code_anchor(entry: dict[str, str]) -> str:
     return "code-" + f"{entry['module']}.{entry['name']}".replace(".", "-").replace("_", "-")
 
 
-def model_code(views: list[ItemView], modules: tuple[str, ...] = MODEL_MODULES) -> list[dict[str, Any]]:
-    """The functions and classes of the model and training modules the items called, once each.
+def model_code(views: list[ItemView]) -> list[dict[str, Any]]:
+    """The functions and classes of the model and training modules the items used, once each,
+    in the order the items first use them.
 
     The report prints no harness code and no item's own glue: a reader grades the models, so
-    only code whose module is one of `modules` (or inside one) is listed, with the items using it.
+    only code of a model module (is_model_module) is listed, with the items using it.
     """
     listed: dict[str, dict[str, Any]] = {}
     for view in views:
         for entry in view.code:
             module = entry.get("module", "")
-            if not any(module == m or module.startswith(m + ".") for m in modules):
+            if not is_model_module(module):
                 continue
             key = f"{module}.{entry['name']}"
             ref = listed.setdefault(key, {**entry, "key": key, "anchor": code_anchor(entry), "users": []})
             if view.id not in ref["users"]:
                 ref["users"].append(view.id)
-    return sorted(listed.values(), key=lambda e: (modules.index(next(m for m in modules if e["module"].startswith(m))),
-                                                  e["module"], e["name"]))
+    return list(listed.values())
 
 
 _ABS_PATH = re.compile(r"(?<![\w.])(?:~|[A-Za-z]:)?[/\\][^\s()\[\],;]+")

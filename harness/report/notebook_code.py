@@ -15,10 +15,9 @@ import re
 import textwrap
 from typing import Any
 
-from harness.report.content import ItemView, RunView
+from harness.report.content import ItemView, RunView, is_model_module
 
 # The last component of a module whose functions and classes are model code.
-MODEL_MODULES = ("models", "training")
 # Names the model code takes from libraries, as a reader would import them.
 LIBRARY_IMPORTS = {
     "keras": "import keras", "np": "import numpy as np", "layers": "from keras import layers",
@@ -93,19 +92,15 @@ def helpers(run) -> dict[str, Any]:
 
 def is_model_code(entry: dict[str, str]) -> bool:
     """Model or training module code that takes no harness context (`ctx`)."""
-    return entry["module"].rsplit(".", 1)[-1] in MODEL_MODULES and not _CTX.search(entry["source"])
+    return is_model_module(entry["module"]) and not _CTX.search(entry["source"])
 
 
 def model_code(view: RunView) -> dict[str, list[dict[str, str]]]:
     """Item id -> the model code its cell shows: each function or class once, at its first item."""
-    recorded = {e["key"]: e for e in view.shared_code}
-    shown: set[str] = set()
     out: dict[str, list[dict[str, str]]] = {}
     for it in view.items:
-        entries = [recorded[ref["key"]] for ref in it.shared_code if ref["key"] in recorded]
-        entries += it.code  # an item's own module can be a models module too (small projects)
-        fresh = [e for e in entries if is_model_code(e) and f"{e['module']}.{e['name']}" not in shown]
-        shown.update(f"{e['module']}.{e['name']}" for e in fresh)
+        # view.model_code lists each definition once, its first user first.
+        fresh = [e for e in view.model_code if e["users"][0] == it.id and is_model_code(e)]
         out[it.id] = definition_order(fresh)
     return out
 

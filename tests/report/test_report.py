@@ -118,8 +118,12 @@ def test_scorecard_links_failed_checks_and_marks_missing_items(run_store, writte
     assert 'href="#check-1.1a-2"' in html and 'id="check-1.1a-2"' in html
     # The verification is one table in an appendix, after the body; the body has no check log.
     assert html.index('id="check-1.1a-2"') > html.index('id="conclusions"')
-    # toy_model lives in the item's own module, not in a model module: harness and item code is never printed
-    assert "toy_model" not in html and 'class="highlight"' not in html
+    # toy_model lives in the item's own module, not in a model module: harness and item code is never
+    # printed; the fixture's models module is, once, in the model-code appendix after the conclusions.
+    text = re.sub(r"<[^>]+>", "", html)  # the highlighted code's words, without its spans
+    assert "def toy_model" not in text and "def toy_encoder" not in text
+    assert text.count("def build_toy_model") == 1
+    assert html.index('id="model-code"') > html.index('id="conclusions"')
 
 
 def test_pdf_fetches_nothing_outside_the_run_folder(tmp_path):
@@ -157,7 +161,7 @@ def test_notebook_is_laid_out_as_the_handout(written, run_store):
     assert title.startswith("# ") and strings("es")["team_not_configured"] in title
     assert re.search(r"\d{1,2} de [a-z]+ de \d{4}", title)
     markdown = [c.source for c in nb.cells if c.cell_type == "markdown"]
-    assert any("### 1.1a · Codificador de prueba" in m and "La pérdida es 146.2 nats." in m for m in markdown)
+    assert any("### 1.1a · Codificador de prueba" in m and "La pérdida es 146,2 nats." in m for m in markdown)
     assert any("### 1.2a" in m and "harness run 1.2a --profile smoke" in m for m in markdown)  # not run: how to
     assert markdown[-2].startswith("## Conclusiones") and markdown[-1].startswith("## Referencias")
     assert "Kingma" in markdown[-1] and "http" not in markdown[-1]
