@@ -157,10 +157,13 @@ class Context:
         self.result["metrics"][_name(name)] = {"value": value, "unit": unit, "note": bilingual(note) if note else None}
         return value
 
-    def table(self, name: str, columns: list[Text], rows: list[list[Any]], caption: Text) -> None:
+    def table(self, name: str, columns: list[Text], rows: list[list[Any]], caption: Text, detail: bool = False) -> None:
+        """A table of the item. `detail=True` marks a long listing (an architecture's layers, a
+        per-class breakdown): the report prints it in an appendix and links it from the item."""
         clean = [[v.item() if isinstance(v, (np.floating, np.integer)) else v for v in row] for row in rows]
         self.result["tables"][_name(name)] = {
             "columns": [bilingual(c) for c in columns], "rows": clean, "caption": bilingual(caption),
+            "detail": bool(detail),
         }
 
     def figure(self, name: str, fig: Any, caption: Text, dpi: int = 110) -> Path:

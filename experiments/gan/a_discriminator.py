@@ -74,9 +74,9 @@ def record(ctx, report: DiscriminatorReport) -> None:
     ctx.metric("flatten_units", report.flatten_units)
     ctx.metric("dropout", report.dropout)
 
-    ctx.table("layers", report.layer_columns, report.layer_rows, CAPTIONS["layers"])
+    ctx.table("layers", report.layer_columns, report.layer_rows, CAPTIONS["layers"], detail=True)
     ctx.figure("graph", graph_figure(report.model, "Discriminator D"), CAPTIONS["graph"])
-    ctx.table("handout_vs_ours", COMPARE_COLUMNS, report.spec_rows, CAPTIONS["handout_vs_ours"])
+    ctx.table("handout_vs_ours", COMPARE_COLUMNS, report.spec_rows, CAPTIONS["handout_vs_ours"], detail=True)
     ctx.check("matches_handout_layer_by_layer", report.matches_handout, CHECKS["matches_handout_layer_by_layer"],
               expected=len(report.spec_rows), observed=sum(r[-1] == "✓" for r in report.spec_rows))
     ctx.check("parameter_count", total == report.expected_total, CHECKS["parameter_count"],

@@ -92,9 +92,9 @@ def record(ctx, report: GeneratorReport) -> None:
     ctx.metric("noise_dim", report.noise_dim)
     ctx.metric("deconv_filters", int(report.deconv_filters), note=NOTES["deconv_filters"])
 
-    ctx.table("layers", report.layer_columns, report.layer_rows, CAPTIONS["layers"])
+    ctx.table("layers", report.layer_columns, report.layer_rows, CAPTIONS["layers"], detail=True)
     ctx.figure("graph", graph_figure(report.model, "Generator G"), CAPTIONS["graph"])
-    ctx.table("handout_vs_ours", COMPARE_COLUMNS, report.spec_rows, CAPTIONS["handout_vs_ours"])
+    ctx.table("handout_vs_ours", COMPARE_COLUMNS, report.spec_rows, CAPTIONS["handout_vs_ours"], detail=True)
     ctx.check("matches_handout_layer_by_layer", report.matches_handout, CHECKS["matches_handout_layer_by_layer"],
               expected=len(report.spec_rows), observed=sum(r[-1] == "✓" for r in report.spec_rows))
     ctx.check("parameter_count", counts == report.expected, CHECKS["parameter_count"], expected=report.expected, observed=counts)

@@ -56,7 +56,7 @@ def study_encoder(model, latent_dim: int) -> EncoderStudy:
 def record(ctx, result: EncoderStudy) -> None:
     notes = {**NOTES, "flatten_units": common.fill(FLATTEN_NOTE, shape=result.conv_3)}
     common.record_metrics(ctx, result.metrics, notes=notes)
-    ctx.table("encoder_layers", *result.layers, CAPTIONS["encoder_layers"])
+    ctx.table("encoder_layers", *result.layers, CAPTIONS["encoder_layers"], detail=True)
     ctx.figure("encoder_graph", architecture.graph_figure(result.model, "VAE encoder (1.1a)"), CAPTIONS["encoder_graph"])
 
     common.check_layers(ctx, "encoder", result.model)

@@ -121,7 +121,7 @@ def study_decoder(model) -> DecoderStudy:
 
 def record(ctx, result: DecoderStudy) -> None:
     common.record_metrics(ctx, result.metrics, notes=NOTES)
-    ctx.table("decoder_layers", *result.layers, CAPTIONS["decoder_layers"])
+    ctx.table("decoder_layers", *result.layers, CAPTIONS["decoder_layers"], detail=True)
     ctx.figure("decoder_graph", architecture.graph_figure(result.model, "VAE decoder (1.1b)"), CAPTIONS["decoder_graph"])
     ctx.figure("stride_example", stride_figure(result.full, result.same), CAPTIONS["stride_example"])
     ctx.save_value("stride_example", {"input": FEATURE_MAP, "kernel": KERNEL, "same": result.keras_same})

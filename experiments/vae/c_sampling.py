@@ -150,7 +150,7 @@ def check_sampling(vae: models.VAE, seed: int) -> SamplingCheck:
 
 def record(ctx, result: SamplingCheck) -> None:
     common.record_metrics(ctx, result.metrics, notes=NOTES)
-    ctx.table("vae_layers", *result.layers, CAPTIONS["vae_layers"])
+    ctx.table("vae_layers", *result.layers, CAPTIONS["vae_layers"], detail=True)
     ctx.figure("sampling_check", sampling_figure(result.ours, result.handout),
                common.fill(CAPTIONS["sampling_check"], draws=DRAWS))
     ctx.figure("vae_graph", architecture.graph_figure(result.graph, "VAE (1.1c)"), CAPTIONS["vae_graph"])

@@ -121,7 +121,7 @@ def record(ctx, result: TrainedBase) -> None:
     arithmetic = common.fill(ARITHMETIC_NOTE, precision=result.precision)
     common.record_metrics(ctx, result.metrics, UNITS, {**NOTES, "arithmetic": arithmetic})
     ctx.figure("learning_curves", curves_figure(result.history), CAPTIONS["learning_curves"])
-    ctx.table("epochs", EPOCH_COLUMNS, result.epoch_rows, CAPTIONS["epochs"])
+    ctx.table("epochs", EPOCH_COLUMNS, result.epoch_rows, CAPTIONS["epochs"], detail=True)
 
     ctx.save_model("vae", result.vae)
     ctx.save_value("history", {**result.history, "epoch_s": result.epoch_s})

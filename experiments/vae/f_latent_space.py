@@ -72,7 +72,7 @@ def record(ctx, result: LatentSpace) -> None:
     common.record_metrics(ctx, result.metrics, notes=NOTES)
     ctx.figure("latent_scatter", scatter_figure(result.mu, result.labels), CAPTIONS["latent_scatter"])
     ctx.figure("latent_histograms", histogram_figure(result.mu, np.exp(result.log_var)), CAPTIONS["latent_histograms"])
-    ctx.table("per_digit", PER_DIGIT_COLUMNS, result.per_digit, CAPTIONS["per_digit"])
+    ctx.table("per_digit", PER_DIGIT_COLUMNS, result.per_digit, CAPTIONS["per_digit"], detail=True)
     ctx.save_array("test_mu", result.mu)
     ctx.save_array("test_log_var", result.log_var)
     common.check_latent_dim(ctx, result.mu.shape[1])

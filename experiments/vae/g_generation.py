@@ -190,7 +190,7 @@ def record(ctx, result: GridExploration) -> None:
                                             extreme.values, extreme.labels, extreme.confidence), CAPTIONS["grid_labels"])
     ctx.table("digits_by_region", DIGITS_BY_REGION_COLUMNS,
               [[digit, int(result.central_digits[digit]), int(result.beyond_digits[digit])] for digit in range(10)],
-              CAPTIONS["digits_by_region"])
+              CAPTIONS["digits_by_region"], detail=True)
     ctx.save_value("central_digits", result.central_digits.tolist())
     ctx.save_value("beyond_90_digits", result.beyond_digits.tolist())
     ctx.save_array("grid_images", central.images)

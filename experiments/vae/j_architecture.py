@@ -118,8 +118,8 @@ def record(ctx, result: ArchitectureComparison) -> None:
     common.record_metrics(ctx, result.metrics, UNITS, NOTES)
     ctx.table("architecture_comparison", common.COMPARE_COLUMNS, common.compare_rows(result.rows),
               common.with_likelihood_note(CAPTIONS["architecture_comparison (table)"], ctx))
-    ctx.table("variant_encoder_layers", *result.encoder_layers, CAPTIONS["variant_encoder_layers"])
-    ctx.table("variant_decoder_layers", *result.decoder_layers, CAPTIONS["variant_decoder_layers"])
+    ctx.table("variant_encoder_layers", *result.encoder_layers, CAPTIONS["variant_encoder_layers"], detail=True)
+    ctx.table("variant_decoder_layers", *result.decoder_layers, CAPTIONS["variant_decoder_layers"], detail=True)
     figure = compare_figure(result.digits, result.handout_reconstructions, result.variant_reconstructions,
                             handout_row["_samples"], variant_row["_samples"])
     ctx.figure("architecture_comparison", figure, CAPTIONS["architecture_comparison (figure)"])

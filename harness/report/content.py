@@ -75,6 +75,7 @@ class Table:
     caption: str
     columns: list[str]
     rows: list[list[Any]]
+    detail: bool = False  # a long listing: printed in the appendix, linked from its item
 
 
 @dataclass
@@ -240,7 +241,8 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
             for name, table in result.get("tables", {}).items():
                 table_no += 1
                 view.tables.append(Table(table_no, name, _pick(table.get("caption"), lang),
-                                         [_pick(c, lang) for c in table.get("columns", [])], table.get("rows", [])))
+                                         [_pick(c, lang) for c in table.get("columns", [])], table.get("rows", []),
+                                         bool(table.get("detail"))))
             labels = s.get("metric_labels", {})
             view.metrics = [{"name": k, "value": v.get("value"), "unit": v.get("unit"), "note": _pick(v.get("note"), lang),
                              "label": labels.get(k, "")}

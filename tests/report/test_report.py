@@ -336,3 +336,13 @@ def test_report_command_warns_once_without_a_team(run_store):
                    "--format", "html")
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("no team configured") == 1
+
+
+def test_detail_tables_go_to_an_appendix_linked_from_their_item(run_store, written):
+    view = build(run_store, REG, "es")
+    layers = next(t for t in view.item("1.1a").tables if t.name == "layers")
+    assert layers.detail and not next(t for t in view.item("1.1a").tables if t.name == "wide").detail
+    html = written["es"]["html"].read_text(encoding="utf-8")
+    body_link = html.index(f'href="#table-{layers.number}"')
+    assert html.index('id="item-1.1a"') < body_link < html.index('id="conclusions"')
+    assert html.index(f'id="table-{layers.number}"') > html.index('id="detail-tables"') > html.index('id="conclusions"')
