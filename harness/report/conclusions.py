@@ -92,9 +92,11 @@ def limits(view: RunView) -> list[str]:
                         n_train=_num(n_train, 0, lang) if isinstance(n_train, int) else "60 000" if lang == "es" else "60,000"))
     env = view.manifest.get("environment") or {}
     if env:
-        accel = ", ".join(env.get("accelerators") or []) or s["concl_no_accelerator"]
-        out.append(_say(s["concl_machine"], lang, cpu=str(env.get("cpu") or "?"), cores=str(env.get("cpu_count") or "?"),
-                        backend=str(env.get("backend") or "?"), accelerators=accel))
+        # The sentence names the device that trained: an accelerator when the run recorded one.
+        accelerators = env.get("accelerators") or []
+        template = s["concl_machine_gpu"] if accelerators else s["concl_machine"]
+        out.append(_say(template, lang, cpu=str(env.get("cpu") or "?"), cores=str(env.get("cpu_count") or "?"),
+                        backend=str(env.get("backend") or "?"), accelerators=", ".join(accelerators)))
     passed, total = view.all_checks
     if total:
         out.append(_say(s["concl_checks"], lang, passed=str(passed), total=str(total)))

@@ -346,3 +346,19 @@ def test_detail_tables_go_to_an_appendix_linked_from_their_item(run_store, writt
     body_link = html.index(f'href="#table-{layers.number}"')
     assert html.index('id="item-1.1a"') < body_link < html.index('id="conclusions"')
     assert html.index(f'id="table-{layers.number}"') > html.index('id="detail-tables"') > html.index('id="conclusions"')
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_the_machine_sentence_comes_from_the_recorded_environment(run_store, lang):
+    from harness.report.conclusions import limits
+
+    view = build(run_store, REG, lang)
+    cpu_run = {"cpu": "AMD EPYC", "cpu_count": 2, "backend": "tensorflow", "accelerators": []}
+    gpu_run = {"cpu": "Intel Xeon", "cpu_count": 16, "backend": "jax", "accelerators": ["cuda:0 NVIDIA H200"]}
+    view.manifest["environment"] = cpu_run
+    cpu_text = " ".join(limits(view))
+    view.manifest["environment"] = gpu_run
+    gpu_text = " ".join(limits(view))
+    assert "AMD EPYC" in cpu_text and "tensorflow" in cpu_text
+    assert "NVIDIA H200" in gpu_text and "jax" in gpu_text
+    assert "tensorflow" not in gpu_text and "CPU" not in gpu_text  # a GPU run never says it trained on a CPU
