@@ -68,7 +68,8 @@ def conclusions(view: RunView) -> list[str]:
         missing = m.get("n_models_missing_digits")
         if isinstance(missing, int):
             models = ", ".join(cmp_item.values.get("models_missing_digits") or [])
-            out.append(_say(s["concl_collapse"] if missing else s["concl_no_collapse"], lang, n=missing, models=models))
+            key = "concl_no_collapse" if not missing else "concl_collapse_one" if missing == 1 else "concl_collapse"
+            out.append(_say(s[key], lang, n=missing, models=models))
         rows = [r for r in (cmp_item.values.get("comparison") or []) if isinstance(r, dict)]
         vae_row = next((r for r in rows if r.get("model") == m["best_vae_model"]), {})
         if isinstance(vae_row.get("nll"), (int, float)):
