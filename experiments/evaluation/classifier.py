@@ -232,8 +232,9 @@ def record_checks(ctx, accuracy: float, floor: dict, ceiling: dict) -> None:
 
 FIGURE_WORDS = {
     "es": {"predicted": "predicho", "true": "verdadero", "count": "log10(conteo + 1)",
-           "floor": "dígitos reales de\nentrenamiento (piso)", "ceiling": "ruido uniforme\n(techo)", "fid": "FID-MNIST frente a test", "fit": "entrenamiento", "held_out": "test",
-           "epoch": "época", "accuracy": "exactitud"},
+           "floor": "dígitos reales de\nentrenamiento (piso)", "ceiling": "ruido uniforme\n(techo)",
+           "fid": "FID-MNIST frente a test", "fit": "entrenamiento", "held_out": "test", "epoch": "época",
+           "accuracy": "exactitud"},
     "en": {"predicted": "predicted", "true": "true", "count": "log10(count + 1)", "floor": "real train\n(floor)",
            "ceiling": "uniform noise\n(ceiling)", "fid": "FID-MNIST vs test", "fit": "train", "held_out": "test",
            "epoch": "epoch", "accuracy": "accuracy"},

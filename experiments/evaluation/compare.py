@@ -152,7 +152,8 @@ def record(ctx, comparison: Comparison, n_samples: int) -> None:
               expected=[], observed=comparison.silent)
     captions = {name: {lang: text.format(n_samples=n_samples) for lang, text in caption.items()}
                 for name, caption in CAPTIONS.items()}
-    ctx.figure("fid_by_model", lambda lang: fid_figure(rows, comparison.floor, comparison.ceiling, lang), captions["fid_by_model"])
+    ctx.figure("fid_by_model", lambda lang: fid_figure(rows, comparison.floor, comparison.ceiling, lang),
+               captions["fid_by_model"])
     ctx.figure("precision_recall", lambda lang: precision_recall_figure(rows, references, lang), captions["precision_recall"])
     ctx.table("comparison", [header for _, header, _ in COLUMNS],
               [[cell(r.get(key), d) for key, _, d in COLUMNS] for r in rows + references], captions["comparison"])

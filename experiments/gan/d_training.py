@@ -121,7 +121,8 @@ def record(ctx, result: TrainedGan) -> None:
     ctx.metric("sample_ips", result.sample_ips, "img/s")
     samples_title = fill(TITLES["samples"], label=LABEL, steps=history.steps)
     ctx.figure("samples", lambda lang: image_grid(result.images[:16], 4, 4, samples_title, lang=lang), CAPTIONS["samples"])
-    ctx.figure("class_histogram", lambda lang: class_histogram_figure({LABEL: scores["class_hist"]}, TITLES["class_histogram"], lang),
+    hists = {LABEL: scores["class_hist"]}
+    ctx.figure("class_histogram", lambda lang: class_histogram_figure(hists, TITLES["class_histogram"], lang),
                {lang: text.format(n=scores["n"]) for lang, text in CAPTIONS["class_histogram"].items()})
 
     ctx.save_array("history", history.values)

@@ -116,10 +116,12 @@ def record(ctx, result: Generation, noise: str, gan_params: int, train_s: dict[s
               CHECKS["noise_uniform_in_range"], expected=["uniform", -1, 1], observed=[noise, float(z16.min()), float(z16.max())])
     ctx.figure("samples_4x4", image_grid(result.few, 4, 4, "G(z), z ~ U(-1, 1)", size=1.2, labels=result.few_labels),
                CAPTIONS["samples_4x4"])
-    ctx.figure("samples_10x10", lambda lang: image_grid(result.gan_images[:100], 10, 10, TITLES["samples_10x10"], size=0.8, lang=lang),
+    ctx.figure("samples_10x10",
+               lambda lang: image_grid(result.gan_images[:100], 10, 10, TITLES["samples_10x10"], size=0.8, lang=lang),
                CAPTIONS["samples_10x10"])
     if result.manifold is not None:
-        ctx.figure("latent_manifold", lambda lang: manifold_figure(result.manifold, MANIFOLD_N, -1, 1, TITLES["latent_manifold"], lang),
+        ctx.figure("latent_manifold",
+                   lambda lang: manifold_figure(result.manifold, MANIFOLD_N, -1, 1, TITLES["latent_manifold"], lang),
                    CAPTIONS["latent_manifold"])
 
     gan_scores, vae_scores = result.gan_scores, result.vae_scores

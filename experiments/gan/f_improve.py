@@ -173,7 +173,8 @@ def record(ctx, result: Improvement) -> None:
     hists = {BASE_LABEL: base_scores["class_hist"], new_label: new_scores["class_hist"]}
     ctx.figure("class_histogram", lambda lang: class_histogram_figure(hists, TITLES["class_histogram"], lang),
                CAPTIONS["class_histogram"])
-    ctx.figure("dynamics", lambda lang: d_acc_figure(base_hist, history.values, (BASE_LABEL, new_label), lang), CAPTIONS["dynamics"])
+    ctx.figure("dynamics", lambda lang: d_acc_figure(base_hist, history.values, (BASE_LABEL, new_label), lang),
+               CAPTIONS["dynamics"])
 
     ctx.save_array("history", history.values)
     ctx.save_model("generator", result.gan.generator)

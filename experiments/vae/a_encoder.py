@@ -58,7 +58,8 @@ def record(ctx, result: EncoderStudy) -> None:
     notes = {**NOTES, "flatten_units": common.fill(FLATTEN_NOTE, shape=result.conv_3)}
     common.record_metrics(ctx, result.metrics, notes=notes)
     ctx.table("encoder_layers", *result.layers, CAPTIONS["encoder_layers"])
-    ctx.figure("encoder_graph", lambda lang: architecture.graph_figure(result.model, TITLES["encoder_graph"], lang), CAPTIONS["encoder_graph"])
+    ctx.figure("encoder_graph", lambda lang: architecture.graph_figure(result.model, TITLES["encoder_graph"], lang),
+               CAPTIONS["encoder_graph"])
 
     common.check_layers(ctx, "encoder", result.model)
     common.check_latent_dim(ctx, result.latent_dim)

@@ -126,7 +126,8 @@ def study_decoder(model) -> DecoderStudy:
 def record(ctx, result: DecoderStudy) -> None:
     common.record_metrics(ctx, result.metrics, notes=NOTES)
     ctx.table("decoder_layers", *result.layers, CAPTIONS["decoder_layers"])
-    ctx.figure("decoder_graph", lambda lang: architecture.graph_figure(result.model, TITLES["decoder_graph"], lang), CAPTIONS["decoder_graph"])
+    ctx.figure("decoder_graph", lambda lang: architecture.graph_figure(result.model, TITLES["decoder_graph"], lang),
+               CAPTIONS["decoder_graph"])
     ctx.figure("stride_example", lambda lang: stride_figure(result.full, result.same, lang), CAPTIONS["stride_example"])
     ctx.save_value("stride_example", {"input": FEATURE_MAP, "kernel": KERNEL, "same": result.keras_same})
     common.check_layers(ctx, "decoder", result.model)

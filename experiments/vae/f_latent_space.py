@@ -69,8 +69,9 @@ def locate_test_set(vae, data) -> LatentSpace:
 
 
 WORDS = {
-    "es": {"digit": "dígito", "scatter": "μ(x) del conjunto de test  (--: |z| < 1.645)", "mean": "media μ{i}: {m:.2f} ± {s:.2f}",
-           "variance": "varianza σ²{i}: mediana {median:.3f}", "density": "densidad", "images": "imágenes"},
+    "es": {"digit": "dígito", "scatter": "μ(x) del conjunto de test  (--: |z| < 1.645)",
+           "mean": "media μ{i}: {m:.2f} ± {s:.2f}", "variance": "varianza σ²{i}: mediana {median:.3f}",
+           "density": "densidad", "images": "imágenes"},
     "en": {"digit": "digit", "scatter": "test set μ(x)  (--: |z| < 1.645)", "mean": "mean μ{i}: {m:.2f} ± {s:.2f}",
            "variance": "variance σ²{i}: median {median:.3f}", "density": "density", "images": "images"},
 }
