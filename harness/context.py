@@ -20,6 +20,7 @@ from harness.errors import Cancelled, HarnessError
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 Text = str | dict[str, str]  # one string, or {"es": ..., "en": ...}
+LANGS = ("es", "en")
 
 
 def bilingual(text: Text) -> dict[str, str]:
@@ -167,15 +168,33 @@ class Context:
         }
 
     def figure(self, name: str, fig: Any, caption: Text, dpi: int = 110) -> Path:
-        """Save a matplotlib figure as PNG and close it."""
+        """Save a matplotlib figure as PNG and close it.
+
+        `fig` is either a Figure (language-neutral: an image grid with no text) or a callable
+        `make(lang) -> Figure`, drawn once per language and saved as <name>.es.png and <name>.en.png.
+        Returns the path of the file saved first (the Spanish one for a per-language figure).
+        """
+        _name(name)
+        if not callable(fig):
+            path = self._save_figure(fig, f"{name}.png", dpi)
+            self.result["figures"].append({"name": name, "file": self._rel(path), "caption": bilingual(caption)})
+            return path
+        paths = {lang: self._save_figure(fig(lang), f"{name}.{lang}.png", dpi) for lang in LANGS}
+        files = {lang: self._rel(path) for lang, path in paths.items()}
+        self.result["figures"].append({"name": name, "file": files["es"], "files": files, "caption": bilingual(caption)})
+        return paths["es"]
+
+    def _save_figure(self, fig: Any, filename: str, dpi: int) -> Path:
         import matplotlib.pyplot as plt
 
-        path = self.out_dir / "figures" / f"{_name(name)}.png"
+        path = self.out_dir / "figures" / filename
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
         plt.close(fig)
-        self.result["figures"].append({"name": name, "file": path.relative_to(self.out_dir).as_posix(), "caption": bilingual(caption)})
         return path
+
+    def _rel(self, path: Path) -> str:
+        return path.relative_to(self.out_dir).as_posix()
 
     def check(self, name: str, passed: bool, detail: Text = "", expected: Any = None, observed: Any = None) -> bool:
         """A rubric check: does this item meet the handout? Recorded, shown in the scorecard."""

@@ -230,16 +230,28 @@ def record_checks(ctx, accuracy: float, floor: dict, ceiling: dict) -> None:
               CHECKS["sqrtm_imaginary_residue_negligible"], expected="<= 1e-3 x FID", observed=residue)
 
 
+FIGURE_WORDS = {
+    "es": {"predicted": "predicho", "true": "verdadero", "count": "log10(conteo + 1)",
+           "floor": "dígitos reales de\nentrenamiento (piso)", "ceiling": "ruido uniforme\n(techo)",
+           "fid": "FID-MNIST frente a test", "fit": "entrenamiento", "held_out": "test", "epoch": "época",
+           "accuracy": "exactitud"},
+    "en": {"predicted": "predicted", "true": "true", "count": "log10(count + 1)", "floor": "real train\n(floor)",
+           "ceiling": "uniform noise\n(ceiling)", "fid": "FID-MNIST vs test", "fit": "train", "held_out": "test",
+           "epoch": "epoch", "accuracy": "accuracy"},
+}
+
+
 def record_figures(ctx, confusion: np.ndarray, floor: dict, ceiling: dict, history: dict) -> None:
-    ctx.figure("confusion", confusion_figure(confusion), CAPTIONS["confusion"])
-    ctx.figure("fid_sanity", sanity_figure(floor, ceiling),
+    ctx.figure("confusion", lambda lang: confusion_figure(confusion, lang), CAPTIONS["confusion"])
+    ctx.figure("fid_sanity", lambda lang: sanity_figure(floor, ceiling, lang),
                bilingual_format(CAPTIONS["fid_sanity"], n_floor=floor["n"], n_ceiling=ceiling["n"]))
-    ctx.figure("accuracy_curve", accuracy_figure(history), CAPTIONS["accuracy_curve"])
+    ctx.figure("accuracy_curve", lambda lang: accuracy_figure(history, lang), CAPTIONS["accuracy_curve"])
 
 
-def confusion_figure(confusion: np.ndarray):
+def confusion_figure(confusion: np.ndarray, lang: str):
     import matplotlib.pyplot as plt
 
+    w = FIGURE_WORDS[lang]
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
     # Log colours: the diagonal holds orders of magnitude more than the error cells, which would vanish on a linear scale.
     im = ax.imshow(np.log10(confusion + 1), cmap="Blues")
@@ -247,33 +259,35 @@ def confusion_figure(confusion: np.ndarray):
         if count:
             ax.text(j, i, str(count), ha="center", va="center", fontsize=7,
                     color="white" if i == j else "black")
-    ax.set(xticks=range(10), yticks=range(10), xlabel="predicted / predicho", ylabel="true / real")
-    fig.colorbar(im, ax=ax, label="log10(count + 1)")
+    ax.set(xticks=range(10), yticks=range(10), xlabel=w["predicted"], ylabel=w["true"])
+    fig.colorbar(im, ax=ax, label=w["count"])
     return fig
 
 
-def sanity_figure(floor: dict, ceiling: dict):
+def sanity_figure(floor: dict, ceiling: dict, lang: str):
     import matplotlib.pyplot as plt
 
+    w = FIGURE_WORDS[lang]
     fig, ax = plt.subplots(figsize=(5, 3.4))
     values = [floor["fid"], ceiling["fid"]]
-    bars = ax.bar(["real train\n(floor)", "uniform noise\n(ceiling)"], values, color=["#2a9d8f", "#e76f51"])
+    bars = ax.bar([w["floor"], w["ceiling"]], values, color=["#2a9d8f", "#e76f51"])
     ax.set_yscale("log")
     ax.bar_label(bars, labels=[f"{v:.3g}" for v in values])
-    ax.set_ylabel("FID-MNIST vs test")
+    ax.set_ylabel(w["fid"])
     ax.margins(y=0.2)
     return fig
 
 
-def accuracy_figure(history: dict):
+def accuracy_figure(history: dict, lang: str):
     import matplotlib.pyplot as plt
 
+    w = FIGURE_WORDS[lang]
     fig, ax = plt.subplots(figsize=(5, 3.4))
     epochs = np.arange(1, len(history["accuracy"]) + 1)
-    ax.plot(epochs, history["accuracy"], "o-", label="train")
-    ax.plot(epochs, history["val_accuracy"], "s-", label="test")
+    ax.plot(epochs, history["accuracy"], "o-", label=w["fit"])
+    ax.plot(epochs, history["val_accuracy"], "s-", label=w["held_out"])
     ax.axhline(0.99, color="gray", ls="--", lw=1, label="99 %")
-    ax.set(xlabel="epoch", ylabel="accuracy", xticks=epochs)
+    ax.set(xlabel=w["epoch"], ylabel=w["accuracy"], xticks=epochs)
     ax.legend()
     return fig
 

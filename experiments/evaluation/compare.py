@@ -152,8 +152,9 @@ def record(ctx, comparison: Comparison, n_samples: int) -> None:
               expected=[], observed=comparison.silent)
     captions = {name: {lang: text.format(n_samples=n_samples) for lang, text in caption.items()}
                 for name, caption in CAPTIONS.items()}
-    ctx.figure("fid_by_model", fid_figure(rows, comparison.floor, comparison.ceiling), captions["fid_by_model"])
-    ctx.figure("precision_recall", precision_recall_figure(rows, references), captions["precision_recall"])
+    ctx.figure("fid_by_model", lambda lang: fid_figure(rows, comparison.floor, comparison.ceiling, lang),
+               captions["fid_by_model"])
+    ctx.figure("precision_recall", lambda lang: precision_recall_figure(rows, references, lang), captions["precision_recall"])
     ctx.table("comparison", [header for _, header, _ in COLUMNS],
               [[cell(r.get(key), d) for key, _, d in COLUMNS] for r in rows + references], captions["comparison"])
     ctx.save_value("comparison", rows)
@@ -180,10 +181,28 @@ def record_metrics(ctx, rows: list[dict[str, Any]], floor: float, ceiling: float
     ctx.save_value("models_missing_digits", collapsed)
 
 
-def fid_figure(rows: list[dict[str, Any]], floor: float, ceiling: float):
+FIGURE_WORDS = {
+    "es": {"floor": "piso (reales)", "ceiling": "techo (ruido)", "recall": "recall", "precision": "precisión",
+           "reference": "referencia"},
+    "en": {"floor": "floor (real)", "ceiling": "ceiling (noise)", "recall": "recall", "precision": "precision",
+           "reference": "reference"},
+}
+REFERENCE_NAMES = {  # the evaluator's reference rows (1.0), named on the figure in its language
+    "Real train digits (floor)": {"es": "Dígitos reales de entrenamiento (piso)", "en": "Real train digits (floor)"},
+    "Uniform noise (ceiling)": {"es": "Ruido uniforme (techo)", "en": "Uniform noise (ceiling)"},
+}
+
+
+def point_name(row: dict[str, Any], lang: str) -> str:
+    """A model's name as saved; a reference row's name in the figure's language."""
+    return REFERENCE_NAMES.get(row["model"], {}).get(lang, row["model"])
+
+
+def fid_figure(rows: list[dict[str, Any]], floor: float, ceiling: float, lang: str):
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
+    w = FIGURE_WORDS[lang]
     shown = sorted(rows, key=lambda r: r["fid"], reverse=True)
     fig, ax = plt.subplots(figsize=(6.5, 0.38 * len(shown) + 1.4))
     y = range(len(shown))
@@ -194,24 +213,25 @@ def fid_figure(rows: list[dict[str, Any]], floor: float, ceiling: float):
     ax.axvline(ceiling, color="black", ls=":", lw=1)
     ax.set_xlabel("FID-MNIST (log)")
     ax.legend(handles=[Patch(color=COLORS["vae"], label="VAE"), Patch(color=COLORS["gan"], label="GAN"),
-                       plt.Line2D([], [], color="black", ls="--", label="floor (real)"),
-                       plt.Line2D([], [], color="black", ls=":", label="ceiling (noise)")],
+                       plt.Line2D([], [], color="black", ls="--", label=w["floor"]),
+                       plt.Line2D([], [], color="black", ls=":", label=w["ceiling"])],
               fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: bars reach the right edge
     return fig
 
 
-def precision_recall_figure(rows: list[dict[str, Any]], references: list[dict[str, Any]]):
+def precision_recall_figure(rows: list[dict[str, Any]], references: list[dict[str, Any]], lang: str):
     import matplotlib.pyplot as plt
 
+    w = FIGURE_WORDS[lang]
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     for r in rows + references:
         if r.get("precision") is None or r.get("recall") is None:
             continue
         marker = "s" if r["family"] == "reference" else "o"
         ax.scatter(r["recall"], r["precision"], color=COLORS[r["family"]], marker=marker, s=30)
-        ax.annotate(r["model"], (r["recall"], r["precision"]), fontsize=6, xytext=(3, 3), textcoords="offset points")
-    ax.set(xlim=(-0.03, 1.05), ylim=(-0.03, 1.05), xlabel="recall", ylabel="precision")
+        ax.annotate(point_name(r, lang), (r["recall"], r["precision"]), fontsize=6, xytext=(3, 3), textcoords="offset points")
+    ax.set(xlim=(-0.03, 1.05), ylim=(-0.03, 1.05), xlabel=w["recall"], ylabel=w["precision"])
     for family in ("vae", "gan", "reference"):
-        ax.scatter([], [], color=COLORS[family], label=family.upper() if family != "reference" else "reference")
+        ax.scatter([], [], color=COLORS[family], label=family.upper() if family != "reference" else w["reference"])
     ax.legend(fontsize=7, loc="lower left")
     return fig

@@ -18,6 +18,8 @@ CHECKS = {
                         "en": "parameters counted by hand from the handout's shapes"},
     "output_is_one_probability": {"es": "una salida sigmoide por imagen", "en": "one sigmoid output per image"},
 }
+TITLES = {"graph": {"es": "Discriminador D", "en": "Discriminator D"}}
+
 CAPTIONS = {
     "layers": {"es": "D capa por capa (Keras 3)", "en": "D layer by layer (Keras 3)"},
     "graph": {"es": "D: de la imagen 28×28×1 a la probabilidad de que sea real",
@@ -75,7 +77,7 @@ def record(ctx, report: DiscriminatorReport) -> None:
     ctx.metric("dropout", report.dropout)
 
     ctx.table("layers", report.layer_columns, report.layer_rows, CAPTIONS["layers"], detail=True)
-    ctx.figure("graph", graph_figure(report.model, "Discriminator D"), CAPTIONS["graph"])
+    ctx.figure("graph", lambda lang: graph_figure(report.model, TITLES["graph"], lang), CAPTIONS["graph"])
     ctx.table("handout_vs_ours", COMPARE_COLUMNS, report.spec_rows, CAPTIONS["handout_vs_ours"], detail=True)
     ctx.check("matches_handout_layer_by_layer", report.matches_handout, CHECKS["matches_handout_layer_by_layer"],
               expected=len(report.spec_rows), observed=sum(r[-1] == "✓" for r in report.spec_rows))

@@ -31,6 +31,11 @@ CHECKS = {
     "output_shape_and_range": {"es": "salida 28×28×1 con píxeles en [0, 1], como las imágenes reales",
                                "en": "28×28×1 output with pixels in [0, 1], like the real images"},
 }
+TITLES = {
+    "graph": {"es": "Generador G", "en": "Generator G"},
+    "untrained_samples": {"es": "G antes de entrenar", "en": "G before training"},
+}
+
 CAPTIONS = {
     "layers": {"es": "G capa por capa (Keras 3)", "en": "G layer by layer (Keras 3)"},
     "graph": {"es": "G: del ruido z a una imagen 28×28×1 con valores en (0, 1)",
@@ -93,7 +98,7 @@ def record(ctx, report: GeneratorReport) -> None:
     ctx.metric("deconv_filters", int(report.deconv_filters), note=NOTES["deconv_filters"])
 
     ctx.table("layers", report.layer_columns, report.layer_rows, CAPTIONS["layers"], detail=True)
-    ctx.figure("graph", graph_figure(report.model, "Generator G"), CAPTIONS["graph"])
+    ctx.figure("graph", lambda lang: graph_figure(report.model, TITLES["graph"], lang), CAPTIONS["graph"])
     ctx.table("handout_vs_ours", COMPARE_COLUMNS, report.spec_rows, CAPTIONS["handout_vs_ours"], detail=True)
     ctx.check("matches_handout_layer_by_layer", report.matches_handout, CHECKS["matches_handout_layer_by_layer"],
               expected=len(report.spec_rows), observed=sum(r[-1] == "✓" for r in report.spec_rows))
@@ -107,4 +112,5 @@ def record(ctx, report: GeneratorReport) -> None:
     ctx.check("output_shape_and_range", images.shape[1:] == (28, 28, 1) and images.min() >= 0 and images.max() <= 1,
               CHECKS["output_shape_and_range"],
               expected=[[28, 28, 1], [0, 1]], observed=[list(images.shape[1:]), [float(images.min()), float(images.max())]])
-    ctx.figure("untrained_samples", image_grid(images, 4, 4, "G before training"), CAPTIONS["untrained_samples"])
+    ctx.figure("untrained_samples", lambda lang: image_grid(images, 4, 4, TITLES["untrained_samples"], lang=lang),
+               CAPTIONS["untrained_samples"])

@@ -83,26 +83,39 @@ def diff(before: dict[str, np.ndarray], model: keras.Model) -> dict[str, Any]:
     return {"n": len(before), "identical": len(same), "changed": len(before) - len(same), "max_abs_change": delta}
 
 
-def proof_figure(proof: dict[str, Any]) -> Any:
+PROOF_WORDS = {
+    "es": {"steps": ("paso de D: D", "paso de D: G", "paso de G: D", "paso de G: G"), "changed": "cambiaron",
+           "identical": "idénticos bit a bit", "all_identical": "todos idénticos",
+           "tensors": "tensores de pesos (entrenables y no entrenables)",
+           "title": "Prueba del congelamiento: qué cambió cada paso"},
+    "en": {"steps": ("D step: D", "D step: G", "G step: D", "G step: G"), "changed": "changed",
+           "identical": "bit-identical", "all_identical": "all identical",
+           "tensors": "weight tensors (trainable and non-trainable)",
+           "title": "Freezing proof: what each step changed"},
+}
+
+
+def proof_figure(proof: dict[str, Any], lang: str) -> Any:
     """Per step and network: how many weights changed and how many stayed bit-identical."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    keys = [("d_step_D", "D step: D"), ("d_step_G", "D step: G"), ("g_step_D", "G step: D"), ("g_step_G", "G step: G")]
+    w = PROOF_WORDS[lang]
+    keys = list(zip(("d_step_D", "d_step_G", "g_step_D", "g_step_G"), w["steps"]))
     fig, ax = plt.subplots(figsize=(7.5, 3.2))
     for i, (key, label) in enumerate(keys):
         change = proof[key]
-        ax.barh(i, change["changed"], color="#e76f51", label="changed" if i == 0 else None)
-        ax.barh(i, change["identical"], left=change["changed"], color="#2a9d8f", label="bit-identical" if i == 0 else None)
-        note = f"max |Δ| = {change['max_abs_change']:.2e}" if change["changed"] else "all identical"
+        ax.barh(i, change["changed"], color="#e76f51", label=w["changed"] if i == 0 else None)
+        ax.barh(i, change["identical"], left=change["changed"], color="#2a9d8f", label=w["identical"] if i == 0 else None)
+        note = f"max |Δ| = {change['max_abs_change']:.2e}" if change["changed"] else w["all_identical"]
         ax.text(change["n"] + 0.4, i, note, va="center", fontsize=8)
     ax.set_yticks(range(len(keys)), [label for _, label in keys])
     ax.invert_yaxis()
     ax.set_xlim(0, max(proof[k]["n"] for k, _ in keys) * 1.55)
-    ax.set_xlabel("weight tensors (trainable and non-trainable)")
-    ax.set_title("Freezing proof: what each step changed", fontsize=10)
+    ax.set_xlabel(w["tensors"])
+    ax.set_title(w["title"], fontsize=10)
     ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     return fig
@@ -211,7 +224,7 @@ def record_freezing(ctx, proof: dict[str, dict[str, Any]]) -> None:
     rows = [proof_row("1: D", "D", proof["d_step_D"]), proof_row("1: D", "G", proof["d_step_G"]),
             proof_row("2: G", "D", proof["g_step_D"]), proof_row("2: G", "G", proof["g_step_G"])]
     ctx.table("freezing_proof", PROOF_COLUMNS, rows, CAPTIONS["freezing_table"])
-    ctx.figure("freezing_proof", proof_figure(proof), CAPTIONS["freezing_figure"])
+    ctx.figure("freezing_proof", lambda lang: proof_figure(proof, lang), CAPTIONS["freezing_figure"])
     ctx.check("d_step_trains_D_only", d_step_ok, CHECKS["d_step_trains_D_only"],
               expected="D changed, G identical",
               observed=f"D {proof['d_step_D']['changed']}/{proof['d_step_D']['n']} changed, G {proof['d_step_G']['identical']}/{proof['d_step_G']['n']} identical")

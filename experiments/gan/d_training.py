@@ -14,6 +14,7 @@ from experiments.gan.models import GAN, GanSettings
 from harness.train.hardware import resolve_precision
 from experiments.gan.training import (CODE, COLUMNS, EVALUATOR_ITEM, STUCK_TAIL, History, evaluate, evaluator, model_row,
                                       record_scores, train_one, train_settings)
+from harness.figure_text import fill
 from harness.registry import item
 
 HANDOUT_STEPS, HANDOUT_BATCH = 5000, 64
@@ -41,6 +42,12 @@ CHECKS = {
         "es": f"D no acierta el 100 % en todo el último {STUCK_TAIL:.0%} de los pasos (si lo hace, G dejó de recibir señal útil)",
         "en": f"D is not 100 % right over the whole last {STUCK_TAIL:.0%} of steps (if it is, G stopped getting a useful signal)"},
 }
+TITLES = {
+    "curves": {"es": "{label}: {steps} pasos, lote {batch}", "en": "{label}: {steps} steps, batch {batch}"},
+    "samples": {"es": "{label} tras {steps} pasos", "en": "{label} after {steps} steps"},
+    "class_histogram": {"es": "Dígitos que genera G (etiquetas del evaluador)", "en": "Digits G generates (evaluator's labels)"},
+}
+
 CAPTIONS = {
     "curves": {"es": "Pérdida y exactitud de D y de G por paso (tenue: cada paso; grueso: media móvil)",
                "en": "Loss and accuracy of D and of G per step (faint: every step; bold: moving average)"},
@@ -109,11 +116,13 @@ def record(ctx, result: TrainedGan) -> None:
                note={lang: text.format(precision=settings.precision) for lang, text in NOTES["arithmetic"].items()})
     stuck_check(ctx, history)
 
-    ctx.figure("curves", curves_figure(history, f"{LABEL}: {history.steps} steps, batch {gan_cfg['batch_size']}"),
-               CAPTIONS["curves"])
+    curves_title = fill(TITLES["curves"], label=LABEL, steps=history.steps, batch=gan_cfg["batch_size"])
+    ctx.figure("curves", lambda lang: curves_figure(history, curves_title, lang), CAPTIONS["curves"])
     ctx.metric("sample_ips", result.sample_ips, "img/s")
-    ctx.figure("samples", image_grid(result.images[:16], 4, 4, f"{LABEL} after {history.steps} steps"), CAPTIONS["samples"])
-    ctx.figure("class_histogram", class_histogram_figure({LABEL: scores["class_hist"]}, "Digits G generates (evaluator's labels)"),
+    samples_title = fill(TITLES["samples"], label=LABEL, steps=history.steps)
+    ctx.figure("samples", lambda lang: image_grid(result.images[:16], 4, 4, samples_title, lang=lang), CAPTIONS["samples"])
+    hists = {LABEL: scores["class_hist"]}
+    ctx.figure("class_histogram", lambda lang: class_histogram_figure(hists, TITLES["class_histogram"], lang),
                {lang: text.format(n=scores["n"]) for lang, text in CAPTIONS["class_histogram"].items()})
 
     ctx.save_array("history", history.values)

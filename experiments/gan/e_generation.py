@@ -24,6 +24,13 @@ MANIFOLD_N = 20
 
 CHECKS = {"noise_uniform_in_range": {"es": "z ~ U(-1, 1), como se entrenó G", "en": "z ~ U(-1, 1), as G was trained"}}
 NOTES = {"n_samples": {"es": "{n} muestras", "en": "{n} samples"}}
+TITLES = {
+    "samples_10x10": {"es": "100 muestras de G", "en": "100 samples of G"},
+    "latent_manifold": {"es": "G sobre una grilla regular de z en [-1, 1]²", "en": "G over a regular grid of z in [-1, 1]²"},
+    "class_histogram": {"es": "Dígitos que genera cada modelo (etiquetas del evaluador)",
+                        "en": "Digits each model generates (evaluator's labels)"},
+}
+
 CAPTIONS = {
     "samples_4x4": {
         "es": "16 dígitos nuevos en la grilla 4×4 del enunciado (sobre cada uno, el dígito que ve el evaluador y su confianza)",
@@ -109,9 +116,12 @@ def record(ctx, result: Generation, noise: str, gan_params: int, train_s: dict[s
               CHECKS["noise_uniform_in_range"], expected=["uniform", -1, 1], observed=[noise, float(z16.min()), float(z16.max())])
     ctx.figure("samples_4x4", image_grid(result.few, 4, 4, "G(z), z ~ U(-1, 1)", size=1.2, labels=result.few_labels),
                CAPTIONS["samples_4x4"])
-    ctx.figure("samples_10x10", image_grid(result.gan_images[:100], 10, 10, "100 samples of G", size=0.8), CAPTIONS["samples_10x10"])
+    ctx.figure("samples_10x10",
+               lambda lang: image_grid(result.gan_images[:100], 10, 10, TITLES["samples_10x10"], size=0.8, lang=lang),
+               CAPTIONS["samples_10x10"])
     if result.manifold is not None:
-        ctx.figure("latent_manifold", manifold_figure(result.manifold, MANIFOLD_N, -1, 1, "G over a regular grid of z in [-1, 1]²"),
+        ctx.figure("latent_manifold",
+                   lambda lang: manifold_figure(result.manifold, MANIFOLD_N, -1, 1, TITLES["latent_manifold"], lang),
                    CAPTIONS["latent_manifold"])
 
     gan_scores, vae_scores = result.gan_scores, result.vae_scores
@@ -135,6 +145,6 @@ def record(ctx, result: Generation, noise: str, gan_params: int, train_s: dict[s
               {lang: text.format(n=n) for lang, text in CAPTIONS["gan_vs_vae_table"].items()})
     ctx.figure("gan_vs_vae", comparison_grids({"GAN": result.gan_images[:10], "VAE": result.vae_images[:10]}, 10),
                CAPTIONS["gan_vs_vae"])
-    ctx.figure("class_histogram", class_histogram_figure({"GAN": gan_scores["class_hist"], "VAE": vae_scores["class_hist"]},
-                                                         "Digits each model generates (evaluator's labels)"),
+    hists = {"GAN": gan_scores["class_hist"], "VAE": vae_scores["class_hist"]}
+    ctx.figure("class_histogram", lambda lang: class_histogram_figure(hists, TITLES["class_histogram"], lang),
                CAPTIONS["class_histogram"])

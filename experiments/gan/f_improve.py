@@ -47,6 +47,9 @@ CHECKS = {
     "coverage_not_worse": {"es": "no pierde dígitos: clases bajo el 2 % no aumentan",
                            "en": "loses no digits: classes under 2 % do not increase"},
 }
+TITLES = {"class_histogram": {"es": "Dígitos generados, antes y después del cambio",
+                                "en": "Digits generated, before and after the change"}}
+
 CAPTIONS = {
     "comparison": {"es": "Mismo ruido, mismo evaluador, {n} muestras", "en": "Same noise, same evaluator, {n} samples"},
     "samples": {"es": "Las mismas diez z por ambos generadores", "en": "The same ten z through both generators"},
@@ -65,16 +68,25 @@ def variant(name: str) -> tuple[dict[str, Any], str, dict[str, str]]:
     return VARIANTS[name]
 
 
-def d_acc_figure(base: np.ndarray, new: np.ndarray, labels: tuple[str, str]) -> Any:
+DYNAMICS_WORDS = {
+    "es": {"d_acc": "exactitud de D", "g_loss": "pérdida de G", "average": "{title} (media móvil, {window} pasos)",
+           "step": "paso"},
+    "en": {"d_acc": "D accuracy", "g_loss": "G loss", "average": "{title} (moving average, {window} steps)",
+           "step": "step"},
+}
+
+
+def d_acc_figure(base: np.ndarray, new: np.ndarray, labels: tuple[str, str], lang: str) -> Any:
     import matplotlib.pyplot as plt
 
+    w = DYNAMICS_WORDS[lang]
     window = smoothing_window(len(base))
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
-    for ax, col, title in ((axes[0], 1, "D accuracy"), (axes[1], 2, "G loss")):
+    for ax, col, title in ((axes[0], 1, w["d_acc"]), (axes[1], 2, w["g_loss"])):
         for values, label in ((base, labels[0]), (new, labels[1])):
             ax.plot(np.arange(1, len(values) + 1), smooth(values[:, col], window), label=label)
-        ax.set_title(f"{title} (moving average, {window} steps)", fontsize=10)
-        ax.set_xlabel("step")
+        ax.set_title(w["average"].format(title=title, window=window), fontsize=10)
+        ax.set_xlabel(w["step"])
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
@@ -158,10 +170,11 @@ def record(ctx, result: Improvement) -> None:
               {lang: text.format(n=new_scores["n"]) for lang, text in CAPTIONS["comparison"].items()})
     ctx.figure("samples", comparison_grids({"1.2d": comparison.base_images[:10], name: comparison.new_images[:10]}, 10),
                CAPTIONS["samples"])
-    ctx.figure("class_histogram", class_histogram_figure({BASE_LABEL: base_scores["class_hist"], new_label: new_scores["class_hist"]},
-                                                         "Digits generated, before and after the change"),
+    hists = {BASE_LABEL: base_scores["class_hist"], new_label: new_scores["class_hist"]}
+    ctx.figure("class_histogram", lambda lang: class_histogram_figure(hists, TITLES["class_histogram"], lang),
                CAPTIONS["class_histogram"])
-    ctx.figure("dynamics", d_acc_figure(base_hist, history.values, (BASE_LABEL, new_label)), CAPTIONS["dynamics"])
+    ctx.figure("dynamics", lambda lang: d_acc_figure(base_hist, history.values, (BASE_LABEL, new_label), lang),
+               CAPTIONS["dynamics"])
 
     ctx.save_array("history", history.values)
     ctx.save_model("generator", result.gan.generator)

@@ -9,6 +9,22 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from harness.context import Text
+from harness.figure_text import pick
+
+WORDS = {
+    "es": {"d": "D (reales + falsas)", "g": "G (a través de D)", "smoothed": "suavizada ({window} pasos)",
+           "step": "paso", "bce": "entropía cruzada binaria (escala log)", "acc": "exactitud",
+           "ln2": "ln 2: D responde 0,5 (equilibrio)", "loss_title": "pérdida por paso",
+           "acc_title": "exactitud por paso", "uniform": "uniforme (0,1)", "threshold": "umbral del 2 %",
+           "predicted": "dígito que predice el evaluador", "share": "fracción de muestras"},
+    "en": {"d": "D (real + fake)", "g": "G (through D)", "smoothed": "smoothed ({window} steps)",
+           "step": "step", "bce": "binary cross-entropy (log scale)", "acc": "accuracy",
+           "ln2": "ln 2: D answers 0.5 (equilibrium)", "loss_title": "loss per step",
+           "acc_title": "accuracy per step", "uniform": "uniform (0.1)", "threshold": "2 % threshold",
+           "predicted": "digit predicted by the evaluator", "share": "share of samples"},
+}
+
 
 def smooth(y: np.ndarray, window: int) -> np.ndarray:
     """Trailing moving average (same length: the first points average what exists so far)."""
@@ -26,37 +42,39 @@ def smoothing_window(steps: int) -> int:
     return max(1, min(200, steps // 25))
 
 
-def curves_figure(history: Any, title: str) -> Any:
+def curves_figure(history: Any, title: Text, lang: str) -> Any:
     """Loss and accuracy of D and of G (through D) per step, raw and smoothed."""
     steps = np.arange(1, history.steps + 1)
     window = smoothing_window(history.steps)
+    w = WORDS[lang]
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     for ax, kind in zip(axes, ("loss", "acc")):
         for net, colour in (("d", "#1f77b4"), ("g", "#d62728")):
             y = history.column(f"{net}_{kind}")
-            label = {"d": "D (real + fake)", "g": "G (through D)"}[net]
+            label = f"{w[net]}, {w['smoothed'].format(window=window)}"
             ax.plot(steps, y, color=colour, alpha=0.25, lw=0.7)
-            ax.plot(steps, smooth(y, window), color=colour, lw=1.8, label=f"{label}, smoothed ({window} steps)")
-        ax.set_xlabel("step")
-        ax.set_ylabel("binary cross-entropy (log scale)" if kind == "loss" else "accuracy")
+            ax.plot(steps, smooth(y, window), color=colour, lw=1.8, label=label)
+        ax.set_xlabel(w["step"])
+        ax.set_ylabel(w["bce"] if kind == "loss" else w["acc"])
         if kind == "loss":
             ax.set_yscale("log")  # spikes of 10+ and plateaus near 0.001 both stay readable
-            ax.axhline(np.log(2), color="#888", lw=0.6, ls="--", label="ln 2: D answers 0.5 (equilibrium)")
+            ax.axhline(np.log(2), color="#888", lw=0.6, ls="--", label=w["ln2"])
         if kind == "acc":
             ax.set_ylim(-0.03, 1.03)
             ax.axhline(0.5, color="#888", lw=0.6, ls="--")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    axes[0].set_title("loss per step")
-    axes[1].set_title("accuracy per step")
-    fig.suptitle(title, fontsize=10)
+    axes[0].set_title(w["loss_title"])
+    axes[1].set_title(w["acc_title"])
+    fig.suptitle(pick(title, lang), fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def image_grid(images: np.ndarray, rows: int, cols: int, title: str = "", size: float = 1.0,
-               labels: Sequence[str] | None = None) -> Any:
-    """Images in a rows x cols grid like the handout's plt.subplot(4, 4, i + 1) loop."""
+def image_grid(images: np.ndarray, rows: int, cols: int, title: Text = "", size: float = 1.0,
+               labels: Sequence[str] | None = None, lang: str = "en") -> Any:
+    """Images in a rows x cols grid like the handout's plt.subplot(4, 4, i + 1) loop
+    (`lang` picks the title's language; a grid with no title has no words)."""
     fig, axes = plt.subplots(rows, cols, figsize=(cols * size, rows * size + (0.4 if title else 0)))
     for i, ax in enumerate(np.atleast_1d(axes).ravel()):
         ax.axis("off")
@@ -65,7 +83,7 @@ def image_grid(images: np.ndarray, rows: int, cols: int, title: str = "", size: 
             if labels is not None:
                 ax.set_title(labels[i], fontsize=7, pad=1)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(pick(title, lang), fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -76,7 +94,7 @@ def latent_grid(n: int, lo: float, hi: float) -> np.ndarray:
     return np.array([[x, y] for y in axis[::-1] for x in axis], dtype="float32")
 
 
-def manifold_figure(images: np.ndarray, n: int, lo: float, hi: float, title: str) -> Any:
+def manifold_figure(images: np.ndarray, n: int, lo: float, hi: float, title: Text, lang: str) -> Any:
     """The n x n images of a regular grid over a 2-D latent square, tiled into one picture."""
     side = images.shape[1]
     canvas = np.zeros((n * side, n * side))
@@ -87,13 +105,14 @@ def manifold_figure(images: np.ndarray, n: int, lo: float, hi: float, title: str
     ax.imshow(canvas, cmap="gray", vmin=0, vmax=1, extent=(lo, hi, lo, hi))
     ax.set_xlabel("z[0]")
     ax.set_ylabel("z[1]")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(pick(title, lang), fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def class_histogram_figure(hists: dict[str, Sequence[float]], title: str) -> Any:
+def class_histogram_figure(hists: dict[str, Sequence[float]], title: Text, lang: str) -> Any:
     """Share of generated images per predicted digit: a collapsed G piles onto a few bars."""
+    w = WORDS[lang]
     fig, ax = plt.subplots(figsize=(7.5, 3.4))
     width = 0.8 / max(len(hists), 1)
     digits = np.arange(10)
@@ -101,20 +120,21 @@ def class_histogram_figure(hists: dict[str, Sequence[float]], title: str) -> Any
         counts = np.asarray(hist, dtype=float)
         shares = counts / counts.sum() if counts.sum() > 0 else counts
         ax.bar(digits - 0.4 + width * (j + 0.5), shares, width, label=label)
-    ax.axhline(0.1, color="#555", ls="--", lw=0.8, label="uniform (0.1)")
-    ax.axhline(0.02, color="#c00", ls=":", lw=0.8, label="2 % threshold")
+    ax.axhline(0.1, color="#555", ls="--", lw=0.8, label=w["uniform"])
+    ax.axhline(0.02, color="#c00", ls=":", lw=0.8, label=w["threshold"])
     ax.set_xticks(digits)
-    ax.set_xlabel("digit predicted by the evaluator")
-    ax.set_ylabel("share of samples")
-    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(w["predicted"])
+    ax.set_ylabel(w["share"])
+    ax.set_title(pick(title, lang), fontsize=10)
     ax.legend(fontsize=7, ncol=2)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig
 
 
-def comparison_grids(samples: dict[str, np.ndarray], n: int = 8, title: str = "") -> Any:
-    """One row of n samples per model, to compare models by eye next to their scores."""
+def comparison_grids(samples: dict[str, np.ndarray], n: int = 8, title: Text = "", lang: str = "en") -> Any:
+    """One row of n samples per model, to compare models by eye next to their scores
+    (rows are labelled with the models' names, the same in both languages)."""
     rows = len(samples)
     fig, axes = plt.subplots(rows, n, figsize=(n * 0.9, rows * 0.95 + 0.4), squeeze=False)
     for r, (label, images) in enumerate(samples.items()):
@@ -124,6 +144,6 @@ def comparison_grids(samples: dict[str, np.ndarray], n: int = 8, title: str = ""
             ax.imshow(images[c, ..., 0], cmap="gray", vmin=0, vmax=1)
         axes[r, 0].text(-0.15, 0.5, label, transform=axes[r, 0].transAxes, ha="right", va="center", fontsize=8)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(pick(title, lang), fontsize=10)
     fig.tight_layout()
     return fig

@@ -16,6 +16,7 @@ from experiments.gan.models import GAN
 from experiments.gan.training import (TABLE_SCORES, CODE, EVALUATOR_ITEM, History, evaluator, generate, model_row, n_eval_samples,
                                       record_scores, sample_images, score, train_one, train_settings)
 from harness.errors import ConfigError
+from harness.figure_text import fill
 from harness.registry import item
 from harness.train.evaluation import SAMPLE_SEED
 
@@ -37,6 +38,13 @@ CHECKS = {
     "same_budget_as_1.2d": {"es": "entrenada completa, con los mismos pasos que 1.2d",
                             "en": "trained fully, with the same steps as 1.2d"},
 }
+TITLES = {
+    "curves": {"es": "{label}: {steps} pasos", "en": "{label}: {steps} steps"},
+    "class_histogram": {"es": "Dígitos generados bajo cada ley de z", "en": "Digits generated under each law of z"},
+    "latent_manifold": {"es": "G sobre una grilla de z en [-{span}, {span}]² (z ~ N(0, I))",
+                        "en": "G over a grid of z in [-{span}, {span}]² (z ~ N(0, I))"},
+}
+
 CAPTIONS = {
     "comparison": {"es": "Cada generador con su propia ley de z, mismo evaluador, {n} muestras",
                    "en": "Each generator with its own law of z, same evaluator, {n} samples"},
@@ -125,14 +133,17 @@ def record(ctx, result: LawComparison) -> None:
               [[base_label, *(round(float(base_scores[k]), 3) for k in TABLE_SCORES)],
                [new_label, *(round(float(scores[k]), 3) for k in TABLE_SCORES)]],
               {lang: text.format(n=scores["n"]) for lang, text in CAPTIONS["comparison"].items()})
-    ctx.figure("curves", curves_figure(history, f"{result.label}: {history.steps} steps"), CAPTIONS["curves"])
+    curves_title = fill(TITLES["curves"], label=result.label, steps=history.steps)
+    ctx.figure("curves", lambda lang: curves_figure(history, curves_title, lang), CAPTIONS["curves"])
     ctx.figure("samples", comparison_grids({base_noise: result.base_images[:10], noise: result.images[:10]}, 10),
                CAPTIONS["samples"])
-    ctx.figure("class_histogram", class_histogram_figure({base_label: base_scores["class_hist"], new_label: scores["class_hist"]},
-                                                         "Digits generated under each law of z"), CAPTIONS["class_histogram"])
+    hists = {base_label: base_scores["class_hist"], new_label: scores["class_hist"]}
+    ctx.figure("class_histogram", lambda lang: class_histogram_figure(hists, TITLES["class_histogram"], lang),
+               CAPTIONS["class_histogram"])
     if result.manifold is not None:
-        ctx.figure("latent_manifold", manifold_figure(result.manifold, MANIFOLD_N, -GAUSS_SPAN, GAUSS_SPAN,
-                                                      f"G over a grid of z in [-{GAUSS_SPAN}, {GAUSS_SPAN}]² (z ~ N(0, I))"),
+        manifold_title = fill(TITLES["latent_manifold"], span=GAUSS_SPAN)
+        ctx.figure("latent_manifold", lambda lang: manifold_figure(result.manifold, MANIFOLD_N, -GAUSS_SPAN, GAUSS_SPAN,
+                                                                   manifold_title, lang),
                    CAPTIONS["latent_manifold"])
 
     ctx.save_array("history", history.values)

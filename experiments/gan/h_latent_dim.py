@@ -25,6 +25,9 @@ CHECKS = {
     "sweep_covers_handout_range": {"es": "en el perfil full el barrido incluye 2, 10 y 100",
                                    "en": "at profile full the sweep includes 2, 10 and 100"},
 }
+TITLES = {"class_histogram": {"es": "Dígitos generados para cada dimensión de z",
+                                "en": "Digits generated for each dimension of z"}}
+
 CAPTIONS = {
     "sweep_table": {"es": "Barrido de la dimensión de z, {n} muestras por punto",
                     "en": "Sweep of the dimension of z, {n} samples per point"},
@@ -39,9 +42,18 @@ TABLE_COLUMNS = [{"es": "dim. de z", "en": "z dim."}, "FID-MNIST", {"es": "entro
                  {"es": "origen", "en": "source"}]
 
 
-def sweep_figure(points: list[dict[str, Any]], vae_rows: list[dict[str, Any]]) -> Any:
+SWEEP_WORDS = {
+    "es": {"uniform": "ln 10 (todos los dígitos por igual)", "fid": "FID-MNIST (menor es mejor)",
+           "entropy": "entropía de clases, nats (mayor es mejor)", "dim": "dimensión de z"},
+    "en": {"uniform": "ln 10 (all digits equal)", "fid": "FID-MNIST (lower is better)",
+           "entropy": "class entropy, nats (higher is better)", "dim": "dimension of z"},
+}
+
+
+def sweep_figure(points: list[dict[str, Any]], vae_rows: list[dict[str, Any]], lang: str) -> Any:
     import matplotlib.pyplot as plt
 
+    w = SWEEP_WORDS[lang]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     dims = [p["dim"] for p in points]
     axes[0].plot(dims, [p["fid"] for p in points], "o-", color="#e76f51", label="GAN (1.2h)")
@@ -52,13 +64,13 @@ def sweep_figure(points: list[dict[str, Any]], vae_rows: list[dict[str, Any]]) -
         axes[0].plot(vdims, [r["fid"] for r in vae], "s--", color="#3a86ff", label="VAE (1.1i)")
         if all(r.get("coverage_entropy") is not None for r in vae):
             axes[1].plot(vdims, [r["coverage_entropy"] for r in vae], "s--", color="#3a86ff", label="VAE (1.1i)")
-    axes[1].axhline(np.log(10), color="#555", ls="--", lw=0.8, label="ln 10 (all digits equal)")
-    for ax, title in zip(axes, ("FID-MNIST (lower is better)", "class entropy, nats (higher is better)")):
+    axes[1].axhline(np.log(10), color="#555", ls="--", lw=0.8, label=w["uniform"])
+    for ax, title in zip(axes, (w["fid"], w["entropy"])):
         ax.set_xscale("log")
         ax.set_xticks(sorted(set(dims + [r["latent_dim"] for r in vae])))
         ax.get_xaxis().set_major_formatter(plt.ScalarFormatter())
         ax.get_xaxis().set_minor_formatter(plt.NullFormatter())  # only the swept dimensions are labelled
-        ax.set_xlabel("dimension of z")
+        ax.set_xlabel(w["dim"])
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
@@ -166,11 +178,12 @@ def record(ctx, sweep: Sweep) -> None:
               [[p["dim"], round(p["fid"], 2), round(p["coverage_entropy"], 3), p["classes_under_2pct"], round(p["precision"], 3),
                 round(p["recall"], 3), p["g_params"], round(p["train_s"], 1), "1.2d" if p["reused_1.2d"] else "1.2h"] for p in points],
               {lang: text.format(n=n_samples(points)) for lang, text in CAPTIONS["sweep_table"].items()})
-    ctx.figure("sweep", sweep_figure(points, vae_rows),
+    ctx.figure("sweep", lambda lang: sweep_figure(points, vae_rows, lang),
                {lang: text + (CAPTIONS["sweep_with_vae"][lang] if vae_rows else "") for lang, text in CAPTIONS["sweep"].items()})
     ctx.figure("samples", comparison_grids(samples, 10), CAPTIONS["samples"])
-    ctx.figure("class_histogram", class_histogram_figure({k: p["class_hist"] for k, p in zip(samples, points)},
-                                                         "Digits generated for each dimension of z"), CAPTIONS["class_histogram"])
+    hists = {k: p["class_hist"] for k, p in zip(samples, points)}
+    ctx.figure("class_histogram", lambda lang: class_histogram_figure(hists, TITLES["class_histogram"], lang),
+               CAPTIONS["class_histogram"])
     ctx.save_value("points", points)
     ctx.save_value("model_rows", [r for r, p in zip(rows, points) if not p["reused_1.2d"]])
 

@@ -19,6 +19,7 @@ NOTES = {
                      "en": "share of parameters in the dense 'hidden' layer"},
 }
 FLATTEN_NOTE = {"es": "salida de conv_3 {shape} aplanada", "en": "conv_3's {shape} output, flattened"}
+TITLES = {"encoder_graph": {"es": "Codificador del VAE (1.1a)", "en": "VAE encoder (1.1a)"}}
 CAPTIONS = {
     "encoder_layers": {
         "es": "Encoder capa por capa: de la imagen 28×28×1 a la media y el log-varianza de q(z|x).",
@@ -57,7 +58,8 @@ def record(ctx, result: EncoderStudy) -> None:
     notes = {**NOTES, "flatten_units": common.fill(FLATTEN_NOTE, shape=result.conv_3)}
     common.record_metrics(ctx, result.metrics, notes=notes)
     ctx.table("encoder_layers", *result.layers, CAPTIONS["encoder_layers"], detail=True)
-    ctx.figure("encoder_graph", architecture.graph_figure(result.model, "VAE encoder (1.1a)"), CAPTIONS["encoder_graph"])
+    ctx.figure("encoder_graph", lambda lang: architecture.graph_figure(result.model, TITLES["encoder_graph"], lang),
+               CAPTIONS["encoder_graph"])
 
     common.check_layers(ctx, "encoder", result.model)
     common.check_latent_dim(ctx, result.latent_dim)

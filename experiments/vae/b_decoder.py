@@ -19,6 +19,15 @@ KERNEL = np.array([[0, 1, 0], [1, 2, 1], [0, 1, 0]], dtype="float32")
 
 NOTES = {"upsample_units": {"es": "14·14·64: la forma de conv_3 antes de aplanar",
                             "en": "14·14·64: conv_3's shape before flattening"}}
+TITLES = {"decoder_graph": {"es": "Decodificador del VAE (1.1b)", "en": "VAE decoder (1.1b)"}}
+STRIDE_WORDS = {
+    "es": {"panels": ("entrada 3×3", "kernel 3×3", "stride 2: ceros entre píxeles", "suma de estampas, 7×7 ('valid')",
+                      "'same': salida 6×6 = 3·2"),
+           "title": "Convolución transpuesta con stride 2"},
+    "en": {"panels": ("input 3×3", "kernel 3×3", "stride 2: zeros between pixels", "sum of stamps, 7×7 ('valid')",
+                      "'same': output 6×6 = 3·2"),
+           "title": "Stride-2 transposed convolution"},
+}
 CAPTIONS = {
     "decoder_layers": {
         "es": "Decoder capa por capa: de z (2 valores) a la imagen de medias de Bernoulli 28×28×1.",
@@ -64,20 +73,15 @@ def transposed_conv_by_keras(x: np.ndarray, kernel: np.ndarray, stride: int) -> 
     return np.asarray(layer(x[None, :, :, None]))[0, :, :, 0]
 
 
-def stride_figure(full: np.ndarray, same: np.ndarray):
+def stride_figure(full: np.ndarray, same: np.ndarray, lang: str):
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
     n, stride = FEATURE_MAP.shape[0], 2
     dilated = np.zeros(((n - 1) * stride + 1,) * 2, dtype="float32")
     dilated[::stride, ::stride] = FEATURE_MAP
-    panels = [
-        (FEATURE_MAP, "entrada 3×3 / input 3×3"),
-        (KERNEL, "kernel 3×3"),
-        (dilated, "stride 2: ceros entre píxeles\nstride 2: zeros between pixels"),
-        (full, "suma de estampas, 7×7 ('valid')\nsum of stamps, 7×7 ('valid')"),
-        (same, "'same': salida 6×6 = 3·2\n'same': output 6×6 = 3·2"),
-    ]
+    w = STRIDE_WORDS[lang]
+    panels = list(zip((FEATURE_MAP, KERNEL, dilated, full, same), w["panels"]))
     fig, axes = plt.subplots(1, len(panels), figsize=(15, 3.6), gridspec_kw={"width_ratios": [3, 3, 5, 7, 6]})
     for ax, (arr, title) in zip(axes, panels):
         ax.imshow(arr, cmap="Blues", vmin=0, vmax=max(arr.max(), 1))
@@ -88,7 +92,7 @@ def stride_figure(full: np.ndarray, same: np.ndarray):
         ax.set_xticks([])
         ax.set_yticks([])
     axes[3].add_patch(Rectangle((-0.5, -0.5), same.shape[1], same.shape[0], fill=False, edgecolor="crimson", lw=2))
-    fig.suptitle("Convolución transpuesta con stride 2 / stride-2 transposed convolution", fontsize=11)
+    fig.suptitle(w["title"], fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -122,8 +126,9 @@ def study_decoder(model) -> DecoderStudy:
 def record(ctx, result: DecoderStudy) -> None:
     common.record_metrics(ctx, result.metrics, notes=NOTES)
     ctx.table("decoder_layers", *result.layers, CAPTIONS["decoder_layers"], detail=True)
-    ctx.figure("decoder_graph", architecture.graph_figure(result.model, "VAE decoder (1.1b)"), CAPTIONS["decoder_graph"])
-    ctx.figure("stride_example", stride_figure(result.full, result.same), CAPTIONS["stride_example"])
+    ctx.figure("decoder_graph", lambda lang: architecture.graph_figure(result.model, TITLES["decoder_graph"], lang),
+               CAPTIONS["decoder_graph"])
+    ctx.figure("stride_example", lambda lang: stride_figure(result.full, result.same, lang), CAPTIONS["stride_example"])
     ctx.save_value("stride_example", {"input": FEATURE_MAP, "kernel": KERNEL, "same": result.keras_same})
     common.check_layers(ctx, "decoder", result.model)
     common.record_checks(ctx, result.checks, CHECKS)

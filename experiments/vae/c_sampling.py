@@ -79,10 +79,14 @@ def draw(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return ours, models.handout_sampling(mean, log_var, epsilon)
 
 
-def sampling_figure(ours: np.ndarray, handout: np.ndarray):
+SAMPLING_WORDS = {"es": {"handout": "enunciado", "density": "densidad"}, "en": {"handout": "handout", "density": "density"}}
+
+
+def sampling_figure(ours: np.ndarray, handout: np.ndarray, lang: str):
     import matplotlib.pyplot as plt
     from scipy.stats import norm
 
+    w = SAMPLING_WORDS[lang]
     sigma = np.exp(0.5 * Z_LOG_VAR)
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     for i, ax in enumerate(axes):
@@ -91,13 +95,13 @@ def sampling_figure(ours: np.ndarray, handout: np.ndarray):
         ax.hist(ours[:, i], bins, density=True, alpha=0.55, color="tab:blue",
                 label=f"σ = exp(½·log σ²): std {ours[:, i].std():.3f}")
         ax.hist(handout[:, i], bins, density=True, alpha=0.45, color="tab:red",
-                label=f"handout exp(log σ²): std {handout[:, i].std():.3f}")
+                label=f"{w['handout']} exp(log σ²): std {handout[:, i].std():.3f}")
         grid = np.linspace(lo, hi, 400)
         ax.plot(grid, norm.pdf(grid, Z_MEAN[i], sigma[i]), "k--", lw=1.2, label=f"N({Z_MEAN[i]:g}, {sigma[i]:g}²)")
         ax.set_title(f"z{i + 1}: μ = {Z_MEAN[i]:g}, σ² = {math.exp(Z_LOG_VAR[i]):g}", fontsize=10)
         ax.set_xlabel(f"z{i + 1}")
         ax.legend(fontsize=7.5, loc="upper right")
-    axes[0].set_ylabel("densidad / density")
+    axes[0].set_ylabel(w["density"])
     fig.tight_layout()
     return fig
 
@@ -151,9 +155,9 @@ def check_sampling(vae: models.VAE, seed: int) -> SamplingCheck:
 def record(ctx, result: SamplingCheck) -> None:
     common.record_metrics(ctx, result.metrics, notes=NOTES)
     ctx.table("vae_layers", *result.layers, CAPTIONS["vae_layers"], detail=True)
-    ctx.figure("sampling_check", sampling_figure(result.ours, result.handout),
+    ctx.figure("sampling_check", lambda lang: sampling_figure(result.ours, result.handout, lang),
                common.fill(CAPTIONS["sampling_check"], draws=DRAWS))
-    ctx.figure("vae_graph", architecture.graph_figure(result.graph, "VAE (1.1c)"), CAPTIONS["vae_graph"])
+    ctx.figure("vae_graph", lambda lang: architecture.graph_figure(result.graph, "VAE (1.1c)", lang), CAPTIONS["vae_graph"])
     common.record_checks(ctx, result.checks, CHECKS)
     common.check_latent_dim(ctx, result.latent_dim)
 

@@ -6,6 +6,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from harness.figure_text import fill  # noqa: F401 (items call common.fill)
 from harness.train.evaluation import SAMPLE_SEED
 
 from experiments.evaluation.model_rows import EVALUATOR_ITEM, SCORE_KEYS, ModelRow, evaluator
@@ -23,14 +24,6 @@ def settings(ctx: Any) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------- recording
-def fill(template: dict[str, str], **values: Any) -> dict[str, str]:
-    """A two-language text template with the run's numbers put in (str.format in each language);
-    a value that is itself two-language text goes in in the same language."""
-    return {lang: text.format(**{key: value[lang] if isinstance(value, dict) else value
-                                 for key, value in values.items()})
-            for lang, text in template.items()}
-
-
 class Check(NamedTuple):
     """A rubric check's outcome, computed; its two-language detail is recorded with it."""
     passed: bool

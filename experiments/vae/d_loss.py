@@ -123,24 +123,31 @@ def record(ctx, result: LossComparison) -> None:
     common.record_metrics(ctx, result.metrics, UNITS, NOTES)
     ctx.table("bce_vs_mse", common.COMPARE_COLUMNS, common.compare_rows(result.rows),
               common.with_likelihood_note(CAPTIONS["bce_vs_mse (table)"], ctx))
-    figure = compare_figure(result.digits, result.bce_reconstructions, result.mse_reconstructions,
-                            bce_row["_samples"], mse_row["_samples"])
-    ctx.figure("bce_vs_mse", figure, CAPTIONS["bce_vs_mse (figure)"])
+    ctx.figure("bce_vs_mse", lambda lang: compare_figure(result.digits, result.bce_reconstructions, result.mse_reconstructions,
+                                                         bce_row["_samples"], mse_row["_samples"], lang),
+               CAPTIONS["bce_vs_mse (figure)"])
     ctx.save_value("model_rows", common.public_rows([mse_row]))
     common.record_checks(ctx, result.checks, CHECKS)
     common.check_latent_dim(ctx, result.latent_dim)
 
 
-def compare_figure(x, bce_rec, mse_rec, bce_samples, mse_samples):
+FIGURE_WORDS = {
+    "es": {"reconstructions": "reconstrucciones", "samples": "muestras {loss}, z ~ N(0, I)"},
+    "en": {"reconstructions": "reconstructions", "samples": "{loss} samples, z ~ N(0, I)"},
+}
+
+
+def compare_figure(x, bce_rec, mse_rec, bce_samples, mse_samples, lang: str):
     import matplotlib.pyplot as plt
 
+    w = FIGURE_WORDS[lang]
     fig = plt.figure(figsize=(12, 6.4))
     grid = fig.add_gridspec(2, 2, height_ratios=[1, 2.2])
     ax = fig.add_subplot(grid[0, :])
     common.show_mosaic(ax, np.concatenate([x, bce_rec, mse_rec]), len(x),
-                       "reconstrucciones / reconstructions", row_labels=["test", "BCE", "MSE"])
-    common.show_mosaic(fig.add_subplot(grid[1, 0]), bce_samples[:64], 8, "muestras BCE / BCE samples, z ~ N(0, I)")
-    common.show_mosaic(fig.add_subplot(grid[1, 1]), mse_samples[:64], 8, "muestras MSE / MSE samples, z ~ N(0, I)")
+                       w["reconstructions"], row_labels=["test", "BCE", "MSE"])
+    common.show_mosaic(fig.add_subplot(grid[1, 0]), bce_samples[:64], 8, w["samples"].format(loss="BCE"))
+    common.show_mosaic(fig.add_subplot(grid[1, 1]), mse_samples[:64], 8, w["samples"].format(loss="MSE"))
     fig.tight_layout()
     return fig
 

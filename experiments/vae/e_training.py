@@ -13,8 +13,13 @@ from experiments.vae import common
 from experiments.vae import models
 from experiments.vae.common import Check
 
-CURVES = (("loss", "−ELBO total / total −ELBO"), ("reconstruction_loss", "reconstrucción / reconstruction"),
-          ("kl_loss", "KL"))
+CURVES = ("loss", "reconstruction_loss", "kl_loss")
+CURVE_WORDS = {
+    "es": {"loss": "−ELBO total", "reconstruction_loss": "reconstrucción", "kl_loss": "KL",
+           "fit": "entrenamiento", "held_out": "test (validación)", "epoch": "época", "unit": "nats / imagen"},
+    "en": {"loss": "total −ELBO", "reconstruction_loss": "reconstruction", "kl_loss": "KL",
+           "fit": "train", "held_out": "test (validation)", "epoch": "epoch", "unit": "nats / image"},
+}
 
 UNITS = {"test_neg_elbo": "nats", "test_nll_iwae": "nats", "images_per_s": "img/s", "test_nll_iwae_se": "nats",
          "test_reconstruction": "nats", "test_kl": "nats", "s_per_epoch": "s", "train_s": "s", "train_cpu_s": "s",
@@ -120,7 +125,7 @@ def summarise(vae: models.VAE, run: models.Training, row: dict[str, Any], settin
 def record(ctx, result: TrainedBase) -> None:
     arithmetic = common.fill(ARITHMETIC_NOTE, precision=result.precision)
     common.record_metrics(ctx, result.metrics, UNITS, {**NOTES, "arithmetic": arithmetic})
-    ctx.figure("learning_curves", curves_figure(result.history), CAPTIONS["learning_curves"])
+    ctx.figure("learning_curves", lambda lang: curves_figure(result.history, lang), CAPTIONS["learning_curves"])
     ctx.table("epochs", EPOCH_COLUMNS, result.epoch_rows, CAPTIONS["epochs"], detail=True)
 
     ctx.save_model("vae", result.vae)
@@ -135,17 +140,18 @@ def record(ctx, result: TrainedBase) -> None:
     common.check_latent_dim(ctx, result.vae.latent_dim)
 
 
-def curves_figure(history: dict[str, list[float]]):
+def curves_figure(history: dict[str, list[float]], lang: str):
     import matplotlib.pyplot as plt
 
+    w = CURVE_WORDS[lang]
     epochs = range(1, len(history["loss"]) + 1)
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    for ax, (key, title) in zip(axes, CURVES):
-        ax.plot(epochs, history[key], "o-", label="train")
-        ax.plot(epochs, history[f"val_{key}"], "s--", label="test (validación / validation)")
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("nats / imagen · image")
+    for ax, key in zip(axes, CURVES):
+        ax.plot(epochs, history[key], "o-", label=w["fit"])
+        ax.plot(epochs, history[f"val_{key}"], "s--", label=w["held_out"])
+        ax.set_title(w[key], fontsize=10)
+        ax.set_xlabel(w["epoch"])
+        ax.set_ylabel(w["unit"])
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)

@@ -68,52 +68,64 @@ def locate_test_set(vae, data) -> LatentSpace:
     return LatentSpace(mu, log_var, y, metrics, per_digit)
 
 
+WORDS = {
+    "es": {"digit": "dígito", "scatter": "μ(x) del conjunto de test  (--: |z| < 1.645)",
+           "mean": "media μ{i}: {m:.2f} ± {s:.2f}", "variance": "varianza σ²{i}: mediana {median:.3f}",
+           "density": "densidad", "images": "imágenes"},
+    "en": {"digit": "digit", "scatter": "test set μ(x)  (--: |z| < 1.645)", "mean": "mean μ{i}: {m:.2f} ± {s:.2f}",
+           "variance": "variance σ²{i}: median {median:.3f}", "density": "density", "images": "images"},
+}
+
+
 def record(ctx, result: LatentSpace) -> None:
     common.record_metrics(ctx, result.metrics, notes=NOTES)
-    ctx.figure("latent_scatter", scatter_figure(result.mu, result.labels), CAPTIONS["latent_scatter"])
-    ctx.figure("latent_histograms", histogram_figure(result.mu, np.exp(result.log_var)), CAPTIONS["latent_histograms"])
+    ctx.figure("latent_scatter", lambda lang: scatter_figure(result.mu, result.labels, lang), CAPTIONS["latent_scatter"])
+    ctx.figure("latent_histograms", lambda lang: histogram_figure(result.mu, np.exp(result.log_var), lang),
+               CAPTIONS["latent_histograms"])
     ctx.table("per_digit", PER_DIGIT_COLUMNS, result.per_digit, CAPTIONS["per_digit"], detail=True)
     ctx.save_array("test_mu", result.mu)
     ctx.save_array("test_log_var", result.log_var)
     common.check_latent_dim(ctx, result.mu.shape[1])
 
 
-def scatter_figure(mu: np.ndarray, y: np.ndarray):
+def scatter_figure(mu: np.ndarray, y: np.ndarray, lang: str):
     import matplotlib.pyplot as plt
     from matplotlib.colors import BoundaryNorm
 
+    w = WORDS[lang]
     fig, ax = plt.subplots(figsize=(7.4, 6.2))
     bounds = np.arange(-0.5, 10.5)
     points = ax.scatter(mu[:, 0], mu[:, 1], c=y, cmap=common.DIGIT_CMAP, norm=BoundaryNorm(bounds, 10), s=3, alpha=0.7)
     bar = fig.colorbar(points, ax=ax, ticks=range(10))
-    bar.set_label("dígito / digit")
+    bar.set_label(w["digit"])
     ax.add_patch(plt.Rectangle((-Z90, -Z90), 2 * Z90, 2 * Z90, fill=False, ls="--", color="k", lw=1))
     ax.set_xlabel("μ₁ (z₁)")
     ax.set_ylabel("μ₂ (z₂)")
-    ax.set_title("μ(x) del conjunto de test / test set μ(x)  (--: |z| < 1.645)", fontsize=10)
+    ax.set_title(w["scatter"], fontsize=10)
     ax.set_aspect("equal", adjustable="datalim")
     fig.tight_layout()
     return fig
 
 
-def histogram_figure(mu: np.ndarray, var: np.ndarray):
+def histogram_figure(mu: np.ndarray, var: np.ndarray, lang: str):
     import matplotlib.pyplot as plt
 
+    w = WORDS[lang]
     fig, axes = plt.subplots(2, 2, figsize=(11, 6.4))
     grid = np.linspace(-4, 4, 300)
     for i in range(2):
         ax = axes[0, i]
         ax.hist(mu[:, i], bins=60, density=True, color="tab:blue", alpha=0.7, label="μ(x)")
         ax.plot(grid, norm.pdf(grid), "k--", lw=1, label="N(0, 1)")
-        ax.set_title(f"media μ{i + 1} / mean μ{i + 1}: {mu[:, i].mean():.2f} ± {mu[:, i].std():.2f}", fontsize=10)
+        ax.set_title(w["mean"].format(i=i + 1, m=mu[:, i].mean(), s=mu[:, i].std()), fontsize=10)
         ax.legend(fontsize=8)
         ax.set_xlabel(f"μ{i + 1}")
         ax = axes[1, i]
         ax.hist(var[:, i], bins=60, color="tab:orange", alpha=0.8)
-        ax.set_title(f"varianza σ²{i + 1} / variance σ²{i + 1}: mediana / median {np.median(var[:, i]):.3f}", fontsize=10)
+        ax.set_title(w["variance"].format(i=i + 1, median=np.median(var[:, i])), fontsize=10)
         ax.set_xlabel(f"σ²{i + 1}")
-    axes[0, 0].set_ylabel("densidad / density")
-    axes[1, 0].set_ylabel("imágenes / images")
+    axes[0, 0].set_ylabel(w["density"])
+    axes[1, 0].set_ylabel(w["images"])
     fig.tight_layout()
     return fig
 

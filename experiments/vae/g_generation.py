@@ -36,6 +36,12 @@ NOTES = {
 }
 GRID_TITLES = {"latent_grid": "{n}×{n}: z = Φ⁻¹(linspace(0.05, 0.95))",
                "latent_grid_extreme": "{n}×{n}: z = Φ⁻¹(linspace(0.000005, 0.999995))"}
+GRID_WORDS = {
+    "es": {"nn_distance": "distancia a la imagen de test más cercana", "ink": "tinta media",
+           "predicted": "dígito predicho (opacidad = confianza)"},
+    "en": {"nn_distance": "distance to nearest test image", "ink": "mean ink",
+           "predicted": "predicted digit (opacity = confidence)"},
+}
 CAPTIONS = {  # {n}: the grid's side
     "latent_grid": {
         "es": "Grilla de {n}×{n} imágenes decodificadas; cada eje recorre una componente de z por la inversa de la CDF normal "
@@ -185,9 +191,11 @@ def record(ctx, result: GridExploration) -> None:
     ctx.figure("latent_grid_extreme", grid_figure(extreme.images, extreme.values,
                                                   GRID_TITLES["latent_grid_extreme"].format(n=grid_n)),
                CAPTIONS["latent_grid_extreme"])
-    ctx.figure("extreme_evidence", evidence_figure(extreme.values, extreme.evidence), CAPTIONS["extreme_evidence"])
-    ctx.figure("grid_labels", labels_figure(central.values, central.labels, central.confidence,
-                                            extreme.values, extreme.labels, extreme.confidence), CAPTIONS["grid_labels"])
+    ctx.figure("extreme_evidence", lambda lang: evidence_figure(extreme.values, extreme.evidence, lang),
+               CAPTIONS["extreme_evidence"])
+    ctx.figure("grid_labels", lambda lang: labels_figure(central.values, central.labels, central.confidence,
+                                                         extreme.values, extreme.labels, extreme.confidence, lang),
+               CAPTIONS["grid_labels"])
     ctx.table("digits_by_region", DIGITS_BY_REGION_COLUMNS,
               [[digit, int(result.central_digits[digit]), int(result.beyond_digits[digit])] for digit in range(10)],
               CAPTIONS["digits_by_region"], detail=True)
@@ -229,22 +237,22 @@ def plt_rectangle(lo: float, hi: float):
     return Rectangle((lo, lo), hi - lo, hi - lo, fill=False, ls="--", color="k", lw=1.3)
 
 
-def evidence_figure(values: np.ndarray, evidence: dict[str, np.ndarray]):
+def evidence_figure(values: np.ndarray, evidence: dict[str, np.ndarray], lang: str):
     import matplotlib.pyplot as plt
 
+    w = GRID_WORDS[lang]
     n = len(values)
     fig, axes = plt.subplots(1, 2, figsize=(12, 5.4))
-    for ax, key, title in ((axes[0], "nn_distance", "distancia al test más cercano\ndistance to nearest test image"),
-                           (axes[1], "ink", "tinta media / mean ink")):
+    for ax, key in zip(axes, ("nn_distance", "ink")):
         im = ax.imshow(evidence[key].reshape(n, n), cmap="viridis")
         fig.colorbar(im, ax=ax, shrink=0.85)
         z_axes(ax, values, box=True)
-        ax.set_title(title, fontsize=10)
+        ax.set_title(w[key], fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def labels_figure(values, labels, confidence, ext_values, ext_labels, ext_confidence):
+def labels_figure(values, labels, confidence, ext_values, ext_labels, ext_confidence, lang: str):
     import matplotlib.pyplot as plt
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import BoundaryNorm
@@ -263,5 +271,5 @@ def labels_figure(values, labels, confidence, ext_values, ext_labels, ext_confid
         z_axes(ax, vals, box=True)
         ax.set_title(title, fontsize=10)
     fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=axes.tolist(), ticks=range(10), shrink=0.8,
-                 label="dígito predicho (opacidad = confianza)\npredicted digit (opacity = confidence)")
+                 label=GRID_WORDS[lang]["predicted"])
     return fig

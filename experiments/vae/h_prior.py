@@ -109,9 +109,9 @@ def record(ctx, result: PriorComparison) -> None:
     common.record_metrics(ctx, result.metrics, UNITS, NOTES)
     ctx.table("priors", common.COMPARE_COLUMNS, common.compare_rows(result.rows),
               common.with_likelihood_note(common.fill(CAPTIONS["priors"], prior=name), ctx))
-    figure = compare_figure(result.mu_normal, result.mu_other, result.labels, normal_row["_samples"],
-                            other_row["_samples"], name)
-    ctx.figure("prior_comparison", figure, common.fill(CAPTIONS["prior_comparison"], prior=name))
+    ctx.figure("prior_comparison", lambda lang: compare_figure(result.mu_normal, result.mu_other, result.labels,
+                                                               normal_row["_samples"], other_row["_samples"], name, lang),
+               common.fill(CAPTIONS["prior_comparison"], prior=name))
     ctx.save_value("model_rows", common.public_rows([other_row]))
     ctx.save_model(f"vae_{name}", result.model)
     kl_test = KL_TESTS[bool(result.prior.analytic_kl)]
@@ -119,20 +119,27 @@ def record(ctx, result: PriorComparison) -> None:
                          {check: common.fill(text, prior=name, kl_test=kl_test) for check, text in CHECKS.items()})
 
 
-def compare_figure(mu_normal, mu_other, y, samples_normal, samples_other, prior_name):
+FIGURE_WORDS = {
+    "es": {"latent": "μ(x), prior {prior}", "digit": "dígito", "samples": "muestras, z ~ {prior}"},
+    "en": {"latent": "μ(x), prior {prior}", "digit": "digit", "samples": "samples, z ~ {prior}"},
+}
+
+
+def compare_figure(mu_normal, mu_other, y, samples_normal, samples_other, prior_name, lang: str):
     import matplotlib.pyplot as plt
     from matplotlib.colors import BoundaryNorm
 
+    w = FIGURE_WORDS[lang]
     fig, axes = plt.subplots(2, 2, figsize=(11, 10.5))
     norm = BoundaryNorm(np.arange(-0.5, 10.5), 10)
     for ax, mu, title in ((axes[0, 0], mu_normal, "N(0, I)"), (axes[0, 1], mu_other, prior_name)):
         points = ax.scatter(mu[:, 0], mu[:, 1], c=y, cmap=common.DIGIT_CMAP, norm=norm, s=3, alpha=0.7)
-        ax.set_title(f"μ(x), prior {title}", fontsize=10)
+        ax.set_title(w["latent"].format(prior=title), fontsize=10)
         ax.set_xlabel("μ₁")
         ax.set_ylabel("μ₂")
-    fig.colorbar(points, ax=axes[0, :].tolist(), ticks=range(10), shrink=0.8, label="dígito / digit")
-    common.show_mosaic(axes[1, 0], samples_normal[:100], 10, "muestras / samples, z ~ N(0, I)")
-    common.show_mosaic(axes[1, 1], samples_other[:100], 10, f"muestras / samples, z ~ {prior_name}")
+    fig.colorbar(points, ax=axes[0, :].tolist(), ticks=range(10), shrink=0.8, label=w["digit"])
+    common.show_mosaic(axes[1, 0], samples_normal[:100], 10, w["samples"].format(prior="N(0, I)"))
+    common.show_mosaic(axes[1, 1], samples_other[:100], 10, w["samples"].format(prior=prior_name))
     return fig
 
 

@@ -12,8 +12,13 @@ from experiments.vae import common
 from experiments.vae import models
 from experiments.vae.common import Check
 
-PANELS = (("neg_elbo", "−ELBO test (nats)"), ("nll", "NLL IWAE (nats)"), ("reconstruction", "reconstrucción / reconstruction"),
-          ("kl", "KL (nats)"), ("active_units", "unidades activas / active units"), ("train_s", "entrenamiento / training (s)"))
+PANELS = ("neg_elbo", "nll", "reconstruction", "kl", "active_units", "train_s")
+PANEL_TITLES = {
+    "es": {"neg_elbo": "−ELBO test (nats)", "nll": "NLL IWAE (nats)", "reconstruction": "reconstrucción",
+           "kl": "KL (nats)", "active_units": "unidades activas", "train_s": "entrenamiento (s)"},
+    "en": {"neg_elbo": "−ELBO test (nats)", "nll": "NLL IWAE (nats)", "reconstruction": "reconstruction",
+           "kl": "KL (nats)", "active_units": "active units", "train_s": "training (s)"},
+}
 
 UNITS = {name: "nats" for name in (
     "best_test_neg_elbo", "smallest_dim_test_neg_elbo", "largest_dim_test_neg_elbo", "largest_dim_kl",
@@ -79,19 +84,19 @@ def record(ctx, result: Sweep) -> None:
     common.record_metrics(ctx, result.metrics, UNITS, NOTES)
     ctx.table("sweep", common.COMPARE_COLUMNS, common.compare_rows(result.rows),
               common.with_likelihood_note(CAPTIONS["sweep"], ctx))
-    ctx.figure("sweep_chart", sweep_chart(result.rows), CAPTIONS["sweep_chart"])
+    ctx.figure("sweep_chart", lambda lang: sweep_chart(result.rows, lang), CAPTIONS["sweep_chart"])
     ctx.figure("sweep_samples", samples_figure(result.rows), CAPTIONS["sweep_samples"])
     ctx.save_value("model_rows", common.public_rows(result.trained_here))
     ctx.save_value("sweep", common.public_rows(result.rows))
     common.record_checks(ctx, result.checks, CHECKS)
 
 
-def sweep_chart(rows):
+def sweep_chart(rows, lang: str):
     import matplotlib.pyplot as plt
 
     dims = [row["latent_dim"] for row in rows]
     fig, axes = plt.subplots(2, 3, figsize=(13, 7))
-    for ax, (key, title) in zip(axes.ravel(), PANELS):
+    for ax, key in zip(axes.ravel(), PANELS):
         ax.plot(dims, [row[key] for row in rows], "o-")
         if key == "active_units":
             ax.plot(dims, dims, "k:", lw=1, label="= dim")
@@ -99,7 +104,7 @@ def sweep_chart(rows):
         ax.set_xscale("log", base=2)
         ax.set_xticks(dims, [str(dim) for dim in dims])
         ax.set_xlabel("dim z")
-        ax.set_title(title, fontsize=10)
+        ax.set_title(PANEL_TITLES[lang][key], fontsize=10)
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

@@ -120,22 +120,30 @@ def record(ctx, result: ArchitectureComparison) -> None:
               common.with_likelihood_note(CAPTIONS["architecture_comparison (table)"], ctx))
     ctx.table("variant_encoder_layers", *result.encoder_layers, CAPTIONS["variant_encoder_layers"], detail=True)
     ctx.table("variant_decoder_layers", *result.decoder_layers, CAPTIONS["variant_decoder_layers"], detail=True)
-    figure = compare_figure(result.digits, result.handout_reconstructions, result.variant_reconstructions,
-                            handout_row["_samples"], variant_row["_samples"])
-    ctx.figure("architecture_comparison", figure, CAPTIONS["architecture_comparison (figure)"])
+    ctx.figure("architecture_comparison",
+               lambda lang: compare_figure(result.digits, result.handout_reconstructions, result.variant_reconstructions,
+                                           handout_row["_samples"], variant_row["_samples"], lang),
+               CAPTIONS["architecture_comparison (figure)"])
     ctx.save_value("model_rows", common.public_rows([variant_row]))
     common.record_checks(ctx, result.checks, CHECKS)
 
 
-def compare_figure(x, rec_base, rec_var, samples_base, samples_var):
+FIGURE_WORDS = {
+    "es": {"reconstructions": "reconstrucciones", "base": "muestras 1.1e", "variant": "muestras, bloque extra"},
+    "en": {"reconstructions": "reconstructions", "base": "samples 1.1e", "variant": "samples, extra block"},
+}
+
+
+def compare_figure(x, rec_base, rec_var, samples_base, samples_var, lang: str):
     import matplotlib.pyplot as plt
 
+    w = FIGURE_WORDS[lang]
     fig = plt.figure(figsize=(12, 6.4))
     grid = fig.add_gridspec(2, 2, height_ratios=[1, 2.2])
     common.show_mosaic(fig.add_subplot(grid[0, :]), np.concatenate([x, rec_base, rec_var]), len(x),
-                       "reconstrucciones / reconstructions", row_labels=["test", "1.1e (14×14)", "+ conv (7×7)"])
-    common.show_mosaic(fig.add_subplot(grid[1, 0]), samples_base[:64], 8, "muestras / samples 1.1e")
-    common.show_mosaic(fig.add_subplot(grid[1, 1]), samples_var[:64], 8, "muestras / samples, bloque extra / extra block")
+                       w["reconstructions"], row_labels=["test", "1.1e (14×14)", "+ conv (7×7)"])
+    common.show_mosaic(fig.add_subplot(grid[1, 0]), samples_base[:64], 8, w["base"])
+    common.show_mosaic(fig.add_subplot(grid[1, 1]), samples_var[:64], 8, w["variant"])
     fig.tight_layout()
     return fig
 

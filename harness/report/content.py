@@ -186,6 +186,11 @@ def _toml_value(value: Any) -> str:
     return str(value).replace("'", '"')
 
 
+def figure_file(entry: dict[str, Any], lang: str) -> str:
+    """A figure's file in one language; a run from before per-language figures has one file for both."""
+    return entry.get("files", {}).get(lang) or entry["file"]
+
+
 def _pick(text: Any, lang: str) -> str:
     if isinstance(text, dict):
         return str(text.get(lang) or text.get("en") or "")
@@ -236,7 +241,8 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
             folder = store.item_dir(item_id)
             for fig in result.get("figures", []):
                 fig_no += 1
-                view.figures.append(Figure(fig_no, folder / fig["file"], f"items/{item_id}/{fig['file']}",
+                file = figure_file(fig, lang)
+                view.figures.append(Figure(fig_no, folder / file, f"items/{item_id}/{file}",
                                            _pick(fig.get("caption"), lang), fig.get("name", "")))
             for name, table in result.get("tables", {}).items():
                 table_no += 1

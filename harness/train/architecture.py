@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.context import Text
+from harness.figure_text import pick
+
 COLUMNS = [
     {"es": "capa", "en": "layer"},
     {"es": "tipo", "en": "type"},
@@ -43,21 +46,30 @@ def _slope(layer: Any) -> float:
     return float("nan")
 
 
-def layer_detail(layer: Any) -> str:
-    """The hyper-parameters the handout sets: filters, kernel, strides, padding, units, rate."""
+DETAIL_WORDS = {
+    "es": {"conv": "{filters} filtros, kernel {kernel}, stride {strides}, padding {padding}", "dense": "{units} unidades",
+           "dropout": "tasa {rate}", "reshape": "a {shape}", "batchnorm": "momentum {momentum}"},
+    "en": {"conv": "{filters} filters, {kernel} kernel, stride {strides}, padding {padding}", "dense": "{units} units",
+           "dropout": "rate {rate}", "reshape": "to {shape}", "batchnorm": "momentum {momentum}"},
+}
+
+
+def layer_detail(layer: Any, lang: str = "en") -> str:
+    """The hyper-parameters the handout sets: filters, kernel, strides, padding, units, rate
+    (in English in the layer table, in the figure's language on the drawing)."""
+    w = DETAIL_WORDS[lang]
     kind = type(layer).__name__
     if kind in ("Conv2D", "Conv2DTranspose"):
-        k = "x".join(map(str, layer.kernel_size))
-        s = "x".join(map(str, layer.strides))
-        return f"{layer.filters} filters, {k} kernel, stride {s}, padding {layer.padding}"
+        return w["conv"].format(filters=layer.filters, kernel="x".join(map(str, layer.kernel_size)),
+                                strides="x".join(map(str, layer.strides)), padding=layer.padding)
     if kind == "Dense":
-        return f"{layer.units} units"
+        return w["dense"].format(units=layer.units)
     if kind == "Dropout":
-        return f"rate {layer.rate}"
+        return w["dropout"].format(rate=layer.rate)
     if kind == "Reshape":
-        return f"to {tuple(layer.target_shape)}"
+        return w["reshape"].format(shape=tuple(layer.target_shape))
     if kind == "BatchNormalization":
-        return f"momentum {layer.momentum}"
+        return w["batchnorm"].format(momentum=layer.momentum)
     return ""
 
 
@@ -96,8 +108,9 @@ def parameter_counts(model: Any) -> dict[str, int]:
     return {"total": total, "trainable": trainable, "non_trainable": total - trainable}
 
 
-def graph_figure(model: Any, title: str = ""):
-    """A top-to-bottom drawing of the layers: one box per layer with its shape."""
+def graph_figure(model: Any, title: Text = "", lang: str = "en"):
+    """A top-to-bottom drawing of the layers: one box per layer with its shape (words in `lang`;
+    layer names and types are the model's own)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -115,7 +128,7 @@ def graph_figure(model: Any, title: str = ""):
         kind = type(layer).__name__
         act = activation_of(layer)
         label = f"{layer.name}  ·  {kind}" + (f"  ·  {act}" if act else "")
-        sub = f"{output_shape(layer)}   {layer_detail(layer)}".strip()
+        sub = f"{output_shape(layer)}   {layer_detail(layer, lang)}".strip()
         box = plt.Rectangle((0.04, y - 0.36), 0.92, 0.72, facecolor=_TYPE_COLOURS.get(kind, "#f0f0f0"),
                             edgecolor="#555", linewidth=0.8)
         ax.add_patch(box)
@@ -125,6 +138,6 @@ def graph_figure(model: Any, title: str = ""):
             ax.annotate("", xy=(0.5, y - 0.62), xytext=(0.5, y - 0.37),
                         arrowprops={"arrowstyle": "->", "color": "#555", "lw": 0.8})
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(pick(title, lang), fontsize=10)
     fig.tight_layout()
     return fig

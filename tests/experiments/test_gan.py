@@ -230,3 +230,25 @@ def test_auto_precision_is_bfloat16_only_where_the_hardware_computes_it(monkeypa
     assert hardware.resolve_precision("float32", "vae.precision") == "float32"  # an explicit choice stands
     with pytest.raises(ConfigError, match="'vae.precision' = 'fp8' is not known"):
         hardware.resolve_precision("fp8", "vae.precision")
+
+
+# Figures with words (titles, axis labels, legends): one PNG per language.
+WORDED_FIGURES = {
+    "1.2a": {"graph"}, "1.2b": {"graph", "untrained_samples"}, "1.2c": {"freezing_proof"},
+    "1.2d": {"curves", "samples", "class_histogram"}, "1.2e": {"samples_10x10", "class_histogram"},
+    "1.2f": {"class_histogram", "dynamics"}, "1.2g": {"curves", "class_histogram"}, "1.2h": {"sweep", "class_histogram"},
+}
+
+
+@pytest.mark.slow
+def test_worded_figures_exist_in_both_languages(gan_run):
+    _, results, store, _ = gan_run
+    for item_id, worded in WORDED_FIGURES.items():
+        figures = {f["name"]: f for f in results[item_id]["figures"]}
+        assert worded <= set(figures), (item_id, sorted(figures))
+        for name in worded:
+            files = figures[name].get("files", {})
+            assert set(files) == {"es", "en"}, (item_id, name)
+            for lang, rel in files.items():
+                assert rel == f"figures/{name}.{lang}.png"
+                assert (store.item_dir(item_id) / rel).stat().st_size > 2000

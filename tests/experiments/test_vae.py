@@ -295,3 +295,25 @@ def test_answers_render_with_the_run_numbers(smoke_run, lang):
         text = render_answer(module_file, item_id, lang, variables(item_id, results, config.values, config.profile))
         assert text and "{{" not in text and "{%" not in text, item_id
         assert "http://" not in text and "https://" not in text
+
+
+# Figures with words (titles, axis labels, legends): one PNG per language. The others are image grids
+# labelled only with notation (z values, "dim z = 2"), drawn once.
+WORDED_FIGURES = {
+    "1.1a": {"encoder_graph"}, "1.1b": {"decoder_graph", "stride_example"}, "1.1c": {"sampling_check", "vae_graph"},
+    "1.1d": {"bce_vs_mse"}, "1.1e": {"learning_curves"}, "1.1f": {"latent_scatter", "latent_histograms"},
+    "1.1g": {"extreme_evidence", "grid_labels"}, "1.1h": {"prior_comparison"}, "1.1i": {"sweep_chart"},
+    "1.1j": {"architecture_comparison"},
+}
+
+
+def test_worded_figures_exist_in_both_languages(smoke_run):
+    for item_id, worded in WORDED_FIGURES.items():
+        figures = {f["name"]: f for f in smoke_run["results"][item_id]["figures"]}
+        assert worded <= set(figures), (item_id, sorted(figures))
+        for name in worded:
+            files = figures[name].get("files", {})
+            assert set(files) == {"es", "en"}, (item_id, name)
+            for lang, rel in files.items():
+                assert rel == f"figures/{name}.{lang}.png"
+                assert (smoke_run["store"].item_dir(item_id) / rel).stat().st_size > 5000

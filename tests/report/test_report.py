@@ -80,6 +80,14 @@ def tags_and_attributes(html: str) -> list[tuple[str, dict]]:
     return found
 
 
+@pytest.mark.parametrize("lang,other", [("es", "en"), ("en", "es")])
+def test_each_language_shows_its_own_figure_files(written, lang, other):
+    html = written[lang]["html"].read_text(encoding="utf-8")
+    notebook = written[lang]["ipynb"].read_text(encoding="utf-8")
+    assert f"curve.{lang}.png" in html and f"curve.{other}.png" not in html
+    assert f"figures/curve.{lang}.png" in notebook and f"curve.{other}.png" not in notebook
+
+
 def test_html_is_self_contained_and_answer_is_inert(written):
     html = written["es"]["html"].read_text()
     tags = tags_and_attributes(html)
@@ -171,7 +179,8 @@ def test_notebook_is_laid_out_as_the_handout(written, run_store):
     png = [o for o in cells["1.1a"].outputs if "image/png" in o.get("data", {})]
     assert len(png) == 1
     import base64
-    assert base64.b64decode(png[0].data["image/png"]) == (run_store.item_dir("1.1a") / "figures" / "curve.png").read_bytes()
+    assert "'figures/curve.es.png'" in cells["1.1a"].source  # the Spanish notebook shows the Spanish drawing
+    assert base64.b64decode(png[0].data["image/png"]) == (run_store.item_dir("1.1a") / "figures" / "curve.es.png").read_bytes()
     # the model code is the models module's, each definition once, and no harness plumbing
     code = "\n".join(c.source for c in nb.cells[2:] if c.cell_type == "code")
     assert code.count("class ToyModel") == 1 and code.count("def build_toy_model") == 1
