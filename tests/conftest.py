@@ -32,3 +32,16 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd or ROOT, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def assert_worded_figures_in_both_languages(results: dict, item_dir, worded: dict[str, set[str]], min_bytes: int) -> None:
+    """Each figure with words of each item exists as <name>.es.png and <name>.en.png, and is a real image."""
+    for item_id, names in worded.items():
+        figures = {f["name"]: f for f in results[item_id]["figures"]}
+        assert names <= set(figures), (item_id, sorted(figures))
+        for name in names:
+            files = figures[name].get("files", {})
+            assert set(files) == {"es", "en"}, (item_id, name)
+            for lang, rel in files.items():
+                assert rel == f"figures/{name}.{lang}.png"
+                assert (item_dir(item_id) / rel).stat().st_size > min_bytes

@@ -242,13 +242,7 @@ WORDED_FIGURES = {
 
 @pytest.mark.slow
 def test_worded_figures_exist_in_both_languages(gan_run):
+    from tests.conftest import assert_worded_figures_in_both_languages
+
     _, results, store, _ = gan_run
-    for item_id, worded in WORDED_FIGURES.items():
-        figures = {f["name"]: f for f in results[item_id]["figures"]}
-        assert worded <= set(figures), (item_id, sorted(figures))
-        for name in worded:
-            files = figures[name].get("files", {})
-            assert set(files) == {"es", "en"}, (item_id, name)
-            for lang, rel in files.items():
-                assert rel == f"figures/{name}.{lang}.png"
-                assert (store.item_dir(item_id) / rel).stat().st_size > 2000
+    assert_worded_figures_in_both_languages(results, store.item_dir, WORDED_FIGURES, min_bytes=2000)

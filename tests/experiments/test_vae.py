@@ -308,12 +308,7 @@ WORDED_FIGURES = {
 
 
 def test_worded_figures_exist_in_both_languages(smoke_run):
-    for item_id, worded in WORDED_FIGURES.items():
-        figures = {f["name"]: f for f in smoke_run["results"][item_id]["figures"]}
-        assert worded <= set(figures), (item_id, sorted(figures))
-        for name in worded:
-            files = figures[name].get("files", {})
-            assert set(files) == {"es", "en"}, (item_id, name)
-            for lang, rel in files.items():
-                assert rel == f"figures/{name}.{lang}.png"
-                assert (smoke_run["store"].item_dir(item_id) / rel).stat().st_size > 5000
+    from tests.conftest import assert_worded_figures_in_both_languages
+
+    assert_worded_figures_in_both_languages(smoke_run["results"], smoke_run["store"].item_dir, WORDED_FIGURES,
+                                            min_bytes=5000)
