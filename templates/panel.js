@@ -55,9 +55,16 @@
     const slide = slides()[index()];
     const text = slide && slide.querySelector('.slide-text');
     if (!text) return;
+    const over = () => text.scrollHeight > text.clientHeight + 1;
     let px = Math.max(15, Math.min(24, Math.round(window.innerHeight / 38)));
     text.style.fontSize = px + 'px';
-    while (text.scrollHeight > text.clientHeight + 1 && px > 12) { px -= 1; text.style.fontSize = px + 'px'; }
+    while (over() && px > 14) { px -= 1; text.style.fontSize = px + 'px'; }
+    // A wide figure sits under the text: below 14 px the figure gives up height before the text shrinks more.
+    let share = 0.52;
+    const img = slide.classList.contains('wide') && slide.querySelector('.slide-fig img');
+    if (img) img.style.maxHeight = Math.round(share * h) + 'px';
+    while (img && over() && share > 0.3) { share -= 0.03; img.style.maxHeight = Math.round(share * h) + 'px'; }
+    while (over() && px > 11) { px -= 1; text.style.fontSize = px + 'px'; }
   }
 
   function overview(open) {
@@ -197,7 +204,6 @@
     }
     tick();
   }, 250);
-  let lastH = 0;
-  setInterval(() => { const d = visible(); if (d && Math.abs(d.getBoundingClientRect().top - lastH) > 1) { lastH = d.getBoundingClientRect().top; fit(); } }, 500);
+  setInterval(fit, 500);  // a figure that finished decoding, a scrollbar that came or went: fit again
   window.panelDeck = {show, step, index, remaining, timer: timerActs};
 })();
