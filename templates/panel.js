@@ -149,7 +149,7 @@
     box.classList.toggle('pt-running', !!(timer && timer.running));
     const plan = JSON.parse(box.dataset.plan || '[]');
     box.querySelector('.pt-needle').style.left = needleAt(box, used, plan) + 'px';
-    const pace = box.querySelector('.pt-pace');
+    const pace = document.querySelector('#deck .pt-pace');
     const slide = slides()[index()];
     if (!timer || !timer.started || !plan.length || !slide) { pace.hidden = true; return; }  // the plan shows once started
     const keys = plan.map(p => p.key);
@@ -167,13 +167,14 @@
     if (!box) return;
     const members = JSON.parse(box.dataset.members || '[]');
     if (draw) {
-      if (!members.length) { save(S, 'presenter', null); box.querySelector('.who').textContent = box.dataset.none; return; }
+      if (!members.length) return;  // no team configured: the bar says so, there is nothing to draw
       const r = new Uint32Array(1);
       window.crypto.getRandomValues(r);
       save(S, 'presenter', members[r[0] % members.length]);
     }
     const who = load(S, 'presenter', null);
-    box.querySelector('.who').textContent = who && members.includes(who) ? who : '—';
+    const el = box.querySelector('.who');
+    if (el) el.textContent = who && members.includes(who) ? who : '—';
   }
 
   function theme(toggle) {

@@ -20,6 +20,9 @@ from harness.report.content import ItemView, format_value
 
 MAX_HEADLINE = 3
 WIDE_RATIO = 2.2
+# Metrics stored as a fraction of 1.
+SHARES = {"upsample_share", "knn_accuracy", "inside_90_region", "central_confidence", "beyond_90_confidence",
+          "dense1024_share", "test_accuracy"}
 
 
 @lru_cache(maxsize=128)
@@ -44,14 +47,20 @@ def is_wide(uri: str | None) -> bool:
     return height > 0 and width / height > WIDE_RATIO
 
 
-def headline_numbers(it: ItemView, lang: str) -> list[dict[str, str]]:
-    """At most three metrics a listener can read: those with a human label, value with its unit."""
+def headline_numbers(panel: Panel, it: ItemView, lang: str) -> list[dict[str, str]]:
+    """At most three metrics a listener can read: each with a human label and its unit, in the
+    item's order; a metric with no label in either language table is left to the report's appendix."""
+    s = panel.strings(lang)
+    labels, units = s.get("panel_metric_labels", {}), s.get("panel_units", {})
     out = []
     for m in it.metrics:
-        if not m.get("label"):
+        label = m.get("label") or labels.get(m["name"])
+        if not label:
             continue
-        unit = m.get("unit") or ""
-        out.append({"label": m["label"], "value": format_value(m["value"], lang), "unit": unit})
+        value, unit = m["value"], units.get(m.get("unit") or "", m.get("unit") or "")
+        if m["name"] in SHARES and isinstance(value, float):
+            value, unit = 100 * value, "%"  # a share reads as a percentage
+        out.append({"label": label, "value": format_value(value, lang), "unit": unit})
         if len(out) == MAX_HEADLINE:
             break
     return out
@@ -69,7 +78,7 @@ def slide_parts(panel: Panel, lang: str, it: ItemView) -> dict:
     s = panel.strings(lang)
     fig = it.figures[0] if it.ran and it.figures else None
     return {"id": it.id, "title": it.title, "section": section_key(it), "ran": it.ran,
-            "numbers": headline_numbers(it, lang) if it.ran else [],
+            "numbers": headline_numbers(panel, it, lang) if it.ran else [],
             "points": talking_points(it.answer_md) if it.ran else [],
             "summary": it.summary or "",
             "status": "" if it.ran else status_label(s, it.status),
@@ -120,14 +129,16 @@ def _timer_html(panel: Panel, lang: str) -> str:
             f"<button type='button' data-act='start' title='{esc(s['panel_timer_start'])}'>▶</button>"
             f"<button type='button' data-act='pause' title='{esc(s['panel_timer_pause'])}'>⏸</button>"
             f"<button type='button' data-act='reset' title='{esc(s['panel_timer_reset'])}'>↺</button>"
-            f"<div class='pt-bar'>{''.join(segs)}<div class='pt-needle'></div></div>"
-            f"<span class='pt-pace' hidden></span></div>")
+            f"<div class='pt-bar'>{''.join(segs)}<div class='pt-needle'></div></div></div>")
 
 
 def _presenter_html(panel: Panel, lang: str) -> str:
     s, members = panel.strings(lang), panel.members()
-    return (f"<div class='presenter' data-members=\"{esc(json.dumps(members, ensure_ascii=False))}\" "
-            f"data-none=\"{esc(s['panel_no_members'])}\"><span class='hint'>{esc(s['panel_presenter_is'])}</span> "
+    if not members:  # said once, small: the bar keeps its room for the clock
+        return (f"<div class='presenter none' data-members='[]' title='{esc(s['panel_no_members'])}'>"
+                f"<span class='hint'>{esc(s['panel_no_members_short'])}</span></div>")
+    names = esc(json.dumps(members, ensure_ascii=False))
+    return (f"<div class='presenter' data-members=\"{names}\"><span class='hint'>{esc(s['panel_presenter_is'])}</span> "
             f"<span class='who'>—</span><button type='button' data-act='draw'>🎲 {esc(s['panel_draw'])}</button></div>")
 
 
@@ -140,7 +151,7 @@ def deck_html(panel: Panel, lang: str) -> str:
     tip = s["panel_keys_hint"]
     nav = (f"<nav class='deck-nav'><button type='button' data-act='prev' class='nav-prev'>{esc(s['panel_prev'])}</button>"
            f"<span class='deck-count' title='{esc(tip)}'>1 / {len(items)}</span>"
-           f"<span class='deck-note' aria-live='polite'></span>"
+           f"<span class='deck-note' aria-live='polite'></span><span class='pt-pace' hidden></span>"
            f"<button type='button' data-act='overview'>▦ {esc(s['panel_overview'])}</button>"
            f"<button type='button' data-act='full'>{esc(s['panel_fullscreen'])}</button>"
            f"<button type='button' data-act='theme'>◐ {esc(s['panel_theme'])}</button>"

@@ -182,7 +182,7 @@ def gan_tab(panel: Panel) -> dict[str, Any]:
         with gr.Column(scale=2):
             ui["n1"] = gr.Slider(-1, 1, value=0.0, step=0.01, label="z1", elem_id="gan-z1")
             ui["n2"] = gr.Slider(-1, 1, value=0.0, step=0.01, label="z2", elem_id="gan-z2")
-            ui["digit"] = gr.Image(type="numpy", label=s["panel_gan_sample"], interactive=False, height=300,
+            ui["digit"] = gr.Image(type="numpy", label=s["panel_gan_sample"], interactive=False, height=300, elem_id="gan-digit",
                                    format="png", elem_classes=["pixel"], buttons=[])
         with gr.Column(scale=3):
             with gr.Row():

@@ -71,9 +71,12 @@ def item_detail_html(panel: Panel, lang: str, item_id: str | None) -> str:
         out.append(f"<p><b>{esc(s['error'])}:</b> {esc(it.error)}</p>")
     if not it.ran:
         out.append(f"<p>{esc(s['run_it'])}: <code>{esc(it.command)}</code></p>")
-    if it.metrics:
-        rows = "".join(f"<tr><td>{esc(m['name'])}</td><td>{esc(format_value(m['value']))} {esc(m.get('unit') or '')}</td></tr>"
-                       for m in it.metrics)
+    labels, units = s.get("panel_metric_labels", {}), s.get("panel_units", {})
+    named = [(m.get("label") or labels.get(m["name"]), m) for m in it.metrics]
+    named = [(label, m) for label, m in named if label]  # never an internal key: the rest is in the report's appendix
+    if named:
+        rows = "".join(f"<tr><td>{esc(label)}</td><td>{esc(format_value(m['value'], lang))} "
+                       f"{esc(units.get(m.get('unit') or '', m.get('unit') or ''))}</td></tr>" for label, m in named)
         out.append(f"<h4>{esc(s['metrics'])}</h4><table><tr><th>{esc(s['metric'])}</th><th>{esc(s['value'])}</th></tr>{rows}</table>")
     if it.checks:
         rows = "".join(f"<li>{'✓' if c['passed'] else '✗'} {esc(c.get('name'))}: {esc(c.get('detail'))}</li>" for c in it.checks)

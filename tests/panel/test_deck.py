@@ -182,3 +182,13 @@ def test_serve_config_puts_its_team_into_the_run(reports, tmp_path):
     assert manifest["config"]["team"]["members"] == ["Carla", "Diego"]  # the report reads it from here
     assert manifest["config"]["course"]["professor"] == "Prof. Prueba"  # the run's course is kept
     assert Panel(root, RUN).members() == ["Carla", "Diego"]  # and the next serve, without --config, too
+
+
+def test_items_tab_names_metrics_for_humans(served):
+    from harness.panel.views import item_detail_html
+
+    panel = served[0].panel
+    for lang, label in (("es", "ELBO negativo en test"), ("en", "Test negative ELBO")):
+        html = item_detail_html(panel, lang, "1.1e")
+        assert label in html and "nats" in html
+        assert "test_neg_elbo" not in html and "test_nll_iwae" not in html  # internal keys never shown

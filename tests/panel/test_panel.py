@@ -16,7 +16,6 @@ import requests
 
 from harness.errors import HarnessError
 from harness.panel.jobs import JobQueue
-from harness.panel.points import talking_points
 from harness.panel.state import safe_file, wait_for
 from tests.panel.conftest import RUN, free_port
 from harness.run.store import RunStore
@@ -192,12 +191,3 @@ def test_cancel_stops_the_running_item(served):
     wait_for(job, 120)
     assert job.state == "cancelled", (job.state, job.message)
     assert app.panel.store.load_result("1.1e")["status"] == "ok"  # the earlier result is kept
-
-
-# ---------------------------------------------------------------- content
-def test_talking_points_are_the_first_three_sentences_or_bullets():
-    md = "# Title\n\nFirst one. Second is 1.5 nats? Third! Fourth.\n\n- bullet"
-    assert talking_points(md) == ["First one.", "Second is 1.5 nats?", "Third!"]
-    md = "Intro sentence.\n\n- one\n  continued\n- two\n- three\n\n| a | b |"
-    assert talking_points(md) == ["Intro sentence.", "one continued", "two"]
-    assert talking_points(None) == []
