@@ -139,7 +139,8 @@ def _presenter_html(panel: Panel, lang: str) -> str:
                 f"<span class='hint'>{esc(s['panel_no_members_short'])}</span></div>")
     names = esc(json.dumps(members, ensure_ascii=False))
     return (f"<div class='presenter' data-members=\"{names}\"><span class='hint'>{esc(s['panel_presenter_is'])}</span> "
-            f"<span class='who'>—</span><button type='button' data-act='draw'>🎲 {esc(s['panel_draw'])}</button></div>")
+            f"<span class='who'>—</span><button type='button' data-act='draw' title='{esc(s['panel_draw'])}'>🎲 "
+            f"<span class='lbl'>{esc(s['panel_draw'])}</span></button></div>")
 
 
 def deck_html(panel: Panel, lang: str) -> str:

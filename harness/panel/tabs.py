@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 import gradio as gr
-import numpy as np
 
 from harness.errors import HarnessError
 from harness.panel.explore import SCATTER_PX
@@ -140,15 +139,18 @@ def wire_vae(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]) -
         try:
             panel.vae.ensure()
         except Exception as exc:  # noqa: BLE001 -- shown in the tab, the other tabs still work
-            return explorer_message(panel, lg, exc), None, gr.skip(), gr.skip(), None, None
+            return explorer_message(panel, lg, panel.vae, exc), None, gr.skip(), gr.skip(), None, None
         lim = panel.vae.latents.limit
         # The strip starts filled (test digits 0 and 1, the fields' defaults): no empty box on screen.
         return (panel.strings(lg)["panel_vae_hint"], panel.vae.scatter_with_marker(0.0, 0.0),
                 gr.Slider(minimum=-lim, maximum=lim, value=0.0), gr.Slider(minimum=-lim, maximum=lim, value=0.0),
                 panel.vae.decode(0.0, 0.0), panel.vae.interpolate(0, 1))
 
-    def decode(z1: float, z2: float) -> np.ndarray:
-        return panel.vae.decode(float(z1), float(z2))
+    def decode(z1: float, z2: float):
+        try:
+            return panel.vae.decode(float(z1), float(z2))
+        except Exception:  # noqa: BLE001 -- no model: the tab already says which item to re-run; no toast per move
+            return gr.skip()
 
     def click(evt: gr.SelectData):
         z1, z2 = panel.vae.pixel_to_z(*evt.index[:2])
@@ -157,8 +159,10 @@ def wire_vae(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]) -
     def interp(a: float, b: float, lg: str):
         try:
             return panel.vae.interpolate(int(a), int(b)), gr.skip()
-        except HarnessError as exc:
-            return None, f"⚠ {exc}"
+        except HarnessError:  # an index out of range: said inline, in the panel's language
+            return None, f"⚠ {panel.strings(lg)['panel_vae_bad_index'].format(last=len(panel.vae.latents.images) - 1)}"
+        except Exception as exc:  # noqa: BLE001 -- no model
+            return None, explorer_message(panel, lg, panel.vae, exc)
 
     app.load(setup, lang, [ui["msg"], ui["scatter"], ui["z1"], ui["z2"], ui["digit"], ui["strip"]],
              api_visibility="private")
@@ -204,7 +208,7 @@ def wire_gan(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]) -
         try:
             panel.gan.ensure()
         except Exception as exc:  # noqa: BLE001 -- shown in the tab
-            return explorer_message(panel, lg, exc), gr.skip(), gr.skip(), None, None, None
+            return explorer_message(panel, lg, panel.gan, exc), gr.skip(), gr.skip(), None, None, None
         lim, two = panel.gan.limit, panel.gan.noise_dim == 2
         msg = panel.strings(lg)["panel_gan_hint"] if two else panel.strings(lg)["panel_gan_not_2d"].format(dim=panel.gan.noise_dim)
         return (msg, gr.Slider(minimum=-lim, maximum=lim, value=0.0, visible=two),
@@ -212,8 +216,11 @@ def wire_gan(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]) -
                 panel.gan.from_noise(0.0, 0.0) if two else None, panel.gan.seed_grid(0),
                 panel.gan.interpolate(1, 2))  # seeds 1 and 2, the fields' defaults: the strip starts filled
 
-    def sample(a: float, b: float) -> np.ndarray:
-        return panel.gan.from_noise(float(a), float(b))
+    def sample(a: float, b: float):
+        try:
+            return panel.gan.from_noise(float(a), float(b))
+        except Exception:  # noqa: BLE001 -- no model: the tab already says which item to re-run
+            return gr.skip()
 
     app.load(setup, lang, [ui["msg"], ui["n1"], ui["n2"], ui["digit"], ui["grid"], ui["strip"]],
              api_visibility="private")

@@ -130,8 +130,18 @@ def _fmt_s(seconds: float) -> str:
 
 
 # ---------------------------------------------------------------- handlers (small, over panel_logic)
-def explorer_message(panel: Panel, lang: str, exc: Exception) -> str:
-    return f"⚠ {exc}" if isinstance(exc, (NotReady, HarnessError)) else f"⚠ {type(exc).__name__}: {exc}"
+def explorer_message(panel: Panel, lang: str, explorer, exc: Exception) -> str:
+    """Why an explorer cannot show its model, in one sentence of the panel's language, naming the item to re-run."""
+    s, item = panel.strings(lang), explorer.item_id
+    if item is None:
+        return f"⚠ {s['panel_explorer_none']}"
+    result = panel.store.load_result(item, verify=False)
+    if result is None or result.get("status") != "ok":
+        return f"⚠ {s['panel_explorer_not_run'].format(item=item)}"
+    if isinstance(exc, NotReady) and "latent space" in str(exc):
+        return f"⚠ {s['panel_explorer_not_2d'].format(item=item)}"
+    # The item ran but its saved model is gone or unreadable (a copied or trimmed run folder).
+    return f"⚠ {s['panel_explorer_model_missing'].format(item=item)}"
 
 
 def build_report(panel: Panel, lang: str, formats: list[str]) -> tuple[list[str], str]:

@@ -192,3 +192,22 @@ def test_items_tab_names_metrics_for_humans(served):
         html = item_detail_html(panel, lang, "1.1e")
         assert label in html and "nats" in html
         assert "test_neg_elbo" not in html and "test_nll_iwae" not in html  # internal keys never shown
+
+
+def test_an_explorer_without_its_model_names_the_item_to_rerun(reports, tmp_path):
+    from harness.panel.state import Panel
+    from harness.panel.views import explorer_message
+
+    root = tmp_path / "reports"
+    shutil.copytree(reports / RUN, root / RUN, symlinks=True)
+    models = list((root / RUN / "items" / "1.1e").rglob("*.keras"))
+    assert models, "1.1e saves its VAE"
+    for model in models:
+        model.unlink()  # a run folder copied without its models
+    panel = Panel(root, RUN)
+    with pytest.raises(Exception) as caught:
+        panel.vae.ensure()
+    es = explorer_message(panel, "es", panel.vae, caught.value)
+    en = explorer_message(panel, "en", panel.vae, caught.value)
+    assert "1.1e" in es and "Ítems" in es and "Traceback" not in es and "model" not in es.replace("modelo", "")
+    assert "1.1e" in en and "Items tab" in en
