@@ -27,8 +27,7 @@ from harness.registry import Registry, discover
 from harness.run.runner import Runner
 from harness.run.store import RunStore, resolve_run
 
-IDENTITY = ("team", "course")  # who hands the run in: kept by every re-run and report
-TALK_DURATION_S = 20 * 60
+IDENTITY = ("team", "course", "talk")  # who hands the run in, and their talk: kept by every re-run and report
 SECTION_KEYS = (("1.1", "vae"), ("1.2", "gan"), ("eval", "eval"))
 
 
@@ -211,20 +210,21 @@ class Panel:
         return self.view(lang).items
 
     def talk_seconds(self) -> int:
-        return TALK_DURATION_S
+        return max(60, round(60 * float(self.config().get("talk.minutes"))))
 
     def pace_plan(self, lang: str) -> list[dict[str, Any]]:
-        """The 20 minutes split over VAE, GAN and comparison in proportion to their slides."""
-        s, items = self.strings(lang), self.slides(lang)
-        counts = [(key, sum(1 for i in items if section_key(i) == key)) for _, key in SECTION_KEYS]
-        counts = [(k, n) for k, n in counts if n]
-        total = sum(n for _, n in counts) or 1
+        """The talk split over VAE, GAN and comparison by the settings' minutes per section
+        ([talk] vae_min, gan_min, compare_min), scaled to the talk's length; sections with no slide drop out."""
+        s, items, talk = self.strings(lang), self.slides(lang), self.config().section("talk")
+        minutes = {"vae": talk["vae_min"], "gan": talk["gan_min"], "eval": talk["compare_min"]}
+        present = [key for _, key in SECTION_KEYS if any(section_key(i) == key for i in items)]
+        total, planned = self.talk_seconds(), sum(minutes[k] for k in present) or 1.0
         plan, end = [], 0.0
-        for key, n in counts:
-            end += TALK_DURATION_S * n / total
+        for key in present:
+            end += total * minutes[key] / planned
             plan.append({"key": key, "label": s[f"panel_sec_{key}"], "end": round(end)})
         if plan:
-            plan[-1]["end"] = TALK_DURATION_S
+            plan[-1]["end"] = total
         return plan
 
 

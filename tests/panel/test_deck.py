@@ -175,9 +175,12 @@ def test_serve_config_puts_its_team_into_the_run(reports, tmp_path):
     root = tmp_path / "reports"
     shutil.copytree(reports / RUN, root / RUN, symlinks=True)
     team = tmp_path / "team.toml"
-    team.write_text('[team]\nmembers = ["Carla", "Diego"]\n', encoding="utf-8")
+    team.write_text('[team]\nmembers = ["Carla", "Diego"]\n\n[talk]\nminutes = 10.0\n', encoding="utf-8")
     panel = Panel(root, RUN, settings_file=team)
     assert panel.members() == ["Carla", "Diego"]
+    assert panel.talk_seconds() == 600  # the talk's length and its plan come from the same file
+    plan = panel.pace_plan("es")
+    assert plan[0] == {"key": "vae", "label": "VAE", "end": 270} and plan[-1]["end"] == 600
     manifest = json.loads((root / RUN / "manifest.json").read_text())
     assert manifest["config"]["team"]["members"] == ["Carla", "Diego"]  # the report reads it from here
     assert manifest["config"]["course"]["professor"] == "Prof. Prueba"  # the run's course is kept
