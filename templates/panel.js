@@ -159,6 +159,7 @@
     pace.hidden = false;
     pace.className = 'pt-pace ' + state;
     pace.textContent = box.dataset[state].replace('{section}', expected.label).replace('{until}', clock(total() - expected.end));
+    pace.title = pace.textContent;  // the whole verdict on hover where a narrow screen cuts it
   }
 
   // ---------------------------------------------------------------- presenter and theme
