@@ -1,0 +1,116 @@
+"""How a comparison between two measured models is worded, in Spanish and English.
+
+Every number we compare carries a standard uncertainty: FID-MNIST its bootstrap
+standard error over the generated samples (harness.train.uncertainty), the IWAE
+bound its standard error over the test images. Two models differ *clearly* only
+when the gap between them exceeds the combined (expanded) uncertainty
+
+    U = K · sqrt(u_a² + u_b²),   K = 2,
+
+the usual coverage factor for about 95 % under a normal error. Otherwise the
+sentence says there is no clear difference at this budget, whatever the sign
+of the gap: a smaller number inside the noise is not a win.
+
+Answers call it through the Jinja global `compare` (harness.report.answers):
+
+    {% set c = compare("GAN", m.gan_fid, m.gan_fid_se, "VAE", m.vae_fid, m.vae_fid_se, "FID-MNIST") %}
+    {{ c }}{% if c.winner == "a" %} ... {% endif %}
+
+and the conclusions through `verdict` and `sentence` directly.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+K = 2.0   # coverage factor of the expanded uncertainty
+
+WORDS = {
+    "es": {
+        "better": "{a} es mejor que {b} en {metric}: {gap}{unit} de diferencia, más que la incertidumbre combinada ±{u}{unit}.",
+        "unclear": "Entre {a} y {b} no hay diferencia clara en {metric} con este presupuesto: {gap}{unit} de diferencia, "
+                   "dentro de la incertidumbre combinada ±{u}{unit}.",
+        "unmeasured": "Entre {a} y {b} no hay diferencia clara en {metric} con este presupuesto: {gap}{unit} de diferencia, "
+                      "sin incertidumbre medida para juzgarla.",
+    },
+    "en": {
+        "better": "{a} is better than {b} on {metric}: {gap}{unit} apart, more than the combined uncertainty ±{u}{unit}.",
+        "unclear": "There is no clear difference between {a} and {b} on {metric} at this budget: {gap}{unit} apart, "
+                   "within the combined uncertainty ±{u}{unit}.",
+        "unmeasured": "There is no clear difference between {a} and {b} on {metric} at this budget: {gap}{unit} apart, "
+                      "with no measured uncertainty to judge it by.",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The decision about a − b; `winner` is "a", "b" or None (no clear difference)."""
+
+    gap: float            # |a − b|
+    uncertainty: float    # U, the expanded combined uncertainty (NaN when a side has none)
+    winner: str | None
+
+    @property
+    def clear(self) -> bool:
+        return self.winner is not None
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def verdict(a: float, u_a: float | None, b: float, u_b: float | None, lower_is_better: bool = True) -> Verdict:
+    """Decide a against b. A side without a finite, non-negative uncertainty makes the difference
+    unjudgeable, so it is never called a win."""
+    if not (_finite(a) and _finite(b)):
+        raise ValueError(f"compare needs two finite values; got {a!r} and {b!r}")
+    gap = abs(float(a) - float(b))
+    if not (_finite(u_a) and _finite(u_b)) or u_a < 0 or u_b < 0:
+        return Verdict(gap, float("nan"), None)
+    u = K * math.hypot(float(u_a), float(u_b))
+    if gap <= u:
+        return Verdict(gap, u, None)
+    a_lower = a < b
+    return Verdict(gap, u, "a" if a_lower == lower_is_better else "b")
+
+
+def sentence(v: Verdict, name_a: str, name_b: str, metric: str, lang: str, unit: str = "", digits: int = 1) -> str:
+    """The sentence for a verdict: the better model first when there is one."""
+    from harness.report.answers import num
+
+    words = WORDS[lang]
+    unit_text = f" {unit}" if unit else ""
+    first, second = (name_b, name_a) if v.winner == "b" else (name_a, name_b)
+    key = "better" if v.clear else "unclear" if math.isfinite(v.uncertainty) else "unmeasured"
+    text = words[key].format(a=first, b=second, metric=metric, gap=num(v.gap, digits, lang),
+                             u=num(v.uncertainty, digits, lang), unit=unit_text)
+    return text[0].upper() + text[1:]
+
+
+def share_se(p: float, n: int) -> float:
+    """Standard error of a share p measured over n independent cases (precision, recall)."""
+    if not (_finite(p) and isinstance(n, int) and n > 0):
+        raise ValueError(f"a share's standard error needs a share and a positive count; got {p!r} and {n!r}")
+    return math.sqrt(max(p * (1.0 - p), 0.0) / n)
+
+
+class Comparison:
+    """What the Jinja global returns: prints as its sentence, and exposes the decision."""
+
+    def __init__(self, v: Verdict, text: str) -> None:
+        self.gap, self.uncertainty, self.winner, self.clear = v.gap, v.uncertainty, v.winner, v.clear
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def compare_global(lang: str):
+    """The `compare` function answers see, its sentences in `lang`."""
+    def compare(name_a: str, a: float, u_a: float | None, name_b: str, b: float, u_b: float | None, metric: str,
+                unit: str = "", lower_is_better: bool = True, digits: int = 1) -> Comparison:
+        v = verdict(a, u_a, b, u_b, lower_is_better)
+        return Comparison(v, sentence(v, name_a, name_b, metric, lang, unit, digits))
+    return compare
