@@ -54,7 +54,8 @@ COLUMNS: tuple[tuple[str, Any, int | None], ...] = (
     ("recall", {"es": "Exhaustividad", "en": "Recall"}, 3),
     ("nll", {"es": "NLL IWAE (nats)", "en": "NLL IWAE (nats)"}, 2),
     ("neg_elbo", {"es": "−ELBO (nats)", "en": "−ELBO (nats)"}, 2),
-    ("train_s", {"es": "Entrenamiento (s)", "en": "Training (s)"}, 1),
+    ("steady_train_s", {"es": "Entrenamiento en régimen (s)", "en": "Steady training (s)"}, 1),
+    ("warmup_s", {"es": "Compilación (s)", "en": "Compilation (s)"}, 1),
     ("sample_ips", {"es": "Muestreo (img/s)", "en": "Sampling (img/s)"}, 0),
 )
 

@@ -137,7 +137,8 @@ def record(ctx, result: TrainedGan) -> None:
     ctx.save_model("generator", result.gan.generator)
     ctx.save_value("noise", {"law": gan_cfg["noise"], "dim": gan_cfg["noise_dim"]})  # the GAN explorer draws z from it
     ctx.save_model("discriminator", result.gan.discriminator)
-    ctx.save_value("model_rows", [model_row(LABEL, ctx.id, result.train_s, result.sample_ips, scores)])
+    ctx.save_value("model_rows", [model_row(LABEL, ctx.id, result.train_s, result.sample_ips, scores,
+                                                timing=result.history.timing)])
 
 
 def noise_check(ctx, z: np.ndarray, settings: GanSettings) -> None:

@@ -179,4 +179,5 @@ def record(ctx, result: Improvement) -> None:
     ctx.save_array("history", history.values)
     ctx.save_model("generator", result.gan.generator)
     ctx.save_value("variant", {"name": name, "target": result.target, "changes": result.changes, "what": result.what})
-    ctx.save_value("model_rows", [model_row(result.label, ctx.id, result.train_s, comparison.new_ips, new_scores)])
+    ctx.save_value("model_rows", [model_row(result.label, ctx.id, result.train_s, comparison.new_ips, new_scores,
+                                                timing=history.timing)])

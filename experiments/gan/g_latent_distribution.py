@@ -148,4 +148,5 @@ def record(ctx, result: LawComparison) -> None:
 
     ctx.save_array("history", history.values)
     ctx.save_model("generator", result.gan.generator)
-    ctx.save_value("model_rows", [model_row(result.label, ctx.id, result.train_s, result.sample_ips, scores)])
+    ctx.save_value("model_rows", [model_row(result.label, ctx.id, result.train_s, result.sample_ips, scores,
+                                                timing=result.history.timing)])

@@ -12,6 +12,7 @@ import numpy as np
 
 from experiments.gan.figures import class_histogram_figure, comparison_grids
 from experiments.gan.models import sample_noise
+from harness.train.timing import TrainingTime
 from experiments.gan.training import (TABLE_SCORES, CODE, EVALUATOR_ITEM, evaluator, generate, model_row, n_eval_samples, sample_images, score,
                                       train_one, train_settings)
 from harness.train.evaluation import SAMPLE_SEED
@@ -96,6 +97,7 @@ class Trained:
     stuck_fraction: float
     reused: bool
     sample_ips: float | None = None   # 1.2d's, when reused: each model is timed once
+    timing: TrainingTime | None = None
 
 
 @dataclass
@@ -103,6 +105,7 @@ class SweepPoint:
     point: dict[str, Any]       # the row saved in `points`
     samples: np.ndarray         # ten of its images
     scores: dict[str, Any]
+    timing: TrainingTime | None = None
 
 
 def score_point(dim: int, trained: Trained, scorer: Any, noise: str, n: int) -> SweepPoint:
@@ -116,7 +119,9 @@ def score_point(dim: int, trained: Trained, scorer: Any, noise: str, n: int) -> 
              "sample_ips": ips, "g_params": int(trained.generator.count_params()), "d_acc_stuck_frac": trained.stuck_fraction,
              "class_hist": scores["class_hist"], **{k: float(scores[k]) for k in TABLE_SCORES},
              "classes_under_2pct": int(scores["classes_under_2pct"]), "fid_se": float(scores["fid_se"])}
-    return SweepPoint(point, images[:10], scores)
+    if trained.timing:
+        point.update(steady_train_s=trained.timing.steady_s, warmup_s=trained.timing.warmup_s)
+    return SweepPoint(point, images[:10], scores, trained.timing)
 
 
 @dataclass
@@ -142,7 +147,8 @@ def latent_dim(ctx):
                               base.metrics["d_acc_stuck_frac"], reused=True, sample_ips=base.metrics["sample_ips"])
         else:
             gan, history, train_s = train_one(ctx, train_settings(ctx, noise_dim=dim), f"GAN z={dim}")
-            trained = Trained(gan.generator, train_s, history.ms_per_step, history.stuck_fraction(), reused=False)
+            trained = Trained(gan.generator, train_s, history.ms_per_step, history.stuck_fraction(), reused=False,
+                              timing=history.timing)
         points.append(score_point(dim, trained, scorer, gan_cfg["noise"], n_eval_samples(ctx)))
     record(ctx, Sweep(dims, gan_cfg["noise_dim"], gan_cfg["noise"], points, vae_sweep_rows(ctx)))
 
@@ -151,7 +157,7 @@ def record(ctx, sweep: Sweep) -> None:
     dims, points, vae_rows = sweep.dims, [p.point for p in sweep.points], sweep.vae_rows
     samples = {f"z={p['dim']}": sp.samples for p, sp in zip(points, sweep.points)}
     rows = [model_row(f"GAN z={p['dim']} {sweep.noise}", "1.2d" if p["reused_1.2d"] else ctx.id, p["train_s"], p["sample_ips"],
-                      sp.scores) for p, sp in zip(points, sweep.points)]
+                      sp.scores, timing=sp.timing) for p, sp in zip(points, sweep.points)]
 
     best = min(points, key=lambda p: p["fid"])
     ctx.metric("best_dim_by_fid", best["dim"])

@@ -189,9 +189,12 @@ def evaluate(ctx: Any, scorer: Any, generator: keras.Model, noise: str, dim: int
 # The evaluator's scores the GAN items' tables show, in this order (kl_uniform is in the model rows).
 TABLE_SCORES = ("fid", "coverage_entropy", "classes_under_2pct", "mean_confidence", "precision", "recall")
 
-def model_row(label: str, item_id: str, train_s: float, ips: float, scores: dict[str, Any] | None) -> dict[str, Any]:
-    """A GAN's row of the comparison (experiments.evaluation.model_rows), as a run stores it."""
-    return ModelRow.scored(label, "gan", item_id, train_s, ips, scores).as_dict()
+def model_row(label: str, item_id: str, train_s: float, ips: float, scores: dict[str, Any] | None,
+              timing: TrainingTime | None = None) -> dict[str, Any]:
+    """A GAN's row of the comparison (experiments.evaluation.model_rows), as a run stores it; with
+    its training's steady time and compile warm-up apart when the item has them."""
+    steady = {"steady_train_s": round(timing.steady_s, 2), "warmup_s": round(timing.warmup_s, 2)} if timing else {}
+    return ModelRow.scored(label, "gan", item_id, train_s, ips, scores, **steady).as_dict()
 
 
 def record_scores(ctx: Any, scores: dict[str, Any], prefix: str = "") -> None:

@@ -85,7 +85,8 @@ def steady_timing(training: models.Training) -> dict[str, float]:
     """Training time as every table quotes it: seconds per epoch at steady state, and the
     one-off warm-up (the first epoch's compilation) apart (harness.train.timing)."""
     timing = training.timing
-    return {"s_per_epoch": round(timing.per_unit_s, 2), "warmup_s": round(timing.warmup_s, 2)}
+    return {"s_per_epoch": round(timing.per_unit_s, 2), "warmup_s": round(timing.warmup_s, 2),
+            "steady_train_s": round(timing.steady_s, 2)}
 
 
 def base_row(ctx: Any, vae: models.VAE) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 import keras
 
 from harness.train.hardware import resolve_precision
+from harness.train.timing import SAMPLE_BATCH, TIMED_CALLS
 from harness.registry import item
 
 from experiments.vae import common
@@ -110,6 +111,8 @@ def summarise(vae: models.VAE, run: models.Training, row: dict[str, Any], settin
         "final_val_loss": history["val_loss"][-1],
         "active_units": row["active_units"],
         "sample_ips": row["sample_ips"],
+        "sample_batch": SAMPLE_BATCH,
+        "timed_calls": TIMED_CALLS,
         "n_train": n_train,
         "fid": row["fid"],
         "fid_se": row["fid_se"],
