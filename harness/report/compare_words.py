@@ -90,10 +90,14 @@ def sentence(v: Verdict, name_a: str, name_b: str, metric: str, lang: str, unit:
 
 
 def share_se(p: float, n: int) -> float:
-    """Standard error of a share p measured over n independent cases (precision, recall)."""
+    """Standard error of a share p measured over n independent cases (precision, recall).
+
+    Plus-two estimate (Agresti and Caffo 2000): the share as if two more cases, one of each
+    kind, had been seen, so a share of exactly 0 or 1 still carries an error instead of ±0."""
     if not (_finite(p) and isinstance(n, int) and n > 0):
         raise ValueError(f"a share's standard error needs a share and a positive count; got {p!r} and {n!r}")
-    return math.sqrt(max(p * (1.0 - p), 0.0) / n)
+    q = (p * n + 1.0) / (n + 2.0)
+    return math.sqrt(q * (1.0 - q) / n)
 
 
 class Comparison:

@@ -26,8 +26,10 @@ def test_higher_is_better_flips_the_winner():
 
 
 def test_equal_scores_with_no_spread_are_no_win():
-    # Recall 0.00 against 0.00: the binomial error is 0 and so is the gap.
+    # Recall 0.00 against 0.00: no gap; a share at 0 or 1 still carries an error (plus-two estimate).
     assert verdict(0.0, share_se(0.0, 500), 0.0, share_se(0.0, 500), lower_is_better=False).winner is None
+    assert share_se(0.0, 500) == pytest.approx((1 / 502 * (501 / 502) / 500) ** 0.5)
+    assert share_se(0.5, 100) == pytest.approx(0.05)
 
 
 def test_a_missing_uncertainty_never_gives_a_win():
