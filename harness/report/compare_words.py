@@ -7,7 +7,9 @@ when the gap between them exceeds the combined (expanded) uncertainty
 
     U = K · sqrt(u_a² + u_b²),   K = 2,
 
-the usual coverage factor for about 95 % under a normal error. Otherwise the
+the usual coverage factor for about 95 % under a normal error. The two errors are
+combined as if independent; where both sides share their test images (the IWAE
+bound) the paired error would be smaller, so the rule errs towards "no clear difference". Otherwise the
 sentence says there is no clear difference at this budget, whatever the sign
 of the gap: a smaller number inside the noise is not a win.
 
