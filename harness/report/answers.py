@@ -122,6 +122,8 @@ def render_answer_text(text: str, context: dict[str, Any], where: str, lang: str
         return _env(lang).from_string(text).render(**context)
     except UndefinedError as exc:
         raise AnswerError(f"{where} uses a value the run does not have ({exc.message}); run the item or fix the name") from None
+    except ValueError as exc:  # compare() given a non-finite value or an unknown basis
+        raise AnswerError(f"{where}: {exc}") from None
     except TemplateError as exc:
         line = getattr(exc, "lineno", None)
         raise AnswerError(f"{where}{f' line {line}' if line else ''}: invalid template ({exc.message}); fix the Jinja syntax") from None

@@ -30,6 +30,7 @@ K = 2.0   # coverage factor of the expanded uncertainty
 
 WORDS = {
     "es": {
+        "samples": " (sólo el error de muestreo de las imágenes: cada modelo se entrenó una vez)",
         "better": "{a} es mejor que {b} en {metric}: {gap}{unit} de diferencia, más que la incertidumbre combinada ±{u}{unit}.",
         "unclear": "Entre {a} y {b} no hay diferencia clara en {metric} con este presupuesto: {gap}{unit} de diferencia, "
                    "dentro de la incertidumbre combinada ±{u}{unit}.",
@@ -37,6 +38,7 @@ WORDS = {
                       "sin incertidumbre medida para juzgarla.",
     },
     "en": {
+        "samples": " (the error of sampling the images only: each model was trained once)",
         "better": "{a} is better than {b} on {metric}: {gap}{unit} apart, more than the combined uncertainty ±{u}{unit}.",
         "unclear": "There is no clear difference between {a} and {b} on {metric} at this budget: {gap}{unit} apart, "
                    "within the combined uncertainty ±{u}{unit}.",
@@ -78,16 +80,28 @@ def verdict(a: float, u_a: float | None, b: float, u_b: float | None, lower_is_b
     return Verdict(gap, u, "a" if a_lower == lower_is_better else "b")
 
 
-def sentence(v: Verdict, name_a: str, name_b: str, metric: str, lang: str, unit: str = "", digits: int = 1) -> str:
-    """The sentence for a verdict: the better model first when there is one."""
+def shown_digits(uncertainty: float, digits: int) -> int:
+    """Enough decimals that a small uncertainty does not print as ±0.0 (at most 4)."""
+    if not math.isfinite(uncertainty) or uncertainty <= 0:
+        return digits
+    return min(4, max(digits, -math.floor(math.log10(uncertainty))))
+
+
+def sentence(v: Verdict, name_a: str, name_b: str, metric: str, lang: str, unit: str = "", digits: int = 1,
+             basis: str | None = None) -> str:
+    """The sentence for a verdict: the better model first when there is one. basis="samples" says
+    the uncertainty covers only the sampling of images, not another training."""
     from harness.report.answers import num
 
     words = WORDS[lang]
     unit_text = f" {unit}" if unit else ""
     first, second = (name_b, name_a) if v.winner == "b" else (name_a, name_b)
     key = "better" if v.clear else "unclear" if math.isfinite(v.uncertainty) else "unmeasured"
-    text = words[key].format(a=first, b=second, metric=metric, gap=num(v.gap, digits, lang),
-                             u=num(v.uncertainty, digits, lang), unit=unit_text)
+    d = shown_digits(v.uncertainty, digits)
+    text = words[key].format(a=first, b=second, metric=metric, gap=num(v.gap, d, lang),
+                             u=num(v.uncertainty, d, lang), unit=unit_text)
+    if basis:
+        text = text[:-1] + words[basis] + "."
     return text[0].upper() + text[1:]
 
 
@@ -116,7 +130,9 @@ class Comparison:
 def compare_global(lang: str):
     """The `compare` function answers see, its sentences in `lang`."""
     def compare(name_a: str, a: float, u_a: float | None, name_b: str, b: float, u_b: float | None, metric: str,
-                unit: str = "", lower_is_better: bool = True, digits: int = 1) -> Comparison:
+                unit: str = "", lower_is_better: bool = True, digits: int = 1, basis: str | None = None) -> Comparison:
+        if basis is not None and basis not in WORDS[lang]:
+            raise ValueError(f"compare: unknown basis {basis!r}; use 'samples' or leave it out")
         v = verdict(a, u_a, b, u_b, lower_is_better)
-        return Comparison(v, sentence(v, name_a, name_b, metric, lang, unit, digits))
+        return Comparison(v, sentence(v, name_a, name_b, metric, lang, unit, digits, basis))
     return compare

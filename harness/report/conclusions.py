@@ -62,7 +62,8 @@ def conclusions(view: RunView) -> list[str]:
                         gan_model=str(m["best_gan_model"]), gan_fid=_num(gan_fid, 2, lang),
                         vae_se=_num(vae_se, 2, lang) if vae_se is not None else "?",
                         gan_se=_num(gan_se, 2, lang) if gan_se is not None else "?",
-                        verdict=sentence(decided, s["concl_vae"], s["concl_gan"], "FID-MNIST", lang, digits=2)))
+                        verdict=sentence(decided, s["concl_vae"], s["concl_gan"], "FID-MNIST", lang, digits=2,
+                                         basis="samples")))
         if isinstance(m.get("fid_floor"), (int, float)) and m["fid_floor"] > 0:
             out.append(_say(s["concl_floor"], lang, floor=_num(m["fid_floor"], 2, lang),
                             times=_num(min(vae_fid, gan_fid) / m["fid_floor"], 1, lang)))

@@ -338,10 +338,11 @@ NOISY_ROWS = {k: [{**r, "fid_se": 10.0} for r in rows] for k, rows in MODEL_ROWS
 
 # Best VAE 22 against best GAN 12 (or 50 without 1.2f), each ± 1: a clear gap; ± 10: inside the noise.
 @pytest.mark.parametrize("rows, verdict", [
-    (MODEL_ROWS, "The best GAN is better than the best VAE on FID-MNIST: 10.00 apart, more than the combined uncertainty ±2.83."),
+    (MODEL_ROWS, "The best GAN is better than the best VAE on FID-MNIST: 10.00 apart, more than the combined uncertainty ±2.83 "
+                 "(the error of sampling the images only: each model was trained once)."),
     ({**MODEL_ROWS, "1.2f": []}, "The best VAE is better than the best GAN on FID-MNIST"),
     (NOISY_ROWS, "There is no clear difference between the best VAE and the best GAN on FID-MNIST at this budget: "
-                 "10.00 apart, within the combined uncertainty ±28.28."),
+                 "10.00 apart, within the combined uncertainty ±28.28 (the error"),
 ])
 def test_compare_answers_word_the_winner_by_the_uncertainty(tmp_path, rows, verdict):
     from experiments.evaluation import compare

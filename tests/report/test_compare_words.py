@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from harness.report.answers import render_answer_text
+from harness.report.answers import AnswerError, render_answer_text
 from harness.report.compare_words import K, share_se, sentence, verdict
 
 
@@ -50,11 +50,21 @@ def test_sentences_in_both_languages_put_the_better_model_first():
     assert "no hay diferencia clara" in sentence(unclear, "la GAN", "el VAE", "FID-MNIST", "es")
 
 
+def test_a_tiny_uncertainty_is_printed_not_rounded_to_zero_and_its_basis_said():
+    v = verdict(125.38, 0.004, 125.11, 0.001)
+    text = sentence(v, "the normal", "the uniform", "FID-MNIST", "en", basis="samples")
+    assert "0.270 apart" in text and "±0.008" in text and "±0.0 " not in text
+    assert text.endswith("(the error of sampling the images only: each model was trained once).")
+    assert "cada modelo se entrenó una vez" in sentence(v, "la normal", "la uniforme", "FID-MNIST", "es", basis="samples")
+
+
 def test_answers_reach_it_through_the_compare_global():
     text = ('{% set c = compare("BCE", a, 0.2, "MSE", b, 0.2, "the IWAE bound", unit="nats") %}'
             '{{ c }}{% if c.winner == "a" %} WIN{% endif %}')
     assert render_answer_text(text, {"a": 100.0, "b": 101.0}, "t", "en").endswith("±0.6 nats. WIN")
     assert "no clear difference" in render_answer_text(text, {"a": 100.0, "b": 100.5}, "t", "en")
+    with pytest.raises(AnswerError, match="unknown basis"):
+        render_answer_text('{{ compare("A", 1.0, 0.1, "B", 2.0, 0.1, "FID", basis="seeds") }}', {}, "t", "en")
 
 
 def test_bad_input_is_one_clear_error():
