@@ -14,7 +14,7 @@ from harness.train.evaluation import Evaluator
 
 EVALUATOR_ITEM = "eval.classifier"
 # What the evaluator's score() gives that a row keeps (its class histogram and sample count stay out).
-SCORE_KEYS = ("fid", "coverage_entropy", "kl_uniform", "classes_under_2pct", "mean_confidence", "precision", "recall")
+SCORE_KEYS = ("fid", "fid_se", "coverage_entropy", "kl_uniform", "classes_under_2pct", "mean_confidence", "precision", "recall")
 FAMILIES = ("vae", "gan", "reference")
 
 
@@ -31,6 +31,7 @@ class ModelRow:
     train_s: float | None           # seconds of training
     sample_ips: float | None        # images per second when sampling
     fid: float | None = None
+    fid_se: float | None = None     # bootstrap standard error of fid over the samples
     coverage_entropy: float | None = None
     kl_uniform: float | None = None
     classes_under_2pct: int | None = None
@@ -39,6 +40,7 @@ class ModelRow:
     recall: float | None = None
     neg_elbo: float | None = None   # VAE only: test -ELBO, nats per image
     nll: float | None = None        # VAE only: the IWAE estimate of -log p(x)
+    nll_se: float | None = None     # its standard error over the test images
     extra: dict[str, Any] = field(default_factory=dict)  # family-specific columns (a VAE's KL, active units)
 
     def __post_init__(self) -> None:

@@ -30,6 +30,7 @@ import numpy as np
 from scipy import linalg
 
 from harness.data import sha256_file
+from harness.train.uncertainty import fid_bootstrap_se
 
 FEATURES = "features"       # the penultimate layer: the feature space
 PROBS = "probs"             # the softmax output
@@ -310,14 +311,16 @@ class Evaluator:
         return probs.argmax(axis=1), probs.max(axis=1)
 
     def score(self, images) -> dict[str, Any]:
-        """FID-MNIST against the test set, class coverage, and precision/recall of the images."""
+        """FID-MNIST against the test set (with its bootstrap standard error over the images),
+        class coverage, and precision/recall of the images."""
         x = as_images(images)
         features, probs = self._embed(x)
         fid, residue = frechet_distance(*gaussian_statistics(features), self.reference.mu, self.reference.sigma)
         coverage = class_coverage(probs.argmax(axis=1), probs.max(axis=1), probs.shape[1])
         real, radii = self._real_sample(len(x))
         precision, recall = precision_recall(real, features, PR_K, real_radii=radii)
-        return {"fid": fid, "fid_imag_residue": residue, **coverage,
+        fid_se = fid_bootstrap_se(features, self.reference.mu, self.reference.sigma)
+        return {"fid": fid, "fid_se": fid_se, "fid_imag_residue": residue, **coverage,
                 "precision": precision, "recall": recall, "n": int(len(x))}
 
     def _real_sample(self, n_fake: int) -> tuple[np.ndarray, np.ndarray]:
