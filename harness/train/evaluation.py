@@ -157,7 +157,7 @@ def class_coverage(labels, confidences, n_classes: int = N_CLASSES) -> dict[str,
     hist = np.bincount(labels, minlength=n_classes)
     p = hist / hist.sum()
     nonzero = p[p > 0]  # 0 log 0 = 0
-    entropy = float(-(nonzero * np.log(nonzero)).sum())
+    entropy = max(0.0, float(-(nonzero * np.log(nonzero)).sum()))  # one class: 0, not -0
     return {
         "class_hist": [int(c) for c in hist],
         "coverage_entropy": entropy,
