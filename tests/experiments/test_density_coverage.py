@@ -122,3 +122,11 @@ def test_reference_images_are_the_four_sets(mnist):
     assert images["blank"].max() == 0.0 and 0.4 < images["noise"].mean() < 0.6
     ones = {bytes(x) for x in data.x_train[data.y_train == 1]}
     assert all(bytes(x) in ones for x in images["one_digit"])
+
+
+def test_reference_script_names_a_missing_classifier_in_one_line(tmp_path, capsys):
+    from benchmarks import metric_references
+
+    assert metric_references.main([str(tmp_path / "missing.keras")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "models/classifier.keras" in err
