@@ -112,16 +112,20 @@ def test_a_metric_passes_only_inside_every_bound():
     assert references.failures("recall", scores(real=0.69)) == ["real"]
 
 
-def test_reference_images_are_the_four_sets(mnist):
+def test_reference_images_are_the_four_sets():
     from harness.context import Splits
+    from tests.conftest import toy_dataset
 
-    data = Splits.from_dataset(mnist, 2000, 300)
+    data = Splits.from_dataset(toy_dataset(n_train=60, n_test=30), 60, 30)
     images = references.reference_images(data, np.random.default_rng(0))
     assert list(images) == list(references.LABELS)
-    assert all(x.shape == (300, 28, 28, 1) for x in images.values())
+    assert all(x.shape == (30, 28, 28, 1) for x in images.values())
     assert images["blank"].max() == 0.0 and 0.4 < images["noise"].mean() < 0.6
-    ones = {bytes(x) for x in data.x_train[data.y_train == 1]}
-    assert all(bytes(x) in ones for x in images["one_digit"])
+    ones = {x.tobytes() for x in data.x_train[data.y_train == 1]}
+    assert all(x.tobytes() in ones for x in images["one_digit"])
+    no_ones = Splits(data.x_train[data.y_train != 1], data.y_train[data.y_train != 1], data.x_test, data.y_test, "toy")
+    with pytest.raises(ValueError, match="no digit 1"):
+        references.reference_images(no_ones, np.random.default_rng(0))
 
 
 def test_reference_script_names_a_missing_classifier_in_one_line(tmp_path, capsys):
