@@ -213,9 +213,12 @@ def reference_label(row: dict[str, Any]) -> dict[str, str] | None:
     return label if isinstance(label, dict) else OLD_REFERENCE_NAMES.get(row["model"])
 
 
+REFERENCE_FAMILY = {"es": "referencia", "en": "reference"}
+
+
 def references_in_words(references: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Reference rows whose model cell is {"es": ..., "en": ...}: the report prints the one of its language."""
-    return [{**r, "model": reference_label(r) or r["model"]} for r in references]
+    """Reference rows whose model and family cells are {"es": ..., "en": ...}: the report prints its language's."""
+    return [{**r, "model": reference_label(r) or r["model"], "family": REFERENCE_FAMILY} for r in references]
 
 
 def point_name(row: dict[str, Any], lang: str) -> str:

@@ -296,6 +296,7 @@ def test_compare_gathers_every_model_once_and_finds_the_best(tmp_path):
     assert models.count("VAE z=2 BCE") == 1
     assert models[:6] == ["VAE z=8", "VAE deeper", "VAE z=4", "VAE Laplace prior", "VAE z=2 BCE", "VAE z=2 MSE"]
     assert models[-2:] == [references.LABELS["real"], references.LABELS["noise"]]  # the report picks its language
+    assert table["rows"][-1][1] == {"es": "referencia", "en": "reference"}
     columns = [c["en"] for c in table["columns"]]
     assert {"Density (fidelity)", "Coverage (diversity)", "Classes < 5 %"} <= set(columns)
     assert not {"Precision", "Recall"} & set(columns)  # they fail the noise reference: never quoted
