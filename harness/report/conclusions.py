@@ -28,6 +28,8 @@ REFERENCES = (
     "Learning Representations (ICLR), 2016.",
     "T. Kynkäänniemi, T. Karras, S. Laine, J. Lehtinen, T. Aila. Improved Precision and Recall Metric for "
     "Assessing Generative Models. Advances in Neural Information Processing Systems 32 (NeurIPS), 2019.",
+    "M. F. Naeem, S. J. Oh, Y. Uh, Y. Choi, J. Yoo. Reliable Fidelity and Diversity Metrics for Generative "
+    "Models. International Conference on Machine Learning (ICML), 2020.",
 )
 
 
@@ -67,9 +69,10 @@ def conclusions(view: RunView) -> list[str]:
         if isinstance(m.get("fid_floor"), (int, float)) and m["fid_floor"] > 0:
             out.append(_say(s["concl_floor"], lang, floor=_num(m["fid_floor"], 2, lang),
                             times=_num(min(vae_fid, gan_fid) / m["fid_floor"], 1, lang)))
-        keys = ("best_vae_precision", "best_vae_recall", "best_gan_precision", "best_gan_recall")
+        # Density and coverage: the fidelity and diversity metrics that pass the evaluator's references.
+        keys = ("best_vae_density", "best_vae_coverage", "best_gan_density", "best_gan_coverage")
         if all(isinstance(m.get(k), (int, float)) for k in keys):
-            out.append(_say(s["concl_precision_recall"], lang, **{k: _num(m[k], 3, lang) for k in keys}))
+            out.append(_say(s["concl_density_coverage"], lang, **{k: _num(m[k], 3, lang) for k in keys}))
         missing = m.get("n_models_missing_digits")
         if isinstance(missing, int):
             models = ", ".join(cmp_item.values.get("models_missing_digits") or [])
