@@ -40,10 +40,10 @@ CHECKS = {
     "keras2_decay": {"es": "InverseTimeDecay reproduce lr / (1 + decay·t) de Keras 2",
                      "en": "InverseTimeDecay reproduces Keras 2's lr / (1 + decay·t)"},
     "d_step_labels_real_1_fake_0": {
-        "es": "el paso de D sube su probabilidad de 'real' en las imágenes reales y la baja en las falsas "
-              "(etiquetas 1 y 0, como el enunciado)",
-        "en": "D's step raises its probability of 'real' on real images and lowers it on fakes "
-              "(labels 1 and 0, as the handout)"},
+        "es": "el paso de D baja su probabilidad de 'real' en las imágenes falsas y abre la distancia entre reales "
+              "y falsas (etiquetas 1 y 0, como el enunciado; con las falsas etiquetadas 1 subiría)",
+        "en": "D's step lowers its probability of 'real' on fakes and widens the gap between reals and fakes "
+              "(labels 1 and 0, as the handout; with the fakes labelled 1 it would rise)"},
     "toggled_recipe_trains_both": {
         "es": "con D.trainable = True / False antes de cada train_on_batch, la receta del enunciado entrena D en DM, "
               "lo congela en AM y entrena G",
@@ -255,8 +255,10 @@ def record_freezing(ctx, proof: dict[str, dict[str, Any]]) -> None:
     ctx.metric("d_real_after", after["real"])
     ctx.metric("d_fake_before", before["fake"])
     ctx.metric("d_fake_after", after["fake"])
-    ctx.check("d_step_labels_real_1_fake_0", after["real"] > before["real"] and after["fake"] < before["fake"],
-              CHECKS["d_step_labels_real_1_fake_0"], expected="D(real) up, D(fake) down",
+    # One large first RMSprop step may move every output down; the fakes must move down further than the reals.
+    separates = after["fake"] < before["fake"] and after["real"] - after["fake"] > before["real"] - before["fake"]
+    ctx.check("d_step_labels_real_1_fake_0", separates,
+              CHECKS["d_step_labels_real_1_fake_0"], expected="D(fake) down, D(real) − D(fake) up",
               observed=[round(before["real"], 4), round(after["real"], 4), round(before["fake"], 4), round(after["fake"], 4)])
 
 
