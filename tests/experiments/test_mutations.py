@@ -27,8 +27,12 @@ def clean_root(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("mutations")
     dataset = load_dataset("mnist")
-    summary = Runner(discover(), load_config("smoke"), RunStore(root, "clean"), lambda: dataset).run(UPSTREAM)
+    store = RunStore(root, "clean")
+    summary = Runner(discover(), load_config("smoke"), store, lambda: dataset).run(UPSTREAM)
     assert all(o.status == "ok" for o in summary.outcomes), [(o.id, o.error) for o in summary.outcomes]
+    # The control: without a mistake, no graded check of what the mutated runs build on fails.
+    clean_failures = [(i, c["name"]) for i in UPSTREAM for c in store.load_result(i)["checks"] if check_state(c) == FAILED]
+    assert not clean_failures, clean_failures
     return root, dataset
 
 
