@@ -131,7 +131,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     counts: dict[str, int] = {}
     for outcome in summary.outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
-    print(f"run '{summary.run_id}' in {summary.folder}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    print(f"run '{summary.run_id}' in {summary.folder}: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+          + "; " + grade_line(store, summary.outcomes))
     for outcome in summary.failed:
         print(f"  {outcome.id}: {outcome.status}: {outcome.error}", file=sys.stderr)
     if args.report:
@@ -143,6 +144,17 @@ def cmd_run(args: argparse.Namespace) -> int:
             for fmt, path in written.items():
                 print(f"{fmt:5s} {path}")
     return 1 if summary.failed else 0
+
+
+def grade_line(store: Any, outcomes: list) -> str:
+    """The checks of the items that ran, in their three states: items can be ok while the grade fails."""
+    from harness.context import FAILED, NOT_GRADED, PASSED, tally
+
+    results = (store.load_result(o.id, verify=False) for o in outcomes if o.status in ("ok", "cached"))
+    counts = tally([c for r in results if r for c in r.get("checks", [])])
+    verdict = "GRADE FAILS" if counts[FAILED] else "grade ok"
+    return (f"checks: {counts[PASSED]} passed, {counts[FAILED]} failed, {counts[NOT_GRADED]} not graded "
+            f"at this profile ({verdict})")
 
 
 def warn_if_no_team(store: Any) -> None:

@@ -24,6 +24,7 @@ FIGURE_DPI = 110
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 Text = str | dict[str, str]  # one string, or {"es": ..., "en": ...}
 LANGS = ("es", "en")
+PASSED, FAILED, NOT_GRADED = "passed", "failed", "not_graded"  # the three states of a rubric check
 
 
 def bilingual(text: Text) -> dict[str, str]:
@@ -199,13 +200,21 @@ class Context:
     def _rel(self, path: Path) -> str:
         return path.relative_to(self.out_dir).as_posix()
 
-    def check(self, name: str, passed: bool, detail: Text = "", expected: Any = None, observed: Any = None) -> bool:
-        """A rubric check: does this item meet the handout? Recorded, shown in the scorecard."""
+    def check(self, name: str, passed: bool, detail: Text = "", expected: Any = None, observed: Any = None,
+              not_graded: Text | None = None) -> bool:
+        """A rubric check: does this item meet the handout? Recorded, shown in the scorecard.
+
+        `not_graded` (a reason, e.g. "needs ≥ 10 epochs: this profile trains 2") records the check as
+        not graded at this profile instead of passed or failed: a budget too small to judge is said
+        so, never counted as a pass. Returns True only for a graded pass."""
+        state = NOT_GRADED if not_graded else (PASSED if passed else FAILED)
         self.result["checks"].append({
-            "name": name, "passed": bool(passed), "detail": bilingual(detail) if detail else None,
+            "name": name, "state": state, "passed": bool(passed) if state != NOT_GRADED else None,
+            "detail": bilingual(detail) if detail else None,
+            "reason": bilingual(not_graded) if not_graded else None,
             "expected": _plain(expected), "observed": _plain(observed),
         })
-        return bool(passed)
+        return state == PASSED
 
     def save_model(self, name: str, model: Any) -> None:
         path = self.out_dir / "models" / f"{_name(name)}.keras"
@@ -256,6 +265,19 @@ class Context:
                 ctx.progress(self.epoch * self.per_epoch + batch + 1, self.total, unit)
 
         return _Progress()
+
+
+def check_state(check: dict[str, Any]) -> str:
+    """passed, failed or not_graded; a result written before checks had states has only `passed`."""
+    return check.get("state") or (PASSED if check.get("passed") else FAILED)
+
+
+def tally(checks: list[dict[str, Any]]) -> dict[str, int]:
+    """How many checks are in each state, all three always present."""
+    counts = {PASSED: 0, FAILED: 0, NOT_GRADED: 0}
+    for check in checks:
+        counts[check_state(check)] += 1
+    return counts
 
 
 def _plain(value: Any) -> Any:

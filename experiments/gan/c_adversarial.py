@@ -26,8 +26,6 @@ NOTES = {
     "g_step_D_changed": {"es": "debe ser 0: D congelado en el paso de G", "en": "must be 0: D frozen in the G step"},
     "d_step_G_changed": {"es": "debe ser 0: G fijo en el paso de D", "en": "must be 0: G fixed in the D step"},
     "d_lr_after_5000": {"es": "con el decay de Keras 2 (6e-8)", "en": "with Keras 2's decay (6e-8)"},
-    "keras3_recipe_d_trains_in_dm": {"es": "la receta del enunciado tal cual, en Keras 3",
-                                     "en": "the handout's recipe as written, in Keras 3"},
 }
 CHECKS = {
     "d_step_trains_D_only": {
@@ -41,6 +39,16 @@ CHECKS = {
         "en": "RMSprop, lr 8e-4 (D) and 4e-4 (G), clipvalue 1.0; each optimizer sees only its own network"},
     "keras2_decay": {"es": "InverseTimeDecay reproduce lr / (1 + decay·t) de Keras 2",
                      "en": "InverseTimeDecay reproduces Keras 2's lr / (1 + decay·t)"},
+    "d_step_labels_real_1_fake_0": {
+        "es": "el paso de D baja su probabilidad de 'real' en las imágenes falsas y abre la distancia entre reales "
+              "y falsas (etiquetas 1 y 0, como el enunciado; con las falsas etiquetadas 1 subiría)",
+        "en": "D's step lowers its probability of 'real' on fakes and widens the gap between reals and fakes "
+              "(labels 1 and 0, as the handout; with the fakes labelled 1 it would rise)"},
+    "toggled_recipe_trains_both": {
+        "es": "con D.trainable = True / False antes de cada train_on_batch, la receta del enunciado entrena D en DM, "
+              "lo congela en AM y entrena G",
+        "en": "with D.trainable = True / False before each train_on_batch, the handout's recipe trains D in DM, "
+              "freezes it in AM and trains G"},
 }
 # Filled with the Keras version that ran and whether the literal recipe trained D in DM.
 RECIPE_DETAIL = {
@@ -125,11 +133,21 @@ def proof_row(step: str, net: str, change: dict[str, Any]) -> list[Any]:
     return [step, net, change["n"], change["changed"], change["identical"], change["max_abs_change"]]
 
 
+def d_verdicts(gan: GAN, real: np.ndarray, fake: np.ndarray) -> dict[str, float]:
+    """D's mean probability of 'real' on the real batch and on fakes, in inference mode (no dropout)."""
+    return {"real": float(np.mean(gan.discriminator(real, training=False))),
+            "fake": float(np.mean(gan.discriminator(fake, training=False)))}
+
+
 def freezing_proof(gan: GAN, real: np.ndarray) -> dict[str, dict[str, Any]]:
-    """One D step on the real batch, then one G step of as many images; what changed in each network after each."""
+    """One D step on the real batch, then one G step of as many images; what changed in each network after each,
+    and where D's step moved its verdicts: labels 1 for reals and 0 for fakes push D(real) up and D(fake) down."""
     d0, g0, rng0 = snapshot(gan.discriminator), snapshot(gan.generator), rng_states(gan.discriminator)
+    fake = np.asarray(gan.generator(sample_noise(gan.noise, len(real), gan.noise_dim, 3), training=False))
+    before = d_verdicts(gan, real, fake)
     run_once(lambda: ops.stack(gan.d_step(real)), gan.state())  # compiled, as training runs it
-    out = {"d_step_D": diff(d0, gan.discriminator), "d_step_G": diff(g0, gan.generator)}
+    out = {"d_step_D": diff(d0, gan.discriminator), "d_step_G": diff(g0, gan.generator),
+           "d_verdicts": {"before": before, "after": d_verdicts(gan, real, fake)}}
     d1, g1 = snapshot(gan.discriminator), snapshot(gan.generator)
     run_once(lambda: ops.stack(gan.g_step(len(real))), gan.state())
     out.update({"g_step_D": diff(d1, gan.discriminator), "g_step_G": diff(g1, gan.generator)})
@@ -231,6 +249,17 @@ def record_freezing(ctx, proof: dict[str, dict[str, Any]]) -> None:
     ctx.check("g_step_trains_G_only", g_step_ok, CHECKS["g_step_trains_G_only"],
               expected="G changed, D identical",
               observed=f"G {proof['g_step_G']['changed']}/{proof['g_step_G']['n']} changed, D {proof['g_step_D']['identical']}/{proof['g_step_D']['n']} identical")
+    verdicts = proof["d_verdicts"]
+    before, after = verdicts["before"], verdicts["after"]
+    ctx.metric("d_real_before", before["real"])
+    ctx.metric("d_real_after", after["real"])
+    ctx.metric("d_fake_before", before["fake"])
+    ctx.metric("d_fake_after", after["fake"])
+    # One large first RMSprop step may move every output down; the fakes must move down further than the reals.
+    separates = after["fake"] < before["fake"] and after["real"] - after["fake"] > before["real"] - before["fake"]
+    ctx.check("d_step_labels_real_1_fake_0", separates,
+              CHECKS["d_step_labels_real_1_fake_0"], expected="D(fake) down, D(real) − D(fake) up",
+              observed=[round(before["real"], 4), round(after["real"], 4), round(before["fake"], 4), round(after["fake"], 4)])
 
 
 def record_optimizers(ctx, settings: GanSettings, optimizers: dict[str, Any], decay: dict[str, float]) -> None:
@@ -249,7 +278,10 @@ def record_optimizers(ctx, settings: GanSettings, optimizers: dict[str, Any], de
 
 
 def record_recipe(ctx, literal: dict[str, bool], toggled: dict[str, bool]) -> None:
-    ctx.metric("keras3_recipe_d_trains_in_dm", literal["d_trains_in_dm"], note=NOTES["keras3_recipe_d_trains_in_dm"])
+    trains = literal["d_trains_in_dm"]
+    ctx.metric("keras3_recipe_d_trains_in_dm", trains,
+               note={"es": RECIPE_DETAIL["es"].format(version=keras.__version__, trains="sí" if trains else "NO"),
+                     "en": RECIPE_DETAIL["en"].format(version=keras.__version__, trains="does" if trains else "does NOT")})
     ctx.metric("keras3_recipe_d_frozen_in_am", literal["d_frozen_in_am"])
     ctx.metric("keras3_toggled_d_trains_in_dm", toggled["d_trains_in_dm"])
     mark = lambda r: ["✓" if r[k] else "✗" for k in ("d_trains_in_dm", "d_frozen_in_am", "g_trains_in_am")]
@@ -257,8 +289,6 @@ def record_recipe(ctx, literal: dict[str, bool], toggled: dict[str, bool]) -> No
               [["DM.compile; D.trainable = False; AM.compile", *mark(literal)],
                ["+ D.trainable = True / False before each train_on_batch", *mark(toggled)]],
               CAPTIONS["keras3_trainable"])
-    trains = literal["d_trains_in_dm"]
-    ctx.check("handout_recipe_measured", True,
-              {"es": RECIPE_DETAIL["es"].format(version=keras.__version__, trains="sí" if trains else "NO"),
-               "en": RECIPE_DETAIL["en"].format(version=keras.__version__, trains="does" if trains else "does NOT")},
-              expected="measured", observed=literal)
+    # What the literal recipe does is a measurement (the table, the metric); the workaround the report gives must work.
+    ctx.check("toggled_recipe_trains_both", all(toggled.values()), CHECKS["toggled_recipe_trains_both"],
+              expected=[True, True, True], observed=[toggled[k] for k in ("d_trains_in_dm", "d_frozen_in_am", "g_trains_in_am")])

@@ -12,19 +12,20 @@ import numpy as np
 from experiments.gan.figures import class_histogram_figure, curves_figure, image_grid
 from experiments.gan.models import GAN, GanSettings
 from harness.train.hardware import resolve_precision
-from experiments.gan.training import (CODE, COLUMNS, EVALUATOR_ITEM, STUCK_TAIL, History, evaluate, evaluator, model_row,
-                                      record_scores, train_one, train_settings)
+from experiments.gan.training import (CODE, COLUMNS, EVALUATOR_ITEM, HANDOUT_STEPS, LAW_MOMENTS, STUCK_TAIL, History,
+                                      evaluate, evaluator, follows_law, model_row, quality_not_graded, record_scores,
+                                      train_one, train_settings)
 from harness.figure_text import fill
 from harness.registry import item
 
-HANDOUT_STEPS, HANDOUT_BATCH = 5000, 64
+HANDOUT_BATCH = 64
 LABEL = "GAN z=2 U(-1,1)"
-NOISE_DRAWS = 10000  # draws of the GAN's own sampler whose range noise_uniform_in_range checks
+NOISE_DRAWS = 10000  # draws of the GAN's own sampler whose range and moments noise_uniform_in_range checks
 
-# Filled with the run's steps, batch and profile; the part in brackets only when the profile cut the steps.
-BUDGET_DETAIL = {"es": "{steps} pasos de lote {batch}", "en": "{steps} steps of batch {batch}"}
-BUDGET_REDUCED = {"es": " (el perfil '{profile}' reduce los {handout} pasos del enunciado)",
-                  "en": " (profile '{profile}' reduces the handout's {handout} steps)"}
+# Filled with the handout's steps and batch; below the full profile the steps are not graded.
+BUDGET_DETAIL = {"es": "{steps} pasos de lote {batch}, como el enunciado", "en": "{steps} steps of batch {batch}, as the handout"}
+BUDGET_REDUCED = {"es": "se evalúa en el perfil 'full'; el perfil '{profile}' reduce los pasos a {steps} a propósito",
+                  "en": "graded at the 'full' profile; the '{profile}' profile cuts the steps to {steps} on purpose"}
 NOTES = {
     "ms_per_step": {"es": "un paso = actualización de D + actualización de G; sin el primero (traza el grafo)",
                     "en": "one step = a D update + a G update; the first (graph tracing) excluded"},
@@ -40,8 +41,15 @@ NOTES = {
 CHECKS = {
     "batch_64": {"es": "lotes de 64 como el enunciado", "en": "batches of 64 as in the handout"},
     "noise_uniform_in_range": {
-        "es": "z ~ U(-1, 1) de dimensión noise_dim, como np.random.uniform(-1, 1) del enunciado",
-        "en": "z ~ U(-1, 1) of dimension noise_dim, as the handout's np.random.uniform(-1, 1)"},
+        "es": "z ~ U(-1, 1) de dimensión noise_dim, como np.random.uniform(-1, 1) del enunciado: "
+              "dentro de [-1, 1], media 0 y desviación 1/√3 (±0,05)",
+        "en": "z ~ U(-1, 1) of dimension noise_dim, as the handout's np.random.uniform(-1, 1): "
+              "inside [-1, 1], mean 0 and standard deviation 1/√3 (±0.05)"},
+    "trained_every_step": {
+        "es": "se entrenan los gan.steps pasos pedidos: cada optimizador hizo una actualización por paso "
+              "(el train_on_steps del enunciado retorna tras el primero)",
+        "en": "the gan.steps steps asked for are trained: each optimizer made one update per step "
+              "(the handout's train_on_steps returns after the first)"},
     "d_not_stuck_at_1": {
         "es": f"D no acierta el 100 % en todo el último {STUCK_TAIL:.0%} de los pasos (si lo hace, G dejó de recibir señal útil)",
         "en": f"D is not 100 % right over the whole last {STUCK_TAIL:.0%} of steps (if it is, G stopped getting a useful signal)"},
@@ -95,12 +103,9 @@ def training(ctx):
 
 def budget_checks(ctx, gan_cfg: dict) -> None:
     steps, batch = gan_cfg["steps"], gan_cfg["batch_size"]
-    reduced = ctx.profile != "full" and steps != HANDOUT_STEPS
-    detail = {lang: BUDGET_DETAIL[lang].format(steps=steps, batch=batch)
-              + (BUDGET_REDUCED[lang].format(profile=ctx.profile, handout=HANDOUT_STEPS) if reduced else "")
-              for lang in ("es", "en")}
-    ctx.check("handout_budget", steps == HANDOUT_STEPS or ctx.profile != "full", detail,
-              expected=[HANDOUT_STEPS, HANDOUT_BATCH], observed=[steps, batch])
+    reduced = None if ctx.profile == "full" else fill(BUDGET_REDUCED, profile=ctx.profile, steps=steps)
+    ctx.check("handout_budget", steps == HANDOUT_STEPS, fill(BUDGET_DETAIL, steps=HANDOUT_STEPS, batch=HANDOUT_BATCH),
+              expected=[HANDOUT_STEPS, HANDOUT_BATCH], observed=[steps, batch], not_graded=reduced)
     ctx.check("batch_64", batch == HANDOUT_BATCH, CHECKS["batch_64"], expected=HANDOUT_BATCH, observed=batch)
 
 
@@ -121,6 +126,9 @@ def record(ctx, result: TrainedGan) -> None:
     ctx.metric("arithmetic", resolve_precision(settings.precision, "gan.precision"),
                note={lang: text.format(precision=settings.precision) for lang, text in NOTES["arithmetic"].items()})
     stuck_check(ctx, history)
+    updates = [history.steps, int(result.gan.d_optimizer.iterations.numpy()), int(result.gan.g_optimizer.iterations.numpy())]
+    ctx.check("trained_every_step", updates == [gan_cfg["steps"]] * 3, CHECKS["trained_every_step"],
+              expected=[gan_cfg["steps"]] * 3, observed=updates)
 
     curves_title = fill(TITLES["curves"], label=LABEL, steps=history.steps, batch=gan_cfg["batch_size"])
     ctx.figure("curves", lambda lang: curves_figure(history, curves_title, lang), CAPTIONS["curves"])
@@ -142,15 +150,18 @@ def record(ctx, result: TrainedGan) -> None:
 
 
 def noise_check(ctx, z: np.ndarray, settings: GanSettings) -> None:
-    lo, hi = float(z.min()), float(z.max())
-    uniform = settings.noise == "uniform"
+    lo, hi, mean, std = float(z.min()), float(z.max()), float(z.mean()), float(z.std())
     ctx.metric("noise_min", lo)
     ctx.metric("noise_max", hi)
-    ctx.check("noise_uniform_in_range", uniform and -1.0 <= lo and hi <= 1.0 and z.shape[1] == settings.noise_dim,
-              CHECKS["noise_uniform_in_range"], expected=["uniform", -1.0, 1.0], observed=[settings.noise, lo, hi])
+    ctx.metric("noise_mean", mean)
+    ctx.metric("noise_std", std)
+    uniform = settings.noise == "uniform" and follows_law(z, "uniform")
+    ctx.check("noise_uniform_in_range", uniform and z.shape[1] == settings.noise_dim, CHECKS["noise_uniform_in_range"],
+              expected=["uniform", -1.0, 1.0, *LAW_MOMENTS["uniform"]], observed=[settings.noise, lo, hi, mean, std])
 
 
 def stuck_check(ctx, history: History) -> None:
     fraction = history.stuck_fraction()
     ctx.metric("d_acc_stuck_frac", fraction, note=NOTES["d_acc_stuck_frac"])
-    ctx.check("d_not_stuck_at_1", fraction < 1.0, CHECKS["d_not_stuck_at_1"], expected="< 1.0", observed=fraction)
+    ctx.check("d_not_stuck_at_1", fraction < 1.0, CHECKS["d_not_stuck_at_1"], expected="< 1.0", observed=fraction,
+              not_graded=quality_not_graded(history.steps))

@@ -15,15 +15,18 @@ import numpy as np
 from experiments.gan.figures import class_histogram_figure, comparison_grids, image_grid, latent_grid, manifold_figure
 from experiments.gan.models import sample_noise
 from experiments.gan.costs import FID_SE_NOTE, costs, record_costs
-from experiments.gan.training import TABLE_SCORES, CODE, EVALUATOR_ITEM, evaluator, generate, n_eval_samples, score
+from experiments.gan.training import (TABLE_SCORES, CODE, EVALUATOR_ITEM, evaluator, follows_law, generate, n_eval_samples,
+                                      score)
 from harness.train.evaluation import SAMPLE_SEED
 from harness.train.timing import SAMPLE_BATCH, TIMED_CALLS
 from harness.registry import item
 
 VAE_ITEM = "1.1e"
 MANIFOLD_N = 20
+NOISE_DRAWS = 10000  # draws of the sampler G's images come from, whose range and moments the check tests
 
-CHECKS = {"noise_uniform_in_range": {"es": "z ~ U(-1, 1), como se entrenó G", "en": "z ~ U(-1, 1), as G was trained"}}
+CHECKS = {"noise_uniform_in_range": {"es": "z ~ U(-1, 1), como se entrenó G: dentro de [-1, 1], media 0, desviación 1/√3",
+                                     "en": "z ~ U(-1, 1), as G was trained: inside [-1, 1], mean 0, standard deviation 1/√3"}}
 NOTES = {"n_samples": {"es": "{n} muestras", "en": "{n} samples"}}
 TITLES = {
     "samples_10x10": {"es": "100 muestras de G", "en": "100 samples of G"},
@@ -110,9 +113,12 @@ def generation(ctx):
 
 
 def record(ctx, result: Generation, noise: str, gan_params: int, cost: dict[str, float]) -> None:
-    z16, n = result.z16, result.n
-    ctx.check("noise_uniform_in_range", noise == "uniform" and float(z16.min()) >= -1 and float(z16.max()) <= 1,
-              CHECKS["noise_uniform_in_range"], expected=["uniform", -1, 1], observed=[noise, float(z16.min()), float(z16.max())])
+    n = result.n
+    # The sampler the 16 cells and the scored images come from, drawn often enough for its moments to mean something.
+    z = sample_noise(noise, NOISE_DRAWS, result.z16.shape[1], 0)
+    ctx.check("noise_uniform_in_range", noise == "uniform" and follows_law(z, "uniform"), CHECKS["noise_uniform_in_range"],
+              expected=["uniform", -1, 1, 0.0, 0.577],
+              observed=[noise, float(z.min()), float(z.max()), round(float(z.mean()), 3), round(float(z.std()), 3)])
     ctx.figure("samples_4x4", image_grid(result.few, 4, 4, "G(z), z ~ U(-1, 1)", size=1.2, labels=result.few_labels),
                CAPTIONS["samples_4x4"])
     ctx.figure("samples_10x10",

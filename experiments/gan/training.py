@@ -27,6 +27,31 @@ COLUMNS = ("d_loss", "d_acc", "g_loss", "g_acc")
 # The modules a training item's result depends on, whatever names it imports (its cache fingerprint covers them).
 CODE = ("experiments.gan.models", "experiments.gan.training", "experiments.gan.figures")
 STUCK_TAIL = 0.2   # D accuracy at 1.0 over this last fraction of steps means G lost the game
+HANDOUT_STEPS = 5000  # the handout's budget: checks of a trained GAN's quality are graded from here on
+# Filled with the steps trained: why a quality check is not graded at a reduced budget.
+QUALITY_NOT_GRADED = {"es": "juzga una GAN entrenada: se evalúa con los {handout} pasos del enunciado; "
+                            "este perfil entrena {steps}",
+                      "en": "judges a trained GAN: graded at the handout's {handout} steps; "
+                            "this profile trains {steps}"}
+# Mean and standard deviation of each law of z: U(-1, 1) has sd 1/√3; N(0, 1) has sd 1.
+LAW_MOMENTS = {"uniform": (0.0, 1 / np.sqrt(3)), "gaussian": (0.0, 1.0)}
+MOMENT_TOLERANCE = 0.05  # on 10,000 draws the sampling error of either moment is under 0.01
+
+
+def quality_not_graded(steps: int) -> dict[str, str] | None:
+    """The reason a check of training quality cannot be graded at this budget, or None: graded."""
+    if steps >= HANDOUT_STEPS:
+        return None
+    return {lang: text.format(handout=HANDOUT_STEPS, steps=steps) for lang, text in QUALITY_NOT_GRADED.items()}
+
+
+def follows_law(z: np.ndarray, noise: str) -> bool:
+    """Do these draws have the law's mean and spread (and, for U(-1, 1), stay inside [-1, 1])?
+    The range alone lets U(0, 1) through; the mean catches it, the spread catches N(0, 1)."""
+    mean, std = LAW_MOMENTS[noise]
+    inside = noise != "uniform" or (float(z.min()) >= -1.0 and float(z.max()) <= 1.0)
+    return bool(inside and abs(float(z.mean()) - mean) < MOMENT_TOLERANCE
+                and abs(float(z.std()) - std) < MOMENT_TOLERANCE)
 
 
 @dataclass

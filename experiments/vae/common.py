@@ -29,6 +29,7 @@ class Check(NamedTuple):
     passed: bool
     expected: Any = None
     observed: Any = None
+    not_graded: Any = None  # the reason (es/en) this profile cannot grade it, or None: graded
 
 
 def record_metrics(ctx: Any, metrics: dict[str, Any], units: dict[str, str] | None = None,
@@ -44,7 +45,8 @@ def record_metrics(ctx: Any, metrics: dict[str, Any], units: dict[str, str] | No
 def record_checks(ctx: Any, checks: dict[str, Check], details: dict[str, Any]) -> None:
     """ctx.check for each check in the order given, with its detail from `details`."""
     for name, check in checks.items():
-        ctx.check(name, check.passed, details[name], expected=check.expected, observed=check.observed)
+        ctx.check(name, check.passed, details[name], expected=check.expected, observed=check.observed,
+                  not_graded=check.not_graded)
 
 
 # ----------------------------------------------------------------- measuring a model

@@ -40,6 +40,8 @@ CAPTIONS = {
 }
 CHECKS = {"sweep_reuses_1.1e": {"es": "El punto z=2 es el modelo de 1.1e, no se entrena de nuevo.",
                                 "en": "The z=2 point is 1.1e's model, not trained again."}}
+BASE_NOT_SWEPT = {"es": "el barrido no incluye z = {dim}, la dimensión de 1.1e: no hay nada que reutilizar",
+                  "en": "the sweep leaves out z = {dim}, 1.1e's dimension: there is nothing to reuse"}
 
 
 @dataclass
@@ -87,7 +89,8 @@ def summarise(rows: list[dict[str, Any]], dims: list[int], base_dim: int, item_i
         "largest_dim_s_per_epoch": largest["s_per_epoch"],
     }
     reused = any(row["item"] == "1.1e" for row in rows)
-    checks = {"sweep_reuses_1.1e": Check(base_dim not in dims or reused, True, reused)}
+    absent = None if base_dim in dims else common.fill(BASE_NOT_SWEPT, dim=base_dim)  # nothing to reuse: not graded
+    checks = {"sweep_reuses_1.1e": Check(reused, True, reused, not_graded=absent)}
     return Sweep(rows, metrics, [row for row in rows if row["item"] == item_id], checks)
 
 

@@ -180,7 +180,7 @@ class Panel:
         rows = []
         for it in view.items:
             st = status.get(it.id, it.status)
-            checks = f"{it.checks_passed}/{len(it.checks)}" if it.checks else ""
+            checks = it.check_score if it.checks else ""
             wall = it.timing.get("wall_s")
             rows.append([it.id, it.title, status_label(s, st), checks, "" if wall is None else f"{wall:.1f} s"])
         return rows

@@ -11,7 +11,8 @@ from pathlib import Path
 from harness.errors import HarnessError
 from harness.panel.explore import NotReady
 from harness.panel.state import Panel, esc, safe_file, status_label
-from harness.report.content import ItemView, format_value
+from harness.context import NOT_GRADED
+from harness.report.content import MARKS, ItemView, format_value
 
 
 def comparison(panel: Panel, lang: str) -> ItemView | None:
@@ -79,8 +80,10 @@ def item_detail_html(panel: Panel, lang: str, item_id: str | None) -> str:
                        f"{esc(units.get(m.get('unit') or '', m.get('unit') or ''))}</td></tr>" for label, m in named)
         out.append(f"<h4>{esc(s['metrics'])}</h4><table><tr><th>{esc(s['metric'])}</th><th>{esc(s['value'])}</th></tr>{rows}</table>")
     if it.checks:
-        rows = "".join(f"<li>{'✓' if c['passed'] else '✗'} {esc(c.get('name'))}: {esc(c.get('detail'))}</li>" for c in it.checks)
-        out.append(f"<h4>{esc(s['checks'])} ({it.checks_passed}/{len(it.checks)})</h4><ul>{rows}</ul>")
+        rows = "".join(f"<li>{MARKS[c['state']]} {esc(c.get('name'))}: {esc(c.get('detail'))}"
+                       + (f" <em>({esc(s['not_graded'])}: {esc(c.get('reason'))})</em>" if c["state"] == NOT_GRADED else "")
+                       + "</li>" for c in it.checks)
+        out.append(f"<h4>{esc(s['checks'])} ({esc(it.check_score)})</h4><ul>{rows}</ul>")
     for table in it.tables:
         out.append(table_html(s, table))
     if it.answer_html:

@@ -109,4 +109,6 @@ def limits(view: RunView) -> list[str]:
     passed, total = view.all_checks
     if total:
         out.append(_say(s["concl_checks"], lang, passed=str(passed), total=str(total)))
+    if view.checks_not_graded:
+        out.append(_say(s["checks_not_graded"], lang, n=str(view.checks_not_graded)))
     return out

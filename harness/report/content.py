@@ -20,6 +20,9 @@ from harness.report.answers import AnswerError, item_text, localise, render_answ
 from harness import templates
 from harness.context import FIGURE_DPI
 from harness.errors import HarnessError
+from harness.context import FAILED, NOT_GRADED, PASSED, check_state, tally
+
+MARKS = {PASSED: "✓", FAILED: "✗", NOT_GRADED: "○"}  # a check's three states, as every view shows them
 from harness.registry import ROLES, Registry
 from harness.report.title import TitlePage, title_page
 from harness.run.store import RunStore
@@ -150,11 +153,21 @@ class ItemView:
 
     @property
     def checks_passed(self) -> int:
-        return sum(1 for c in self.checks if c["passed"])
+        return sum(1 for c in self.checks if c["state"] == PASSED)
+
+    @property
+    def checks_graded(self) -> int:
+        return sum(1 for c in self.checks if c["state"] != NOT_GRADED)
+
+    @property
+    def check_score(self) -> str:
+        """'passed/graded', and '· n ○' when n checks are not graded at this profile."""
+        left = len(self.checks) - self.checks_graded
+        return f"{self.checks_passed}/{self.checks_graded}" + (f" · {left} ○" if left else "")
 
     @property
     def failed_checks(self) -> list[dict[str, Any]]:
-        return [c for c in self.checks if not c["passed"]]
+        return [c for c in self.checks if c["state"] == FAILED]
 
     @property
     def headline_metrics(self) -> list[dict[str, Any]]:
@@ -194,8 +207,13 @@ class RunView:
 
     @property
     def all_checks(self) -> tuple[int, int]:
-        checks = [c for i in self.items for c in i.checks]
-        return sum(1 for c in checks if c["passed"]), len(checks)
+        """(passed, graded): a check not graded at this profile counts in neither."""
+        counts = tally([c for i in self.items for c in i.checks])
+        return counts[PASSED], counts[PASSED] + counts[FAILED]
+
+    @property
+    def checks_not_graded(self) -> int:
+        return tally([c for i in self.items for c in i.checks])[NOT_GRADED]
 
     def item(self, item_id: str) -> ItemView | None:
         return next((i for i in self.items if i.id == item_id), None)
@@ -298,7 +316,8 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
             view.metrics = [{"name": k, "value": v.get("value"), "unit": v.get("unit"), "note": _pick(v.get("note"), lang),
                              "label": labels.get(k, "")}
                             for k, v in result.get("metrics", {}).items()]
-            view.checks = [{**c, "detail": _pick(c.get("detail"), lang), "index": n}
+            view.checks = [{**c, "detail": _pick(c.get("detail"), lang), "reason": _pick(c.get("reason"), lang),
+                            "state": check_state(c), "index": n}
                            for n, c in enumerate(result.get("checks", []), 1)]
         if module_file:
             view.answers_present = {lg: answer_path(module_file, item_id, lg).exists() for lg in LANGS}

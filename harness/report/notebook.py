@@ -35,13 +35,13 @@ TEXT = {
         "not_run": "No se ejecutó en esta ejecución. Para ejecutarlo:",
         "no_answer": "Sin respuesta escrita para este ítem.",
         "fig": "Figura",
-        "section": "{title}: {ran} de {total} ítems ejecutados; {passed} de {checks} verificaciones se cumplen.",
+        "section": "{title}: {ran} de {total} ítems ejecutados; {passed} de {checks} verificaciones evaluadas se cumplen.",
         "best": "El modelo con menor FID-MNIST de la familia es «{model}» (FID-MNIST {fid}).",
         "no_compare": "La comparación entre modelos (eval.compare) no está en esta ejecución: {command}",
         "family": {"vae": "Por FID-MNIST, en esta ejecución el VAE queda por delante de la GAN.",
                    "gan": "Por FID-MNIST, en esta ejecución la GAN queda por delante del VAE."},
         "comparison": "Comparación",
-        "checks": "Verificaciones de la rúbrica: {passed} de {total} se cumplen.",
+        "checks": "Verificaciones de la rúbrica: {passed} de {total} evaluadas se cumplen; {not_graded} no se evalúan en este perfil.",
         "references": "Referencias",
     },
     "en": {
@@ -56,13 +56,13 @@ TEXT = {
         "not_run": "Not run in this run. To run it:",
         "no_answer": "No written answer for this item.",
         "fig": "Figure",
-        "section": "{title}: {ran} of {total} items ran; {passed} of {checks} checks pass.",
+        "section": "{title}: {ran} of {total} items ran; {passed} of {checks} graded checks pass.",
         "best": "The family's model with the lowest FID-MNIST is “{model}” (FID-MNIST {fid}).",
         "no_compare": "The comparison of the models (eval.compare) is not in this run: {command}",
         "family": {"vae": "By FID-MNIST, the VAE comes out ahead of the GAN in this run.",
                    "gan": "By FID-MNIST, the GAN comes out ahead of the VAE in this run."},
         "comparison": "Comparison",
-        "checks": "Rubric checks: {passed} of {total} pass.",
+        "checks": "Rubric checks: {passed} of {total} graded pass; {not_graded} are not graded at this profile.",
         "references": "References",
     },
 }
@@ -168,7 +168,8 @@ def _conclusions(view: RunView, t: dict[str, Any]) -> str:
             continue
         checks = [c for it in items for c in it.checks]
         text = t["section"].format(title=s[f"section_{family}"], ran=sum(it.ran for it in items), total=len(items),
-                                   passed=sum(c["passed"] for c in checks), checks=len(checks))
+                                   passed=sum(c["state"] == "passed" for c in checks),
+                                   checks=sum(c["state"] != "not_graded" for c in checks))
         model, fid = _metric(compare, f"best_{family}_model"), _metric(compare, f"best_{family}_fid")
         if model is not None and isinstance(fid, (int, float)):
             text += " " + t["best"].format(model=_inert(str(model)), fid=num(fid, 2))
@@ -182,7 +183,7 @@ def _conclusions(view: RunView, t: dict[str, Any]) -> str:
         paragraphs.append(t["family"][best])
     passed, total = view.all_checks
     verdict = s["all_checks_pass"] if passed == total else s["some_checks_fail"]
-    paragraphs.append(t["checks"].format(passed=passed, total=total) + " " + verdict)
+    paragraphs.append(t["checks"].format(passed=passed, total=total, not_graded=view.checks_not_graded) + " " + verdict)
     text = f"## {s['conclusions']}\n\n" + "\n\n".join(paragraphs)
     if compare is not None and compare.answer_md:
         text += f"\n\n### {t['comparison']} ({compare.id})\n\n{_inert(compare.answer_md)}"

@@ -41,6 +41,10 @@ def minimize(loss_fn: Callable[[], tuple[Any, Any]], variables: Sequence[Any],
     loss_fn takes no argument and returns (loss, aux); so does minimize, after the step.
     """
     variables = list(variables)
+    if not variables:
+        # A network frozen in its own step (trainable = False): like Keras's train_on_batch, nothing
+        # is updated, so the item's checks see the unchanged weights instead of an optimizer error.
+        return loss_fn()
     if backend() == "tensorflow":
         import tensorflow as tf
 

@@ -221,10 +221,13 @@ def test_every_item_runs_and_writes_figures(smoke_run):
 
 @pytest.mark.slow
 def test_every_check_passes(smoke_run):
+    from harness.context import FAILED, check_state
+
     for item_id in VAE_ITEMS:
         checks = smoke_run["results"][item_id]["checks"]
         assert checks, item_id
-        failed = [(c["name"], c["expected"], c["observed"]) for c in checks if not c["passed"]]
+        # Not graded at smoke (the epochs' range) is accepted; a graded failure is not.
+        failed = [(c["name"], c["expected"], c["observed"]) for c in checks if check_state(c) == FAILED]
         assert not failed, (item_id, failed)
 
 

@@ -121,6 +121,11 @@ def test_scorecard_links_failed_checks_and_marks_missing_items(run_store, writte
     view = build(run_store, REG, "en")
     item = view.item("1.1a")
     assert item.checks_passed == 1 and [c["name"] for c in item.failed_checks] == ["epochs"]
+    # Not graded at this profile is a third state: in neither count, shown apart with its reason.
+    assert item.check_score == "1/2 · 1 ○" and view.all_checks == (1, 2) and view.checks_not_graded == 1
+    row = re.search(r'<tr id="check-1.1a-3" class="not-graded">.*?</tr>', written["en"]["html"].read_text(), re.S)
+    assert row and "○" in row.group() and "needs ≥ 10 epochs: this profile trains 1" in row.group()
+    assert "no evaluada en este perfil: necesita ≥ 10 épocas" in written["es"]["html"].read_text()
     assert view.item("1.2a").status == "not run"
     html = written["en"]["html"].read_text()
     assert 'href="#check-1.1a-2"' in html and 'id="check-1.1a-2"' in html
