@@ -99,12 +99,15 @@ def record(ctx, scores: dict[str, dict[str, Any]]) -> None:
         ctx.metric(f"{metric}_passes_references", not failures(metric, scores),
                    note=", ".join(failures(metric, scores)) or None)
     n = min(int(s["n"]) for s in scores.values())
-    if n < GRADED_FROM_N:
-        return
+    # Below GRADED_FROM_N images per set the estimators' own sampling noise reaches the bounds
+    # (noise scores density 0.10 from 500 images): the check is recorded as not graded, with why.
+    reason = None if n >= GRADED_FROM_N else {
+        "es": f"necesita ≥ {GRADED_FROM_N} imágenes por conjunto: este perfil usa {n}",
+        "en": f"needs ≥ {GRADED_FROM_N} images per set: this profile uses {n}"}
     for metric in QUOTED:
         failed = failures(metric, scores)
         ctx.check(f"{metric}_passes_references", not failed, CHECKS[f"{metric}_passes_references"],
-                  expected="[]", observed=failed)
+                  expected="[]", observed=failed, not_graded=reason)
 
 
 def record_table(ctx, scores: dict[str, dict[str, Any]], caption: dict[str, str]) -> None:
