@@ -105,7 +105,7 @@ def _run_read_only(runner: Any, items: list[str] | None, exc: Exception) -> int:
     """A run folder that cannot be written still answers a run whose every item is cached."""
     order = runner.registry.closure(items)
     status = runner.status(order)
-    todo = [i for i in order if status[i] != "cached"]
+    todo = [i for i in order if status[i] != "cached" or runner.store.load_result(i) is None]  # None: a file changed
     if todo:
         raise HarnessError(f"{exc} ({len(todo)} item(s) to compute: {' '.join(todo)})")
     for item_id in order:
@@ -215,7 +215,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     registry = discover()
     started = time.perf_counter()
     warn_if_no_team(store)
-    for lang, written in write_reports(store, registry, langs, formats).items():
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HarnessError(f"--out {args.out}: cannot make that folder ({exc.strerror}); pick a writable one") from None
+    for lang, written in write_reports(store, registry, langs, formats, out=out).items():
         for fmt, path in written.items():
             print(f"{fmt:5s} {path}")
     print(f"report ({', '.join(langs)}) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -336,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", metavar="ID", help="run to report (default: the latest)")
     p.add_argument("--lang", choices=["es", "en", "both"], default="es", help="language (default es)")
     p.add_argument("--format", default="html,pdf,ipynb", help="comma-separated: html,pdf,ipynb (default all)")
+    p.add_argument("--out", metavar="DIR", help="write the files here instead of the run folder (e.g. a read-only run)")
     p.set_defaults(fn=cmd_report)
 
     p = sub.add_parser("serve", help="the presentation panel (Gradio) over a run")
