@@ -34,8 +34,10 @@ class ListedItem(Item):
 
 
 def catalogue_path() -> Path:
+    """One file per checkout (two checkouts side by side would otherwise keep replacing each other's)."""
     cache = os.environ.get("HARNESS_DATA_DIR", Path.home() / ".cache" / "inf395-harness")
-    return Path(cache) / "catalogue.json"
+    checkout = hashlib.sha256(str(Path(harness.__file__).resolve().parent).encode()).hexdigest()[:12]
+    return Path(cache) / f"catalogue-{checkout}.json"
 
 
 def source_key() -> str:

@@ -236,12 +236,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
             raise HarnessError("--auth must be USER:PASS with both parts non-empty")
         auth = (user, password)
     check_address(args.host, args.port)
-    from harness.run.store import resolve_run
-
-    resolve_run(_root(args), args.run)  # a run that is not there: one line now, not after the panel loads
     if auth is None and not _loopback(args.host):
         print(f"harness: warning: --host {args.host} lets other machines open the panel with no login; "
               f"add --auth USER:PASS, or leave --host out to serve this machine only", file=sys.stderr)
+    from harness.run.store import resolve_run
+
+    resolve_run(_root(args), args.run)  # a run that is not there: one line now, not after the panel loads
     from harness.train.hardware import import_backend_quietly
 
     import_backend_quietly()
