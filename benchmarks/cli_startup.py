@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -30,11 +31,15 @@ COMMANDS = {
 }
 
 
-def wall_time(checkout: Path, args: list[str], root: Path) -> tuple[float, int]:
+def wall_time(checkout: Path, args: list[str], root: Path) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + system, which a busy machine inflates far less) and exit code."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "harness", "--root", str(root), *args], cwd=checkout,
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(checkout)})
-    return time.perf_counter() - started, proc.returncode
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), proc.returncode
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = parser.parse_args(argv)
     sides = {"before": Path(opts.before).resolve(), "after": Path(opts.after).resolve()}
     times: dict[tuple[str, str], list[float]] = {}
+    cpu_times: dict[tuple[str, str], list[float]] = {}
     codes: dict[tuple[str, str], set[int]] = {}
     with tempfile.TemporaryDirectory() as root:
         for side, checkout in sides.items():  # warm-up: file cache, and the after-side's catalogue
@@ -53,18 +59,22 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(opts.repeats):
             for name, args in COMMANDS.items():
                 for side, checkout in sides.items():
-                    seconds, code = wall_time(checkout, args, Path(root))
+                    seconds, cpu_s, code = wall_time(checkout, args, Path(root))
                     times.setdefault((name, side), []).append(seconds)
+                    cpu_times.setdefault((name, side), []).append(cpu_s)
                     codes.setdefault((name, side), set()).add(code)
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     print(f"CLI start-up, median wall of {opts.repeats} fresh processes each, {os.cpu_count()} CPUs ({cpu}), "
           f"load average {os.getloadavg()[0]:.1f}")
-    print(f"{'command':12s} {'before':>9s} {'after':>9s} {'ratio':>7s}  exit codes  target")
+    print(f"{'command':12s} {'before':>9s} {'after':>9s} {'ratio':>7s}  {'cpu before':>10s} {'cpu after':>9s}  "
+          f"exit codes  target (wall)")
     for name in COMMANDS:
         before, after = (statistics.median(times[(name, side)]) for side in sides)
+        cpu_before, cpu_after = (statistics.median(cpu_times[(name, side)]) for side in sides)
         target = f"≤ {TARGET_S:.0f} s {'met' if after <= TARGET_S else 'NOT met'}" if name in ("run 9.9z", "list") else ""
         exits = f"{sorted(codes[(name, 'before')])}/{sorted(codes[(name, 'after')])}"
-        print(f"{name:12s} {before:8.2f}s {after:8.2f}s {before / after:6.1f}x  {exits:10s}  {target}")
+        print(f"{name:12s} {before:8.2f}s {after:8.2f}s {before / after:6.1f}x  {cpu_before:9.2f}s {cpu_after:8.2f}s  "
+              f"{exits:10s}  {target}")
     return 0
 
 

@@ -163,7 +163,31 @@ def read_only(w: Path) -> None:
         assert harness("list", "--runs", root=root).returncode == 0
         report = harness("report", "--run", "base", "--format", "html", "--out", str(w / "ro-out"), root=root)
         assert report.returncode == 0 and (w / "ro-out" / "report.html").exists(), report.stderr[-300:]
+        assert serves(root, "base"), "the panel did not answer over the read-only run"
     assert tree(root) == before
+
+
+def serves(root: Path, run_id: str, wait_s: float = 300) -> bool:
+    """`harness serve` over the run answers its first page; stopped after."""
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    panel = subprocess.Popen([sys.executable, "-m", "harness", "--root", str(root), "serve", "--run", run_id,
+                              "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + wait_s
+        while time.time() < deadline and panel.poll() is None:
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as page:
+                    return page.status == 200
+            time.sleep(2)
+        return False
+    finally:
+        panel.terminate()
+        panel.wait(timeout=60)
 
 
 @check("8", "a config file that is not UTF-8 is one line; one with a byte-order mark is read")
@@ -184,7 +208,8 @@ def bad_manifest(w: Path) -> None:
         if damage:
             (root / run_id / "manifest.json").write_text(damage)
     proc = harness("list", "--runs", root=root)
-    assert proc.returncode == 0 and [line.split()[0] for line in proc.stdout.splitlines()] == ["a", "b", "c"], proc.stderr
+    listed = sorted(line.split()[0] for line in proc.stdout.splitlines())
+    assert proc.returncode == 0 and listed == ["a", "b", "c"], f"listed {listed}; {proc.stderr[-300:]}"
     proc = harness("list", "--run", "a", root=root)
     assert proc.returncode == 0 and ["1.1a", "cached"] in [line.split()[:2] for line in proc.stdout.splitlines()], \
         proc.stdout + proc.stderr

@@ -15,7 +15,7 @@ import pytest
 
 from harness import cli
 from harness.config import load_config
-from harness.errors import ConfigError, HarnessError
+from harness.errors import ConfigError
 from harness.report.answers import MAX_STEPS, AnswerError, render_answer_text
 from tests.conftest import ROOT, run_cli
 
