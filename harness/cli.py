@@ -72,8 +72,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     jobs = parse_jobs(args.jobs)
     if args.data and not Path(args.data).exists():
         raise HarnessError(f"--data {args.data}: no such file or folder; give an .npz or a folder with the four MNIST IDX .gz files")
-    catalogue.items().closure(args.items or None)  # unknown ids fail here, before Keras, data or training
     store = RunStore(_root(args), _run_id(args, config))
+    catalogue.items().closure(args.items or None)  # unknown ids fail here, before Keras, data or training
     registry = catalogue.discover()
     command = "harness " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None
     runner = Runner(registry, config, store, _loader(config, args.data), ProgressPrinter(), command=command, jobs=jobs)
