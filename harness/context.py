@@ -18,6 +18,9 @@ import numpy as np
 from harness.config import Config
 from harness.errors import Cancelled, HarnessError
 
+# Figures are saved at this resolution; the report sizes them on the page from it (report.content).
+FIGURE_DPI = 110
+
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 Text = str | dict[str, str]  # one string, or {"es": ..., "en": ...}
 LANGS = ("es", "en")
@@ -167,7 +170,7 @@ class Context:
             "detail": bool(detail),
         }
 
-    def figure(self, name: str, fig: Any, caption: Text, dpi: int = 110) -> Path:
+    def figure(self, name: str, fig: Any, caption: Text, dpi: int = FIGURE_DPI) -> Path:
         """Save a matplotlib figure as PNG and close it.
 
         `fig` is either a Figure (language-neutral: an image grid with no text) or a callable

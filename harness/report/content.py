@@ -18,6 +18,7 @@ from markdown_it import MarkdownIt
 
 from harness.report.answers import AnswerError, item_text, localise, render_answer_text, answer_path, variables
 from harness import templates
+from harness.context import FIGURE_DPI
 from harness.errors import HarnessError
 from harness.registry import ROLES, Registry
 from harness.report.title import TitlePage, title_page
@@ -59,6 +60,25 @@ def render_markdown(text: str) -> str:
     return markdown().render(text)
 
 
+# A4 (210 mm) less the 14 mm margins (182 mm), rounded down; of report.css; figures print at half their drawn size.
+TEXT_WIDTH_MM = 180.0
+PRINT_SCALE = 0.5
+MAX_FIGURE_MM = 80.0
+BESIDE_TEXT_MM = 88.0
+
+
+def png_size(file: Path) -> tuple[int, int] | None:
+    """Width and height from a PNG's IHDR chunk (bytes 16-24), without decoding the image."""
+    try:
+        with open(file, "rb") as fh:
+            head = fh.read(24)
+    except OSError:
+        return None
+    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
 @dataclass
 class Figure:
     number: int
@@ -66,6 +86,28 @@ class Figure:
     rel: str
     caption: str
     name: str
+
+    @property
+    def width_mm(self) -> float:
+        """The figure's printed width: its drawn size scaled by PRINT_SCALE (the matplotlib text of
+        every figure prints at the same size, about 5 pt), no taller than MAX_FIGURE_MM and no
+        wider than the text block. Small figures then share a row instead of each taking a page's
+        third, which is most of what keeps the report of 40 figures short."""
+        size = png_size(self.file)
+        if not size or not size[1]:
+            return TEXT_WIDTH_MM
+        width_in, height_in = size[0] / FIGURE_DPI, size[1] / FIGURE_DPI
+        width = width_in * 25.4 * PRINT_SCALE
+        width = min(width, MAX_FIGURE_MM * width_in / height_in, TEXT_WIDTH_MM)
+        if width <= BESIDE_TEXT_MM * 1.15:
+            width = min(width, BESIDE_TEXT_MM)
+        return round(width, 1)
+
+    @property
+    def beside_text(self) -> bool:
+        """A figure no wider than about half the text block floats beside the answer, the text
+        flowing round it; a wider one gets a row of its own below the answer."""
+        return self.width_mm <= BESIDE_TEXT_MM
 
 
 @dataclass
@@ -121,12 +163,8 @@ class ItemView:
     @property
     def shown_metrics(self) -> list[dict[str, Any]]:
         """The metrics the item's body shows: those with a human label or a note. A reader never
-        sees an internal id there; the others are listed in the appendix."""
+        sees an internal id there; the others stay in the item's result.json."""
         return [m for m in self.metrics if m.get("label") or m.get("note")]
-
-    @property
-    def other_metrics(self) -> list[dict[str, Any]]:
-        return [m for m in self.metrics if not (m.get("label") or m.get("note"))]
 
 
 @dataclass
@@ -240,10 +278,14 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
         if result is not None and result.get("status") == "ok":
             folder = store.item_dir(item_id)
             for fig in result.get("figures", []):
-                fig_no += 1
                 file = figure_file(fig, lang)
-                view.figures.append(Figure(fig_no, folder / file, f"items/{item_id}/{file}",
+                view.figures.append(Figure(0, folder / file, f"items/{item_id}/{file}",
                                            _pick(fig.get("caption"), lang), fig.get("name", "")))
+            # Numbered in the order the page shows them: the figures beside the answer first.
+            view.figures.sort(key=lambda f: not f.beside_text)
+            for f in view.figures:
+                fig_no += 1
+                f.number = fig_no
             for name, table in result.get("tables", {}).items():
                 table_no += 1
                 view.tables.append(Table(table_no, name, _pick(table.get("caption"), lang),

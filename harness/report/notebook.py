@@ -131,10 +131,9 @@ def _title(view: RunView, t: dict[str, Any]) -> str:
 
 
 def _setup(view: RunView, t: dict[str, Any], code: dict[str, list[dict[str, str]]]) -> str:
-    head = ["from __future__ import annotations", "", "import base64", "import html", "import json",
+    head = ["from __future__ import annotations", "", "import base64", "import html", "import json", "import os",
             "from pathlib import Path", "", "from IPython.display import display", "",
-            "from harness.train.hardware import import_backend_quietly",
-            "import_backend_quietly()  # Keras + TensorFlow without TensorFlow's C++ start-up notices", "",
+            'os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow\'s C++ start-up notices off', "",
             *setup_imports(code), "",
             f"LANG = {view.lang!r}", "", ""]
     return "\n".join(head) + CORE + "\n\n" + RUNTIME.format(missing=t["missing"], absent=t["absent"])

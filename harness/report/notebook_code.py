@@ -4,8 +4,9 @@ and the display helpers the notebook and its builder share.
 The model code comes from the run's recorded listings (result.json "code"): the entries
 of model and training modules, each shown once, at the first item that uses it. The
 cells only define functions and classes; the names those definitions evaluate when they
-are defined (a decorator's argument, a base class, a default) are imported in the setup
-cell from the module they came from, so every cell runs without training anything.
+are defined (a decorator's argument, a base class, a default) are set in the setup cell: a
+plain constant is copied there, anything else imported from its module, so every cell runs
+without training anything.
 """
 from __future__ import annotations
 
@@ -181,8 +182,40 @@ def setup_imports(code: dict[str, list[dict[str, str]]]) -> list[str]:
                     project.setdefault(entry["module"], []).append(name)
                 defined.add(name)
             defined |= bound
-    lines += [f"from {module} import {', '.join(names)}" for module, names in project.items()]
+    for module, names in project.items():
+        constants = module_constants(module, names)
+        lines += [constants[name] for name in names if name in constants]
+        rest = [name for name in names if name not in constants]
+        if rest:
+            lines.append(f"from {module} import {', '.join(rest)}")
     return lines
+
+
+def module_constants(module: str, names: list[str]) -> dict[str, str]:
+    """`NAME = literal` lines of a module, for the names asked that it assigns a plain literal.
+
+    The notebook then carries its own constants (IMG_SHAPE, the serialisation package) instead
+    of importing them from the project: a grader can run the model cells with Keras alone.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.origin:
+        return {}
+    source = open(spec.origin, encoding="utf-8").read()
+    found: dict[str, str] = {}
+    for node in ast.parse(source).body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            continue
+        name = node.targets[0].id
+        if name not in names:
+            continue
+        try:
+            ast.literal_eval(node.value)
+        except ValueError:
+            continue
+        found[name] = f"{name} = {ast.get_source_segment(source, node.value)}"
+    return found
 
 
 def code_cell_source(it: ItemView, entries: list[dict[str, str]], figures: list[str]) -> str:
