@@ -1,46 +1,211 @@
-// Arrow keys step the slides while the Presentation tab is visible and no input has focus;
-// the countdown runs in the browser (no server round trip per tick).
+// The presentation deck (harness/panel/deck.py renders it): stepping, keyboard, overview, full
+// screen, the countdown and the presenter draw all run here, with no server round trip, and
+// survive a reload or a language switch: the state lives in sessionStorage (this browser tab),
+// the light/dark choice in localStorage (this browser).
 (() => {
+  const KEY = 'inf395.panel.';
+  const load = (store, k, d) => { try { const v = store.getItem(KEY + k); return v === null ? d : JSON.parse(v); } catch (e) { return d; } };
+  const save = (store, k, v) => { try { store.setItem(KEY + k, JSON.stringify(v)); } catch (e) { /* private mode: state lasts the page */ } };
+  const S = window.sessionStorage, L = window.localStorage;
+  const deck = () => document.getElementById('deck');
+  const slides = () => Array.from(document.querySelectorAll('#deck .deck-slides > .slide'));
+  const visible = () => { const d = deck(); return d && d.offsetParent !== null ? d : null; };
+
+  // ---------------------------------------------------------------- slides
+  let current = load(S, 'slide', null);  // the slide's item id: stays put when the deck is re-rendered
+  const index = () => Math.max(0, slides().findIndex(el => el.dataset.item === current));
+
+  function note(text) {
+    const el = document.querySelector('#deck .deck-note');
+    if (!el) return;
+    el.textContent = text || '';
+    clearTimeout(note.timer);
+    if (text) note.timer = setTimeout(() => { el.textContent = ''; }, 2500);
+  }
+
+  function show(n) {
+    const all = slides();
+    if (!all.length) return;
+    n = Math.max(0, Math.min(all.length - 1, n));
+    all.forEach((el, i) => { el.hidden = i !== n; });
+    current = all[n].dataset.item;
+    save(S, 'slide', current);
+    const count = document.querySelector('#deck .deck-count');
+    if (count) count.textContent = (n + 1) + ' / ' + all.length;
+    fit();
+  }
+
+  function step(delta) {  // never wraps: the ends say so instead
+    const d = deck(), j = index() + delta;
+    if (j < 0) return note(d.dataset.first);
+    if (j >= slides().length) return note(d.dataset.last);
+    note('');
+    show(j);
+  }
+
+  // The deck fills the window below the page header; the text column shrinks its font until it fits.
+  function fit() {
+    const d = visible();
+    if (!d) return;
+    const full = document.fullscreenElement === d;
+    const top = d.getBoundingClientRect().top + window.scrollY;
+    const h = full ? window.innerHeight : Math.max(340, window.innerHeight - top - 8);
+    d.style.height = h + 'px';
+    d.style.setProperty('--deck-h', h + 'px');
+    const slide = slides()[index()];
+    const text = slide && slide.querySelector('.slide-text');
+    if (!text) return;
+    const over = () => text.scrollHeight > text.clientHeight + 1;
+    let px = Math.max(15, Math.min(24, Math.round(window.innerHeight / 38)));
+    text.style.fontSize = px + 'px';
+    while (over() && px > 14) { px -= 1; text.style.fontSize = px + 'px'; }
+    // A wide figure sits under the text: below 14 px the figure gives up height before the text shrinks more.
+    let share = 0.52;
+    const img = slide.classList.contains('wide') && slide.querySelector('.slide-fig img');
+    if (img) img.style.maxHeight = Math.round(share * h) + 'px';
+    while (img && over() && share > 0.3) { share -= 0.03; img.style.maxHeight = Math.round(share * h) + 'px'; }
+    while (over() && px > 11) { px -= 1; text.style.fontSize = px + 'px'; }
+  }
+
+  function overview(open) {
+    const ov = document.querySelector('#deck .deck-overview');
+    if (ov) ov.hidden = open === undefined ? !ov.hidden : !open;
+  }
+
+  function fullscreen() {
+    const d = visible();
+    if (!d) return;
+    if (document.fullscreenElement) document.exitFullscreen(); else if (d.requestFullscreen) d.requestFullscreen();
+  }
+  document.addEventListener('fullscreenchange', () => setTimeout(fit, 50));
+  window.addEventListener('resize', () => fit());
+
+  let digits = '', jumpTimer = null;
+  function jump() {
+    clearTimeout(jumpTimer);
+    const n = parseInt(digits, 10);
+    digits = '';
+    if (n >= 1 && n <= slides().length) { note(''); show(n - 1); } else if (!Number.isNaN(n)) note('✗ ' + n);
+  }
   document.addEventListener('keydown', (e) => {
     const t = e.target;
     if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
-    const deck = document.getElementById('slide-deck');
-    if (!deck || deck.offsetParent === null) return;
-    const id = {ArrowRight: 'next-btn', PageDown: 'next-btn', ArrowLeft: 'prev-btn', PageUp: 'prev-btn'}[e.key];
-    if (!id) return;
-    const btn = document.getElementById(id);
-    if (btn) { e.preventDefault(); btn.click(); }
+    if (!visible() || e.altKey || e.ctrlKey || e.metaKey) return;
+    const k = e.key;
+    const act = {ArrowRight: () => step(1), PageDown: () => step(1), ArrowLeft: () => step(-1), PageUp: () => step(-1),
+      Home: () => show(0), End: () => show(slides().length - 1), f: fullscreen, F: fullscreen,
+      o: () => overview(), O: () => overview(), Escape: () => overview(false)}[k];
+    if (/^[0-9]$/.test(k)) {  // a number jumps: on Enter, or after a short pause
+      digits = (digits + k).slice(-3);
+      note('→ ' + digits);
+      clearTimeout(jumpTimer);
+      jumpTimer = setTimeout(jump, 1200);
+      e.preventDefault();
+      return;
+    }
+    if (k === 'Enter' && digits) { e.preventDefault(); jump(); return; }
+    if (act) { e.preventDefault(); digits = ''; act(); }
   });
-  let left = null, running = false, last = null;
-  const box = () => document.getElementById('pt-timer');
-  const fmt = (s) => { s = Math.max(0, Math.ceil(s)); return String(Math.floor(s / 60)).padStart(2, '0') + ':' + String(s % 60).padStart(2, '0'); };
+
+  // ---------------------------------------------------------------- timer
+  // {left: seconds remaining at `at` (ms since epoch), running, started}: wall-clock based, so a
+  // reload mid-talk finds the clock where it would be had the page stayed open.
+  const timerBox = () => document.querySelector('#deck .pt-timer');
+  const total = () => Number((timerBox() || {dataset: {}}).dataset.total || 1200);
+  let timer = load(S, 'timer', null);
+  const remaining = () => !timer ? total() : (timer.running ? timer.left - (Date.now() - timer.at) / 1000 : timer.left);
+  const setTimer = (t) => { timer = t; save(S, 'timer', t); tick(); };
+  const clock = (s) => {
+    const neg = s < 0, a = neg ? Math.floor(-s) : Math.ceil(s);
+    return (neg ? '+' : '') + String(Math.floor(a / 60)).padStart(2, '0') + ':' + String(a % 60).padStart(2, '0');
+  };
+  const timerActs = {
+    start: () => { if (!timer || !timer.running) setTimer({left: remaining(), running: true, started: true, at: Date.now()}); },
+    pause: () => { if (timer && timer.running) setTimer({...timer, left: remaining(), running: false, at: Date.now()}); },
+    reset: () => setTimer(null),
+  };
+
+  function needleAt(box, used, plan) {  // segments have a minimum width for their label: place by segment
+    const segs = box.querySelectorAll('.pt-seg');
+    let start = 0;
+    for (let i = 0; i < plan.length; i++) {
+      const end = plan[i].end, seg = segs[i];
+      if (seg && (used < end || i === plan.length - 1)) {
+        const frac = Math.max(0, Math.min(1, (used - start) / (end - start)));
+        return seg.offsetLeft + frac * seg.offsetWidth;
+      }
+      start = end;
+    }
+    return 0;
+  }
+
   function tick() {
-    const t = box(); if (!t) return;
-    const total = Number(t.dataset.total || 1200);
-    if (left === null) left = total;
-    const now = performance.now();
-    if (running && last !== null) { left -= (now - last) / 1000; if (left <= 0) { left = 0; running = false; } }
-    last = now;
-    const used = total - left;
-    t.querySelector('.pt-clock').textContent = fmt(left);
-    t.querySelector('.pt-needle').style.left = (100 * used / total) + '%';
-    t.classList.toggle('pt-late', left < 120);
-    const plan = JSON.parse(t.dataset.plan || '[]');
+    const box = timerBox();
+    if (!box) return;
+    const left = remaining(), used = total() - left;
+    box.querySelector('.pt-clock').textContent = clock(left);
+    box.classList.toggle('pt-late', left < 120 && left >= 0);
+    box.classList.toggle('pt-over', left < 0);
+    box.classList.toggle('pt-running', !!(timer && timer.running));
+    const plan = JSON.parse(box.dataset.plan || '[]');
+    box.querySelector('.pt-needle').style.left = needleAt(box, used, plan) + 'px';
+    const pace = document.querySelector('#deck .pt-pace');
+    const slide = slides()[index()];
+    if (!timer || !timer.started || !plan.length || !slide) { pace.hidden = true; return; }  // the plan shows once started
     const keys = plan.map(p => p.key);
     const expected = plan.find(p => used < p.end) || plan[plan.length - 1];
-    const slide = document.querySelector('#slide-deck .slide');
-    const pace = t.querySelector('.pt-pace');
-    if (!expected || !slide) { pace.textContent = ''; return; }
     const cur = keys.indexOf(slide.dataset.section), want = keys.indexOf(expected.key);
-    const until = fmt(total - expected.end);
     const state = cur === want ? 'on' : (cur < want ? 'behind' : 'ahead');
+    pace.hidden = false;
     pace.className = 'pt-pace ' + state;
-    pace.textContent = t.dataset[state].replace('{section}', expected.label).replace('{until}', until);
+    pace.textContent = box.dataset[state].replace('{section}', expected.label).replace('{until}', clock(total() - expected.end));
+    pace.title = pace.textContent;  // the whole verdict on hover where a narrow screen cuts it
   }
-  setInterval(tick, 250);
-  window.panelTimer = {
-    start() { running = true; last = performance.now(); },
-    pause() { tick(); running = false; },
-    reset() { running = false; left = null; tick(); },
-  };
+
+  // ---------------------------------------------------------------- presenter and theme
+  function presenter(draw) {
+    const box = document.querySelector('#deck .presenter');
+    if (!box) return;
+    const members = JSON.parse(box.dataset.members || '[]');
+    if (draw) {
+      if (!members.length) return;  // no team configured: the bar says so, there is nothing to draw
+      const r = new Uint32Array(1);
+      window.crypto.getRandomValues(r);
+      save(S, 'presenter', members[r[0] % members.length]);
+    }
+    const who = load(S, 'presenter', null);
+    const el = box.querySelector('.who');
+    if (el) el.textContent = who && members.includes(who) ? who : '—';
+  }
+
+  function theme(toggle) {
+    let dark = load(L, 'dark', null);
+    if (dark === null) dark = document.body.classList.contains('dark');
+    if (toggle) { dark = !dark; save(L, 'dark', dark); }
+    document.body.classList.toggle('dark', dark);
+    document.documentElement.classList.toggle('dark', dark);
+  }
+
+  document.addEventListener('click', (e) => {
+    const el = e.target.closest && e.target.closest('#deck [data-act], #deck [data-go], [data-act="theme"]');
+    if (!el) return;
+    const act = el.dataset.act;
+    if (el.dataset.go !== undefined) { overview(false); show(Number(el.dataset.go)); return; }
+    ({prev: () => step(-1), next: () => step(1), overview: () => overview(), full: fullscreen,
+      draw: () => presenter(true), theme: () => theme(true), ...timerActs}[act] || (() => {}))();
+  });
+
+  // A (re)rendered deck (page load, language switch, a re-run's new results) picks the state up again.
+  setInterval(() => {
+    const d = deck();
+    if (d && d.dataset.bound !== '1') {
+      d.dataset.bound = '1';
+      theme(false);
+      show(index());
+      presenter(false);
+    }
+    tick();
+  }, 250);
+  setInterval(fit, 500);  // a figure that finished decoding, a scrollbar that came or went: fit again
+  window.panelDeck = {show, step, index, remaining, timer: timerActs};
 })();

@@ -1,10 +1,12 @@
 """eval.classifier: the MNIST classifier whose feature space scores every generator.
 
 It is trained like any item (cached, fingerprinted), and it proves it can be
-trusted before anyone uses it: its test accuracy, and the two ends of the FID
-scale in its feature space: real training digits against the test set (the
-floor: what a perfect generator would score with this many samples) and
-uniform noise against the test set (the ceiling).
+trusted before anyone uses it: its test accuracy, and four reference sets
+scored like any generator (experiments/evaluation/references.py): real
+training digits (the floor of the FID scale: what a perfect generator would
+score with this many samples), uniform noise (the ceiling), blank images and a
+one-digit generator. A fidelity or diversity metric is quoted only if it tells
+these apart.
 """
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from experiments.evaluation.model_rows import EVALUATOR_ITEM, ModelRow
+from experiments.evaluation import references
+from experiments.evaluation.model_rows import EVALUATOR_ITEM
 from harness.errors import ConfigError
 from harness.train.evaluation import Evaluator, build_classifier, reference_key
 from harness.registry import item
@@ -46,6 +49,7 @@ CHECKS = {
                                 "en": "real digits must score far closer to the test set than noise"},
     "sqrtm_imaginary_residue_negligible": {"es": "la raíz matricial de scipy deja sólo una parte imaginaria de redondeo",
                                            "en": "scipy's matrix square root leaves only a rounding-sized imaginary part"},
+    **references.CHECKS,
 }
 CAPTIONS = {
     "confusion": {
@@ -59,13 +63,17 @@ CAPTIONS = {
     "accuracy_curve": {
         "es": "Exactitud del evaluador por época, en entrenamiento y test (el test sólo se observa).",
         "en": "The evaluator's accuracy per epoch, on train and test (the test set is only watched)."},
-    "sanity": {"es": "Piso y techo de las métricas en el espacio de rasgos del evaluador.",
-               "en": "Floor and ceiling of the metrics in the evaluator's feature space."},
+    "sanity": {"es": "Los cuatro conjuntos de referencia medidos como si fueran generadores, en el espacio de "
+                     "rasgos del evaluador.",
+               "en": "The four reference sets scored as if they were generators, in the evaluator's feature space."},
+    **references.CAPTIONS,
 }
 SANITY_COLUMNS = [
-    {"es": "Imágenes", "en": "Images"}, "n", "FID-MNIST", {"es": "Precisión", "en": "Precision"},
+    {"es": "Imágenes", "en": "Images"}, "n", "FID-MNIST", {"es": "Densidad", "en": "Density"},
+    {"es": "Cobertura", "en": "Coverage"}, {"es": "Precisión", "en": "Precision"},
     {"es": "Exhaustividad", "en": "Recall"}, {"es": "Entropía de clases (nats)", "en": "Class entropy (nats)"},
-    {"es": "Clases < 2 %", "en": "Classes < 2 %"}, {"es": "Confianza media", "en": "Mean confidence"},
+    {"es": "Clases < 5 %", "en": "Classes < 5 %"}, {"es": "Clases < 2 %", "en": "Classes < 2 %"},
+    {"es": "Confianza media", "en": "Mean confidence"},
 ]
 
 
@@ -111,23 +119,6 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 10
     return counts
 
 
-def sanity_images(data, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """The two ends of the scale, each as many images as the test set.
-
-    floor: real training digits (a subset when the training set is larger);
-    ceiling: uniform noise in [0, 1].
-    """
-    n = min(len(data.x_test), len(data.x_train))
-    floor = data.x_train[np.sort(rng.choice(len(data.x_train), size=n, replace=False))]
-    ceiling = rng.uniform(0.0, 1.0, size=(len(data.x_test), 28, 28, 1)).astype(np.float32)
-    return {"floor": floor, "ceiling": ceiling}
-
-
-def reference_row(label: str, scores: dict[str, Any]) -> dict[str, Any]:
-    """A row in the model_rows format (experiments/README.md), for the comparison table."""
-    return ModelRow.scored(label, "reference", ID, None, None, scores, n=scores["n"]).as_dict()
-
-
 @dataclass
 class Assessment:
     """The trained classifier judged as an evaluator: its test scores and the two ends of the FID scale."""
@@ -138,17 +129,20 @@ class Assessment:
     test_loss: float
     floor: dict[str, Any]               # the evaluator's scores of real training digits
     ceiling: dict[str, Any]             # ... and of uniform noise
+    blank: dict[str, Any]               # ... of all-black images
+    one_digit: dict[str, Any]           # ... of copies of real 1s (a fully collapsed generator)
     confusion: np.ndarray               # on the test set
     n_reference: int                    # test images the FID compares against
     feature_dim: int
 
 
 def scale_ends(evaluator: Evaluator, data, seed: int) -> dict[str, Any]:
-    """The floor and ceiling scores and the test-set confusion matrix of an evaluator."""
-    images = sanity_images(data, np.random.default_rng(seed))
-    floor, ceiling = evaluator.score(images["floor"]), evaluator.score(images["ceiling"])
+    """The reference sets' scores and the test-set confusion matrix of an evaluator."""
+    images = references.reference_images(data, np.random.default_rng(seed))
+    scores = {name: evaluator.score(x) for name, x in images.items()}
     labels, _ = evaluator.classify(data.x_test)
-    return {"floor": floor, "ceiling": ceiling, "confusion": confusion_matrix(data.y_test, labels),
+    return {"floor": scores["real"], "ceiling": scores["noise"], "blank": scores["blank"],
+            "one_digit": scores["one_digit"], "confusion": confusion_matrix(data.y_test, labels),
             "n_reference": evaluator.n_reference, "feature_dim": int(evaluator.reference.features.shape[1])}
 
 
@@ -172,14 +166,19 @@ def record(ctx, result: Assessment) -> None:
     record_metrics(ctx, result)
     record_confusion(ctx, result.confusion)
     record_checks(ctx, result.test_accuracy, floor, ceiling)
+    scores = reference_scores(result)
+    references.record(ctx, scores)
     record_figures(ctx, result.confusion, floor, ceiling, result.history)
-    record_sanity_table(ctx, floor, ceiling)
+    record_sanity_table(ctx, scores)
     ctx.save_value("history", {k: [float(x) for x in v] for k, v in result.history.items()})
     ctx.save_value("confusion", result.confusion.tolist())
-    ctx.save_value("sanity", {"floor": floor, "ceiling": ceiling})
-    ctx.save_value("reference_rows", [
-        reference_row("Real train digits (floor)", floor), reference_row("Uniform noise (ceiling)", ceiling),
-    ])
+    ctx.save_value("sanity", scores)
+    ctx.save_value("reference_rows", references.rows(scores, ID))
+
+
+def reference_scores(result: Assessment) -> dict[str, dict[str, Any]]:
+    """The reference sets' scores by name (references.LABELS)."""
+    return {"real": result.floor, "noise": result.ceiling, "blank": result.blank, "one_digit": result.one_digit}
 
 
 def record_metrics(ctx, result: Assessment) -> None:
@@ -292,8 +291,10 @@ def accuracy_figure(history: dict, lang: str):
     return fig
 
 
-def record_sanity_table(ctx, floor: dict, ceiling: dict) -> None:
-    rows = [[label, scores["n"], round(scores["fid"], 3), round(scores["precision"], 3), round(scores["recall"], 3),
-             round(scores["coverage_entropy"], 3), scores["classes_under_2pct"], round(scores["mean_confidence"], 3)]
-            for label, scores in (("Real train digits", floor), ("Uniform noise", ceiling))]
+def record_sanity_table(ctx, scores: dict[str, dict[str, Any]]) -> None:
+    rows = [[references.LABELS[name], s["n"], round(s["fid"], 3), round(s["density"], 3), round(s["coverage"], 3),
+             round(s["precision"], 3), round(s["recall"], 3), round(s["coverage_entropy"], 3),
+             s["classes_under_5pct"], s["classes_under_2pct"], round(s["mean_confidence"], 3)]
+            for name, s in scores.items()]
     ctx.table("sanity", SANITY_COLUMNS, rows, CAPTIONS["sanity"])
+    references.record_table(ctx, scores, CAPTIONS["metric_references"])

@@ -1,9 +1,11 @@
 """eval.compare: every trained VAE and GAN side by side, in the evaluator's feature space.
 
 Each item that trains generative models saves `model_rows` (experiments/README.md);
-this item only gathers them, so no model is trained twice. The floor and
-ceiling rows from eval.classifier frame the scale: a model near the floor is as
-close to the test set as real digits are.
+this item only gathers them, so no model is trained twice. The reference rows
+from eval.classifier (real digits, noise, blank images, one digit) frame the
+scale: a model near the real digits' row is as close to the test set as real
+digits are. Fidelity and diversity are density and coverage, the metrics that
+pass those references (experiments/evaluation/references.py).
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from experiments.evaluation.model_rows import EVALUATOR_ITEM
+from experiments.evaluation.references import LABELS as REFERENCE_LABELS
 from harness.errors import ItemFailed
 from harness.registry import item
 
@@ -32,13 +35,22 @@ CAPTIONS = {
               "Líneas: piso (dígitos reales) y techo (ruido) del evaluador.",
         "en": "FID-MNIST of every model ({n_samples} samples against the test set; log scale, lower is better). "
               "Lines: the evaluator's floor (real digits) and ceiling (noise)."},
-    "precision_recall": {"es": "Precisión (fidelidad) frente a exhaustividad (diversidad) de cada modelo, k = 3.",
-                         "en": "Precision (fidelity) against recall (diversity) of every model, k = 3."},
+    "density_coverage": {
+        "es": "Densidad (fidelidad) frente a cobertura (diversidad) de cada modelo y de las referencias, k = 5. "
+              "Arriba a la derecha está lo que se parece a dígitos reales y los cubre todos.",
+        "en": "Density (fidelity) against coverage (diversity) of every model and of the references, k = 5. "
+              "Top right is what looks like real digits and reaches all of them."},
     "comparison": {
         "es": "Todos los modelos entrenados, VAE y GAN, medidos con el mismo evaluador sobre {n_samples} muestras. "
-              "NLL (cota IWAE) y −ELBO sólo existen para los VAE. Las filas de referencia son el piso y el techo.",
+              "Densidad: cuántos vecindarios de dígitos reales contienen cada muestra, relativo a dígitos reales "
+              "(≈ 1 como dígitos reales, puede pasar de 1; ≈ 0 nada parecido a un dígito). Cobertura: fracción de "
+              "dígitos reales con alguna muestra en su vecindario (1 = todos alcanzados). NLL (cota IWAE) y −ELBO "
+              "sólo existen para los VAE. Las filas de referencia se calculan en cada ejecución.",
         "en": "Every trained model, VAE and GAN, measured by the same evaluator on {n_samples} samples. "
-              "NLL (IWAE bound) and −ELBO exist for VAEs only. The reference rows are the floor and the ceiling."},
+              "Density: how many real digits' neighbourhoods hold each sample, relative to real digits (≈ 1 like "
+              "real digits, may exceed 1; ≈ 0 nothing like a digit). Coverage: the share of real digits with some "
+              "sample in their neighbourhood (1 = all reached). NLL (IWAE bound) and −ELBO exist for VAEs only. "
+              "The reference rows are computed in every run."},
 }
 
 # (row key, header, decimals); None in a row means "not defined for this model" (NLL of a GAN).
@@ -47,13 +59,16 @@ COLUMNS: tuple[tuple[str, Any, int | None], ...] = (
     ("family", {"es": "Familia", "en": "Family"}, None),
     ("item", {"es": "Ítem", "en": "Item"}, None),
     ("fid", "FID-MNIST", 2),
+    ("fid_se", {"es": "± FID (e. e.)", "en": "± FID (s.e.)"}, 2),
     ("coverage_entropy", {"es": "Entropía de clases (nats)", "en": "Class entropy (nats)"}, 3),
+    ("classes_under_5pct", {"es": "Clases < 5 %", "en": "Classes < 5 %"}, None),
     ("classes_under_2pct", {"es": "Clases < 2 %", "en": "Classes < 2 %"}, None),
-    ("precision", {"es": "Precisión", "en": "Precision"}, 3),
-    ("recall", {"es": "Exhaustividad", "en": "Recall"}, 3),
+    ("density", {"es": "Densidad (fidelidad)", "en": "Density (fidelity)"}, 3),
+    ("coverage", {"es": "Cobertura (diversidad)", "en": "Coverage (diversity)"}, 3),
     ("nll", {"es": "NLL IWAE (nats)", "en": "NLL IWAE (nats)"}, 2),
     ("neg_elbo", {"es": "−ELBO (nats)", "en": "−ELBO (nats)"}, 2),
-    ("train_s", {"es": "Entrenamiento (s)", "en": "Training (s)"}, 1),
+    ("steady_train_s", {"es": "Entrenamiento en régimen (s)", "en": "Steady training (s)"}, 1),
+    ("warmup_s", {"es": "Compilación (s)", "en": "Compilation (s)"}, 1),
     ("sample_ips", {"es": "Muestreo (img/s)", "en": "Sampling (img/s)"}, 0),
 )
 
@@ -154,9 +169,11 @@ def record(ctx, comparison: Comparison, n_samples: int) -> None:
                 for name, caption in CAPTIONS.items()}
     ctx.figure("fid_by_model", lambda lang: fid_figure(rows, comparison.floor, comparison.ceiling, lang),
                captions["fid_by_model"])
-    ctx.figure("precision_recall", lambda lang: precision_recall_figure(rows, references, lang), captions["precision_recall"])
+    ctx.figure("density_coverage", lambda lang: density_coverage_figure(rows, references, lang),
+               captions["density_coverage"])
     ctx.table("comparison", [header for _, header, _ in COLUMNS],
-              [[cell(r.get(key), d) for key, _, d in COLUMNS] for r in rows + references], captions["comparison"])
+              [[cell(r.get(key), d) for key, _, d in COLUMNS] for r in rows + references_in_words(references)],
+              captions["comparison"])
     ctx.save_value("comparison", rows)
 
 
@@ -164,6 +181,9 @@ def record_metrics(ctx, rows: list[dict[str, Any]], floor: float, ceiling: float
     vae, gan = best(rows, "vae"), best(rows, "gan")
     ctx.metric("best_vae_fid", vae["fid"], note=vae["model"])
     ctx.metric("best_gan_fid", gan["fid"], note=gan["model"])
+    # Their bootstrap standard errors: the conclusions call a winner only beyond them.
+    ctx.metric("best_vae_fid_se", vae.get("fid_se"))
+    ctx.metric("best_gan_fid_se", gan.get("fid_se"))
     ctx.metric("n_models", len(rows))
     ctx.metric("best_vae_model", vae["model"])
     ctx.metric("best_gan_model", gan["model"])
@@ -171,7 +191,7 @@ def record_metrics(ctx, rows: list[dict[str, Any]], floor: float, ceiling: float
     ctx.metric("n_vae", sum(r["family"] == "vae" for r in rows))
     ctx.metric("n_gan", sum(r["family"] == "gan" for r in rows))
     for name, row in (("best_vae", vae), ("best_gan", gan)):
-        for key in ("coverage_entropy", "classes_under_2pct", "precision", "recall"):
+        for key in ("coverage_entropy", "classes_under_5pct", "classes_under_2pct", "density", "coverage"):
             if row.get(key) is not None:
                 ctx.metric(f"{name}_{key}", row[key])
     ctx.metric("fid_floor", floor)
@@ -182,20 +202,33 @@ def record_metrics(ctx, rows: list[dict[str, Any]], floor: float, ceiling: float
 
 
 FIGURE_WORDS = {
-    "es": {"floor": "piso (reales)", "ceiling": "techo (ruido)", "recall": "recall", "precision": "precisión",
-           "reference": "referencia"},
-    "en": {"floor": "floor (real)", "ceiling": "ceiling (noise)", "recall": "recall", "precision": "precision",
-           "reference": "reference"},
+    "es": {"floor": "piso (reales)", "ceiling": "techo (ruido)", "coverage": "cobertura (diversidad)",
+           "density": "densidad (fidelidad)", "reference": "referencia"},
+    "en": {"floor": "floor (real)", "ceiling": "ceiling (noise)", "coverage": "coverage (diversity)",
+           "density": "density (fidelity)", "reference": "reference"},
 }
-REFERENCE_NAMES = {  # the evaluator's reference rows (1.0), named on the figure in its language
-    "Real train digits (floor)": {"es": "Dígitos reales de entrenamiento (piso)", "en": "Real train digits (floor)"},
-    "Uniform noise (ceiling)": {"es": "Ruido uniforme (techo)", "en": "Uniform noise (ceiling)"},
-}
+# Rows saved before the reference sets had bilingual labels (eval.classifier's floor and ceiling).
+OLD_REFERENCE_NAMES = {"Real train digits (floor)": REFERENCE_LABELS["real"],
+                       "Uniform noise (ceiling)": REFERENCE_LABELS["noise"]}
+
+
+def reference_label(row: dict[str, Any]) -> dict[str, str] | None:
+    """A reference row's name in both languages; None for a model."""
+    label = row.get("label")
+    return label if isinstance(label, dict) else OLD_REFERENCE_NAMES.get(row["model"])
+
+
+REFERENCE_FAMILY = {"es": "referencia", "en": "reference"}
+
+
+def references_in_words(references: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Reference rows whose model and family cells are {"es": ..., "en": ...}: the report prints its language's."""
+    return [{**r, "model": reference_label(r) or r["model"], "family": REFERENCE_FAMILY} for r in references]
 
 
 def point_name(row: dict[str, Any], lang: str) -> str:
     """A model's name as saved; a reference row's name in the figure's language."""
-    return REFERENCE_NAMES.get(row["model"], {}).get(lang, row["model"])
+    return (reference_label(row) or {}).get(lang, row["model"])
 
 
 def fid_figure(rows: list[dict[str, Any]], floor: float, ceiling: float, lang: str):
@@ -219,19 +252,23 @@ def fid_figure(rows: list[dict[str, Any]], floor: float, ceiling: float, lang: s
     return fig
 
 
-def precision_recall_figure(rows: list[dict[str, Any]], references: list[dict[str, Any]], lang: str):
+def density_coverage_figure(rows: list[dict[str, Any]], references: list[dict[str, Any]], lang: str):
+    """Each model and reference set at (coverage, density); density above the plot's top is drawn at the edge."""
     import matplotlib.pyplot as plt
 
     w = FIGURE_WORDS[lang]
+    top = 1.3
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     for r in rows + references:
-        if r.get("precision") is None or r.get("recall") is None:
+        if r.get("density") is None or r.get("coverage") is None:
             continue
         marker = "s" if r["family"] == "reference" else "o"
-        ax.scatter(r["recall"], r["precision"], color=COLORS[r["family"]], marker=marker, s=30)
-        ax.annotate(point_name(r, lang), (r["recall"], r["precision"]), fontsize=6, xytext=(3, 3), textcoords="offset points")
-    ax.set(xlim=(-0.03, 1.05), ylim=(-0.03, 1.05), xlabel=w["recall"], ylabel=w["precision"])
+        point = (r["coverage"], min(r["density"], top))
+        ax.scatter(*point, color=COLORS[r["family"]], marker=marker if r["density"] <= top else "^", s=30)
+        ax.annotate(point_name(r, lang), point, fontsize=6, xytext=(3, 3), textcoords="offset points")
+    ax.axhline(1.0, color="gray", ls=":", lw=1)  # density of real digits on average
+    ax.set(xlim=(-0.03, 1.05), ylim=(-0.03, top + 0.05), xlabel=w["coverage"], ylabel=w["density"])
     for family in ("vae", "gan", "reference"):
         ax.scatter([], [], color=COLORS[family], label=family.upper() if family != "reference" else w["reference"])
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="lower right")
     return fig

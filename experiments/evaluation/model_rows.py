@@ -13,8 +13,10 @@ from typing import Any
 from harness.train.evaluation import Evaluator
 
 EVALUATOR_ITEM = "eval.classifier"
-# What the evaluator's score() gives that a row keeps (its class histogram and sample count stay out).
-SCORE_KEYS = ("fid", "coverage_entropy", "kl_uniform", "classes_under_2pct", "mean_confidence", "precision", "recall")
+# What the evaluator's score() gives that a row keeps: every model records its class distribution
+# (class_hist, over n samples) and how many digits get under 5 % and under 2 % of them.
+SCORE_KEYS = ("fid", "fid_se", "coverage_entropy", "kl_uniform", "classes_under_2pct", "classes_under_5pct",
+              "class_hist", "mean_confidence", "density", "coverage", "precision", "recall", "n")
 FAMILIES = ("vae", "gan", "reference")
 
 
@@ -31,14 +33,21 @@ class ModelRow:
     train_s: float | None           # seconds of training
     sample_ips: float | None        # images per second when sampling
     fid: float | None = None
+    fid_se: float | None = None     # bootstrap standard error of fid over the samples
     coverage_entropy: float | None = None
     kl_uniform: float | None = None
     classes_under_2pct: int | None = None
+    classes_under_5pct: int | None = None
+    class_hist: list[int] | None = None  # samples the evaluator labels 0, 1, ..., 9
     mean_confidence: float | None = None
-    precision: float | None = None
+    density: float | None = None    # fidelity (Naeem et al. 2020); ~1 for real digits, may exceed 1
+    coverage: float | None = None   # diversity: share of real neighbourhoods reached
+    precision: float | None = None  # Kynkäänniemi et al. 2019: fooled by noise, not quoted
     recall: float | None = None
+    n: int | None = None            # samples scored
     neg_elbo: float | None = None   # VAE only: test -ELBO, nats per image
     nll: float | None = None        # VAE only: the IWAE estimate of -log p(x)
+    nll_se: float | None = None     # its standard error over the test images
     extra: dict[str, Any] = field(default_factory=dict)  # family-specific columns (a VAE's KL, active units)
 
     def __post_init__(self) -> None:
@@ -49,10 +58,11 @@ class ModelRow:
     def scored(cls, model: str, family: str, item: str, train_s: float | None, sample_ips: float | None,
                scores: dict[str, Any] | None, **rest: Any) -> "ModelRow":
         """A row holding the evaluator's scores (None where the model was not scored)."""
-        known = {k: v for k, v in rest.items() if k in cls.__dataclass_fields__}
+        fields = {k: (scores or {}).get(k) for k in SCORE_KEYS}
+        # An explicit keyword wins over the score of the same name (a VAE row passes class_hist and n too).
+        fields.update({k: v for k, v in rest.items() if k in cls.__dataclass_fields__})
         extra = {k: v for k, v in rest.items() if k not in cls.__dataclass_fields__}
-        return cls(model, family, item, train_s, sample_ips, **{k: (scores or {}).get(k) for k in SCORE_KEYS},
-                   **known, extra=extra)
+        return cls(model, family, item, train_s, sample_ips, **fields, extra=extra)
 
     def as_dict(self) -> dict[str, Any]:
         """The flat dict a run stores (and eval.compare reads)."""

@@ -28,6 +28,10 @@ BUDGET_REDUCED = {"es": " (el perfil '{profile}' reduce los {handout} pasos del 
 NOTES = {
     "ms_per_step": {"es": "un paso = actualización de D + actualización de G; sin el primero (traza el grafo)",
                     "en": "one step = a D update + a G update; the first (graph tracing) excluded"},
+    "warmup_s": {"es": "la primera llamada menos lo que cuestan sus pasos en régimen: compilar el grafo, un costo único",
+                 "en": "the first call less what its steps cost at steady state: compiling the graph, paid once"},
+    "steady_train_s": {"es": "pasos × tiempo por paso en régimen, sin la compilación",
+                       "en": "steps × steady time per step, without compilation"},
     "last10": {"es": "media del último 10 % de los pasos", "en": "mean over the last 10 % of steps"},
     "arithmetic": {"es": "gan.precision = {precision} en esta máquina", "en": "gan.precision = {precision} on this machine"},
     "d_acc_stuck_frac": {"es": f"fracción del último {STUCK_TAIL:.0%} de pasos con exactitud de D = 1.0",
@@ -112,6 +116,8 @@ def record(ctx, result: TrainedGan) -> None:
         ctx.metric(f"{name}_last10", history.tail(name), note=NOTES["last10"])
         ctx.metric(f"{name}_first10", history.head(name))
     ctx.metric("first_step_s", history.first_step_s, "s")
+    ctx.metric("warmup_s", history.timing.warmup_s, "s", note=NOTES["warmup_s"])
+    ctx.metric("steady_train_s", history.timing.steady_s, "s", note=NOTES["steady_train_s"])
     ctx.metric("arithmetic", resolve_precision(settings.precision, "gan.precision"),
                note={lang: text.format(precision=settings.precision) for lang, text in NOTES["arithmetic"].items()})
     stuck_check(ctx, history)
@@ -131,7 +137,8 @@ def record(ctx, result: TrainedGan) -> None:
     ctx.save_model("generator", result.gan.generator)
     ctx.save_value("noise", {"law": gan_cfg["noise"], "dim": gan_cfg["noise_dim"]})  # the GAN explorer draws z from it
     ctx.save_model("discriminator", result.gan.discriminator)
-    ctx.save_value("model_rows", [model_row(LABEL, ctx.id, result.train_s, result.sample_ips, scores)])
+    ctx.save_value("model_rows", [model_row(LABEL, ctx.id, result.train_s, result.sample_ips, scores,
+                                                timing=result.history.timing)])
 
 
 def noise_check(ctx, z: np.ndarray, settings: GanSettings) -> None:

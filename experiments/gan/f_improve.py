@@ -14,7 +14,8 @@ import numpy as np
 from experiments.gan.figures import class_histogram_figure, comparison_grids, smooth, smoothing_window
 from experiments.gan.models import GAN, sample_noise
 from experiments.gan.training import (TABLE_SCORES, CODE, EVALUATOR_ITEM, History, evaluator, generate, model_row, n_eval_samples,
-                                      record_scores, score, sample_images, train_one, train_settings)
+                                      record_scores, score, train_one, train_settings)
+from harness.train.timing import sampling_speed
 from harness.errors import ConfigError
 from harness.train.evaluation import SAMPLE_SEED
 from harness.registry import item
@@ -108,8 +109,7 @@ def compare_on_same_noise(base_generator: Any, new_generator: Any, scorer: Any, 
     z = sample_noise(noise, n, dim, SAMPLE_SEED)
     base_images, new_images = generate(base_generator, z), generate(new_generator, z)
     base_scores, new_scores = score(scorer, base_images), score(scorer, new_images)
-    _, ips = sample_images(new_generator, noise, dim, n, SAMPLE_SEED)
-    return SameNoise(base_images, new_images, base_scores, new_scores, ips)
+    return SameNoise(base_images, new_images, base_scores, new_scores, sampling_speed(new_generator, z).images_per_s)
 
 
 @dataclass
@@ -179,4 +179,5 @@ def record(ctx, result: Improvement) -> None:
     ctx.save_array("history", history.values)
     ctx.save_model("generator", result.gan.generator)
     ctx.save_value("variant", {"name": name, "target": result.target, "changes": result.changes, "what": result.what})
-    ctx.save_value("model_rows", [model_row(result.label, ctx.id, result.train_s, comparison.new_ips, new_scores)])
+    ctx.save_value("model_rows", [model_row(result.label, ctx.id, result.train_s, comparison.new_ips, new_scores,
+                                                timing=history.timing)])

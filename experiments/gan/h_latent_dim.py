@@ -11,7 +11,9 @@ from typing import Any
 import numpy as np
 
 from experiments.gan.figures import class_histogram_figure, comparison_grids
-from experiments.gan.training import (TABLE_SCORES, CODE, EVALUATOR_ITEM, evaluator, model_row, n_eval_samples, sample_images, score,
+from experiments.gan.models import sample_noise
+from harness.train.timing import TrainingTime
+from experiments.gan.training import (TABLE_SCORES, CODE, EVALUATOR_ITEM, evaluator, generate, model_row, n_eval_samples, sample_images, score,
                                       train_one, train_settings)
 from harness.train.evaluation import SAMPLE_SEED
 from harness.registry import item
@@ -94,6 +96,8 @@ class Trained:
     ms_per_step: float
     stuck_fraction: float
     reused: bool
+    sample_ips: float | None = None   # 1.2d's, when reused: each model is timed once
+    timing: TrainingTime | None = None
 
 
 @dataclass
@@ -101,17 +105,23 @@ class SweepPoint:
     point: dict[str, Any]       # the row saved in `points`
     samples: np.ndarray         # ten of its images
     scores: dict[str, Any]
+    timing: TrainingTime | None = None
 
 
 def score_point(dim: int, trained: Trained, scorer: Any, noise: str, n: int) -> SweepPoint:
     """G of one latent size scored on n images of its law, in the `points` format."""
-    images, ips = sample_images(trained.generator, noise, dim, n, SAMPLE_SEED)
+    if trained.sample_ips is None:
+        images, ips = sample_images(trained.generator, noise, dim, n, SAMPLE_SEED)
+    else:
+        images, ips = generate(trained.generator, sample_noise(noise, n, dim, SAMPLE_SEED)), trained.sample_ips
     scores = score(scorer, images)
     point = {"dim": dim, "reused_1.2d": trained.reused, "train_s": trained.train_s, "ms_per_step": trained.ms_per_step,
              "sample_ips": ips, "g_params": int(trained.generator.count_params()), "d_acc_stuck_frac": trained.stuck_fraction,
              "class_hist": scores["class_hist"], **{k: float(scores[k]) for k in TABLE_SCORES},
-             "classes_under_2pct": int(scores["classes_under_2pct"])}
-    return SweepPoint(point, images[:10], scores)
+             "classes_under_2pct": int(scores["classes_under_2pct"]), "fid_se": float(scores["fid_se"])}
+    if trained.timing:
+        point.update(steady_train_s=trained.timing.steady_s, warmup_s=trained.timing.warmup_s)
+    return SweepPoint(point, images[:10], scores, trained.timing)
 
 
 @dataclass
@@ -134,10 +144,11 @@ def latent_dim(ctx):
         ctx.log(f"z = {dim} ({i + 1}/{len(dims)})")
         if dim == gan_cfg["noise_dim"]:
             trained = Trained(base.model("generator"), base.metrics["train_s"], base.metrics["ms_per_step"],
-                              base.metrics["d_acc_stuck_frac"], reused=True)
+                              base.metrics["d_acc_stuck_frac"], reused=True, sample_ips=base.metrics["sample_ips"])
         else:
             gan, history, train_s = train_one(ctx, train_settings(ctx, noise_dim=dim), f"GAN z={dim}")
-            trained = Trained(gan.generator, train_s, history.ms_per_step, history.stuck_fraction(), reused=False)
+            trained = Trained(gan.generator, train_s, history.ms_per_step, history.stuck_fraction(), reused=False,
+                              timing=history.timing)
         points.append(score_point(dim, trained, scorer, gan_cfg["noise"], n_eval_samples(ctx)))
     record(ctx, Sweep(dims, gan_cfg["noise_dim"], gan_cfg["noise"], points, vae_sweep_rows(ctx)))
 
@@ -146,11 +157,12 @@ def record(ctx, sweep: Sweep) -> None:
     dims, points, vae_rows = sweep.dims, [p.point for p in sweep.points], sweep.vae_rows
     samples = {f"z={p['dim']}": sp.samples for p, sp in zip(points, sweep.points)}
     rows = [model_row(f"GAN z={p['dim']} {sweep.noise}", "1.2d" if p["reused_1.2d"] else ctx.id, p["train_s"], p["sample_ips"],
-                      sp.scores) for p, sp in zip(points, sweep.points)]
+                      sp.scores, timing=sp.timing) for p, sp in zip(points, sweep.points)]
 
     best = min(points, key=lambda p: p["fid"])
     ctx.metric("best_dim_by_fid", best["dim"])
     ctx.metric("best_fid", best["fid"])
+    ctx.metric("best_fid_se", best["fid_se"])
     for p in points:
         ctx.metric(f"fid_z{p['dim']}", p["fid"])
         ctx.metric(f"coverage_entropy_z{p['dim']}", p["coverage_entropy"], "nats")
@@ -159,6 +171,8 @@ def record(ctx, sweep: Sweep) -> None:
     ctx.metric("n_dims", len(points))
     ctx.metric("fid_first_dim", points[0]["fid"])
     ctx.metric("fid_last_dim", points[-1]["fid"])
+    ctx.metric("fid_first_dim_se", points[0]["fid_se"])
+    ctx.metric("fid_last_dim_se", points[-1]["fid_se"])
     ctx.metric("first_dim", points[0]["dim"])
     ctx.metric("last_dim", points[-1]["dim"])
     ctx.check("reuses_1.2d", any(p["reused_1.2d"] for p in points) or sweep.base_dim not in dims,
@@ -168,12 +182,13 @@ def record(ctx, sweep: Sweep) -> None:
               CHECKS["sweep_covers_handout_range"], expected=sorted(HANDOUT_DIMS), observed=dims)
 
     ctx.metric("vae_points", len(vae_rows))
-    ctx.save_value("vae_sweep", [{"dim": r["latent_dim"], "fid": r["fid"], "coverage_entropy": r.get("coverage_entropy"),
+    ctx.save_value("vae_sweep", [{"dim": r["latent_dim"], "fid": r["fid"], "fid_se": r.get("fid_se"), "coverage_entropy": r.get("coverage_entropy"),
                                   "classes_under_2pct": r.get("classes_under_2pct")} for r in vae_rows])
     if vae_rows:
         vae_best = min(vae_rows, key=lambda r: r["fid"])
         ctx.metric("vae_best_dim_by_fid", vae_best["latent_dim"])
         ctx.metric("vae_best_fid", vae_best["fid"])
+        ctx.metric("vae_best_fid_se", vae_best.get("fid_se"))
     ctx.table("sweep", TABLE_COLUMNS,
               [[p["dim"], round(p["fid"], 2), round(p["coverage_entropy"], 3), p["classes_under_2pct"], round(p["precision"], 3),
                 round(p["recall"], 3), p["g_params"], round(p["train_s"], 1), "1.2d" if p["reused_1.2d"] else "1.2h"] for p in points],

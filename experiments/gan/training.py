@@ -21,6 +21,7 @@ from experiments.evaluation.model_rows import EVALUATOR_ITEM, ModelRow, evaluato
 from harness.errors import ItemFailed
 from harness.train.evaluation import SAMPLE_SEED
 from harness.train.steps import backend, compiled_scan
+from harness.train.timing import TrainingTime, sampling_speed, split_training
 
 COLUMNS = ("d_loss", "d_acc", "g_loss", "g_acc")
 # The modules a training item's result depends on, whatever names it imports (its cache fingerprint covers them).
@@ -49,6 +50,11 @@ class History:
         if self.timed_steps > 0:
             return 1000.0 * self.seconds / self.timed_steps
         return 1000.0 * self.first_step_s / max(self.steps, 1)
+
+    @property
+    def timing(self) -> TrainingTime:
+        """Steady seconds per step, and the first call's compile time set apart (harness.train.timing)."""
+        return split_training(self.first_step_s, self.seconds, self.steps, first_units=self.steps - self.timed_steps)
 
     def tail(self, name: str, fraction: float = 0.1) -> float:
         col = self.column(name)
@@ -148,7 +154,7 @@ def final_lrs(gan: GAN) -> tuple[float, float]:
 
 
 # -- sampling ---------------------------------------------------------------------------
-PREDICT_BATCH = 1000   # the VAE's sampling (1.1e) decodes with the same batch, so the rates compare
+PREDICT_BATCH = 1000   # images G makes per predict batch (the speed is timed by harness.train.timing)
 
 
 def generate(generator: keras.Model, z: np.ndarray) -> np.ndarray:
@@ -156,12 +162,10 @@ def generate(generator: keras.Model, z: np.ndarray) -> np.ndarray:
 
 
 def sample_images(generator: keras.Model, noise: str, dim: int, n: int, seed: int) -> tuple[np.ndarray, float]:
-    """n images from G and the rate in images per second (steady state: a first predict traces the graph)."""
+    """n images from G and its rate in images per second (harness.train.timing: the one method
+    every model's speed is measured by)."""
     z = sample_noise(noise, n, dim, seed)
-    generate(generator, z[:10])
-    t0 = time.perf_counter()
-    images = generate(generator, z)
-    return images, n / (time.perf_counter() - t0)
+    return generate(generator, z), sampling_speed(generator, z).images_per_s
 
 
 # -- evaluation (FID-MNIST, class coverage) ------------------------------------------------
@@ -185,15 +189,20 @@ def evaluate(ctx: Any, scorer: Any, generator: keras.Model, noise: str, dim: int
 # The evaluator's scores the GAN items' tables show, in this order (kl_uniform is in the model rows).
 TABLE_SCORES = ("fid", "coverage_entropy", "classes_under_2pct", "mean_confidence", "precision", "recall")
 
-def model_row(label: str, item_id: str, train_s: float, ips: float, scores: dict[str, Any] | None) -> dict[str, Any]:
-    """A GAN's row of the comparison (experiments.evaluation.model_rows), as a run stores it."""
-    return ModelRow.scored(label, "gan", item_id, train_s, ips, scores).as_dict()
+def model_row(label: str, item_id: str, train_s: float, ips: float, scores: dict[str, Any] | None,
+              timing: TrainingTime | None = None) -> dict[str, Any]:
+    """A GAN's row of the comparison (experiments.evaluation.model_rows), as a run stores it; with
+    its training's steady time and compile warm-up apart when the item has them."""
+    steady = {"steady_train_s": round(timing.steady_s, 2), "warmup_s": round(timing.warmup_s, 2)} if timing else {}
+    return ModelRow.scored(label, "gan", item_id, train_s, ips, scores, **steady).as_dict()
 
 
 def record_scores(ctx: Any, scores: dict[str, Any], prefix: str = "") -> None:
     n = scores.get("n")
     note = {"es": f"sobre {n} imágenes generadas", "en": f"over {n} generated images"} if n else None
     ctx.metric(f"{prefix}fid", float(scores["fid"]), note=note)
+    ctx.metric(f"{prefix}fid_se", float(scores["fid_se"]),
+               note={"es": "error estándar por remuestreo de las muestras", "en": "bootstrap standard error over the samples"})
     ctx.metric(f"{prefix}coverage_entropy", float(scores["coverage_entropy"]), "nats", note=note)
     ctx.metric(f"{prefix}classes_under_2pct", int(scores["classes_under_2pct"]))
     ctx.metric(f"{prefix}precision", float(scores["precision"]))

@@ -69,9 +69,24 @@ def measure(ctx: Any, vae: models.VAE, label: str, training: models.Training | N
         images_per_s=round(training.images_per_s, 1) if training else None,
         nll_se=likelihood["nll_se"], iwae_k=likelihood["iwae_k"], iwae_images=likelihood["iwae_images"],
         class_hist=scores["class_hist"], n=scores["n"],
+        **(steady_timing(training) if training else {}),
     ).as_dict()
     row["_samples"] = samples
     return row
+
+
+def uncertainties(prefix: str, row: dict[str, Any]) -> dict[str, float]:
+    """The standard errors a comparison of this model is judged by: FID-MNIST's bootstrap over
+    the samples and the IWAE bound's over the test images."""
+    return {f"{prefix}_fid_se": row["fid_se"], f"{prefix}_test_nll_iwae_se": row["nll_se"]}
+
+
+def steady_timing(training: models.Training) -> dict[str, float]:
+    """Training time as every table quotes it: seconds per epoch at steady state, and the
+    one-off warm-up (the first epoch's compilation) apart (harness.train.timing)."""
+    timing = training.timing
+    return {"s_per_epoch": round(timing.per_unit_s, 2), "warmup_s": round(timing.warmup_s, 2),
+            "steady_train_s": round(timing.steady_s, 2)}
 
 
 def base_row(ctx: Any, vae: models.VAE) -> dict[str, Any]:

@@ -108,6 +108,8 @@ def compare_losses(ctx, bce: models.VAE, mse: models.VAE, run: models.Training, 
         "mse_fid": mse_row["fid"],
         "bce_mean_confidence": bce_row["mean_confidence"],
         "mse_mean_confidence": mse_row["mean_confidence"],
+        **common.uncertainties("bce", bce_row),
+        **common.uncertainties("mse", mse_row),
     }
     digits = ctx.data.x_test[common.first_of_each_digit(ctx.data.y_test)]
     bce_reconstructions = common.reconstructions(bce, digits)

@@ -7,6 +7,7 @@ from typing import Any
 import keras
 
 from harness.train.hardware import resolve_precision
+from harness.train.timing import SAMPLE_BATCH, TIMED_CALLS
 from harness.registry import item
 
 from experiments.vae import common
@@ -22,13 +23,20 @@ CURVE_WORDS = {
 }
 
 UNITS = {"test_neg_elbo": "nats", "test_nll_iwae": "nats", "images_per_s": "img/s", "test_nll_iwae_se": "nats",
-         "test_reconstruction": "nats", "test_kl": "nats", "s_per_epoch": "s", "train_s": "s", "train_cpu_s": "s",
+         "test_reconstruction": "nats", "test_kl": "nats", "s_per_epoch": "s", "warmup_s": "s", "steady_train_s": "s", "train_s": "s", "train_cpu_s": "s",
          "final_train_loss": "nats", "final_val_loss": "nats", "sample_ips": "img/s"}
 NOTES = {
     "test_neg_elbo": common.likelihood_note,
     "test_nll_iwae": common.likelihood_note,
-    "images_per_s": {"es": "épocas sin la primera (que construye el grafo), validación incluida",
-                     "en": "epochs after the first (which builds the graph), validation included"},
+    "images_per_s": {"es": "mediana de las épocas sin la primera (que construye el grafo), validación incluida",
+                     "en": "median of the epochs after the first (which builds the graph), validation included"},
+    "s_per_epoch": {"es": "mediana de las épocas sin la primera, validación incluida",
+                    "en": "median of the epochs after the first, validation included"},
+    "warmup_s": {"es": "la primera época menos una en régimen: compilar el grafo, un costo único",
+                 "en": "the first epoch less a steady one: compiling the graph, paid once"},
+    "steady_train_s": {"es": "épocas × tiempo por época en régimen, sin la compilación",
+                       "en": "epochs × steady time per epoch, without compilation"},
+    "fid_se": {"es": "error estándar por remuestreo de las muestras", "en": "bootstrap standard error over the samples"},
     "test_nll_iwae_se": {"es": "error estándar de la media IWAE sobre las imágenes de test usadas",
                          "en": "standard error of the IWAE mean over the test images used"},
     "train_cpu_s": {"es": "segundos de CPU del proceso al entrenar: no se inflan si otros trabajos comparten los núcleos",
@@ -81,16 +89,18 @@ class TrainedBase:
 def summarise(vae: models.VAE, run: models.Training, row: dict[str, Any], settings: dict[str, Any],
               n_train: int, profile: str) -> TrainedBase:
     history = run.history
-    steady = run.epoch_s[1:] or run.epoch_s  # the first epoch also builds the graph
+    timing = run.timing  # the first epoch also builds the graph: its extra is the warm-up
     epochs = len(history["loss"])
     metrics = {
         "test_neg_elbo": row["neg_elbo"],
         "test_nll_iwae": row["nll"],
-        "images_per_s": n_train * len(steady) / sum(steady),
+        "images_per_s": n_train / timing.per_unit_s,
         "test_nll_iwae_se": row["nll_se"],
         "test_reconstruction": row["reconstruction"],
         "test_kl": row["kl"],
-        "s_per_epoch": sum(steady) / len(steady),
+        "s_per_epoch": timing.per_unit_s,
+        "warmup_s": timing.warmup_s,
+        "steady_train_s": timing.steady_s,
         "train_s": run.train_s,
         "train_cpu_s": run.cpu_s,
         "epochs": epochs,
@@ -101,8 +111,11 @@ def summarise(vae: models.VAE, run: models.Training, row: dict[str, Any], settin
         "final_val_loss": history["val_loss"][-1],
         "active_units": row["active_units"],
         "sample_ips": row["sample_ips"],
+        "sample_batch": SAMPLE_BATCH,
+        "timed_calls": TIMED_CALLS,
         "n_train": n_train,
         "fid": row["fid"],
+        "fid_se": row["fid_se"],
         "classes_under_2pct": row["classes_under_2pct"],
         "precision": row["precision"],
         "recall": row["recall"],

@@ -88,12 +88,15 @@ def compare_priors(ctx, normal: models.VAE, other: models.VAE, prior: models.Pri
         "prior_test_reconstruction": other_row["reconstruction"],
         "normal_test_reconstruction": normal_row["reconstruction"],
         "prior_train_s": run.train_s,
+        "prior_s_per_epoch": other_row["s_per_epoch"],
         "prior_active_units": other_row["active_units"],
         "analytic_kl": int(prior.analytic_kl),
         "prior_fid": other_row["fid"],
         "normal_fid": normal_row["fid"],
         "prior_classes_under_2pct": other_row["classes_under_2pct"],
         "normal_classes_under_2pct": normal_row["classes_under_2pct"],
+        **common.uncertainties("prior", other_row),
+        **common.uncertainties("normal", normal_row),
     }
     mu_normal = normal.encoder.predict(ctx.data.x_test, batch_size=1000, verbose=0)[0]
     mu_other = other.encoder.predict(ctx.data.x_test, batch_size=1000, verbose=0)[0]

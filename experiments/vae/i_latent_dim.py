@@ -54,6 +54,7 @@ def summarise(rows: list[dict[str, Any]], dims: list[int], base_dim: int, item_i
     """The sweep's best, smallest and largest points, from the model rows in order of dimension."""
     best = min(rows, key=lambda row: row["neg_elbo"])
     best_fid = min(rows, key=lambda row: row["fid"])
+    best_nll = min(rows, key=lambda row: row["nll"])   # the fair likelihood comparison: the IWAE bound
     smallest, largest = rows[0], rows[-1]
     metrics = {
         "best_latent_dim": best["latent_dim"],
@@ -74,6 +75,16 @@ def summarise(rows: list[dict[str, Any]], dims: list[int], base_dim: int, item_i
         "best_fid": best_fid["fid"],
         "smallest_dim_fid": smallest["fid"],
         "largest_dim_fid": largest["fid"],
+        "best_fid_se": best_fid["fid_se"],
+        "smallest_dim_fid_se": smallest["fid_se"],
+        "largest_dim_fid_se": largest["fid_se"],
+        "best_nll_latent_dim": best_nll["latent_dim"],
+        "best_nll": best_nll["nll"],
+        "best_nll_se": best_nll["nll_se"],
+        "smallest_dim_nll": smallest["nll"],
+        "smallest_dim_nll_se": smallest["nll_se"],
+        "smallest_dim_s_per_epoch": smallest["s_per_epoch"],
+        "largest_dim_s_per_epoch": largest["s_per_epoch"],
     }
     reused = any(row["item"] == "1.1e" for row in rows)
     checks = {"sweep_reuses_1.1e": Check(base_dim not in dims or reused, True, reused)}

@@ -72,7 +72,6 @@ def compare_architectures(ctx, handout: models.VAE, variant: models.VAE, run: mo
     rows = [common.base_row(ctx, handout),
             common.measure(ctx, variant, "VAE z=2 BCE +conv block", training=run)]
     handout_row, variant_row = rows
-    steady = run.epoch_s[1:] or run.epoch_s  # the first epoch also builds the graph
     metrics = {
         "variant_test_neg_elbo": variant_row["neg_elbo"],
         "base_test_neg_elbo": handout_row["neg_elbo"],
@@ -84,7 +83,7 @@ def compare_architectures(ctx, handout: models.VAE, variant: models.VAE, run: mo
         "base_test_reconstruction": handout_row["reconstruction"],
         "variant_test_kl": variant_row["kl"],
         "base_test_kl": handout_row["kl"],
-        "variant_images_per_s": len(ctx.data.x_train) * len(steady) / sum(steady),
+        "variant_images_per_s": len(ctx.data.x_train) / run.timing.per_unit_s,
         "base_images_per_s": base_metrics["images_per_s"],
         "variant_train_s": run.train_s,
         "variant_train_cpu_s": run.cpu_s,
@@ -93,6 +92,12 @@ def compare_architectures(ctx, handout: models.VAE, variant: models.VAE, run: mo
         "base_train_s": base_metrics["train_s"],
         "variant_fid": variant_row["fid"],
         "base_fid": handout_row["fid"],
+        "variant_s_per_epoch": variant_row["s_per_epoch"],
+        "base_s_per_epoch": base_metrics["s_per_epoch"],
+        "variant_warmup_s": variant_row["warmup_s"],
+        "base_warmup_s": base_metrics["warmup_s"],
+        **common.uncertainties("variant", variant_row),
+        **common.uncertainties("base", handout_row),
     }
     encoder_layers = architecture.layer_table(variant.encoder)
     decoder_layers = architecture.layer_table(variant.decoder)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import random
-import re
 import threading
 import time
 from pathlib import Path
@@ -17,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from harness.report import content
-from harness.config import Config, load_config
-from harness.report.content import RunView, ItemView, format_value
+from harness.config import Config, load_config, load_profiles
+from harness.report.content import RunView, ItemView
 from harness.context import Splits
 from harness.errors import HarnessError
 from harness.panel.explore import GanExplorer, VaeExplorer
@@ -28,11 +27,8 @@ from harness.registry import Registry, discover
 from harness.run.runner import Runner
 from harness.run.store import RunStore, resolve_run
 
-PROFILES = ("smoke", "quick", "full")
-TALK_DURATION_S = 20 * 60
+IDENTITY = ("team", "course", "talk")  # who hands the run in, and their talk: kept by every re-run and report
 SECTION_KEYS = (("1.1", "vae"), ("1.2", "gan"), ("eval", "eval"))
-_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[¿¡(\"'A-ZÁÉÍÓÚÑ0-9])")
 
 
 def esc(text: Any) -> str:
@@ -44,54 +40,6 @@ def section_key(view: ItemView) -> str:
         if view.section == prefix or view.id.startswith(prefix):
             return key
     return "eval"
-
-
-# ---------------------------------------------------------------- talking points
-def _blocks(md: str) -> list[list[str]]:
-    blocks, cur, fenced = [], [], False
-    for line in md.splitlines():
-        if line.strip().startswith(("```", "~~~")):
-            fenced = not fenced
-            continue
-        if fenced:
-            continue
-        if not line.strip():
-            if cur:
-                blocks.append(cur)
-            cur = []
-        else:
-            cur.append(line)
-    if cur:
-        blocks.append(cur)
-    return blocks
-
-
-def talking_points(md: str | None, n: int = 3) -> list[str]:
-    """The first n bullets or sentences of an answer, in reading order (Markdown source)."""
-    points: list[str] = []
-    for block in _blocks(md or ""):
-        first = block[0].lstrip()
-        if first.startswith(("#", "|", "$$", ">", "<")):
-            continue
-        if _BULLET.match(block[0]):
-            bullets: list[str] = []
-            for line in block:
-                if _BULLET.match(line):
-                    bullets.append(_BULLET.sub("", line).strip())
-                elif bullets:
-                    bullets[-1] += " " + line.strip()
-            points += bullets
-        else:
-            text = " ".join(line.strip() for line in block)
-            points += [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
-        if len(points) >= n:
-            break
-    return points[:n]
-
-
-def render_point(point: str) -> str:
-    """One point as safe inline HTML (raw HTML in answers stays text)."""
-    return content.markdown().renderInline(point)
 
 
 # ---------------------------------------------------------------- paths
@@ -112,7 +60,7 @@ class Panel:
     """One run, its content views, its training queue and its explorers."""
 
     def __init__(self, root: Path, run_id: str | None, registry: Registry | None = None,
-                 dataset_loader=None) -> None:
+                 dataset_loader=None, settings_file: Path | None = None) -> None:
         # Absolute from here on: the content views name files under the reports root, and a
         # relative root ('reports', the CLI's default) would not resolve inside the run folder.
         self.store: RunStore = resolve_run(Path(root).resolve(), run_id)
@@ -125,6 +73,9 @@ class Panel:
         self.vae = VaeExplorer(self.store, self.test_images, self.registry.showing("vae_explorer"))
         self.gan = GanExplorer(self.store, self.registry.showing("gan_explorer"))
         self.rng = random.SystemRandom()
+        self.settings_file = Path(settings_file) if settings_file else None
+        self._file_settings = self._read_settings_file()
+        self._store_identity()
 
     # -- config and data --------------------------------------------------
     @property
@@ -134,10 +85,43 @@ class Panel:
     def manifest(self) -> dict[str, Any]:
         return self.store.read_manifest()
 
-    def config(self, profile: str | None = None) -> Config:
-        """The run's settings (its overrides kept) at the run's profile or the one asked for."""
+    def config(self) -> Config:
+        """The settings the run was made with, team and course included, at the run's own profile.
+
+        Rebuilt from the profile, then overlaid with the settings the manifest recorded (so a
+        `--config` file's team, course and values survive a re-run from the panel), then with
+        `serve --config`'s file when one was given.
+        """
         manifest = self.manifest()
-        return load_config(profile or manifest.get("profile", "quick"), manifest.get("overrides") or {})
+        fresh = load_config(self.profile, manifest.get("overrides") or {})
+        values = overlay(fresh.values, manifest.get("config") or {})
+        values = overlay(values, self._file_settings)
+        return Config(fresh.profile, values, fresh.overrides)
+
+    @property
+    def profile(self) -> str:
+        return self.manifest().get("profile", "quick")
+
+    def _read_settings_file(self) -> dict[str, Any]:
+        if self.settings_file is None:
+            return {}
+        load_config(self.profile, user_file=self.settings_file)  # one clear line if the file is wrong
+        return load_profiles(self.settings_file)
+
+    def _store_identity(self) -> None:
+        """`serve --config`'s team and course go into the run at once: the draw and a report use them."""
+        identity = {k: v for k, v in self.config().values.items() if k in IDENTITY}
+        manifest = self.manifest()
+        stored = manifest.get("config") or {}
+        if not manifest or all(stored.get(k) == v for k, v in identity.items()):
+            return
+        try:
+            with self.store.lock(holder="harness serve"):
+                manifest = self.manifest()
+                manifest.setdefault("config", {}).update(identity)
+                self.store.write_manifest(manifest)
+        except HarnessError as exc:  # a CLI run holds the run: its next write keeps the old team
+            print(f"harness: warning: team and course not stored in the run yet: {exc}")
 
     def dataset(self, name: str) -> Any:
         with self._data_lock:
@@ -156,8 +140,8 @@ class Panel:
         splits = Splits.from_dataset(ds, 1, config.get("data.n_test"))
         return splits.x_test, splits.y_test
 
-    def runner(self, profile: str | None = None, on_event=None, cancel: threading.Event | None = None) -> Runner:
-        config = self.config(profile)
+    def runner(self, on_event=None, cancel: threading.Event | None = None) -> Runner:
+        config = self.config()
         name = config.get("dataset")
         return Runner(self.registry, config, self.store, lambda: self.dataset(name), on_event, cancel,
                       command=f"harness serve (panel) --profile {config.profile}")
@@ -201,22 +185,21 @@ class Panel:
             rows.append([it.id, it.title, status_label(s, st), checks, "" if wall is None else f"{wall:.1f} s"])
         return rows
 
-    def submit(self, item_ids: list[str], profile: str, force: bool = False) -> Job:
-        if profile not in PROFILES:
-            raise HarnessError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
+    def submit(self, item_ids: list[str], force: bool = False) -> Job:
+        """Queue items at the run's own profile: a panel re-run never relabels the run's other items."""
         if not item_ids:
             raise HarnessError("choose an item to run")
         for item_id in item_ids:
             self.registry.get(item_id)
-        return self.jobs.submit(item_ids, profile, force)
+        return self.jobs.submit(item_ids, self.profile, force)
 
     def _run_job(self, job: Job) -> None:
-        runner = self.runner(job.profile, job.on_event, job.cancel)
+        runner = self.runner(job.on_event, job.cancel)
         runner.run(job.items, force=job.force)
 
     # -- presenter ------------------------------------------------------------
     def members(self) -> list[str]:
-        return team_members(self.manifest().get("config") or {})
+        return team_members(self.config().values)
 
     def draw_presenter(self) -> str | None:
         members = self.members()
@@ -226,19 +209,36 @@ class Panel:
     def slides(self, lang: str) -> list[ItemView]:
         return self.view(lang).items
 
+    def talk_seconds(self) -> int:
+        return max(60, round(60 * float(self.config().get("talk.minutes"))))
+
     def pace_plan(self, lang: str) -> list[dict[str, Any]]:
-        """The 20 minutes split over VAE, GAN and comparison in proportion to their slides."""
-        s, items = self.strings(lang), self.slides(lang)
-        counts = [(key, sum(1 for i in items if section_key(i) == key)) for _, key in SECTION_KEYS]
-        counts = [(k, n) for k, n in counts if n]
-        total = sum(n for _, n in counts) or 1
+        """The talk split over VAE, GAN and comparison by the settings' minutes per section
+        ([talk] vae_min, gan_min, compare_min), scaled to the talk's length; sections with no slide drop out."""
+        s, items, talk = self.strings(lang), self.slides(lang), self.config().section("talk")
+        minutes = {"vae": talk["vae_min"], "gan": talk["gan_min"], "eval": talk["compare_min"]}
+        present = [key for _, key in SECTION_KEYS if any(section_key(i) == key for i in items)]
+        total, planned = self.talk_seconds(), sum(minutes[k] for k in present) or 1.0
         plan, end = [], 0.0
-        for key, n in counts:
-            end += TALK_DURATION_S * n / total
+        for key in present:
+            end += total * minutes[key] / planned
             plan.append({"key": key, "label": s[f"panel_sec_{key}"], "end": round(end)})
         if plan:
-            plan[-1]["end"] = TALK_DURATION_S
+            plan[-1]["end"] = total
         return plan
+
+
+def overlay(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`base` with the values of `over` where `over` names a key `base` still has, of the same kind."""
+    out = dict(base)
+    for key, value in over.items():
+        if key not in out:
+            continue  # a setting the project has since dropped
+        if isinstance(out[key], dict) and isinstance(value, dict):
+            out[key] = overlay(out[key], value)
+        elif not isinstance(out[key], dict) and not isinstance(value, dict):
+            out[key] = value
+    return out
 
 
 def status_label(s: dict[str, str], status: str) -> str:

@@ -5,15 +5,12 @@ Gradio components. Every string shown comes from templates/strings.toml in the c
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
-from typing import Any
 
 from harness.errors import HarnessError
 from harness.panel.explore import NotReady
-from harness.panel.state import (Panel, esc, render_point, safe_file, section_key, status_label,
-                                 talking_points)
+from harness.panel.state import Panel, esc, safe_file, status_label
 from harness.report.content import ItemView, format_value
 
 
@@ -27,71 +24,6 @@ def side_by_side(panel: Panel) -> tuple[str, ...]:
     return tuple(i for i in (panel.registry.showing("vae_samples"), panel.registry.showing("gan_samples")) if i)
 
 # ---------------------------------------------------------------- HTML renderers
-def slide_html(panel: Panel, lang: str, idx: int) -> tuple[str, str | None, str]:
-    """A slide: (HTML of title, metrics and talking points; headline figure path; its caption)."""
-    s, items = panel.strings(lang), panel.slides(lang)
-    if not items:
-        return f"<div class='slide'>{esc(s['panel_no_items'])}</div>", None, ""
-    idx = idx % len(items)
-    it = items[idx]
-    sec_label = s[f"panel_sec_{section_key(it)}"]
-    parts = [f"<div class='slide' data-section='{section_key(it)}' data-item='{esc(it.id)}'>",
-             f"<div class='slide-top'><span>{esc(sec_label)}</span>"
-             f"<span>{esc(s['panel_slide'])} {idx + 1} / {len(items)}</span></div>",
-             f"<h2>{esc(it.id)} · {esc(it.title)}</h2>"]
-    if it.ran:
-        parts.append(metrics_html(it))
-        points = talking_points(it.answer_md)
-        if points:
-            parts.append("<ul class='points'>" + "".join(f"<li>{render_point(p)}</li>" for p in points) + "</ul>")
-        elif it.summary:
-            parts.append(f"<p>{esc(it.summary)}</p>")
-    else:
-        parts.append(f"<div class='missing'>{esc(status_label(s, it.status))}{': ' + esc(it.error) if it.error else ''}"
-                     f"<br>{esc(s['panel_run_from_items'])} <code>{esc(it.command)}</code></div>")
-        if it.summary:
-            parts.append(f"<p>{esc(it.summary)}</p>")
-    parts.append("</div>")
-    fig = it.figures[0] if it.figures else None
-    path = _safe_or_none(panel, fig.file) if fig else None
-    caption = f"**{s['figure']} {fig.number}.** {fig.caption}" if fig else ""
-    return "".join(parts), path, caption
-
-
-def metrics_html(it: ItemView) -> str:
-    cards = []
-    for m in it.headline_metrics:
-        unit = f" {esc(m['unit'])}" if m.get("unit") else ""
-        cards.append(f"<div class='metric'><div class='v'>{esc(format_value(m['value']))}{unit}</div>"
-                     f"<div class='n'>{esc(m['name'])}</div></div>")
-    return f"<div class='metrics'>{''.join(cards)}</div>" if cards else ""
-
-
-def timer_html(panel: Panel, lang: str) -> str:
-    s, plan = panel.strings(lang), panel.pace_plan(lang)
-    segs, start = [], 0
-    for p in plan:
-        width = 100 * (p["end"] - start) / 1200
-        segs.append(f"<div class='pt-seg {esc(p['key'])}' style='width:{width:.2f}%'>{esc(p['label'])}</div>")
-        start = p["end"]
-    attrs = {"total": 1200, "plan": json.dumps(plan), "on": s["panel_pace_on"],
-             "behind": s["panel_pace_behind"], "ahead": s["panel_pace_ahead"]}
-    data = " ".join(f"data-{k}=\"{esc(v)}\"" for k, v in attrs.items())
-    return (f"<div id='pt-timer' {data}><div class='pt-row'><div class='pt-clock'>20:00</div>"
-            f"<div class='pt-bar'>{''.join(segs)}<div class='pt-needle'></div></div></div>"
-            f"<div class='pt-pace'></div></div>")
-
-
-def presenter_html(panel: Panel, lang: str, who: str | None, drawn: bool) -> str:
-    s = panel.strings(lang)
-    if not drawn:
-        members = ", ".join(panel.members()) or s["panel_no_members"]
-        return f"<div id='presenter'><div class='hint'>{esc(s['team'])}: {esc(members)}</div></div>"
-    if who is None:
-        return f"<div id='presenter'><div class='hint'>{esc(s['panel_no_members'])}</div></div>"
-    return f"<div id='presenter'><div class='hint'>{esc(s['panel_presenter_is'])}</div><div class='who'>{esc(who)}</div></div>"
-
-
 def progress_html(panel: Panel, lang: str) -> str:
     s, job = panel.strings(lang), panel.jobs.last()
     if job is None:
@@ -139,9 +71,12 @@ def item_detail_html(panel: Panel, lang: str, item_id: str | None) -> str:
         out.append(f"<p><b>{esc(s['error'])}:</b> {esc(it.error)}</p>")
     if not it.ran:
         out.append(f"<p>{esc(s['run_it'])}: <code>{esc(it.command)}</code></p>")
-    if it.metrics:
-        rows = "".join(f"<tr><td>{esc(m['name'])}</td><td>{esc(format_value(m['value']))} {esc(m.get('unit') or '')}</td></tr>"
-                       for m in it.metrics)
+    labels, units = s.get("panel_metric_labels", {}), s.get("panel_units", {})
+    named = [(m.get("label") or labels.get(m["name"]), m) for m in it.metrics]
+    named = [(label, m) for label, m in named if label]  # never an internal key: the rest is in the report's appendix
+    if named:
+        rows = "".join(f"<tr><td>{esc(label)}</td><td>{esc(format_value(m['value'], lang))} "
+                       f"{esc(units.get(m.get('unit') or '', m.get('unit') or ''))}</td></tr>" for label, m in named)
         out.append(f"<h4>{esc(s['metrics'])}</h4><table><tr><th>{esc(s['metric'])}</th><th>{esc(s['value'])}</th></tr>{rows}</table>")
     if it.checks:
         rows = "".join(f"<li>{'✓' if c['passed'] else '✗'} {esc(c.get('name'))}: {esc(c.get('detail'))}</li>" for c in it.checks)
@@ -195,8 +130,18 @@ def _fmt_s(seconds: float) -> str:
 
 
 # ---------------------------------------------------------------- handlers (small, over panel_logic)
-def explorer_message(panel: Panel, lang: str, exc: Exception) -> str:
-    return f"⚠ {exc}" if isinstance(exc, (NotReady, HarnessError)) else f"⚠ {type(exc).__name__}: {exc}"
+def explorer_message(panel: Panel, lang: str, explorer, exc: Exception) -> str:
+    """Why an explorer cannot show its model, in one sentence of the panel's language, naming the item to re-run."""
+    s, item = panel.strings(lang), explorer.item_id
+    if item is None:
+        return f"⚠ {s['panel_explorer_none']}"
+    result = panel.store.load_result(item, verify=False)
+    if result is None or result.get("status") != "ok":
+        return f"⚠ {s['panel_explorer_not_run'].format(item=item)}"
+    if isinstance(exc, NotReady) and "latent space" in str(exc):
+        return f"⚠ {s['panel_explorer_not_2d'].format(item=item)}"
+    # The item ran but its saved model is gone or unreadable (a copied or trimmed run folder).
+    return f"⚠ {s['panel_explorer_model_missing'].format(item=item)}"
 
 
 def build_report(panel: Panel, lang: str, formats: list[str]) -> tuple[list[str], str]:

@@ -7,7 +7,7 @@ prose never carries a number typed by hand:
 
 Variables: `m` (this item's metrics), `v` (its saved values), `items`
 (every item's metrics, by id: `items["1.1e"].test_neg_elbo`), `cfg` (the
-run's settings) and `profile`. A missing variable is an error naming it, never
+run's settings) and `profile`; `compare(...)` words a comparison (harness.report.compare_words). A missing variable is an error naming it, never
 a silent blank. The sandbox keeps a template from reaching Python internals.
 """
 from __future__ import annotations
@@ -26,6 +26,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
 from harness.errors import HarnessError
+from harness.report.compare_words import compare_global, share_se
 
 LANGS = ("es", "en")
 
@@ -142,6 +143,9 @@ def _env(lang: str = "en") -> SandboxedEnvironment:
     env.filters = {name: _bounded_filter(fn) for name, fn in env.filters.items()}
     env.filters["num"] = lambda value, digits=2: num(value, digits, lang)
     env.filters["pct"] = lambda value, digits=1: pct(value, digits, lang)
+    # Every comparison between two models is worded by one rule (gap against combined uncertainty).
+    env.globals["compare"] = compare_global(lang)
+    env.globals["share_se"] = share_se
     return env
 
 
@@ -218,6 +222,8 @@ def render_answer_text(text: str, context: dict[str, Any], where: str, lang: str
         return inert_images(_render_bounded(text, context, lang))
     except UndefinedError as exc:
         raise AnswerError(f"{where} uses a value the run does not have ({exc.message}); run the item or fix the name") from None
+    except ValueError as exc:  # compare() given a non-finite value or an unknown basis
+        raise AnswerError(f"{where}: {exc}") from None
     except TemplateError as exc:
         line = getattr(exc, "lineno", None)
         raise AnswerError(f"{where}{f' line {line}' if line else ''}: invalid template ({exc.message}); fix the Jinja syntax") from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from harness.report.compare_words import sentence, verdict
 from harness.report.content import RunView, format_value
 
 # Cited in the text as [n]: strings.toml's section intros and conclusions use these numbers.
@@ -27,6 +28,8 @@ REFERENCES = (
     "Learning Representations (ICLR), 2016.",
     "T. Kynkäänniemi, T. Karras, S. Laine, J. Lehtinen, T. Aila. Improved Precision and Recall Metric for "
     "Assessing Generative Models. Advances in Neural Information Processing Systems 32 (NeurIPS), 2019.",
+    "M. F. Naeem, S. J. Oh, Y. Uh, Y. Choi, J. Yoo. Reliable Fidelity and Diversity Metrics for Generative "
+    "Models. International Conference on Machine Learning (ICML), 2020.",
 )
 
 
@@ -51,20 +54,25 @@ def conclusions(view: RunView) -> list[str]:
     m = {x["name"]: x["value"] for x in cmp_item.metrics} if cmp_item and cmp_item.ran else {}
     if {"best_vae_fid", "best_gan_fid", "best_vae_model", "best_gan_model"} <= m.keys():
         vae_fid, gan_fid = float(m["best_vae_fid"]), float(m["best_gan_fid"])
-        vae_wins = vae_fid <= gan_fid
-        ratio = (gan_fid / vae_fid if vae_wins else vae_fid / gan_fid) if min(vae_fid, gan_fid) > 0 else float("nan")
+        vae_se, gan_se = m.get("best_vae_fid_se"), m.get("best_gan_fid_se")
+        # A winner only beyond the combined uncertainty (harness.report.compare_words).
+        decided = verdict(vae_fid, vae_se, gan_fid, gan_se)
         n_samples = (view.manifest.get("config", {}).get("eval") or {}).get("n_samples")
         out.append(_say(s["concl_fid"], lang, n_models=m.get("n_models", "?"), n_samples=_num(n_samples, 0, lang)
                         if isinstance(n_samples, int) else "?",
                         vae_model=str(m["best_vae_model"]), vae_fid=_num(vae_fid, 2, lang),
                         gan_model=str(m["best_gan_model"]), gan_fid=_num(gan_fid, 2, lang),
-                        winner=s["concl_vae"] if vae_wins else s["concl_gan"], ratio=_num(ratio, 1, lang)))
+                        vae_se=_num(vae_se, 2, lang) if vae_se is not None else "?",
+                        gan_se=_num(gan_se, 2, lang) if gan_se is not None else "?",
+                        verdict=sentence(decided, s["concl_vae"], s["concl_gan"], "FID-MNIST", lang, digits=2,
+                                         basis="samples")))
         if isinstance(m.get("fid_floor"), (int, float)) and m["fid_floor"] > 0:
             out.append(_say(s["concl_floor"], lang, floor=_num(m["fid_floor"], 2, lang),
                             times=_num(min(vae_fid, gan_fid) / m["fid_floor"], 1, lang)))
-        keys = ("best_vae_precision", "best_vae_recall", "best_gan_precision", "best_gan_recall")
+        # Density and coverage: the fidelity and diversity metrics that pass the evaluator's references.
+        keys = ("best_vae_density", "best_vae_coverage", "best_gan_density", "best_gan_coverage")
         if all(isinstance(m.get(k), (int, float)) for k in keys):
-            out.append(_say(s["concl_precision_recall"], lang, **{k: _num(m[k], 3, lang) for k in keys}))
+            out.append(_say(s["concl_density_coverage"], lang, **{k: _num(m[k], 3, lang) for k in keys}))
         missing = m.get("n_models_missing_digits")
         if isinstance(missing, int):
             models = ", ".join(cmp_item.values.get("models_missing_digits") or [])

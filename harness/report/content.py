@@ -289,7 +289,10 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
             for name, table in result.get("tables", {}).items():
                 table_no += 1
                 view.tables.append(Table(table_no, name, _pick(table.get("caption"), lang),
-                                         [_pick(c, lang) for c in table.get("columns", [])], table.get("rows", []),
+                                         [_pick(c, lang) for c in table.get("columns", [])],
+                                         # a cell in words is saved {"es": ..., "en": ...} (a reference row's name)
+                                         [[_pick(v, lang) if isinstance(v, dict) else v for v in row]
+                                          for row in table.get("rows", [])],
                                          bool(table.get("detail"))))
             labels = s.get("metric_labels", {})
             view.metrics = [{"name": k, "value": v.get("value"), "unit": v.get("unit"), "note": _pick(v.get("note"), lang),

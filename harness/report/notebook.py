@@ -78,6 +78,8 @@ REFERENCES = [
     "Y. Burda, R. Grosse, R. Salakhutdinov. *Importance Weighted Autoencoders*. ICLR 2016.",
     "T. Kynkäänniemi, T. Karras, S. Laine, J. Lehtinen, T. Aila. *Improved Precision and Recall Metric for "
     "Assessing Generative Models*. NeurIPS 2019.",
+    "M. F. Naeem, S. J. Oh, Y. Uh, Y. Choi, J. Yoo. *Reliable Fidelity and Diversity Metrics for Generative "
+    "Models* (density and coverage). ICML 2020.",
 ]
 
 

@@ -7,12 +7,20 @@ layer, named "features", is the space where we compute
 
 - FID-MNIST: the Fréchet distance between Gaussians fitted to the features of
   generated images and of the test images (Heusel et al. 2017);
+- density and coverage (Naeem et al. 2020): fidelity is how many real
+  digits' k-NN neighbourhoods each generated sample falls in (1 = as crowded
+  as real digits), diversity the share of real neighbourhoods that hold at
+  least one generated sample; each real neighbourhood vouches for at most
+  DENSITY_CAP times its fair share, so noise piled into one outlying real
+  digit's neighbourhood cannot pass for digits (see density_coverage);
 - improved precision and recall (Kynkäänniemi et al. 2019): the share of
   generated samples inside the real manifold and the share of real samples
-  inside the generated one, each manifold being the union of k-NN balls;
+  inside the generated one, each manifold being the union of k-NN balls.
+  Kept for comparison only: uniform noise scores precision near 1 here (it
+  falls inside an outlying real digit's ball), so nothing is concluded from it;
 - class coverage: the histogram of predicted digits, its entropy and KL to
-  uniform, how many digits get under 2 % of the samples (mode collapse shows
-  here), and the mean classifier confidence (blurry or noisy images score low).
+  uniform, how many digits get under 5 % and under 2 % of the samples (mode
+  collapse shows here), and the mean classifier confidence.
 
     evaluator = Evaluator.from_output(ctx.input("eval.classifier"), ctx.data)
     scores = evaluator.score(images)        # images float32 (N, 28, 28, 1) in [0, 1]
@@ -30,12 +38,20 @@ import numpy as np
 from scipy import linalg
 
 from harness.data import sha256_file
+from harness.train.uncertainty import fid_bootstrap_se
 
 FEATURES = "features"       # the penultimate layer: the feature space
 PROBS = "probs"             # the softmax output
 N_CLASSES = 10
 UNDER_SHARE = 0.02          # a digit with less than 2 % of the samples counts as (nearly) missing
+SCARCE_SHARE = 0.05         # ... and with less than 5 %, as under-represented (uniform is 10 %)
 PR_K = 3                    # Kynkäänniemi et al. use k = 3
+DC_K = 5                    # Naeem et al. recommend k = 5 for density and coverage
+# A real neighbourhood holds k * M / N of M generated samples on average when they follow the
+# real law, and real digits rarely put more than a few times that in one. A cap of 20x leaves
+# real and one-digit sets untouched, yet stops uniform noise piled inside one outlying digit's
+# ball from counting as thousands of digits (issue 19; measured in benchmarks/RESULTS.md).
+DENSITY_CAP = 20
 # The noise every generative model is scored on (its prior or G's latent law, drawn with this seed):
 # one model gets the same FID-MNIST in every item that measures it, and two models differ by the
 # model, not by the draw (common random numbers).
@@ -142,12 +158,13 @@ def class_coverage(labels, confidences, n_classes: int = N_CLASSES) -> dict[str,
     hist = np.bincount(labels, minlength=n_classes)
     p = hist / hist.sum()
     nonzero = p[p > 0]  # 0 log 0 = 0
-    entropy = float(-(nonzero * np.log(nonzero)).sum())
+    entropy = max(0.0, float(-(nonzero * np.log(nonzero)).sum()))  # one class: 0, not -0
     return {
         "class_hist": [int(c) for c in hist],
         "coverage_entropy": entropy,
         "kl_uniform": float(math.log(n_classes) - entropy),
         "classes_under_2pct": int((p < UNDER_SHARE).sum()),
+        "classes_under_5pct": int((p < SCARCE_SHARE).sum()),
         "mean_confidence": float(confidences.mean()),
     }
 
@@ -213,6 +230,46 @@ def precision_recall(real_features, fake_features, k: int = PR_K, real_radii=Non
     return float(precision), float(recall)
 
 
+def neighbourhood_counts(real_features, fake_features, real_radii) -> np.ndarray:
+    """For each real sample, how many fake samples fall in its k-NN ball (radius squared real_radii)."""
+    real = np.asarray(real_features, np.float64)
+    fake = np.asarray(fake_features, np.float64)
+    real_sq = (real * real).sum(axis=1)
+    counts = np.zeros(len(real), dtype=np.int64)
+    step = _row_blocks(len(fake), len(real))
+    for start in range(0, len(fake), step):
+        d = _squared_distances(fake[start:start + step], real, real_sq)
+        counts += (d <= real_radii[None, :]).sum(axis=0)
+    return counts
+
+
+def density_coverage(real_features, fake_features, k: int = DC_K, real_radii=None,
+                     cap: float = DENSITY_CAP) -> tuple[float, float]:
+    """Density (fidelity) and coverage (diversity) of fake samples (Naeem et al. 2020).
+
+    With B_i the ball around real sample i of radius its distance to its k-th
+    nearest real neighbour, c_i the number of the M fakes inside B_i, N reals:
+
+        density  = 1/(k M) * sum_i min(c_i, cap * k * M / N)
+        coverage = 1/N * #{i : c_i > 0}
+
+    Without the cap this is the paper's density, sum_j #{i : fake j in B_i} / (k M):
+    about 1 when fakes follow the real law, above 1 when they crowd dense real
+    regions. The cap bounds what one real digit can vouch for: a tight cluster
+    of fakes inside a single outlier's large ball otherwise scores 1/k (0.2 at
+    k = 5) however unlike digits it is. cap=None gives the paper's estimator.
+    """
+    real = np.asarray(real_features, np.float64)
+    fake = np.asarray(fake_features, np.float64)
+    if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1] or len(fake) == 0:
+        raise ValueError(f"feature sets must be (N, D) with the same D and N > 0; got {real.shape} and {fake.shape}")
+    radii = knn_radii(real, k) if real_radii is None else np.asarray(real_radii, np.float64)
+    counts = neighbourhood_counts(real, fake, radii)
+    if cap is not None:
+        counts = np.minimum(counts, cap * k * len(fake) / len(real))
+    return float(counts.sum() / (k * len(fake))), float((counts > 0).mean())
+
+
 # ---------------------------------------------------------------- the evaluator
 
 
@@ -225,6 +282,8 @@ class _Reference:
     sigma: np.ndarray
     # Subsets for precision/recall by size, with their k-NN radii: (features, radii).
     samples: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # The same subsets' k-NN radii for density and coverage (k = DC_K), by size.
+    dc_radii: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 # One entry per (classifier file, test set): each generative item in a run
@@ -310,15 +369,26 @@ class Evaluator:
         return probs.argmax(axis=1), probs.max(axis=1)
 
     def score(self, images) -> dict[str, Any]:
-        """FID-MNIST against the test set, class coverage, and precision/recall of the images."""
+        """FID-MNIST against the test set (with its bootstrap standard error over the images),
+        class coverage, density/coverage and precision/recall of the images."""
         x = as_images(images)
         features, probs = self._embed(x)
         fid, residue = frechet_distance(*gaussian_statistics(features), self.reference.mu, self.reference.sigma)
         coverage = class_coverage(probs.argmax(axis=1), probs.max(axis=1), probs.shape[1])
         real, radii = self._real_sample(len(x))
         precision, recall = precision_recall(real, features, PR_K, real_radii=radii)
-        return {"fid": fid, "fid_imag_residue": residue, **coverage,
-                "precision": precision, "recall": recall, "n": int(len(x))}
+        fid_se = fid_bootstrap_se(features, self.reference.mu, self.reference.sigma)
+        density, neighbourhood_coverage = density_coverage(real, features, DC_K, real_radii=self._dc_radii(len(x)))
+        return {"fid": fid, "fid_se": fid_se, "fid_imag_residue": residue, **coverage,
+                "precision": precision, "recall": recall,
+                "density": density, "coverage": neighbourhood_coverage, "n": int(len(x))}
+
+    def _dc_radii(self, n_fake: int) -> np.ndarray:
+        """k-NN radii (k = DC_K) of the same real subset precision/recall use, computed once per size."""
+        real, _ = self._real_sample(n_fake)
+        if len(real) not in self.reference.dc_radii:
+            self.reference.dc_radii[len(real)] = knn_radii(real, DC_K)
+        return self.reference.dc_radii[len(real)]
 
     def _real_sample(self, n_fake: int) -> tuple[np.ndarray, np.ndarray]:
         """Test features, subsampled to the fake count when there are fewer fakes.

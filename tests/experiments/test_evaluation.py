@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
+from experiments.evaluation import references
 from harness.train import evaluation
 from harness.config import load_config
 from harness.train.evaluation import Evaluator, class_coverage, frechet_distance, knn_radii, precision_recall
@@ -175,7 +176,13 @@ def test_evaluator_item_trains_at_smoke_and_frames_the_fid_scale(smoke_run):
     assert all(c["passed"] for c in result["checks"]), result["checks"]
     assert "informational" in next(c for c in result["checks"] if c["name"] == "test_accuracy_at_least_99pct")["detail"]["en"]
     assert [f["name"] for f in result["figures"]] == ["confusion", "fid_sanity", "accuracy_curve"]
-    assert [r["family"] for r in result["values"]["reference_rows"]] == ["reference", "reference"]
+    reference_rows = result["values"]["reference_rows"]
+    assert [r["reference"] for r in reference_rows] == ["real", "noise", "blank", "one_digit"]
+    assert all(r["family"] == "reference" and r["label"]["es"] != r["label"]["en"] for r in reference_rows)
+    assert {"metric_references", "sanity"} <= set(result["tables"])
+    # Smoke scores a few hundred images per set: the reference bounds are recorded, not graded.
+    assert metrics["density_passes_references"] in (True, False)
+    assert not any(c["name"].endswith("_passes_references") for c in result["checks"])
     # Unchanged settings and code: the second run reuses it.
     assert runner.run(["eval.classifier"]).outcomes[0].status == "cached"
 
@@ -198,7 +205,9 @@ def test_evaluator_from_output_scores_real_and_collapsed_images(smoke_run, mnist
 
     real = evaluator.score(splits.x_test)
     assert set(real) == {"fid", "fid_imag_residue", "class_hist", "coverage_entropy", "kl_uniform",
-                         "classes_under_2pct", "mean_confidence", "precision", "recall", "n"}
+                         "classes_under_2pct", "classes_under_5pct", "mean_confidence", "precision", "recall",
+                         "density", "coverage", "n"}
+    assert real["coverage"] == 1.0 and real["density"] > 0.9  # the reference against itself
     assert real["fid"] == pytest.approx(0.0, abs=1e-3) and real["precision"] == real["recall"] == 1.0
     assert real["coverage_entropy"] > 0.95 * LN10 and real["classes_under_2pct"] == 0
 
@@ -206,6 +215,7 @@ def test_evaluator_from_output_scores_real_and_collapsed_images(smoke_run, mnist
     collapsed = evaluator.score(ones)
     assert collapsed["coverage_entropy"] < 0.5 and collapsed["classes_under_2pct"] >= 8
     assert collapsed["recall"] < 0.5 and collapsed["fid"] > result["metrics"]["fid_floor"]["value"]
+    assert collapsed["coverage"] < 0.3 and collapsed["classes_under_5pct"] >= 8
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         evaluator.score(2 * splits.x_test - 1)  # a tanh generator not rescaled
 
@@ -215,8 +225,9 @@ def test_evaluator_from_output_scores_real_and_collapsed_images(smoke_run, mnist
 
 def row(model, family, item, fid, **extra):
     base = {"model": model, "family": family, "item": item, "train_s": 10.0, "sample_ips": 5000.0,
-            "neg_elbo": None, "nll": None, "fid": fid, "coverage_entropy": 2.2, "kl_uniform": 0.1,
-            "classes_under_2pct": 0, "mean_confidence": 0.9, "precision": 0.7, "recall": 0.6}
+            "neg_elbo": None, "nll": None, "fid": fid, "fid_se": 1.0, "coverage_entropy": 2.2, "kl_uniform": 0.1,
+            "classes_under_2pct": 0, "classes_under_5pct": 0, "mean_confidence": 0.9, "precision": 0.7, "recall": 0.6,
+            "density": 0.9, "coverage": 0.8}
     return {**base, **extra}
 
 
@@ -243,8 +254,9 @@ def toy_registry(model_rows):
     def fake_evaluator(ctx):
         ctx.metric("fid_floor", 1.5)
         ctx.metric("fid_ceiling", 300.0)
-        ctx.save_value("reference_rows", [row("Real train digits (floor)", "reference", "eval.classifier", 1.5),
-                                          row("Uniform noise (ceiling)", "reference", "eval.classifier", 300.0)])
+        ctx.save_value("reference_rows", [
+            row("Real training digits", "reference", "eval.classifier", 1.5, label=references.LABELS["real"]),
+            row("Uniform noise", "reference", "eval.classifier", 300.0, label=references.LABELS["noise"])])
 
     def fake_models(ctx):
         if ctx.id in model_rows:
@@ -283,11 +295,15 @@ def test_compare_gathers_every_model_once_and_finds_the_best(tmp_path):
     models = [r[0] for r in table["rows"]]
     assert models.count("VAE z=2 BCE") == 1
     assert models[:6] == ["VAE z=8", "VAE deeper", "VAE z=4", "VAE Laplace prior", "VAE z=2 BCE", "VAE z=2 MSE"]
-    assert models[-2:] == ["Real train digits (floor)", "Uniform noise (ceiling)"]
+    assert models[-2:] == [references.LABELS["real"], references.LABELS["noise"]]  # the report picks its language
+    assert table["rows"][-1][1] == {"es": "referencia", "en": "reference"}
+    columns = [c["en"] for c in table["columns"]]
+    assert {"Density (fidelity)", "Coverage (diversity)", "Classes < 5 %"} <= set(columns)
+    assert not {"Precision", "Recall"} & set(columns)  # they fail the noise reference: never quoted
     nll = [c["en"] for c in table["columns"]].index("NLL IWAE (nats)")
     assert table["rows"][models.index("GAN improved")][nll] == "—"
     assert table["rows"][models.index("VAE z=8")][nll] == 130.0
-    assert [f["name"] for f in result["figures"]] == ["fid_by_model", "precision_recall"]
+    assert [f["name"] for f in result["figures"]] == ["fid_by_model", "density_coverage"]
     assert all(c["passed"] for c in result["checks"])
 
 
@@ -333,12 +349,22 @@ def test_evaluator_answers_render_with_the_run_numbers(smoke_run):
     assert f"{100 * accuracy:.2f} %" in texts["en"] and "checked at the `full` profile" in texts["en"]
 
 
-@pytest.mark.parametrize("rows, family", [(MODEL_ROWS, "GAN"), ({**MODEL_ROWS, "1.2f": []}, "VAE")])
-def test_compare_answers_render_for_either_winner(tmp_path, rows, family):
+NOISY_ROWS = {k: [{**r, "fid_se": 10.0} for r in rows] for k, rows in MODEL_ROWS.items()}
+
+
+# Best VAE 22 against best GAN 12 (or 50 without 1.2f), each ± 1: a clear gap; ± 10: inside the noise.
+@pytest.mark.parametrize("rows, verdict", [
+    (MODEL_ROWS, "The best GAN is better than the best VAE on FID-MNIST: 10.00 apart, more than the combined uncertainty ±2.83 "
+                 "(the error of sampling the images only: each model was trained once)."),
+    ({**MODEL_ROWS, "1.2f": []}, "The best VAE is better than the best GAN on FID-MNIST"),
+    (NOISY_ROWS, "There is no clear difference between the best VAE and the best GAN on FID-MNIST at this budget: "
+                 "10.00 apart, within the combined uncertainty ±28.28 (the error"),
+])
+def test_compare_answers_word_the_winner_by_the_uncertainty(tmp_path, rows, verdict):
     from experiments.evaluation import compare
 
     outcome, result = run_compare(tmp_path, rows)
     assert outcome.status == "ok", outcome.error
     texts = render_both(compare.__file__, "eval.compare", {"eval.compare": result}, "smoke")
-    assert f"On FID-MNIST the {family} wins" in texts["en"]
+    assert verdict in texts["en"]
     assert "GAN handout" in texts["en"]  # the model with a missing digit is named

@@ -39,7 +39,7 @@ def gan_history(steps: int = 30):
 
 
 def scored(model: str, family: str) -> dict:
-    return {"model": model, "family": family, "fid": float(RNG.uniform(1, 100)), "precision": 0.5, "recall": 0.5}
+    return {"model": model, "family": family, "fid": float(RNG.uniform(1, 100)), "density": 0.5, "coverage": 0.5}
 
 
 def tiny_model():
@@ -51,7 +51,7 @@ def tiny_model():
 
 def figure_makers():
     """(name, make(lang)) for every figure function that writes words, as its item calls it."""
-    from experiments.evaluation import classifier, compare
+    from experiments.evaluation import classifier, compare, references
     from experiments.gan import c_adversarial, f_improve, figures as gan, h_latent_dim
     from experiments.vae import b_decoder, c_sampling, d_loss, e_training, f_latent_space, g_generation, h_prior
     from experiments.vae import i_latent_dim, j_architecture
@@ -95,8 +95,9 @@ def figure_makers():
         ("accuracy curve", lambda lang: classifier.accuracy_figure({"accuracy": [0.9, 0.95],
                                                                     "val_accuracy": [0.9, 0.96]}, lang)),
         ("fid by model", lambda lang: compare.fid_figure([scored("VAE z=2", "vae"), scored("GAN 1.2d", "gan")], 1, 100, lang)),
-        ("precision recall", lambda lang: compare.precision_recall_figure(
-            [scored("VAE z=2", "vae")], [scored("Real train digits (floor)", "reference")], lang)),
+        ("density coverage", lambda lang: compare.density_coverage_figure(
+            [scored("VAE z=2", "vae")], [{**scored("Real training digits", "reference"),
+                                          "label": references.LABELS["real"]}], lang)),
     ]
 
 

@@ -105,6 +105,20 @@ def test_one_generator_scores_the_same_fid_in_every_item(gan_run):
 
 
 @pytest.mark.slow
+def test_each_model_is_timed_once_and_quoted_everywhere(gan_run):
+    """1.2e and the reused point of 1.2h quote the speed their trainer measured; training time splits
+    into the compile warm-up and the steady state, which add up to what the loop recorded."""
+    _, results, _, _ = gan_run
+    m = lambda item, key: results[item]["metrics"][key]["value"]  # noqa: E731
+    assert m("1.2e", "gan_sample_ips") == m("1.2d", "sample_ips") and m("1.2e", "vae_sample_ips") == m("1.1e", "sample_ips")
+    reused = [p for p in results["1.2h"]["values"]["points"] if p["reused_1.2d"]]
+    assert reused and all(p["sample_ips"] == m("1.2d", "sample_ips") for p in reused)
+    assert m("1.2d", "warmup_s") >= 0 and m("1.2d", "steady_train_s") == pytest.approx(m("1.2d", "ms_per_step") * m("1.2d", "steps") / 1000)
+    assert m("1.2e", "gan_sample_mflops") > 0 and m("1.2e", "gan_train_mflops") > m("1.2e", "vae_train_mflops")
+    assert all(m(i, k) >= 0 for i, k in (("1.2d", "fid_se"), ("1.2e", "gan_fid_se"), ("1.2e", "vae_fid_se")))
+
+
+@pytest.mark.slow
 def test_answers_render_in_both_languages(gan_run):
     from harness.report.answers import item_text, render_answer, variables
 

@@ -5,7 +5,6 @@ module; the app is launched in this process on a free localhost port.
 """
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -15,73 +14,35 @@ import numpy as np
 import pytest
 import requests
 
-from harness.config import load_config
 from harness.errors import HarnessError
 from harness.panel.jobs import JobQueue
-from harness.panel.state import safe_file, talking_points, wait_for
-from harness.registry import discover
-from harness.run.runner import Runner
+from harness.panel.state import safe_file, wait_for
+from tests.panel.conftest import RUN, free_port
 from harness.run.store import RunStore
 
-# Every test here shares a model trained at the smoke profile.
+# Every test here shares a model trained at the smoke profile (tests/panel/conftest.py).
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
-RUN = "smoke"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def reports(tmp_path_factory) -> Path:
-    """A smoke run with 1.1e trained and a two-person team."""
-    from harness.data import load_dataset
-
-    root = tmp_path_factory.mktemp("reports")
-    config = load_config("smoke", {"team.members": ["Ana", "Beto"]})
-    summary = Runner(discover(), config, RunStore(root, RUN), lambda: load_dataset("mnist")).run(["1.1e"])
-    assert {o.id: o.status for o in summary.outcomes}["1.1e"] == "ok", summary.outcomes
-    return root
-
-
-@pytest.fixture(scope="module")
-def served(reports):
-    from harness.panel import app as panel
-
-    app = panel.build_app(reports, RUN)
-    port = free_port()
-    panel.launch(app, port=port, prevent_thread_lock=True, quiet=True)
-    yield app, f"http://127.0.0.1:{port}/"
-    app.close()
-
-
-@pytest.fixture(scope="module")
-def client(served):
-    from gradio_client import Client
-
-    return Client(served[1], verbose=False)
 
 
 def test_slide_figures_resolve_with_a_relative_reports_root(reports, monkeypatch):
     """`harness serve` is run as `--root reports` (relative): every slide's figure must still be served."""
-    from harness.panel.views import slide_html
+    from harness.panel.deck import deck_html, slide_parts
     from harness.panel.state import Panel
 
     monkeypatch.chdir(reports.parent)
     panel = Panel(Path(reports.name), RUN)
-    ids = [it.id for it in panel.slides("es")]
-    _, figure, caption = slide_html(panel, "es", ids.index("1.1e"))
-    assert figure is not None and Path(figure).is_file() and Path(figure).is_absolute()
-    assert "1.1e" in figure and caption
+    parts = slide_parts(panel, "es", panel.view("es").item("1.1e"))
+    assert parts["figure"] is not None and parts["caption"]
+    html = deck_html(panel, "es")
+    assert "data:image/png;base64," in html
+    assert str(reports.resolve()) not in html  # figures are inlined: no machine path reaches the page
 
 
 # ---------------------------------------------------------------- through the API
-def test_run_an_item_at_smoke_through_the_api(client):
+def test_run_an_item_at_smoke_through_the_api(served, client):
     import json
 
-    ack = client.predict("1.1a", "smoke", True, "en", api_name="/run_item")
+    ack = client.predict("1.1a", True, "en", api_name="/run_item")
     assert "#1" in ack
     deadline = time.time() + 240
     while time.time() < deadline:
@@ -93,12 +54,16 @@ def test_run_an_item_at_smoke_through_the_api(client):
     assert job["outcomes"] == {"1.1a": "ok"}
     result = json.loads(client.predict("1.1a", "en", api_name="/item_result"))
     assert result["status"] in ("ok", "cached") and result["metrics"], result
+    manifest = served[0].panel.manifest()
+    assert manifest["config"]["team"]["members"] == ["Ana", "Beto"]  # a panel re-run keeps the team
+    assert manifest["config"]["course"]["professor"] == "Prof. Prueba"
+    assert manifest["profile"] == "smoke"
 
 
 def test_run_with_no_item_chosen_says_so_and_queues_nothing(served, client):
     jobs = served[0].panel.jobs
     before = jobs.last()
-    ack = client.predict(None, "smoke", False, "en", api_name="/run_item")
+    ack = client.predict(None, False, "en", api_name="/run_item")
     assert ack == "⚠ Choose an item to run.", ack
     assert jobs.last() is before
 
@@ -117,9 +82,16 @@ def test_draw_a_presenter_from_a_two_person_team(client):
     assert drawn == {"Ana", "Beto"}
 
 
-def test_slides_step_through_the_items_in_handout_order(client):
-    html, _figure, _caption = client.predict("en", api_name="/next_slide")  # the slide index is session state
-    assert "data-item='1.1b'" in html and "data-section='vae'" in html and "Slide 2 /" in html
+def test_slides_come_in_handout_order_with_labelled_numbers(client):
+    import json
+
+    slides = json.loads(client.predict("en", api_name="/slides"))
+    ids = [sl["id"] for sl in slides]
+    assert ids[:3] == ["1.1a", "1.1b", "1.1c"] and ids.index("1.1e") < ids.index("1.2a")
+    e = slides[ids.index("1.1e")]
+    assert e["figure"] and 2 <= len(e["points"]) <= 4 and 1 <= len(e["numbers"]) <= 3
+    assert all(n["label"] and n["label"] != "test_neg_elbo" for n in e["numbers"])
+    assert any(n["unit"] == "nats" for n in e["numbers"])
 
 
 # ---------------------------------------------------------------- security
@@ -204,14 +176,14 @@ def test_a_second_request_waits_in_the_queue():
 def test_a_cli_run_holding_the_lock_refuses_the_job_with_one_line(served, reports):
     app, _ = served
     with RunStore(reports, RUN).lock(holder="harness run"):
-        job = wait_for(app.panel.submit(["1.1a"], "smoke"), 60)
+        job = wait_for(app.panel.submit(["1.1a"]), 60)
     assert job.state == "refused"
     assert "is in use by harness run" in job.message and "\n" not in job.message
 
 
 def test_cancel_stops_the_running_item(served):
     app, _ = served
-    job = app.panel.submit(["1.1e"], "smoke", force=True)
+    job = app.panel.submit(["1.1e"], force=True)
     deadline = time.time() + 120
     while job.total == 0 and not job.final and time.time() < deadline:
         time.sleep(0.05)
@@ -219,72 +191,3 @@ def test_cancel_stops_the_running_item(served):
     wait_for(job, 120)
     assert job.state == "cancelled", (job.state, job.message)
     assert app.panel.store.load_result("1.1e")["status"] == "ok"  # the earlier result is kept
-
-
-# ---------------------------------------------------------------- content
-def test_talking_points_are_the_first_three_sentences_or_bullets():
-    md = "# Title\n\nFirst one. Second is 1.5 nats? Third! Fourth.\n\n- bullet"
-    assert talking_points(md) == ["First one.", "Second is 1.5 nats?", "Third!"]
-    md = "Intro sentence.\n\n- one\n  continued\n- two\n- three\n\n| a | b |"
-    assert talking_points(md) == ["Intro sentence.", "one continued", "two"]
-    assert talking_points(None) == []
-
-
-# ---------------------------------------------------------------- a real browser
-@pytest.mark.slow
-def test_in_a_real_browser(served, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed")
-    shots = Path(os.environ.get("PANEL_SCREENSHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
-    _, url = served
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        try:
-            page = browser.new_page(viewport={"width": 1600, "height": 900})
-            page.goto(url, wait_until="load")
-            slide = page.locator("#slide-deck .slide")
-            slide.wait_for(timeout=60000)
-            page.screenshot(path=str(shots / "01-presentation.png"))
-
-            def step(action) -> str:
-                before = slide.get_attribute("data-item")
-                action()
-                page.wait_for_function(
-                    "b => document.querySelector('#slide-deck .slide').dataset.item !== b", arg=before, timeout=15000)
-                return slide.get_attribute("data-item")
-
-            seen = [slide.get_attribute("data-item")]
-            seen.append(step(lambda: page.click("#next-btn")))
-            page.locator("h1, h2").first.click()  # focus the page, not an input
-            seen.append(step(lambda: page.keyboard.press("ArrowRight")))
-            seen.append(step(lambda: page.keyboard.press("ArrowRight")))
-            assert len(set(seen)) == 4, seen
-            assert step(lambda: page.keyboard.press("ArrowLeft")) == seen[2]
-            page.screenshot(path=str(shots / "02-slide-3.png"))
-
-            page.get_by_role("button", name="▶ Iniciar").click()
-            page.wait_for_function("document.querySelector('#pt-timer .pt-clock').textContent !== '20:00'", timeout=5000)
-            page.click("#draw-btn")
-            page.wait_for_selector("#presenter .who", timeout=10000)
-            assert page.inner_text("#presenter .who") in ("Ana", "Beto")
-            page.screenshot(path=str(shots / "03-timer-presenter.png"))
-
-            page.get_by_role("tab", name="Explorador VAE").click()
-            digit = page.locator("#vae-digit img")
-            digit.wait_for(timeout=30000)
-            before = digit.get_attribute("src")
-            page.locator("#vae-z1 input[type=range]").fill("2")
-            page.wait_for_function(
-                "b => { const i = document.querySelector('#vae-digit img'); return i && i.src !== b; }",
-                arg=before, timeout=15000)
-            page.screenshot(path=str(shots / "04-vae-explorer.png"), full_page=True)
-
-            page.get_by_role("tab", name="Ítems").click()
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(shots / "05-items.png"), full_page=True)
-        finally:
-            browser.close()

@@ -1,0 +1,119 @@
+"""The reference sets every fidelity and diversity metric must tell apart before it is quoted.
+
+eval.classifier scores four sets exactly as it scores a generator (the same
+evaluator, as many images as the test set):
+
+- real: training digits, never in the test set the metrics compare against;
+  a perfect generator. Fidelity and diversity must be high (>= REAL_MIN);
+- noise: uniform noise in [0, 1]; nothing like a digit, both must be low;
+- blank: all-black images; one image repeated, nothing like a digit;
+- one_digit: copies of real 1s, a fully collapsed generator: realistic, so its
+  fidelity is free, but its diversity must be low (<= ONE_DIGIT_MAX).
+
+A metric that fails one of these bounds is not trusted: precision and recall
+(Kynkäänniemi et al. 2019) are kept here to show it (noise lands inside an
+outlying digit's k-NN ball), and the comparison quotes density and coverage.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from experiments.evaluation.model_rows import ModelRow
+
+LABELS = {  # each reference set's name in the report's language
+    "real": {"es": "Dígitos reales de entrenamiento", "en": "Real training digits"},
+    "noise": {"es": "Ruido uniforme", "en": "Uniform noise"},
+    "blank": {"es": "Imágenes vacías (negras)", "en": "Blank (black) images"},
+    "one_digit": {"es": "Generador de un solo dígito (copias de unos reales)",
+                  "en": "One-digit generator (copies of real 1s)"},
+}
+FIDELITY = ("density", "precision")     # are the samples like real digits?
+DIVERSITY = ("coverage", "recall")      # do they reach every kind of real digit?
+QUOTED = ("density", "coverage")        # what the comparison table and the answers quote
+NOISE_MAX = 0.05        # noise and blank: at most this on every fidelity and diversity metric
+ONE_DIGIT_MAX = 0.15    # one digit out of ten: at most this on diversity (1s are ~11 % of MNIST)
+REAL_MIN = 0.7          # real digits: at least this on both
+# Below this many images per set the k-NN neighbourhoods are too few for the bounds to be a
+# fair test (a smoke run scores a few hundred): the values are recorded, not graded.
+GRADED_FROM_N = 5000
+
+CHECKS = {
+    f"{metric}_passes_references": {
+        "es": f"{label['es']}: dígitos reales ≥ {REAL_MIN}; ruido e imágenes vacías ≤ {NOISE_MAX}"
+              + (f"; un solo dígito ≤ {ONE_DIGIT_MAX}" if metric in DIVERSITY else ""),
+        "en": f"{label['en']}: real digits ≥ {REAL_MIN}; noise and blank images ≤ {NOISE_MAX}"
+              + (f"; one digit ≤ {ONE_DIGIT_MAX}" if metric in DIVERSITY else "")}
+    for metric, label in (("density", {"es": "la densidad", "en": "density"}),
+                          ("coverage", {"es": "la cobertura", "en": "coverage"}))
+}
+CAPTIONS = {
+    "metric_references": {
+        "es": f"¿Distingue cada métrica los conjuntos de referencia? Se exige dígitos reales ≥ {REAL_MIN}, ruido e "
+              f"imágenes vacías ≤ {NOISE_MAX} y, en diversidad, un solo dígito ≤ {ONE_DIGIT_MAX}. "
+              "Sólo las métricas que pasan se usan al comparar modelos.",
+        "en": f"Does each metric tell the reference sets apart? Required: real digits ≥ {REAL_MIN}, noise and blank "
+              f"images ≤ {NOISE_MAX} and, for diversity, one digit ≤ {ONE_DIGIT_MAX}. "
+              "Only the metrics that pass are used to compare models."},
+}
+METRIC_NAMES = {
+    "density": {"es": "Densidad (fidelidad)", "en": "Density (fidelity)"},
+    "coverage": {"es": "Cobertura (diversidad)", "en": "Coverage (diversity)"},
+    "precision": {"es": "Precisión (fidelidad)", "en": "Precision (fidelity)"},
+    "recall": {"es": "Exhaustividad (diversidad)", "en": "Recall (diversity)"},
+}
+TABLE_COLUMNS = [{"es": "Métrica", "en": "Metric"}, *LABELS.values(), {"es": "Pasa", "en": "Passes"}]
+
+
+def reference_images(data, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The four sets, each as many images as the test set (fewer if the training set is smaller)."""
+    n = min(len(data.x_test), len(data.x_train))
+    ones = np.flatnonzero(data.y_train == 1)
+    if len(ones) == 0:
+        raise ValueError("the training set has no digit 1: the one-digit reference needs some")
+    return {
+        "real": data.x_train[np.sort(rng.choice(len(data.x_train), size=n, replace=False))],
+        "noise": rng.uniform(0.0, 1.0, size=(n, 28, 28, 1)).astype(np.float32),
+        "blank": np.zeros((n, 28, 28, 1), np.float32),
+        "one_digit": data.x_train[rng.choice(ones, size=n, replace=True)],
+    }
+
+
+def failures(metric: str, scores: dict[str, dict[str, Any]]) -> list[str]:
+    """The reference sets whose score on `metric` is outside its bound (empty: the metric passes)."""
+    value = {name: float(s[metric]) for name, s in scores.items()}
+    failed = [name for name in ("noise", "blank") if value[name] > NOISE_MAX]
+    if metric in DIVERSITY and value["one_digit"] > ONE_DIGIT_MAX:
+        failed.append("one_digit")
+    if value["real"] < REAL_MIN:
+        failed.append("real")
+    return failed
+
+
+def record(ctx, scores: dict[str, dict[str, Any]]) -> None:
+    """Each metric's reference values and verdict; the quoted metrics are checks from GRADED_FROM_N images."""
+    for metric in FIDELITY + DIVERSITY:
+        for name, s in scores.items():
+            ctx.metric(f"{name}_{metric}", float(s[metric]))
+        ctx.metric(f"{metric}_passes_references", not failures(metric, scores),
+                   note=", ".join(failures(metric, scores)) or None)
+    n = min(int(s["n"]) for s in scores.values())
+    if n < GRADED_FROM_N:
+        return
+    for metric in QUOTED:
+        failed = failures(metric, scores)
+        ctx.check(f"{metric}_passes_references", not failed, CHECKS[f"{metric}_passes_references"],
+                  expected="[]", observed=failed)
+
+
+def record_table(ctx, scores: dict[str, dict[str, Any]], caption: dict[str, str]) -> None:
+    rows = [[METRIC_NAMES[metric], *(round(float(scores[name][metric]), 3) for name in LABELS),
+             not failures(metric, scores)] for metric in FIDELITY + DIVERSITY]
+    ctx.table("metric_references", TABLE_COLUMNS, rows, caption)
+
+
+def rows(scores: dict[str, dict[str, Any]], item_id: str) -> list[dict[str, Any]]:
+    """The reference sets as rows of the comparison (model_rows format), labelled in both languages."""
+    return [ModelRow.scored(LABELS[name]["en"], "reference", item_id, None, None, s, label=LABELS[name],
+                            reference=name).as_dict() for name, s in scores.items()]

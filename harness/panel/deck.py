@@ -1,0 +1,163 @@
+"""The presentation deck: every slide of the run in one HTML block that panel.js steps through.
+
+One slide is one screen: title, up to three labelled headline numbers with units, 2–4
+complete talking points and the headline figure as large as the screen allows. The whole
+deck travels at once so that stepping, jumping and the overview answer instantly (no server
+round trip mid-talk) and the browser can keep the current slide across a reload. Figures are
+inlined as data URIs: no machine path reaches the page.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from harness.errors import HarnessError
+from harness.panel.points import render_point, talking_points
+from harness.panel.state import Panel, esc, safe_file, section_key, status_label
+from harness.report.content import ItemView, format_value
+
+MAX_HEADLINE = 3
+WIDE_RATIO = 2.2
+# Metrics stored as a fraction of 1.
+SHARES = {"upsample_share", "knn_accuracy", "inside_90_region", "central_confidence", "beyond_90_confidence",
+          "dense1024_share", "test_accuracy"}
+
+
+@lru_cache(maxsize=128)
+def _data_uri(path: str, mtime_ns: int) -> str:  # mtime in the key: a re-run's new figure is re-read
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+
+
+def figure_uri(panel: Panel, file: Path) -> str | None:
+    try:
+        path = safe_file(panel.run_dir, file)
+    except HarnessError:
+        return None
+    return _data_uri(str(path), path.stat().st_mtime_ns)
+
+
+def is_wide(uri: str | None) -> bool:
+    """A figure much wider than tall (three panels side by side) goes under the text, full width."""
+    if not uri:
+        return False
+    head = base64.b64decode(uri.split(",", 1)[1][:44])  # the PNG header: IHDR width and height
+    width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    return height > 0 and width / height > WIDE_RATIO
+
+
+def headline_numbers(panel: Panel, it: ItemView, lang: str) -> list[dict[str, str]]:
+    """At most three metrics a listener can read: each with a human label and its unit, in the
+    item's order; a metric with no label in either language table is left to the report's appendix."""
+    s = panel.strings(lang)
+    labels, units = s.get("panel_metric_labels", {}), s.get("panel_units", {})
+    out = []
+    for m in it.metrics:
+        label = m.get("label") or labels.get(m["name"])
+        if not label:
+            continue
+        value, unit = m["value"], units.get(m.get("unit") or "", m.get("unit") or "")
+        if m["name"] in SHARES and isinstance(value, float):
+            value, unit = 100 * value, "%"  # a share reads as a percentage
+        out.append({"label": label, "value": format_value(value, lang), "unit": unit})
+        if len(out) == MAX_HEADLINE:
+            break
+    return out
+
+
+def _metrics_html(numbers: list[dict[str, str]]) -> str:
+    cards = "".join(f"<div class='metric'><div class='v'>{esc(n['value'])}"
+                    f"{' <small>' + esc(n['unit']) + '</small>' if n['unit'] else ''}</div>"
+                    f"<div class='n'>{esc(n['label'])}</div></div>" for n in numbers)
+    return f"<div class='metrics'>{cards}</div>" if cards else ""
+
+
+def slide_parts(panel: Panel, lang: str, it: ItemView) -> dict:
+    """What one slide says, as data (tests read this; slide_html renders it)."""
+    s = panel.strings(lang)
+    fig = it.figures[0] if it.ran and it.figures else None
+    return {"id": it.id, "title": it.title, "section": section_key(it), "ran": it.ran,
+            "numbers": headline_numbers(panel, it, lang) if it.ran else [],
+            "points": talking_points(it.answer_md) if it.ran else [],
+            "summary": it.summary or "",
+            "status": "" if it.ran else status_label(s, it.status),
+            "figure": fig, "caption": f"{s['figure']} {fig.number}. {fig.caption}" if fig else ""}
+
+
+def slide_html(panel: Panel, lang: str, idx: int, total: int, it: ItemView) -> str:
+    s, p = panel.strings(lang), slide_parts(panel, lang, it)
+    uri = figure_uri(panel, p["figure"].file) if p["figure"] else None
+    text = [f"<div class='slide-top'><span>{esc(s['panel_sec_' + p['section']])}</span>"
+            f"<span class='slide-no'>{idx + 1} / {total}</span></div>",
+            f"<h2>{esc(it.id)} · {esc(it.title)}</h2>", _metrics_html(p["numbers"])]
+    if p["points"]:
+        text.append("<ul class='points'>" + "".join(f"<li>{render_point(x)}</li>" for x in p["points"]) + "</ul>")
+    elif p["ran"] and p["summary"]:
+        text.append(f"<p class='points'>{esc(p['summary'])}</p>")
+    if not p["ran"]:
+        text.append(f"<div class='missing'>{esc(p['status'])}. {esc(s['panel_run_from_items'])} "
+                    f"<code>{esc(it.command)}</code></div>")
+    figure = (f"<figure class='slide-fig'><img alt='{esc(p['caption'])}' src='{uri}'>"
+              f"<figcaption>{esc(p['caption'])}</figcaption></figure>") if uri else ""
+    kind = " no-fig" if not uri else (" wide" if is_wide(uri) else "")
+    return (f"<section class='slide{kind}' data-n='{idx}' data-item='{esc(it.id)}' "
+            f"data-section='{p['section']}' hidden><div class='slide-text'>{''.join(text)}</div>{figure}</section>")
+
+
+def _overview_html(panel: Panel, lang: str, items: list[ItemView]) -> str:
+    s = panel.strings(lang)
+    cells = "".join(f"<button type='button' class='ov-cell {section_key(it)}' data-go='{n}'>"
+                    f"<b>{n + 1}</b> {esc(it.id)} · {esc(it.title)}</button>" for n, it in enumerate(items))
+    return (f"<div class='deck-overview' hidden><div class='ov-head'>{esc(s['panel_overview'])}"
+            f"<button type='button' data-act='overview'>✕</button></div><div class='ov-grid'>{cells}</div></div>")
+
+
+def _timer_html(panel: Panel, lang: str) -> str:
+    s, plan = panel.strings(lang), panel.pace_plan(lang)
+    total = panel.talk_seconds()
+    segs, start = [], 0
+    for p in plan:
+        segs.append(f"<div class='pt-seg {esc(p['key'])}' style='flex:{p['end'] - start}' "
+                    f"title='{esc(p['label'])}'>{esc(p['label'])}</div>")
+        start = p["end"]
+    data = {"total": total, "plan": json.dumps(plan), "on": s["panel_pace_on"], "behind": s["panel_pace_behind"],
+            "ahead": s["panel_pace_ahead"]}
+    attrs = " ".join(f"data-{k}=\"{esc(v)}\"" for k, v in data.items())
+    clock = f"{total // 60:02d}:{total % 60:02d}"
+    return (f"<div class='pt-timer' {attrs}><span class='pt-clock'>{clock}</span>"
+            f"<button type='button' data-act='start' title='{esc(s['panel_timer_start'])}'>▶</button>"
+            f"<button type='button' data-act='pause' title='{esc(s['panel_timer_pause'])}'>⏸</button>"
+            f"<button type='button' data-act='reset' title='{esc(s['panel_timer_reset'])}'>↺</button>"
+            f"<div class='pt-bar'>{''.join(segs)}<div class='pt-needle'></div></div></div>")
+
+
+def _presenter_html(panel: Panel, lang: str) -> str:
+    s, members = panel.strings(lang), panel.members()
+    if not members:  # said once, small: the bar keeps its room for the clock
+        return (f"<div class='presenter none' data-members='[]' title='{esc(s['panel_no_members'])}'>"
+                f"<span class='hint'>{esc(s['panel_no_members_short'])}</span></div>")
+    names = esc(json.dumps(members, ensure_ascii=False))
+    return (f"<div class='presenter' data-members=\"{names}\"><span class='hint'>{esc(s['panel_presenter_is'])}</span> "
+            f"<span class='who'>—</span><button type='button' data-act='draw' title='{esc(s['panel_draw'])}'>🎲 "
+            f"<span class='lbl'>{esc(s['panel_draw'])}</span></button></div>")
+
+
+def deck_html(panel: Panel, lang: str) -> str:
+    """The Presentation tab: timer bar, presenter, every slide, navigation and the overview."""
+    s, items = panel.strings(lang), panel.slides(lang)
+    if not items:
+        return f"<div id='deck'><p>{esc(s['panel_no_items'])}</p></div>"
+    slides = "".join(slide_html(panel, lang, n, len(items), it) for n, it in enumerate(items))
+    tip = s["panel_keys_hint"]
+    nav = (f"<nav class='deck-nav'><button type='button' data-act='prev' class='nav-prev'>{esc(s['panel_prev'])}</button>"
+           f"<span class='deck-count' title='{esc(tip)}'>1 / {len(items)}</span>"
+           f"<span class='deck-note' aria-live='polite'></span><span class='pt-pace' hidden></span>"
+           f"<button type='button' data-act='overview'>▦ {esc(s['panel_overview'])}</button>"
+           f"<button type='button' data-act='full'>{esc(s['panel_fullscreen'])}</button>"
+           f"<button type='button' data-act='theme'>◐ {esc(s['panel_theme'])}</button>"
+           f"<button type='button' data-act='next' class='nav-next'>{esc(s['panel_next'])}</button></nav>")
+    data = {"lang": lang, "run": panel.store.run_id, "first": s["panel_first_slide"], "last": s["panel_last_slide"]}
+    attrs = " ".join(f"data-{k}=\"{esc(v)}\"" for k, v in data.items())
+    return (f"<div id='deck' {attrs}><div class='deck-bar'>{_timer_html(panel, lang)}{_presenter_html(panel, lang)}</div>"
+            f"<div class='deck-slides'>{slides}</div>{nav}{_overview_html(panel, lang, items)}</div>")

@@ -1,0 +1,216 @@
+"""The presentation deck in a real browser, as a presenting team drives it on a classroom projector.
+
+Fits: at 1024×768, 1280×720 and 1920×1080 the slide's title, its figure and the navigation lie
+inside the window without scrolling. State: the countdown, the slide and the drawn presenter
+survive a reload and a language switch. Plus the deck's talking points and the team kept by
+`serve --config`. Screenshots go to $PANEL_SCREENSHOTS when set.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness.panel.points import talking_points
+from tests.panel.conftest import RUN
+
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+PROJECTORS = [(1024, 768), (1280, 720), (1920, 1080)]
+SHOWN = "#deck .slide:not([hidden])"
+
+
+def shots_dir(tmp_path: Path) -> Path:
+    out = Path(os.environ.get("PANEL_SCREENSHOTS") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def open_deck(browser, url: str, width: int, height: int):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(url, wait_until="load")
+    page.locator(SHOWN).wait_for(timeout=60000)
+    return page
+
+
+def shown(page) -> str:
+    return page.locator(SHOWN).get_attribute("data-item")
+
+
+def jump_to(page, item_id: str) -> None:
+    """Type the slide's number, as a presenter would, then Enter."""
+    number = [el.get_attribute("data-item") for el in page.locator("#deck .slide").all()].index(item_id) + 1
+    page.locator("#deck .deck-count").click()  # focus the page, not an input
+    page.keyboard.type(str(number))
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"document.querySelector('{SHOWN}').dataset.item === '{item_id}'", timeout=5000)
+
+
+def inside(page, selector: str, width: int, height: int) -> bool:
+    box = page.locator(selector).first.bounding_box()
+    return box is not None and box["x"] >= 0 and box["y"] >= 0 and box["width"] > 0 and \
+        box["x"] + box["width"] <= width + 0.5 and box["y"] + box["height"] <= height + 0.5
+
+
+# ---------------------------------------------------------------- talking points
+def test_talking_points_are_complete_statements():
+    # A lead-in ending in ':' announces a table the slide does not show: dropped, never the last word.
+    md = "We measure each model:\n\n| a | b |\n|---|---|\n\n**Better?** Yes: going from 2 to 16 dimensions lowers the test loss by 24.5 nats.\nThe reason is in the two terms. " \
+         "Reconstruction falls while the KL rises.\n"
+    assert talking_points(md) == ["**Better?** Yes: going from 2 to 16 dimensions lowers the test loss by 24.5 nats.",
+                                  "The reason is in the two terms. Reconstruction falls while the KL rises."]
+    # A list is shown whole (every point of a sweep), never cut at an arbitrary count.
+    md = "**The sweep.** We trained z of dimension 2, 10 and 100.\n\n- z = 2: FID 191.\n- z = 10: FID 183.\n- z = 100: FID 180.\n"
+    assert talking_points(md) == ["**The sweep.** We trained z of dimension 2, 10 and 100.",
+                                  "z = 2: FID 191.", "z = 10: FID 183.", "z = 100: FID 180."]
+    # A list too long for one slide is skipped rather than cut; the next paragraph speaks instead.
+    md = "Layers:\n\n" + "".join(f"- layer {i} does a thing.\n" for i in range(6)) + \
+         "\nThe encoder ends in two linear heads for the mean and the log-variance. Both have two outputs each here."
+    assert talking_points(md) == ["The encoder ends in two linear heads for the mean and the log-variance.",
+                                  "Both have two outputs each here."]
+    assert talking_points(None) == []
+
+
+# ---------------------------------------------------------------- one slide, one screen
+@pytest.mark.parametrize("width,height", PROJECTORS)
+def test_a_slide_fits_the_projector_without_scrolling(served, browser, tmp_path, width, height):
+    page = open_deck(browser, served[1], width, height)
+    try:
+        jump_to(page, "1.1e")  # a trained item: title, numbers, points and its learning curves
+        page.wait_for_timeout(300)
+        for part in (f"{SHOWN} h2", f"{SHOWN} .slide-fig img", f"{SHOWN} .metrics", "#deck .nav-prev",
+                     "#deck .nav-next", "#deck .pt-clock"):
+            assert inside(page, part, width, height), (part, page.locator(part).first.bounding_box())
+        text = page.locator(f"{SHOWN} .slide-text")
+        assert text.evaluate("el => el.scrollHeight <= el.clientHeight + 1"), "the talking points overflow the slide"
+        assert page.evaluate("window.scrollY") == 0
+        img = page.locator(f"{SHOWN} .slide-fig img").bounding_box()
+        assert img["width"] * img["height"] > 0.2 * width * height  # the figure takes a large share of the screen
+        page.screenshot(path=str(shots_dir(tmp_path) / f"deck-1.1e-{width}x{height}.png"))
+    finally:
+        page.close()
+
+
+def test_keys_step_jump_and_never_wrap(served, browser):
+    page = open_deck(browser, served[1], 1280, 720)
+    try:
+        page.locator("#deck .deck-count").click()
+        page.keyboard.press("Home")
+        first = shown(page)
+        page.keyboard.press("ArrowRight")
+        second = shown(page)
+        page.keyboard.press("PageDown")
+        assert len({first, second, shown(page)}) == 3
+        page.keyboard.press("PageUp")
+        assert shown(page) == second
+        page.keyboard.press("End")
+        last = shown(page)
+        page.keyboard.press("ArrowRight")
+        assert shown(page) == last  # the last slide says so instead of wrapping to the first
+        assert page.inner_text("#deck .deck-note") == "Es la última diapositiva: no hay más."
+        page.keyboard.press("o")
+        assert page.locator("#deck .deck-overview").is_visible()
+        page.locator("#deck .ov-cell").nth(1).click()
+        assert shown(page) == second and not page.locator("#deck .deck-overview").is_visible()
+    finally:
+        page.close()
+
+
+# ---------------------------------------------------------------- state across reload and language
+def test_timer_slide_and_presenter_survive_reload_and_language_switch(served, browser):
+    page = open_deck(browser, served[1], 1280, 720)
+    try:
+        assert page.locator("#deck .pt-pace").is_hidden()  # no pace verdict before the talk starts
+        jump_to(page, "1.1e")
+        page.click("#deck [data-act=start]")
+        page.click("#deck [data-act=draw]")
+        who = page.inner_text("#deck .presenter .who")
+        assert who in ("Ana", "Beto")
+        page.wait_for_function("document.querySelector('#deck .pt-clock').textContent < '19:59'", timeout=5000)
+        assert page.locator("#deck .pt-pace").is_visible()
+
+        page.reload(wait_until="load")
+        page.locator(SHOWN).wait_for(timeout=60000)
+        assert shown(page) == "1.1e"
+        assert page.inner_text("#deck .presenter .who") == who
+        before = page.inner_text("#deck .pt-clock")
+        assert before < "19:59"
+        page.wait_for_timeout(1300)
+        assert page.inner_text("#deck .pt-clock") < before  # still running after the reload
+
+        page.get_by_label("en").check()
+        page.wait_for_function("document.querySelector('#deck').dataset.lang === 'en'", timeout=30000)
+        page.wait_for_timeout(400)
+        assert shown(page) == "1.1e" and page.inner_text("#deck .presenter .who") == who
+        page.click("#deck [data-act=pause]")
+        paused = page.inner_text("#deck .pt-clock")
+        page.wait_for_timeout(1200)
+        assert page.inner_text("#deck .pt-clock") == paused
+    finally:
+        page.close()
+
+
+def test_overtime_counts_on_in_red(served, browser):
+    page = open_deck(browser, served[1], 1024, 768)
+    try:
+        # Ten seconds past the end, as sessionStorage would hold it after a long talk.
+        page.evaluate("""sessionStorage.setItem('inf395.panel.timer',
+                         JSON.stringify({left: -10, running: true, started: true, at: Date.now()}))""")
+        page.reload(wait_until="load")
+        page.locator(SHOWN).wait_for(timeout=60000)
+        page.wait_for_timeout(600)
+        clock = page.locator("#deck .pt-clock")
+        assert clock.inner_text().startswith("+00:1")
+        assert clock.evaluate("el => getComputedStyle(el).color") == "rgb(220, 38, 38)"
+    finally:
+        page.close()
+
+
+# ---------------------------------------------------------------- team and course
+def test_serve_config_puts_its_team_into_the_run(reports, tmp_path):
+    from harness.panel.state import Panel
+
+    root = tmp_path / "reports"
+    shutil.copytree(reports / RUN, root / RUN, symlinks=True)
+    team = tmp_path / "team.toml"
+    team.write_text('[team]\nmembers = ["Carla", "Diego"]\n\n[talk]\nminutes = 10.0\n', encoding="utf-8")
+    panel = Panel(root, RUN, settings_file=team)
+    assert panel.members() == ["Carla", "Diego"]
+    assert panel.talk_seconds() == 600  # the talk's length and its plan come from the same file
+    plan = panel.pace_plan("es")
+    assert plan[0] == {"key": "vae", "label": "VAE", "end": 270} and plan[-1]["end"] == 600
+    manifest = json.loads((root / RUN / "manifest.json").read_text())
+    assert manifest["config"]["team"]["members"] == ["Carla", "Diego"]  # the report reads it from here
+    assert manifest["config"]["course"]["professor"] == "Prof. Prueba"  # the run's course is kept
+    assert Panel(root, RUN).members() == ["Carla", "Diego"]  # and the next serve, without --config, too
+
+
+def test_items_tab_names_metrics_for_humans(served):
+    from harness.panel.views import item_detail_html
+
+    panel = served[0].panel
+    for lang, label in (("es", "ELBO negativo en test"), ("en", "Test negative ELBO")):
+        html = item_detail_html(panel, lang, "1.1e")
+        assert label in html and "nats" in html
+        assert "test_neg_elbo" not in html and "test_nll_iwae" not in html  # internal keys never shown
+
+
+def test_an_explorer_without_its_model_names_the_item_to_rerun(reports, tmp_path):
+    from harness.panel.state import Panel
+    from harness.panel.views import explorer_message
+
+    root = tmp_path / "reports"
+    shutil.copytree(reports / RUN, root / RUN, symlinks=True)
+    models = list((root / RUN / "items" / "1.1e").rglob("*.keras"))
+    assert models, "1.1e saves its VAE"
+    for model in models:
+        model.unlink()  # a run folder copied without its models
+    panel = Panel(root, RUN)
+    with pytest.raises(Exception) as caught:
+        panel.vae.ensure()
+    es = explorer_message(panel, "es", panel.vae, caught.value)
+    en = explorer_message(panel, "en", panel.vae, caught.value)
+    assert "1.1e" in es and "Ítems" in es and "Traceback" not in es and "model" not in es.replace("modelo", "")
+    assert "1.1e" in en and "Items tab" in en
