@@ -11,12 +11,13 @@ from typing import Any
 
 import harness
 from harness.errors import HarnessError
+from harness.progress import ProgressPrinter
 
 EXIT_USAGE = 2
-# Commands that never touch Keras: they skip its import (seconds) altogether.
-QUIET_COMMANDS = {"cmd_settings", "cmd_clean"}
 # Commands that import the item modules but never train: Keras's NumPy backend is enough.
 NO_TRAINING_COMMANDS = {"cmd_report"}
+# Keras (and TensorFlow, seconds to import) loads only where a command needs the item functions: the
+# arguments are checked first, and list, settings, data and clean answer from the catalogue alone.
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,64 +27,6 @@ class _Parser(argparse.ArgumentParser):
 
 def _root(args: argparse.Namespace) -> Path:
     return Path(args.root or os.environ.get("HARNESS_REPORTS", "reports"))
-
-
-def _fmt_s(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-class ProgressPrinter:
-    """Prints what the runner does: one line per item, progress with an ETA while it trains."""
-
-    def __init__(self, stream=sys.stderr, min_interval: float = 1.0) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
-        self.min_interval = min_interval
-        self._started: dict[str, float] = {}
-        self._last = 0.0
-
-    def __call__(self, kind: str, **kw: Any) -> None:
-        item = kw.get("item")
-        if kind == "plan":
-            self._line(f"run '{kw['run_id']}': {len(kw['items'])} item(s): {' '.join(kw['items'])}")
-        elif kind == "start":
-            self._started[item] = time.perf_counter()
-            self._line(f"▶ {item}  {kw.get('title', '')}")
-        elif kind == "progress":
-            now = time.perf_counter()
-            done, total = kw["done"], kw["total"]
-            if now - self._last < self.min_interval and done < total:
-                return
-            self._last = now
-            elapsed = now - self._started.get(item, now)
-            eta = elapsed / done * (total - done) if done else 0.0
-            text = f"  {item}  {kw['unit']} {done}/{total}  {100 * done / max(total, 1):5.1f}%  elapsed {_fmt_s(elapsed)}  ETA {_fmt_s(eta)}"
-            if self.tty:
-                self.stream.write("\r" + text.ljust(78))
-                self.stream.flush()
-            else:
-                self._line(text)
-        elif kind == "log":
-            self._line(f"  {item}  {kw['message']}")
-        elif kind == "skip":
-            self._line(f"- {item}  skipped: {kw['reason']}")
-        elif kind == "done":
-            status, timing = kw["status"], kw.get("timing") or {}
-            if status == "cached":
-                self._line(f"= {item}  cached (computed earlier in {timing.get('wall_s', 0):.1f} s; nothing trained)")
-            elif status == "ok":
-                self._line(f"✓ {item}  done in {timing.get('wall_s', 0):.1f} s (cpu {timing.get('cpu_s', 0):.1f} s, peak {timing.get('peak_rss_mb', 0):.0f} MB)")
-            else:
-                self._line(f"✗ {item}  {status}: {kw.get('error')}")
-
-    def _line(self, text: str) -> None:
-        if self.tty:
-            self.stream.write("\r")
-        self.stream.write(text + "\n")
-        self.stream.flush()
 
 
 def _config_for(args: argparse.Namespace, store=None):
@@ -106,28 +49,41 @@ def _loader(config, data_path):
 
 
 def _run_id(args: argparse.Namespace, config) -> str:
+    from harness.run.store import LATEST, check_run_id, latest_run
+
+    if args.run == LATEST:  # reserved: the newest run of this root, never a folder named 'latest'
+        newest = latest_run(_root(args))
+        if newest is None:
+            raise HarnessError(f"--run latest: there is no run in {_root(args)}/ yet; name one, e.g. --run {config.profile}")
+        return newest
     if args.run:
-        return args.run
+        return check_run_id(args.run)
     dataset = config.get("dataset")
     return config.profile if dataset == "mnist" else f"{config.profile}-{dataset}"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness.registry import discover
+    from harness import catalogue
     from harness.run.workers import parse_jobs
     from harness.run.runner import Runner
-    from harness.run.store import RunStore
+    from harness.run.store import RunReadOnly, RunStore
 
     config = _config_for(args)
     jobs = parse_jobs(args.jobs)
     if args.data and not Path(args.data).exists():
         raise HarnessError(f"--data {args.data}: no such file or folder; give an .npz or a folder with the four MNIST IDX .gz files")
-    registry = discover()
-    registry.closure(args.items or None)  # unknown ids fail here, before any data or training
     store = RunStore(_root(args), _run_id(args, config))
+    catalogue.items().closure(args.items or None)  # unknown ids fail here, before Keras, data or training
+    registry = catalogue.discover()
     command = "harness " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None
     runner = Runner(registry, config, store, _loader(config, args.data), ProgressPrinter(), command=command, jobs=jobs)
-    summary = runner.run(args.items or None, force=args.force)
+    try:
+        summary = runner.run(args.items or None, force=args.force)
+    except RunReadOnly as exc:
+        return _run_read_only(runner, args.items or None, exc)
+    except OSError as exc:  # the disk filled or vanished while the manifest was written
+        raise HarnessError(f"cannot write in {store.dir} ({exc.strerror or exc}); the run stopped, the items "
+                           f"it finished are kept; free space and rerun") from None
     counts: dict[str, int] = {}
     for outcome in summary.outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
@@ -157,6 +113,19 @@ def grade_line(store: Any, outcomes: list) -> str:
             f"at this profile ({verdict})")
 
 
+def _run_read_only(runner: Any, items: list[str] | None, exc: Exception) -> int:
+    """A run folder that cannot be written still answers a run whose every item is cached."""
+    order = runner.registry.closure(items)
+    status = runner.status(order)
+    todo = [i for i in order if status[i] != "cached" or runner.store.load_result(i) is None]  # None: a file changed
+    if todo:
+        raise HarnessError(f"{exc} ({len(todo)} item(s) to compute: {' '.join(todo)})")
+    for item_id in order:
+        print(f"= {item_id}  cached (read-only run folder: nothing written)", file=sys.stderr)
+    print(f"run '{runner.store.run_id}' in {runner.store.dir}: {len(order)} cached")
+    return 0
+
+
 def warn_if_no_team(store: Any) -> None:
     """Once per report: the title page will say the team is not configured, and how to fix it."""
     from harness.report.title import team_members
@@ -166,30 +135,44 @@ def warn_if_no_team(store: Any) -> None:
               "holding [team] members = [\"Ana\", \"Beto\"] (and [course] professor, assistant)", file=sys.stderr)
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    from harness.config import load_config
-    from harness.registry import discover
-    from harness.run.runner import Runner
-    from harness.run.store import RunStore, latest_run, list_runs, resolve_run
+def _list_runs(root: Path) -> None:
+    """One line per run folder; a damaged one is said so on its line and the others still listed."""
+    from harness.run.store import RunStore, latest_run, list_runs
 
-    root = _root(args)
-    if args.runs:
-        latest = latest_run(root)
-        for run_id in list_runs(root):
+    latest = latest_run(root)
+    for run_id in list_runs(root):
+        try:
             store = RunStore(root, run_id)
             manifest = store.read_manifest()
             done = sum(1 for e in manifest.get("items", {}).values() if e.get("status") in ("ok", "cached"))
             flags = (" (latest)" if run_id == latest else "") + (" (locked)" if store.is_locked() else "")
-            print(f"{run_id:16s} profile {manifest.get('profile', '?'):6s} {done:2d} items  {store.size_bytes() / 2**20:8.1f} MB  updated {manifest.get('updated', '?')}{flags}")
+            repaired = f"  ({store.last_repair})" if store.last_repair else ""
+            print(f"{run_id:16s} profile {str(manifest.get('profile', '?')):6s} {done:2d} items  "
+                  f"{store.size_bytes() / 2**20:8.1f} MB  updated {manifest.get('updated', '?')}{flags}{repaired}")
+        except (HarnessError, OSError) as exc:
+            print(f"{run_id:16s} cannot be read: {exc}")
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from harness import catalogue
+    from harness.config import load_config
+    from harness.run.runner import Runner
+    from harness.run.store import LATEST, RunStore, latest_run, resolve_run
+
+    root = _root(args)
+    if args.runs:
+        _list_runs(root)
         return 0
-    if args.run:
+    if args.run and args.run != LATEST:
         resolve_run(root, args.run)  # a run named but not there is an error, not an empty list
-    registry = discover()
-    run_id = args.run or latest_run(root)
+    registry = catalogue.items()
+    run_id = latest_run(root) if args.run in (None, LATEST) else args.run
     status: dict[str, str] = {}
     if run_id and RunStore(root, run_id).exists():
         store = RunStore(root, run_id)
         manifest = store.read_manifest()
+        if store.last_repair:
+            print(f"harness: note: {store.last_repair}", file=sys.stderr)
         config = load_config(manifest.get("profile", "quick"), manifest.get("overrides", {}))
         runner = Runner(registry, config, store, _loader(config, None))
         status = runner.status()
@@ -231,7 +214,7 @@ def cmd_settings(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness.registry import discover
+    from harness.catalogue import discover
     from harness.report.render import FORMATS, write_reports
     from harness.run.store import resolve_run
 
@@ -244,7 +227,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     registry = discover()
     started = time.perf_counter()
     warn_if_no_team(store)
-    for lang, written in write_reports(store, registry, langs, formats).items():
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HarnessError(f"--out {args.out}: cannot make that folder ({exc.strerror}); pick a writable one") from None
+    for lang, written in write_reports(store, registry, langs, formats, out=out).items():
         for fmt, path in written.items():
             print(f"{fmt:5s} {path}")
     print(f"report ({', '.join(langs)}) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -252,17 +241,69 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from harness.panel.app import serve
-
     auth = None
     if args.auth:
         user, sep, password = args.auth.partition(":")
         if not sep or not user or not password:
             raise HarnessError("--auth must be USER:PASS with both parts non-empty")
         auth = (user, password)
+    check_address(args.host, args.port)
+    if auth is None and not _loopback(args.host):
+        print(f"harness: warning: --host {args.host} lets other machines open the panel with no login; "
+              f"add --auth USER:PASS, or leave --host out to serve this machine only", file=sys.stderr)
+    from harness.run.store import resolve_run
+
+    resolve_run(_root(args), args.run)  # a run that is not there: one line now, not after the panel loads
+    from harness.train.hardware import import_backend_quietly
+
+    import_backend_quietly()
+    from harness.panel.app import serve
+
     serve(_root(args), args.run, host=args.host, port=args.port, auth=auth, share=args.share,
           settings_file=Path(args.config) if args.config else None)
     return 0
+
+
+def check_address(host: str, port: int) -> None:
+    """The panel's address, checked before anything starts: a port in range, a host that resolves."""
+    import socket
+
+    if not 1 <= port <= 65535:
+        raise HarnessError(f"--port {port} is not a port: give a number from 1 to 65535 (default 7860)")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise HarnessError(f"--host {host[:80]!r} is not an address this machine can resolve ({exc}); "
+                           f"give an IP address or a known host name, e.g. 127.0.0.1") from None
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT leftovers are not "in use"
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            raise HarnessError(_bind_problem(exc, host, port)) from None
+
+
+def _bind_problem(exc: OSError, host: str, port: int) -> str:
+    import errno
+
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} is in use on {host}; pass another --port, e.g. --port {7860 if port != 7860 else 7861}"
+    if exc.errno == errno.EACCES:
+        return f"port {port} needs administrator rights (ports below 1024 do); pass --port 7860 or another above 1023"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"--host {host} is not an address of this machine; leave --host out (127.0.0.1) or use 0.0.0.0"
+    return f"cannot listen on {host}:{port} ({exc.strerror}); pass another --host or --port"
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+    import socket
+
+    try:
+        return all(ipaddress.ip_address(info[4][0]).is_loopback
+                   for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM))
+    except (OSError, ValueError):
+        return False
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
@@ -314,6 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", metavar="ID", help="run to report (default: the latest)")
     p.add_argument("--lang", choices=["es", "en", "both"], default="es", help="language (default es)")
     p.add_argument("--format", default="html,pdf,ipynb", help="comma-separated: html,pdf,ipynb (default all)")
+    p.add_argument("--out", metavar="DIR", help="write the files here instead of the run folder (e.g. a read-only run)")
     p.set_defaults(fn=cmd_report)
 
     p = sub.add_parser("serve", help="the presentation panel (Gradio) over a run")
@@ -342,10 +384,6 @@ def main(argv: list[str] | None = None) -> int:
         # The report reads the run folder only; the item modules it lists import Keras, and Keras's
         # NumPy backend imports in a fraction of TensorFlow's time.
         os.environ["KERAS_BACKEND"] = "numpy"
-    if args.fn.__name__ not in QUIET_COMMANDS:
-        from harness.train.hardware import import_backend_quietly
-
-        import_backend_quietly()
     try:
         return args.fn(args)
     except HarnessError as exc:

@@ -11,6 +11,7 @@ import difflib
 import fnmatch
 import hashlib
 import json
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,10 +70,10 @@ def _merge(base: dict[str, Any], over: dict[str, Any], where: str, source: Path 
     for key, value in over.items():
         dotted = f"{where}.{key}" if where else key
         if key not in merged:
-            raise ConfigError(f"unknown setting {dotted!r} in {source}: {_suggest(dotted, base, where)}")
+            raise ConfigError(f"unknown setting {_shown(dotted)} in {source}: {_suggest(dotted[:200], base, where)}")
         if isinstance(merged[key], dict):
             if not isinstance(value, dict):
-                raise ConfigError(f"setting {dotted!r} in {source} must be a table of settings, got {value!r}")
+                raise ConfigError(f"setting {dotted!r} in {source} must be a table of settings, got {_shown(value)}")
             merged[key] = _merge(merged[key], value, dotted, source)
         else:
             merged[key] = _checked_type(dotted, merged[key], value)
@@ -110,6 +111,8 @@ def _checked_type(dotted: str, default: Any, value: Any) -> Any:
     elif isinstance(default, float):
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         value = float(value) if ok else value
+        if ok and not math.isfinite(value):  # nan and inf pass every < and > test: refuse them here
+            raise ConfigError(f"setting {_shown(dotted)} must be a finite number (like {default!r}), got {value!r}")
     elif isinstance(default, list):
         ok = isinstance(value, list) and all(
             _checked_type(f"{dotted}[]", default[0], v) is not None for v in value
@@ -117,19 +120,28 @@ def _checked_type(dotted: str, default: Any, value: Any) -> Any:
     else:
         ok = isinstance(value, type(default))
     if not ok:
-        raise ConfigError(f"setting {dotted!r} must be {_type_name(default)} (like {default!r}), got {value!r}")
+        raise ConfigError(f"setting {_shown(dotted)} must be {_type_name(default)} (like {default!r}), got {_shown(value)}")
     return value
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """A value as one error line quotes it: repr, cut to `limit` characters (a pasted megabyte stays one line)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def load_profiles(path: Path = PROFILES_PATH) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # -sig: the byte-order mark Windows editors write is fine
     except OSError as exc:
         raise ConfigError(f"cannot read profile file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position {exc.start}); "
+                          f"save it as UTF-8 and retry") from None
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"malformed TOML in {path}: {exc}; fix the file and retry") from None
+    except (tomllib.TOMLDecodeError, ValueError) as exc:  # ValueError: an integer too long to convert
+        raise ConfigError(f"malformed TOML in {path}: {str(exc)[:200]}; fix the file and retry") from None
 
 
 def profile_names(raw: dict[str, Any] | None = None) -> list[str]:
@@ -142,11 +154,13 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, sep, raw_value = text.partition("=")
     key, raw_value = key.strip(), raw_value.strip()
     if not sep or not key or not raw_value:
-        raise ConfigError(f"bad --set {text!r}: write it as key=value, e.g. --set vae.epochs=12")
+        raise ConfigError(f"bad --set {_shown(text)}: write it as key=value, e.g. --set vae.epochs=12")
     try:
         value = tomllib.loads(f"v = {raw_value}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw_value
+    except ValueError:  # an integer of thousands of digits: Python refuses to convert it
+        raise ConfigError(f"bad --set {_shown(text)}: the number is too long; give a value in range") from None
     return key, value
 
 
@@ -155,7 +169,7 @@ def _set_dotted(tree: dict[str, Any], dotted: str, value: Any, base: dict[str, A
     node, base_node = tree, base
     for i, part in enumerate(parts):
         if not isinstance(base_node, dict) or part not in base_node:
-            raise ConfigError(f"unknown setting {dotted!r}: {_suggest(dotted, base)}")
+            raise ConfigError(f"unknown setting {_shown(dotted)}: {_suggest(dotted[:200], base)}")
         if i == len(parts) - 1:
             if isinstance(base_node[part], dict):
                 raise ConfigError(f"setting {dotted!r} is a table; set one of its keys, e.g. {dotted}.{next(iter(base_node[part]))}=...")
@@ -178,17 +192,17 @@ def _check_schema(values: dict[str, Any], schema: dict[str, Any]) -> None:
 
     for key, value, bound in rules("min"):
         if any(v < bound for v in each(value)):
-            raise ConfigError(f"setting {key!r} = {value!r} is out of range: it must be >= {bound}")
+            raise ConfigError(f"setting {key!r} = {_shown(value)} is out of range: it must be >= {bound}")
     for key, value, bound in rules("max"):
         if any(v > bound for v in each(value)):
-            raise ConfigError(f"setting {key!r} = {value!r} is out of range: it must be <= {bound}")
+            raise ConfigError(f"setting {key!r} = {_shown(value)} is out of range: it must be <= {bound}")
     for pattern in schema.get("positive", {}).get("keys", []):
         for key, value in flat.items():
             if fnmatch.fnmatchcase(key, pattern) and any(v <= 0 for v in each(value)):
-                raise ConfigError(f"setting {key!r} = {value!r} is out of range: it must be > 0")
+                raise ConfigError(f"setting {key!r} = {_shown(value)} is out of range: it must be > 0")
     for key, value, allowed in rules("choices"):
         if value not in allowed:
-            raise ConfigError(f"setting {key!r} = {value!r} is not one of {', '.join(map(str, allowed))}")
+            raise ConfigError(f"setting {key!r} = {_shown(value)} is not one of {', '.join(map(str, allowed))}")
     for key, value in flat.items():
         if isinstance(value, list) and not value and key not in MAY_BE_EMPTY:
             raise ConfigError(f"setting {key!r} is an empty list: give at least one value")
@@ -206,7 +220,7 @@ def load_config(
         raise ConfigError(f"{path} has no [base] table; restore it from git")
     names = profile_names(raw)
     if profile not in names:
-        raise ConfigError(f"unknown profile {profile!r}: choose one of {', '.join(names)}")
+        raise ConfigError(f"unknown profile {_shown(profile)}: choose one of {', '.join(names)}")
     base = raw["base"]
     values = _merge(base, raw[profile], "", path)
     if user_file is not None:

@@ -12,13 +12,17 @@ a silent blank. The sandbox keeps a template from reaching Python internals.
 """
 from __future__ import annotations
 
+import functools
 import math
 import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, UndefinedError
+from jinja2 import StrictUndefined, TemplateError, UndefinedError, nodes
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.nodes import EvalContext
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
 from harness.errors import HarnessError
@@ -57,15 +61,111 @@ def pct(value: Any, digits: int = 1, lang: str = "en") -> str:
     return f"{num(100 * value, digits, lang)} %" if isinstance(value, (int, float)) else str(value)
 
 
+# An answer is a page of prose: these bounds are far above any real one, and keep a template that loops
+# a billion times, or builds a gigabyte string, from stalling or exhausting the machine that renders it.
+MAX_STEPS = 100_000  # loop iterations over range(), summed over one answer (the sandbox's time bound)
+MAX_CHARS = 200_000  # characters of one rendered answer, and of any string or list a * builds
+MAX_EXPONENT = 1_000
+
+
+class _BoundedSandbox(SandboxedEnvironment):
+    """The sandbox (no Python internals) with a budget of work: range() draws from a per-render step
+    budget, and * and ** refuse results too large to be prose."""
+
+    intercepted_binops = frozenset({"*", "**", "+"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.code_generator_class = _BoundedCodeGenerator
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
+            raise AnswerLimit(f"an exponent of {right} is above {MAX_EXPONENT}")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_CHARS:
+                    raise AnswerLimit(f"a {type(seq).__name__} repeated {times} times is above {MAX_CHARS} elements")
+        if operator == "+" and isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
+            _check_size(len(left) + len(right))
+        return super().call_binop(context, operator, left, right)
+
+    def bounded_join(self, parts: tuple[Any, ...]) -> str:
+        """`a ~ b`: the sandbox cannot intercept ~, so the code generator sends it here."""
+        texts = [str(p) for p in parts]
+        _check_size(sum(map(len, texts)))
+        return "".join(texts)
+
+
+class _BoundedCodeGenerator(CodeGenerator):
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.bounded_join((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
+def _check_size(size: int) -> None:
+    if size > MAX_CHARS:
+        raise AnswerLimit(f"it builds a text or list of more than {MAX_CHARS} elements")
+
+
+def _bounded_filter(fn: Any) -> Any:
+    """A filter whose size arguments (center(width), indent(width), ...) stay below MAX_CHARS."""
+    @functools.wraps(fn)  # keeps jinja's pass_context/pass_environment marks
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        values = [a for a in args if not isinstance(a, (Context, EvalContext, SandboxedEnvironment))][1:]
+        if any(isinstance(v, int) and v > MAX_CHARS for v in [*values, *kwargs.values()]):
+            raise AnswerLimit(f"filter {fn.__name__} is given a size above {MAX_CHARS}")
+        return fn(*args, **kwargs)
+    return bounded
+
+
+class AnswerLimit(Exception):
+    """A template asked for more work or text than an answer may (see MAX_STEPS, MAX_CHARS)."""
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.left = MAX_STEPS
+
+    def range(self, *args: int) -> Any:
+        for value in range(*args):
+            self.left -= 1
+            if self.left < 0:
+                raise AnswerLimit(f"its loops take more than {MAX_STEPS} steps")
+            yield value
+
+
 @lru_cache(maxsize=None)
 def _env(lang: str = "en") -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env = _BoundedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env.filters = {name: _bounded_filter(fn) for name, fn in env.filters.items()}
     env.filters["num"] = lambda value, digits=2: num(value, digits, lang)
     env.filters["pct"] = lambda value, digits=1: pct(value, digits, lang)
     # Every comparison between two models is worded by one rule (gap against combined uncertainty).
     env.globals["compare"] = compare_global(lang)
     env.globals["share_se"] = share_se
     return env
+
+
+def _render_bounded(text: str, context: dict[str, Any], lang: str) -> str:
+    """Render with a fresh step budget, stopping as soon as the output passes MAX_CHARS."""
+    template = _env(lang).from_string(text)
+    budget = _Budget()
+    out, size = [], 0
+    for chunk in template.generate(**context, range=budget.range):
+        size += len(chunk)
+        if size > MAX_CHARS:
+            raise AnswerLimit(f"its text passes {MAX_CHARS} characters")
+        out.append(chunk)
+    return "".join(out)
+
+
+def inert_images(markdown: str) -> str:
+    """`![alt](url)` as text: an answer never makes a notebook or page fetch an image from anywhere
+    (Jupyter loads Markdown images on open); the HTML and the PDF show it as text already."""
+    return markdown.replace("![", "!\\[")
 
 
 class _Attr(dict):
@@ -119,7 +219,7 @@ def variables(item_id: str, results: dict[str, dict[str, Any]], config: dict[str
 def render_answer_text(text: str, context: dict[str, Any], where: str, lang: str = "en") -> str:
     """`lang` picks the number convention of the num and pct filters (see localise)."""
     try:
-        return _env(lang).from_string(text).render(**context)
+        return inert_images(_render_bounded(text, context, lang))
     except UndefinedError as exc:
         raise AnswerError(f"{where} uses a value the run does not have ({exc.message}); run the item or fix the name") from None
     except ValueError as exc:  # compare() given a non-finite value or an unknown basis
@@ -127,6 +227,11 @@ def render_answer_text(text: str, context: dict[str, Any], where: str, lang: str
     except TemplateError as exc:
         line = getattr(exc, "lineno", None)
         raise AnswerError(f"{where}{f' line {line}' if line else ''}: invalid template ({exc.message}); fix the Jinja syntax") from None
+    except AnswerLimit as exc:
+        raise AnswerError(f"{where}: not rendered, {exc}; an answer is prose, shorten the template") from None
+    except Exception as exc:  # noqa: BLE001  any other error of one answer must not cost the whole report
+        message = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        raise AnswerError(f"{where}: not rendered ({message}); fix the template") from None
 
 
 def render_answer(module_file: str | Path, item_id: str, lang: str, context: dict[str, Any]) -> str | None:

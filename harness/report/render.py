@@ -166,28 +166,30 @@ def write_pdf(html: str, folder: Path, out: Path) -> list[str]:
 
 
 def write_report(store: RunStore, registry: Registry, lang: str = "es", formats: list[str] | tuple[str, ...] = FORMATS,
-                 templates: Path | None = None) -> dict[str, Path]:
+                 templates: Path | None = None, out: Path | None = None) -> dict[str, Path]:
+    """`out`: the folder the files go to (default the run folder; another one for a read-only run)."""
     strings(lang)  # an unknown language fails before anything is written
     view = build(store, registry, lang)
     names = output_names(lang)
+    out = Path(out) if out is not None else store.dir
     written: dict[str, Path] = {}
     html = render_html(view, templates) if {"html", "pdf"} & set(formats) else None
     if "html" in formats:
-        atomic_write_text(store.dir / names["html"], html)
-        written["html"] = store.dir / names["html"]
+        atomic_write_text(out / names["html"], html)
+        written["html"] = out / names["html"]
     if "pdf" in formats:
-        write_pdf(html, store.dir, store.dir / names["pdf"])
-        written["pdf"] = store.dir / names["pdf"]
+        write_pdf(html, store.dir, out / names["pdf"])
+        written["pdf"] = out / names["pdf"]
     if "ipynb" in formats:
         from harness.report.notebook import write_notebook
 
-        write_notebook(view, store.dir / names["ipynb"])
-        written["ipynb"] = store.dir / names["ipynb"]
+        write_notebook(view, out / names["ipynb"])
+        written["ipynb"] = out / names["ipynb"]
     return written
 
 
 def write_reports(store: RunStore, registry: Registry, langs: list[str] | tuple[str, ...] = ("es", "en"),
-                  formats: list[str] | tuple[str, ...] = FORMATS) -> dict[str, dict[str, Path]]:
+                  formats: list[str] | tuple[str, ...] = FORMATS, out: Path | None = None) -> dict[str, dict[str, Path]]:
     """write_report for each language; on a machine with cores to spare, one process per language.
 
     WeasyPrint's layout is pure Python, so two languages take twice one language's time in one
@@ -201,9 +203,9 @@ def write_reports(store: RunStore, registry: Registry, langs: list[str] | tuple[
     for lang in langs:
         strings(lang)  # an unknown language fails here, before any worker starts
     if len(langs) < 2 or (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return {lang: write_report(store, registry, lang, formats) for lang in langs}
+        return {lang: write_report(store, registry, lang, formats, out=out) for lang in langs}
     global _FORKED
-    _FORKED = (store, registry, tuple(formats))
+    _FORKED = (store, registry, tuple(formats), out)
     try:
         with ProcessPoolExecutor(len(langs), mp_context=multiprocessing.get_context("fork")) as pool:
             futures = {lang: pool.submit(_write_forked, lang) for lang in langs}
@@ -216,5 +218,5 @@ _FORKED: tuple | None = None  # what a forked report worker inherits (a registry
 
 
 def _write_forked(lang: str) -> dict[str, Path]:
-    store, registry, formats = _FORKED
-    return write_report(store, registry, lang, formats)
+    store, registry, formats, out = _FORKED
+    return write_report(store, registry, lang, formats, out=out)

@@ -49,6 +49,19 @@ def _listing(item: Item) -> list[dict[str, str]]:
         return []
 
 
+def _commit(store: RunStore, item_id: str, tmp, result: dict[str, Any]) -> tuple[str, str | None]:
+    """Commit the result; the status and error the run reports. A disk that is full (or read-only)
+    fails this item in one line and keeps whatever result it had before."""
+    status, error = result["status"], result["error"]
+    try:
+        kept = store.commit_item(item_id, tmp, result)
+    except OSError as exc:
+        store.discard(tmp)
+        return "failed", (f"cannot save its result ({exc.strerror or exc}); free space or fix permissions "
+                          f"in {store.dir} and rerun; any earlier result is kept")
+    return status, f"{error}; {kept}" if kept else error
+
+
 def execute_item(item: Item, fingerprint: str, config: Config, store: RunStore, inputs: dict[str, ItemOutput],
                  splits: Callable[[], Splits] | None, on_event: Event, cancel: threading.Event) -> ItemOutcome:
     """Compute one item and commit it to the run folder; `inputs` holds the outputs of what it needs."""
@@ -90,6 +103,6 @@ def execute_item(item: Item, fingerprint: str, config: Config, store: RunStore, 
     if status == "cancelled":
         store.discard(tmp)
     else:
-        store.commit_item(item.id, tmp, result)
+        status, error = _commit(store, item.id, tmp, result)
     on_event("done", item=item.id, status=status, timing=timing, error=error)
     return ItemOutcome(item.id, status, fingerprint, timing, error)

@@ -190,6 +190,8 @@ class Runner:
 
     def _cached(self, item: Item, fp: str) -> dict[str, Any] | None:
         result = self.store.load_result(item.id, verify=False)
+        if result is None and (why := self.store.unreadable_result(item.id)):
+            self.on_event("log", item=item.id, message=f"cached result not trusted: {why}; recomputing")
         if result and result.get("status") == "ok" and result.get("fingerprint") == fp:
             altered = self.store.altered_file(item.id, result)
             if altered is None:

@@ -8,10 +8,8 @@ one; and a result is trusted only if every file it lists has the recorded hash.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import re
@@ -22,52 +20,33 @@ from typing import Any, Iterator
 from harness.context import ItemOutput
 from harness.data import sha256_file
 from harness.errors import StoreError
+from harness.run.files import atomic_write_bytes, atomic_write_json, atomic_write_text, now_iso  # noqa: F401
 
-RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # whole id: fullmatch, so no trailing newline
+LATEST = "latest"  # reserved: a link to the newest run, never a run folder of its own
 DEFAULT_ROOT = Path("reports")
 
 
-def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
-
-
-def _json_default(obj: Any) -> Any:
-    # numpy scalars and arrays reach results through metrics; JSON knows neither.
-    if hasattr(obj, "item") and getattr(obj, "shape", None) == ():
-        return obj.item()
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"cannot store {type(obj).__name__} in a result")
-
-
 def check_run_id(run_id: str) -> str:
-    if not RUN_ID.match(run_id or ""):
-        raise StoreError(f"bad run id '{run_id}': use up to 64 letters, digits, '.', '-' or '_'")
+    if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id):
+        raise StoreError(f"bad run id {_shown(run_id)}: use up to 64 letters, digits, '.', '-' or '_'")
+    if run_id == LATEST:
+        raise StoreError(f"'{LATEST}' is reserved: it names the newest run, never a run folder; pick another --run")
     return run_id
+
+
+def _shown(text: Any, limit: int = 80) -> str:
+    """A value as an error line quotes it: repr (a newline shows as \\n), cut to `limit` characters."""
+    shown = repr(text)
+    return shown if len(shown) <= limit else f"{shown[:limit]}... ({len(str(text))} characters)"
 
 
 class RunLocked(StoreError):
     pass
+
+
+class RunReadOnly(StoreError):
+    """The run folder cannot be written (read-only file system, no permission)."""
 
 
 class RunStore:
@@ -75,24 +54,62 @@ class RunStore:
         self.root = Path(root)
         self.run_id = check_run_id(run_id)
         self.dir = self.root / run_id
+        self._check_inside_root()
         self.items_dir = self.dir / "items"
         self.manifest_path = self.dir / "manifest.json"
         self._lock_fh = None
+
+    def _check_inside_root(self) -> None:
+        """A run folder is a real folder directly under the root: a symlink (or anything else) in its
+        place could send every write of a run elsewhere on the machine."""
+        if self.dir.is_symlink() or (os.path.lexists(self.dir) and not self.dir.is_dir()):
+            raise StoreError(f"{self.dir} is not a run folder (a link or a file); move it away or pick another --run")
+        if self.dir.exists() and self.dir.resolve().parent != self.root.resolve():
+            raise StoreError(f"{self.dir} resolves outside {self.root}/; move it away or pick another --run")
 
     # -- manifest -------------------------------------------------------
     def exists(self) -> bool:
         return self.manifest_path.exists()
 
     def read_manifest(self) -> dict[str, Any]:
+        """The manifest; a damaged one (not JSON, or JSON of the wrong shape) is rebuilt from the items,
+        whose results are hash-verified, so the index never costs a finished result."""
         if not self.manifest_path.exists():
             return {}
         try:
-            return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise StoreError(f"manifest {self.manifest_path} is corrupted ({exc}); delete the run folder or pick another --run") from None
+            return self.rebuilt_manifest(f"not JSON ({' '.join(str(exc).split())[:120]})")
+        except OSError as exc:
+            raise StoreError(f"cannot read {self.manifest_path} ({exc.strerror}); check its permissions") from None
+        problem = manifest_problem(manifest)
+        return self.rebuilt_manifest(problem) if problem else manifest
+
+    def rebuilt_manifest(self, why: str) -> dict[str, Any]:
+        """An index made from the items whose files match their hashes; the broken one is kept aside."""
+        self.last_repair = f"manifest.json was {why}; rebuilt it from the verified items"
+        items = {}
+        for item_dir in sorted(self.items_dir.iterdir()) if self.items_dir.is_dir() else []:
+            result = self.load_result(item_dir.name) if not item_dir.name.startswith(".") else None
+            if result is not None:
+                items[item_dir.name] = {key: result.get(key) for key in ("title", "section", "needs", "fingerprint",
+                                                                         "status", "error", "timing")}
+                items[item_dir.name].update(updated=result.get("finished_at"), cached=False)
+        profiles = {r.get("profile") for r in (self.load_result(i, verify=False) for i in items) if r}
+        manifest = {"run_id": self.run_id, "created": now_iso(), "updated": now_iso(), "items": items,
+                    "rebuilt": self.last_repair}
+        if len(profiles) == 1:
+            manifest["profile"] = profiles.pop()
+        with contextlib.suppress(OSError):  # a read-only folder still gets its index, in memory
+            os.replace(self.manifest_path, self.dir / "manifest.damaged.json")
+            self.write_manifest(manifest)
+        return manifest
+
+    last_repair: str | None = None  # set when read_manifest had to rebuild the index
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        atomic_write_json(self.manifest_path, manifest)
+        # The index other tools (jq, the panel, a browser) read: standard JSON, never NaN or Infinity.
+        atomic_write_json(self.manifest_path, manifest, standard=True)
 
     # -- items ----------------------------------------------------------
     def item_dir(self, item_id: str) -> Path:
@@ -115,6 +132,20 @@ class RunStore:
             return None
         return result
 
+    def unreadable_result(self, item_id: str) -> str | None:
+        """Why an item's result.json that is there cannot be read (cut short, not JSON); None if absent or fine."""
+        path = self.item_dir(item_id) / "result.json"
+        if not path.is_file():
+            return None
+        try:
+            result = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return f"items/{item_id}/result.json is not valid JSON (cut short? {type(exc).__name__} at byte {getattr(exc, 'pos', '?')})"
+        except OSError as exc:
+            return f"items/{item_id}/result.json cannot be read ({exc.strerror})"
+        return None if isinstance(result, dict) and result.get("id") == item_id else \
+            f"items/{item_id}/result.json is not the result of {item_id}"
+
     def altered_file(self, item_id: str, result: dict[str, Any]) -> str | None:
         """The first file of a stored result that is missing or differs from its recorded hash."""
         for rel, digest in result.get("files", {}).items():
@@ -131,20 +162,27 @@ class RunStore:
         tmp.mkdir()
         return tmp
 
-    def commit_item(self, item_id: str, tmp: Path, result: dict[str, Any]) -> None:
-        """Hash every file the item wrote, write result.json last, then swap the folder in."""
+    def commit_item(self, item_id: str, tmp: Path, result: dict[str, Any]) -> str | None:
+        """Hash every file the item wrote, write result.json last, then swap the folder in.
+        A failed result never replaces a good one: then the good one stays, and this says so."""
         files = {}
         for file in sorted(p for p in tmp.rglob("*") if p.is_file() and p.name != "result.json"):
             files[file.relative_to(tmp).as_posix()] = sha256_file(file)
         result["files"] = files
         atomic_write_json(tmp / "result.json", result)
         final = self.item_dir(item_id)
+        if result.get("status") != "ok" and (good := self.load_result(item_id)) and good.get("status") == "ok":
+            # A setting change that makes the item fail must not cost the result it had: keep it until
+            # a new one succeeds. The failure is in the manifest and on the terminal.
+            self.discard(tmp)
+            return f"the last good result (finished {good.get('finished_at', '?')}) is kept"
         old = self.items_dir / f".old-{item_id}-{os.getpid()}"
         if final.exists():
             os.rename(final, old)
         os.rename(tmp, final)
         if old.exists():
             shutil.rmtree(old, ignore_errors=True)
+        return None
 
     def discard(self, tmp: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -175,9 +213,15 @@ class RunStore:
     def lock(self, wait: bool = False, holder: str = "harness run") -> Iterator[None]:
         """One writer per run folder. The OS drops a flock when its process dies, so a
         lock left by a killed run never blocks the next one."""
-        self.dir.mkdir(parents=True, exist_ok=True)
         path = self.dir / ".lock"
-        fh = open(path, "a+")
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            fh = open(path, "a+")
+        except OSError as exc:
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise RunReadOnly(f"run folder {self.dir} cannot be written ({exc.strerror}); make it writable, "
+                                  f"or list, report (--out) and serve it as it is") from None
+            raise
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except OSError as exc:
@@ -205,7 +249,7 @@ class RunStore:
         path = self.dir / ".lock"
         if not path.exists():
             return False
-        with open(path, "a+") as fh:
+        with open(path, "r") as fh:  # read-only: asking must work on a read-only folder too
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
@@ -231,30 +275,56 @@ def _pid_alive(pid: str) -> bool:
     return True
 
 
+def manifest_problem(manifest: Any) -> str | None:
+    """What is wrong with a parsed manifest's shape, or None: a JSON object whose items are objects."""
+    if not isinstance(manifest, dict):
+        return f"JSON of the wrong shape (a {type(manifest).__name__}, not an object)"
+    items = manifest.get("items", {})
+    if not isinstance(items, dict) or not all(isinstance(e, dict) for e in items.values()):
+        return "JSON of the wrong shape ('items' is not an object of objects)"
+    return None
+
+
+def _is_run_id(name: str) -> bool:
+    return bool(RUN_ID.fullmatch(name)) and name != LATEST
+
+
 def list_runs(root: Path | str = DEFAULT_ROOT) -> list[str]:
+    """The run folders under root, oldest first: real folders with a valid id and a manifest."""
     root = Path(root)
-    if not root.exists():
+    if not root.is_dir():
         return []
-    runs = [p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and (p / "manifest.json").exists()]
+    runs = [p for p in root.iterdir() if _is_run_id(p.name) and p.is_dir() and not p.is_symlink()
+            and (p / "manifest.json").is_file()]
     return [p.name for p in sorted(runs, key=lambda p: (p / "manifest.json").stat().st_mtime)]
 
 
-def set_latest(root: Path | str, run_id: str) -> None:
-    """reports/latest -> <run-id>, replaced atomically."""
+def set_latest(root: Path | str, run_id: str) -> bool:
+    """reports/latest -> <run-id>, replaced atomically. False (and nothing changed) when `latest` is a real
+    folder or file, which only an older harness made: the newest run is then found by date."""
     root = Path(root)
-    link = root / "latest"
+    link = root / LATEST
+    if os.path.lexists(link) and not link.is_symlink():
+        return False
     tmp = root / f".latest-{os.getpid()}"
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
-    os.symlink(run_id, tmp)
-    os.replace(tmp, link)
+    os.symlink(check_run_id(run_id), tmp)
+    try:
+        os.replace(tmp, link)
+    except OSError:
+        tmp.unlink()
+        raise
+    return True
 
 
 def latest_run(root: Path | str = DEFAULT_ROOT) -> str | None:
-    link = Path(root) / "latest"
+    """The newest run: what `latest` points at if that is a run of this root, else the last one written."""
+    root = Path(root)
+    link = root / LATEST
     if link.is_symlink():
         target = os.readlink(link)
-        if (Path(root) / target / "manifest.json").exists():
+        if _is_run_id(target) and target in list_runs(root):  # a bare run name, never a path elsewhere
             return target
     runs = list_runs(root)
     return runs[-1] if runs else None
@@ -263,7 +333,7 @@ def latest_run(root: Path | str = DEFAULT_ROOT) -> str | None:
 def resolve_run(root: Path | str, run_id: str | None) -> RunStore:
     """The run named (or the latest); one clear error if there is none."""
     root = Path(root)
-    if run_id in (None, "latest"):
+    if run_id in (None, LATEST):
         run_id = latest_run(root)
         if run_id is None:
             raise StoreError(f"no run in {root}/ yet; start one with 'harness run --profile quick'")

@@ -1,0 +1,64 @@
+"""What `harness run` prints while it works: one line per item, and progress with an ETA while one trains."""
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+
+def _fmt_s(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class ProgressPrinter:
+    """Prints what the runner does: one line per item, progress with an ETA while it trains."""
+
+    def __init__(self, stream=sys.stderr, min_interval: float = 1.0) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.min_interval = min_interval
+        self._started: dict[str, float] = {}
+        self._last = 0.0
+
+    def __call__(self, kind: str, **kw: Any) -> None:
+        item = kw.get("item")
+        if kind == "plan":
+            self._line(f"run '{kw['run_id']}': {len(kw['items'])} item(s): {' '.join(kw['items'])}")
+        elif kind == "start":
+            self._started[item] = time.perf_counter()
+            self._line(f"▶ {item}  {kw.get('title', '')}")
+        elif kind == "progress":
+            now = time.perf_counter()
+            done, total = kw["done"], kw["total"]
+            if now - self._last < self.min_interval and done < total:
+                return
+            self._last = now
+            elapsed = now - self._started.get(item, now)
+            eta = elapsed / done * (total - done) if done else 0.0
+            text = f"  {item}  {kw['unit']} {done}/{total}  {100 * done / max(total, 1):5.1f}%  elapsed {_fmt_s(elapsed)}  ETA {_fmt_s(eta)}"
+            if self.tty:
+                self.stream.write("\r" + text.ljust(78))
+                self.stream.flush()
+            else:
+                self._line(text)
+        elif kind == "log":
+            self._line(f"  {item}  {kw['message']}")
+        elif kind == "skip":
+            self._line(f"- {item}  skipped: {kw['reason']}")
+        elif kind == "done":
+            status, timing = kw["status"], kw.get("timing") or {}
+            if status == "cached":
+                self._line(f"= {item}  cached (computed earlier in {timing.get('wall_s', 0):.1f} s; nothing trained)")
+            elif status == "ok":
+                self._line(f"✓ {item}  done in {timing.get('wall_s', 0):.1f} s (cpu {timing.get('cpu_s', 0):.1f} s, peak {timing.get('peak_rss_mb', 0):.0f} MB)")
+            else:
+                self._line(f"✗ {item}  {status}: {kw.get('error')}")
+
+    def _line(self, text: str) -> None:
+        if self.tty:
+            self.stream.write("\r")
+        self.stream.write(text + "\n")
+        self.stream.flush()
