@@ -208,6 +208,11 @@ def _check_schema(values: dict[str, Any], schema: dict[str, Any]) -> None:
             raise ConfigError(f"setting {key!r} is an empty list: give at least one value")
 
 
+# Who hands the run in, and their talk: a run keeps them once given (`--config`), so a later
+# `harness run` or a panel re-run without the file never falls back to the empty defaults.
+IDENTITY = ("team", "course", "talk")
+
+
 def load_config(
     profile: str = "quick",
     overrides: list[str] | dict[str, Any] | None = None,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from harness.report import content
-from harness.config import Config, load_config, load_profiles
+from harness.config import IDENTITY, Config, load_config, load_profiles
 from harness.report.content import RunView, ItemView
 from harness.context import Splits
 from harness.errors import HarnessError
@@ -27,7 +27,6 @@ from harness.registry import Registry, discover
 from harness.run.runner import Runner
 from harness.run.store import RunStore, resolve_run
 
-IDENTITY = ("team", "course", "talk")  # who hands the run in, and their talk: kept by every re-run and report
 SECTION_KEYS = (("1.1", "vae"), ("1.2", "gan"), ("eval", "eval"))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.config import Config
+from harness.config import IDENTITY, Config, load_config
 from harness.registry import Item
 from harness.run.execute import ItemOutcome
 from harness.run.store import RunStore, now_iso
@@ -16,6 +16,7 @@ from harness.train.hardware import environment
 def open_manifest(store: RunStore, config: Config, dataset: Any | None, command: str | None) -> dict[str, Any]:
     """The run's manifest, created or brought up to date with this invocation's settings and machine."""
     manifest = store.read_manifest()
+    config = keep_identity(config, manifest.get("config") or {})
     manifest.setdefault("run_id", store.run_id)
     manifest.setdefault("created", now_iso())
     manifest.setdefault("items", {})
@@ -32,6 +33,20 @@ def open_manifest(store: RunStore, config: Config, dataset: Any | None, command:
         manifest["command"] = command
     store.write_manifest(manifest)
     return manifest
+
+
+def keep_identity(config: Config, stored: dict[str, Any]) -> Config:
+    """The run's team, course and talk plan survive an invocation that does not set them.
+
+    A section still at the profile's default (no --config gave it) takes the value the run
+    recorded; one the invocation sets (a new --config) replaces it.
+    """
+    defaults = load_config(config.profile).values
+    values = dict(config.values)
+    for key in IDENTITY:
+        if key in stored and values.get(key) == defaults.get(key) and stored[key] != defaults.get(key):
+            values[key] = stored[key]
+    return Config(config.profile, values, config.overrides)
 
 
 def record_outcome(store: RunStore, manifest: dict[str, Any], item: Item, outcome: ItemOutcome) -> None:

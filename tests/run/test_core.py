@@ -203,3 +203,24 @@ def test_result_is_reused_from_another_run_folder(tmp_path, toy_data):
     summary = runner(reg, config(), tmp_path, toy_data, "second")[0].run(["1.1a"])
     assert calls == [] and summary.outcomes[0].status == "cached"
     assert (tmp_path / "second" / "items" / "1.1a" / "result.json").exists()
+
+
+def test_team_and_course_survive_a_later_run_without_the_settings_file(tmp_path):
+    """A --config file's [team] and [course] stay in the run; a later plain `harness run` keeps them,
+    a new --config replaces them."""
+    from harness.config import load_config
+    from harness.run.manifest import open_manifest
+
+    given = tmp_path / "team.toml"
+    given.write_text('[team]\nmembers = ["Ana", "Beto"]\n[course]\nprofessor = "Prof. X"\n', encoding="utf-8")
+    store = RunStore(tmp_path / "reports", "r")
+    store.dir.mkdir(parents=True)
+    open_manifest(store, load_config("smoke", user_file=given), None, None)
+    manifest = open_manifest(store, load_config("smoke"), None, None)  # no --config this time
+    assert manifest["config"]["team"]["members"] == ["Ana", "Beto"]
+    assert manifest["config"]["course"]["professor"] == "Prof. X"
+    other = tmp_path / "other.toml"
+    other.write_text('[team]\nmembers = ["Carla"]\n', encoding="utf-8")
+    manifest = open_manifest(store, load_config("smoke", user_file=other), None, None)
+    assert manifest["config"]["team"]["members"] == ["Carla"]
+    assert store.read_manifest()["config"]["course"]["professor"] == "Prof. X"
