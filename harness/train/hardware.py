@@ -50,17 +50,19 @@ def backend_name() -> str:
 
 @functools.lru_cache(maxsize=1)
 def accelerators() -> tuple[str, ...]:
-    """The GPUs Keras's backend can use (asked lazily: importing a backend is slow)."""
+    """The GPUs Keras's backend can use, as 'cuda:0 NVIDIA H200' (asked lazily: importing a backend is slow)."""
     try:
         backend = backend_name()
         if backend == "jax":
             import jax
 
-            return tuple(str(d) for d in jax.devices() if d.platform != "cpu")
+            return tuple(f"{d} {d.device_kind}" for d in jax.devices() if d.platform != "cpu")
         if backend == "tensorflow":
             import tensorflow as tf
 
-            return tuple(d.name for d in tf.config.list_physical_devices("GPU"))
+            return tuple(f"{d.name.removeprefix('/physical_device:')} "
+                         f"{tf.config.experimental.get_device_details(d).get('device_name', '')}".strip()
+                         for d in tf.config.list_physical_devices("GPU"))
         if backend == "torch":
             import torch
 
@@ -72,6 +74,13 @@ def accelerators() -> tuple[str, ...]:
 
 def has_gpu() -> bool:
     return bool(accelerators())
+
+
+def compute_device() -> str:
+    """Where this process's items compute: both backends place every op on their first GPU when they
+    see one, else on the CPU."""
+    gpus = accelerators()
+    return gpus[0] if gpus else "CPU"
 
 
 def native_bf16() -> bool:
