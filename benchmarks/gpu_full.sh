@@ -36,7 +36,7 @@ grep -E "^(▶|✓|✗|=|-) " "$OUT/progress.txt" | tail -60
 grep -E "Maximum resident|Elapsed" "$OUT/progress.txt"
 cat "$OUT/full.log"
 grep -m1 "^harness: Keras" "$OUT/progress.txt"
-python3 -c "import json, sys; m = json.load(open(sys.argv[1])); print('backend', m['environment']['backend'], m['environment']['accelerators']); [print(i, e['status'], e.get('device'), (e.get('timing') or {}).get('wall_s')) for i, e in m['items'].items()]" \
+python3 -c "import json, sys; m = json.load(open(sys.argv[1])); print('backend', m['environment']['backend'], m['environment']['accelerators'], 'native_bf16', m['environment']['native_bf16']); [print(i, e['status'], e.get('device'), (e.get('timing') or {}).get('wall_s')) for i, e in m['items'].items()]" \
   "reports/${PROFILE:-full}/manifest.json" | tee "$OUT/devices.txt"
 cp "reports/${PROFILE:-full}/manifest.json" "$OUT/" 2>/dev/null
 tar --exclude='models' --exclude='*.npz' --exclude='*.npy' -czf "$OUT/${PROFILE:-full}-items.tgz" -C reports "${PROFILE:-full}" 2>/dev/null

@@ -117,3 +117,26 @@ def test_manifest_and_report_say_where_each_item_computed(tmp_path, monkeypatch,
         seeds_table = html[html.index(f"<th>{header}</th>"):]
         row = seeds_table[seeds_table.index("<td>1.1a</td>"):]
         assert f"<td>{device}</td>" in row[:row.index("</tr>")]
+
+
+@pytest.mark.parametrize("found, native", [
+    ((("cuda:0 NVIDIA H200", (9, 0)),), True),
+    ((("GPU:0 NVIDIA A100-SXM4-40GB", (8, 0)),), True),
+    ((("cuda:0 Tesla T4", (7, 5)),), False),  # a free hosted notebook's GPU: no bfloat16 tensor cores
+    ((("cuda:0 a GPU that did not say", None),), False),
+])
+def test_auto_precision_picks_bfloat16_only_on_gpus_that_compute_it(monkeypatch, found, native):
+    from harness.train import hardware
+
+    monkeypatch.setattr(hardware, "gpus", lambda: found)
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx512_bf16"}))  # the host's CPU does not count
+    assert hardware.native_bf16() is native
+    assert hardware.resolve_precision("auto", "vae.precision") == ("mixed_bfloat16" if native else "float32")
+    assert hardware.compute_device() == found[0][0]
+
+
+def test_capabilities_read_from_either_backend():
+    from harness.train.hardware import _capability
+
+    assert _capability("9.0") == (9, 0) and _capability((7, 5)) == (7, 5)
+    assert _capability(None) is None and _capability("unknown") is None
