@@ -26,8 +26,9 @@ WORDS = {
                  "muestra el informe y el cuaderno de entrega.\n\n"
                  "1. *Entorno de ejecución → Cambiar tipo de entorno de ejecución → GPU*.\n"
                  "2. Escribe en la primera celda la URL del repositorio (`REPO_URL`) y, si quieres, los integrantes.\n"
-                 "3. *Entorno de ejecución → Ejecutar todas*. En una GPU el perfil `full` tarda unos minutos; "
-                 "`quick` es una demostración más breve.",
+                 "3. *Entorno de ejecución → Ejecutar todas*. El perfil `full` tarda minutos en una GPU grande y más "
+                 "en la de un entorno gratuito (tiempos medidos en `benchmarks/RESULTS.md`); `quick` es una "
+                 "demostración más breve.",
         "settings": "# Edita estas líneas y ejecuta la celda.\n"
                     "REPO_URL = \"\"  # la URL del repositorio, la que muestra el botón Code de GitHub (https://…)\n"
                     "BRANCH = \"\"  # vacío: la rama por omisión del repositorio\n"
@@ -56,7 +57,8 @@ WORDS = {
                  "shows the report and the submission notebook.\n\n"
                  "1. *Runtime → Change runtime type → GPU*.\n"
                  "2. Write the repository's URL (`REPO_URL`) in the first cell and, if you like, the team members.\n"
-                 "3. *Runtime → Run all*. On a GPU the `full` profile takes a few minutes; `quick` is a shorter demo.",
+                 "3. *Runtime → Run all*. The `full` profile takes minutes on a large GPU and longer on a free "
+                 "runtime's (measured times in `benchmarks/RESULTS.md`); `quick` is a shorter demo.",
         "settings": "# Edit these lines and run the cell.\n"
                     "REPO_URL = \"\"  # the repository's URL, as GitHub's Code button shows it (https://…)\n"
                     "BRANCH = \"\"  # empty: the repository's default branch\n"
