@@ -15,12 +15,14 @@ set -u
 OUT=${OUT:-/tmp/gpu-out}
 mkdir -p "$OUT"
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 3
-export PYTHONPATH=/tmp/site:$PWD KERAS_BACKEND=jax PYTHONUNBUFFERED=1
+# No KERAS_BACKEND: the harness picks the backend that sees the GPU (harness/backends.py).
+export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1
 {
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
   echo "cpus $(nproc)"
-  python3 -c "import sys, jax, keras, numpy; print(sys.version.split()[0], 'jax', jax.__version__, 'keras', keras.__version__, 'numpy', numpy.__version__, jax.devices())"
+  KERAS_BACKEND=jax python3 -c "import sys, jax, keras, numpy; print(sys.version.split()[0], 'jax', jax.__version__, 'keras', keras.__version__, 'numpy', numpy.__version__, jax.devices())"
   python3 -c "from harness.run.workers import parse_jobs; print('jobs', parse_jobs('${JOBS:-auto}'))"
+  python3 -c "from harness import backends; from harness.train.hardware import nvidia_gpus; n = nvidia_gpus(); print('nvidia_gpus', n, 'chosen', backends.choose(n))"
   git log -1 --format='commit %h %s' 2>/dev/null
 } 2>&1 | tee "$OUT/machine.txt"
 T=""; [ -x /usr/bin/time ] && T="/usr/bin/time -v"
@@ -33,6 +35,9 @@ echo "rc=$rc wall_s=$(python3 -c "print(round($t1 - $t0, 1))")" | tee -a "$OUT/m
 grep -E "^(▶|✓|✗|=|-) " "$OUT/progress.txt" | tail -60
 grep -E "Maximum resident|Elapsed" "$OUT/progress.txt"
 cat "$OUT/full.log"
+grep -m1 "^harness: Keras" "$OUT/progress.txt"
+python3 -c "import json, sys; m = json.load(open(sys.argv[1])); print('backend', m['environment']['backend'], m['environment']['accelerators'], 'native_bf16', m['environment']['native_bf16']); [print(i, e['status'], e.get('device'), (e.get('timing') or {}).get('wall_s')) for i, e in m['items'].items()]" \
+  "reports/${PROFILE:-full}/manifest.json" | tee "$OUT/devices.txt"
 cp "reports/${PROFILE:-full}/manifest.json" "$OUT/" 2>/dev/null
 tar --exclude='models' --exclude='*.npz' --exclude='*.npy' -czf "$OUT/${PROFILE:-full}-items.tgz" -C reports "${PROFILE:-full}" 2>/dev/null
 exit $rc

@@ -16,8 +16,11 @@ from harness.progress import ProgressPrinter
 EXIT_USAGE = 2
 # Commands that import the item modules but never train: Keras's NumPy backend is enough.
 NO_TRAINING_COMMANDS = {"cmd_report"}
+QUIET_COMMANDS = {"cmd_settings", "cmd_clean"}  # never read Keras's backend
 # Keras (and TensorFlow, seconds to import) loads only where a command needs the item functions: the
 # arguments are checked first, and list, settings, data and clean answer from the catalogue alone.
+# Commands that train or compare fingerprints (which include the backend): they use the GPU's backend.
+GPU_COMMANDS = {"cmd_run", "cmd_list", "cmd_serve"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -377,14 +380,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def choose_backend(command: str) -> None:
+    """Keras's backend for `command`, before Keras is imported; KERAS_BACKEND set by the user wins."""
+    from harness import backends
+    from harness.train.hardware import nvidia_gpus
+
+    if harness.USER_BACKEND is None:
+        if command in NO_TRAINING_COMMANDS:
+            # The report reads the run folder only; the item modules it lists import Keras, and Keras's
+            # NumPy backend imports in a fraction of TensorFlow's time.
+            backends.use("numpy")
+        elif command in GPU_COMMANDS:
+            name, gpus = backends.choose(nvidia_gpus())
+            backends.use(name)
+            if gpus:
+                print(f"harness: Keras's {name} backend, which sees the GPU ({', '.join(gpus)}); "
+                      f"set KERAS_BACKEND to choose another", file=sys.stderr)
+    missing = backends.missing_message(os.environ["KERAS_BACKEND"], chosen_by_user=harness.USER_BACKEND is not None)
+    if missing:
+        raise HarnessError(missing)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.fn.__name__ in NO_TRAINING_COMMANDS and harness.USER_BACKEND is None:
-        # The report reads the run folder only; the item modules it lists import Keras, and Keras's
-        # NumPy backend imports in a fraction of TensorFlow's time.
-        os.environ["KERAS_BACKEND"] = "numpy"
     try:
+        if args.fn.__name__ not in QUIET_COMMANDS:
+            # Sets KERAS_BACKEND only: Keras itself loads later, where a command needs the items.
+            choose_backend(args.fn.__name__)
         return args.fn(args)
     except HarnessError as exc:
         print(f"harness: error: {exc}", file=sys.stderr)

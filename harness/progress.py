@@ -53,7 +53,8 @@ class ProgressPrinter:
             if status == "cached":
                 self._line(f"= {item}  cached (computed earlier in {timing.get('wall_s', 0):.1f} s; nothing trained)")
             elif status == "ok":
-                self._line(f"✓ {item}  done in {timing.get('wall_s', 0):.1f} s (cpu {timing.get('cpu_s', 0):.1f} s, peak {timing.get('peak_rss_mb', 0):.0f} MB)")
+                self._line(f"✓ {item}  done in {timing.get('wall_s', 0):.1f} s on {kw.get('device') or 'CPU'} "
+                           f"(cpu {timing.get('cpu_s', 0):.1f} s, peak {timing.get('peak_rss_mb', 0):.0f} MB)")
             else:
                 self._line(f"✗ {item}  {status}: {kw.get('error')}")
 

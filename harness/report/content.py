@@ -141,6 +141,7 @@ class ItemView:
     answer_error: str | None = None
     answers_present: dict[str, bool] = field(default_factory=dict)
     timing: dict[str, float] = field(default_factory=dict)
+    device: str | None = None  # where it computed, as the run recorded it
     cached: bool = False
     fingerprint: str | None = None
     seed: int | None = None
@@ -287,6 +288,7 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
             error=(result or {}).get("error") or entry.get("error"),
             command=reproduce_command(manifest, [item_id]),
             timing=(result or {}).get("timing") or entry.get("timing") or {},
+            device=(result or {}).get("device") or entry.get("device"),
             cached=bool(entry.get("cached")),
             fingerprint=(result or {}).get("fingerprint"),
             seed=(result or {}).get("seed"),

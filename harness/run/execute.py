@@ -18,6 +18,7 @@ from harness.errors import Cancelled, HarnessError, ItemFailed
 from harness.registry import Item
 from harness.run.plan import item_seed, sections
 from harness.run.store import RunStore, now_iso
+from harness.train.hardware import compute_device
 
 Event = Callable[..., None]
 
@@ -29,6 +30,7 @@ class ItemOutcome:
     fingerprint: str | None = None
     timing: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    device: str | None = None  # where it computed ('CPU', 'cuda:0 NVIDIA H200'); a cached one's, when computed
 
 
 def set_seed(seed: int) -> None:
@@ -90,6 +92,7 @@ def execute_item(item: Item, fingerprint: str, config: Config, store: RunStore, 
         status, error = "failed", f"{type(exc).__name__}: {exc}".splitlines()[0]
         tb = traceback.format_exc()
     timing = watch.as_dict() if hasattr(watch, "wall_s") else {}
+    device = compute_device()
     # The models, compiled steps and data tensors an item built reference each other in cycles;
     # collect them now, before the next item allocates its own.
     gc.collect()
@@ -97,12 +100,13 @@ def execute_item(item: Item, fingerprint: str, config: Config, store: RunStore, 
         "id": item.id, "title": item.title, "section": item.section, "fingerprint": fingerprint,
         "status": status, "error": error, "traceback": tb, "seed": seed, "profile": config.profile,
         "config": {name: config.get(name) for name in sections(item, config)},
-        "needs": list(item.needs), "timing": timing, "finished_at": now_iso(), "code": _listing(item),
+        "needs": list(item.needs), "timing": timing, "device": device, "finished_at": now_iso(),
+        "code": _listing(item),
         **ctx.result,
     }
     if status == "cancelled":
         store.discard(tmp)
     else:
         status, error = _commit(store, item.id, tmp, result)
-    on_event("done", item=item.id, status=status, timing=timing, error=error)
-    return ItemOutcome(item.id, status, fingerprint, timing, error)
+    on_event("done", item=item.id, status=status, timing=timing, error=error, device=device)
+    return ItemOutcome(item.id, status, fingerprint, timing, error, device)

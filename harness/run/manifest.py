@@ -55,7 +55,7 @@ def record_outcome(store: RunStore, manifest: dict[str, Any], item: Item, outcom
     entry.update({
         "title": item.title, "section": item.section, "needs": list(item.needs), "fingerprint": outcome.fingerprint,
         "status": outcome.status, "error": outcome.error, "updated": now_iso(),
-        "cached": outcome.status == "cached", "timing": outcome.timing,
+        "cached": outcome.status == "cached", "timing": outcome.timing, "device": outcome.device,
     })
     manifest["items"][item.id] = entry
     manifest["updated"] = now_iso()

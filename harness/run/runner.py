@@ -186,7 +186,7 @@ class Runner:
         if result is None:
             return None
         self.on_event("done", item=item.id, status="cached", timing=result.get("timing", {}))
-        return ItemOutcome(item.id, "cached", fp, result.get("timing", {}))
+        return ItemOutcome(item.id, "cached", fp, result.get("timing", {}), device=result.get("device"))
 
     def _cached(self, item: Item, fp: str) -> dict[str, Any] | None:
         result = self.store.load_result(item.id, verify=False)

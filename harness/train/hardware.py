@@ -5,7 +5,7 @@ backend, `accelerators` through it) and records the environment a run's
 manifest and report quote.
 
 Mixed bfloat16 is a speed lever only where the hardware multiplies bfloat16
-natively (AVX512-BF16 or AMX on x86 CPUs, any CUDA GPU). Elsewhere TensorFlow
+natively (AVX512-BF16 or AMX on x86 CPUs, NVIDIA GPUs from Ampere on). Elsewhere TensorFlow
 emulates it, many times slower (benchmarks/RESULTS.md), so `precision = "auto"`
 picks bfloat16 only where it pays.
 """
@@ -21,6 +21,7 @@ from harness.errors import ConfigError
 
 PRECISIONS = ("float32", "mixed_bfloat16", "auto")
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+BF16_GPU_CAPABILITY = (8, 0)  # Ampere: the first NVIDIA GPUs with bfloat16 tensor cores
 
 
 @functools.lru_cache(maxsize=1)
@@ -49,33 +50,66 @@ def backend_name() -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def accelerators() -> tuple[str, ...]:
-    """The GPUs Keras's backend can use (asked lazily: importing a backend is slow)."""
+def gpus() -> tuple[tuple[str, tuple[int, int] | None], ...]:
+    """(name, compute capability) of each GPU Keras's backend can use, the name as 'cuda:0 NVIDIA H200'
+    (asked lazily: importing a backend is slow)."""
     try:
         backend = backend_name()
         if backend == "jax":
             import jax
 
-            return tuple(str(d) for d in jax.devices() if d.platform != "cpu")
+            return tuple((f"{d} {d.device_kind}", _capability(getattr(d, "compute_capability", None)))
+                         for d in jax.devices() if d.platform != "cpu")
         if backend == "tensorflow":
             import tensorflow as tf
 
-            return tuple(d.name for d in tf.config.list_physical_devices("GPU"))
+            found = []
+            for d in tf.config.list_physical_devices("GPU"):
+                details = tf.config.experimental.get_device_details(d)
+                name = f"{d.name.removeprefix('/physical_device:')} {details.get('device_name', '')}".strip()
+                found.append((name, _capability(details.get("compute_capability"))))
+            return tuple(found)
         if backend == "torch":
             import torch
 
-            return tuple(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
+            return tuple((torch.cuda.get_device_name(i), tuple(torch.cuda.get_device_capability(i)))
+                         for i in range(torch.cuda.device_count()))
     except Exception:  # a broken accelerator stack means: train on the CPU
         return ()
     return ()
+
+
+def _capability(value: Any) -> tuple[int, int] | None:
+    """A CUDA compute capability as (major, minor), from JAX's '8.0' or TensorFlow's (8, 0)."""
+    try:
+        major, minor = (value.split(".") if isinstance(value, str) else value)[:2]
+        return int(major), int(minor)
+    except (TypeError, ValueError):
+        return None
+
+
+def accelerators() -> tuple[str, ...]:
+    return tuple(name for name, _ in gpus())
 
 
 def has_gpu() -> bool:
     return bool(accelerators())
 
 
+def compute_device() -> str:
+    """Where this process's items compute: both backends place every op on their first GPU when they
+    see one, else on the CPU."""
+    names = accelerators()
+    return names[0] if names else "CPU"
+
+
 def native_bf16() -> bool:
-    return has_gpu() or any(flag in cpu_flags() for flag in NATIVE_BF16_FLAGS)
+    """Where the arithmetic runs (the GPU if there is one) multiplies bfloat16 in hardware. GPUs before
+    Ampere (the T4 of a free hosted notebook is 7.5) have no bfloat16 tensor cores: an unknown
+    capability counts as none, since float32 is never the slow choice."""
+    if has_gpu():
+        return any(cap is not None and cap >= BF16_GPU_CAPABILITY for _, cap in gpus())
+    return any(flag in cpu_flags() for flag in NATIVE_BF16_FLAGS)
 
 
 def resolve_precision(value: str, key: str) -> str:
