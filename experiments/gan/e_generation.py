@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+import experiments.vae.models  # noqa: F401  registers the VAE class, so a worker process (--jobs) can load 1.1e's model
 from experiments.gan.figures import (class_histogram_figure, comparison_grids, image_grid, interpolate, interpolation_figure,
                                     latent_grid, manifold_figure)
 from experiments.gan.models import sample_noise

@@ -29,7 +29,9 @@ def snapshot_steps(steps: int) -> list[int]:
 
 
 def probe_steps(steps: int) -> list[int]:
-    return sorted({int(round(steps * i / PROBES)) for i in range(PROBES + 1)})
+    """PROBES evenly spaced probes (fewer on a short run: one per 4 steps at most, a probe costs ~ a step)."""
+    n = min(PROBES, max(2, steps // 4))
+    return sorted({int(round(steps * i / n)) for i in range(n + 1)})
 
 
 def share_called_real(p_real: Any) -> float:
@@ -85,12 +87,18 @@ class TrainingWatch:
 
 
 def mode_gap(probes: np.ndarray, fraction: float = 0.2) -> dict[str, float]:
-    """Means over the last `fraction` of the probes: how often D is fooled by each mode of G."""
+    """How often D is fooled by each mode of G: means over the last `fraction` of the probes,
+    and over the opening (the probes after step 0 within the first `fraction` of the steps)."""
     k = max(1, int(round(len(probes) * fraction)))
     tail = probes[-k:]
+    last_step = probes[-1, 0] if len(probes) else 0
+    head = probes[(probes[:, 0] > 0) & (probes[:, 0] <= fraction * last_step)]
+    head = head if len(head) else probes[:1]
     return {"probe_d_on_real": float(tail[:, 1].mean()),
             "probe_fooled_by_inference": float(tail[:, 2].mean()),
-            "probe_fooled_by_training": float(tail[:, 3].mean())}
+            "probe_fooled_by_training": float(tail[:, 3].mean()),
+            "probe_early_fooled_by_inference": float(head[:, 2].mean()),
+            "probe_early_fooled_by_training": float(head[:, 3].mean())}
 
 
 def early_phase(d_loss: np.ndarray, d_acc: np.ndarray, fraction: float = 0.2) -> dict[str, float]:

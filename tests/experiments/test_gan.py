@@ -256,6 +256,7 @@ def test_snapshot_steps_are_the_handouts_and_scale_with_the_profile():
     assert snapshot_steps(5000) == [0, 100, 500, 1000, 2500, 5000]
     assert snapshot_steps(20) == [0, 2, 4, 10, 20]
     assert probe_steps(5000)[:3] == [0, 200, 400] and probe_steps(5000)[-1] == 5000
+    assert probe_steps(20) == [0, 4, 8, 12, 16, 20]
 
 
 def test_watch_sees_both_modes_of_g_without_moving_its_state():
@@ -276,7 +277,7 @@ def test_watch_sees_both_modes_of_g_without_moving_its_state():
     assert sorted(watch.grids) == [0, 1, 2, 5, 10]
     assert np.array_equal(watch.grids[0].shape, (10, 28, 28, 1))
     probes = watch.probe_array()
-    assert list(probes[:, 0]) == list(range(11)) and ((probes[:, 1:] >= 0) & (probes[:, 1:] <= 1)).all()
+    assert list(probes[:, 0]) == [0, 1, 2, 5, 10] and ((probes[:, 1:] >= 0) & (probes[:, 1:] <= 1)).all()
     assert history.watched_s > 0 and history.seconds >= 0
 
 
@@ -289,7 +290,10 @@ def test_early_phase_and_mode_gap_on_known_numbers():
     assert early == {"early_d_loss_min": pytest.approx(1e-7), "early_d_loss_min_step": 2,
                      "early_d_perfect_frac": 0.5, "early_steps": 2}
     probes = np.array([[0, 1.0, 0.0, 0.0], [5, 0.9, 0.1, 0.9], [10, 0.9, 0.1, 0.7]])
-    assert mode_gap(probes, fraction=0.5)["probe_fooled_by_training"] == pytest.approx(0.8)
+    gap = mode_gap(probes, fraction=0.5)
+    assert gap["probe_fooled_by_training"] == pytest.approx(0.8)
+    assert gap["probe_early_fooled_by_training"] == pytest.approx(0.9)   # the probe at step 5 alone
+    assert gap["probe_early_fooled_by_inference"] == pytest.approx(0.1)
 
 
 def test_beyond_spread_needs_a_gap_larger_than_both_spreads():
