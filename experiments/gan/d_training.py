@@ -185,6 +185,8 @@ def record_watch(ctx, watch: TrainingWatch, history: History) -> None:
         ctx.metric(name, value, note=PROBE_NOTES.get(name))
     ctx.metric("probes", len(watch.probes))
     ctx.metric("probe_images", len(watch.real))
+    ctx.metric("real_ink", float(np.mean(watch.real)), note={"es": "tinta media de las imágenes reales de las sondas",
+                                                             "en": "mean ink of the probes' real images"})
     grids = dict(watch.grids)
     ctx.figure("snapshots", lambda lang: snapshots_figure(grids, lang), CAPTIONS["snapshots"])
     probes = watch.probe_array()
