@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from experiments.gan.figures import class_histogram_figure, curves_figure, image_grid
+from experiments.gan.figures import class_histogram_figure, curves_figure, image_grid, probes_figure, snapshots_figure
+from experiments.gan.snapshots import PROBE_COLUMNS, TrainingWatch, early_phase, mode_gap
 from experiments.gan.models import GAN, GanSettings
 from harness.train.hardware import resolve_precision
 from experiments.gan.training import (CODE, COLUMNS, EVALUATOR_ITEM, HANDOUT_STEPS, LAW_MOMENTS, STUCK_TAIL, History,
@@ -66,6 +67,23 @@ CAPTIONS = {
     "samples": {"es": "16 muestras de G al final del entrenamiento", "en": "16 samples from G at the end of training"},
     "class_histogram": {"es": "Clase predicha de {n} muestras: las barras que faltan son modos colapsados",
                         "en": "Predicted class of {n} samples: missing bars are collapsed modes"},
+    "snapshots": {"es": "G durante el entrenamiento: cada fila es un paso, cada columna la misma z en todas las filas",
+                  "en": "G during training: each row is one step, each column the same z in every row"},
+    "mode_probes": {
+        "es": "El mismo D, con abandono activo como al entrenar, ante {n} imágenes reales y las falsas de G "
+              "en cada modo de BatchNorm a partir de las mismas {n} z",
+        "en": "The same D, dropout on as in training, on {n} real images and on G's fakes in each BatchNorm mode "
+              "from the same {n} z"},
+}
+PROBE_NOTES = {
+    "probe_fooled_by_inference": {"es": "último 20 % de las sondas; G en modo inferencia (G.predict)",
+                                  "en": "last 20 % of the probes; G in inference mode (G.predict)"},
+    "probe_fooled_by_training": {"es": "último 20 % de las sondas; G en modo entrenamiento (lo que G optimiza)",
+                                 "en": "last 20 % of the probes; G in training mode (what G optimises)"},
+    "early_d_loss_min": {"es": "mínimo de la pérdida de D en el primer 20 % de los pasos",
+                         "en": "lowest D loss over the first 20 % of the steps"},
+    "early_d_perfect_frac": {"es": "fracción del primer 20 % de los pasos con exactitud de D = 1.0",
+                             "en": "share of the first 20 % of the steps with D accuracy = 1.0"},
 }
 
 
@@ -82,6 +100,7 @@ class TrainedGan:
     images: np.ndarray          # those images
     sample_ips: float
     z_draws: np.ndarray         # NOISE_DRAWS draws of the GAN's in-graph sampler
+    watch: TrainingWatch        # G's samples at several steps and D's probes against both modes of G
 
 
 def sampler_draws(gan: GAN) -> np.ndarray:
@@ -96,9 +115,18 @@ def training(ctx):
     settings = train_settings(ctx)
     budget_checks(ctx, gan_cfg)
 
-    gan, history, train_s = train_one(ctx, settings, LABEL)
-    scores, images, ips = evaluate(ctx, evaluator(ctx), gan.generator, settings.noise, settings.noise_dim)
-    record(ctx, TrainedGan(gan_cfg, settings, gan, history, train_s, scores, images, ips, sampler_draws(gan)))
+    watches: list[TrainingWatch] = []
+
+    def watch(gan: GAN) -> TrainingWatch:
+        watches.append(TrainingWatch.of(gan, ctx.data.x_train, gan_cfg["steps"], settings.noise, settings.noise_std,
+                                        ctx.seed))
+        return watches[-1]
+
+    gan, history, train_s = train_one(ctx, settings, LABEL, watch=watch)
+    scorer = evaluator(ctx)
+    scores, images, ips = evaluate(ctx, scorer, gan.generator, settings.noise, settings.noise_dim)
+    record(ctx, TrainedGan(gan_cfg, settings, gan, history, train_s, scores, images, ips, sampler_draws(gan), watches[0]))
+    record_snapshot_digits(ctx, watches[0], scorer)
 
 
 def budget_checks(ctx, gan_cfg: dict) -> None:
@@ -129,6 +157,7 @@ def record(ctx, result: TrainedGan) -> None:
     updates = [history.steps, int(result.gan.d_optimizer.iterations.numpy()), int(result.gan.g_optimizer.iterations.numpy())]
     ctx.check("trained_every_step", updates == [gan_cfg["steps"]] * 3, CHECKS["trained_every_step"],
               expected=[gan_cfg["steps"]] * 3, observed=updates)
+    record_watch(ctx, result.watch, history)
 
     curves_title = fill(TITLES["curves"], label=LABEL, steps=history.steps, batch=gan_cfg["batch_size"])
     ctx.figure("curves", lambda lang: curves_figure(history, curves_title, lang), CAPTIONS["curves"])
@@ -165,3 +194,33 @@ def stuck_check(ctx, history: History) -> None:
     ctx.metric("d_acc_stuck_frac", fraction, note=NOTES["d_acc_stuck_frac"])
     ctx.check("d_not_stuck_at_1", fraction < 1.0, CHECKS["d_not_stuck_at_1"], expected="< 1.0", observed=fraction,
               not_graded=quality_not_graded(history.steps))
+
+
+def record_watch(ctx, watch: TrainingWatch, history: History) -> None:
+    """G's samples over training, and the two modes of G as the same D sees them."""
+    for name, value in {**early_phase(history.column("d_loss"), history.column("d_acc")),
+                        **mode_gap(watch.probe_array())}.items():
+        ctx.metric(name, value, note=PROBE_NOTES.get(name))
+    ctx.metric("probes", len(watch.probes))
+    ctx.metric("probe_images", len(watch.real))
+    ctx.metric("real_ink", float(np.mean(watch.real)), note={"es": "tinta media de las imágenes reales de las sondas",
+                                                             "en": "mean ink of the probes' real images"})
+    grids = dict(watch.grids)
+    ctx.figure("snapshots", lambda lang: snapshots_figure(grids, lang), CAPTIONS["snapshots"])
+    probes = watch.probe_array()
+    ctx.figure("mode_probes", lambda lang: probes_figure(probes, lang),
+               {lang: text.format(n=len(watch.real)) for lang, text in CAPTIONS["mode_probes"].items()})
+    ctx.save_array("snapshots", np.stack([grids[s] for s in watch.grid_steps()]))
+    ctx.save_value("snapshot_steps", watch.grid_steps())
+    ctx.save_array("mode_probes", probes)
+    ctx.save_value("mode_probe_columns", list(PROBE_COLUMNS))
+
+
+def record_snapshot_digits(ctx, watch: TrainingWatch, scorer) -> None:
+    """What the evaluator reads in each snapshot row: distinct digits and its mean confidence."""
+    rows = []
+    for step in watch.grid_steps():
+        digits, confidence = scorer.classify(watch.grids[step])
+        rows.append({"step": step, "digits": len(set(np.asarray(digits).tolist())),
+                     "confidence": float(np.mean(confidence)), "ink": float(np.mean(watch.grids[step]))})
+    ctx.save_value("snapshot_summary", rows)

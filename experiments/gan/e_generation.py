@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from experiments.gan.figures import class_histogram_figure, comparison_grids, image_grid, latent_grid, manifold_figure
+import experiments.vae.models  # noqa: F401  registers the VAE class, so a worker process (--jobs) can load 1.1e's model
+from experiments.gan.figures import (class_histogram_figure, comparison_grids, image_grid, interpolate, interpolation_figure,
+                                    latent_grid, manifold_figure)
 from experiments.gan.models import sample_noise
 from experiments.gan.costs import FID_SE_NOTE, costs, record_costs
 from experiments.gan.training import (TABLE_SCORES, CODE, EVALUATOR_ITEM, evaluator, follows_law, generate, n_eval_samples,
@@ -23,11 +25,14 @@ from harness.registry import item
 
 VAE_ITEM = "1.1e"
 MANIFOLD_N = 20
+INTERP_PAIRS, INTERP_STEPS = 6, 10
 NOISE_DRAWS = 10000  # draws of the sampler G's images come from, whose range and moments the check tests
 
 CHECKS = {"noise_uniform_in_range": {"es": "z ~ U(-1, 1), como se entrenó G: dentro de [-1, 1], media 0, desviación 1/√3",
                                      "en": "z ~ U(-1, 1), as G was trained: inside [-1, 1], mean 0, standard deviation 1/√3"}}
-NOTES = {"n_samples": {"es": "{n} muestras", "en": "{n} samples"}}
+NOTES = {"n_samples": {"es": "{n} muestras", "en": "{n} samples"},
+         "interp_digit_changes": {"es": "cambios de dígito (según el evaluador) a lo largo de cada interpolación, en promedio",
+                                  "en": "digit changes (by the evaluator) along each interpolation, on average"}}
 TITLES = {
     "samples_10x10": {"es": "100 muestras de G", "en": "100 samples of G"},
     "latent_manifold": {"es": "G sobre una grilla regular de z en [-1, 1]²", "en": "G over a regular grid of z in [-1, 1]²"},
@@ -49,6 +54,11 @@ CAPTIONS = {
         "en": "GAN and VAE measured alike: {n} samples each, the same evaluator; sampling: median of "
               f"{TIMED_CALLS} calls on batches of {SAMPLE_BATCH} after compiling; training without compilation"},
     "gan_vs_vae": {"es": "Diez muestras al azar de cada modelo", "en": "Ten random samples from each model"},
+    "interpolation": {
+        "es": "Interpolación lineal entre dos z al azar de U(-1, 1) (una fila por par); sobre los extremos, el dígito que ve "
+              "el evaluador. El segmento queda dentro del cubo [-1, 1]^d donde G se entrenó.",
+        "en": "Linear interpolation between two random z of U(-1, 1) (one row per pair); above the ends, the digit the "
+              "evaluator sees. The segment stays inside the box [-1, 1]^d where G was trained."},
     "class_histogram": {"es": "Qué dígitos genera cada modelo: el colapso de modos se ve como barras ausentes",
                         "en": "Which digits each model generates: mode collapse shows as missing bars"},
 }
@@ -81,6 +91,8 @@ class Generation:
     vae_images: np.ndarray
     gan_scores: dict[str, Any]
     vae_scores: dict[str, Any]
+    walks: np.ndarray | None = None         # (pairs, steps, 28, 28, 1): G along straight lines in z
+    walk_labels: np.ndarray | None = None   # the evaluator's digit at every point of them
 
     @property
     def n(self) -> int:
@@ -95,8 +107,18 @@ def generate_and_compare(generator: Any, vae: Any, scorer: Any, noise: str, dim:
     gan_images = generate(generator, sample_noise(noise, n, dim, SAMPLE_SEED))
     manifold = generate(generator, latent_grid(MANIFOLD_N, -1, 1)) if dim == 2 else None
     vae_images = vae_samples(vae, n)
+    walks, walk_labels = interpolation(generator, scorer, noise, dim, seed)
     return Generation(z16, few, few_labels, gan_images, manifold, vae_images,
-                      score(scorer, gan_images), score(scorer, vae_images))
+                      score(scorer, gan_images), score(scorer, vae_images), walks, walk_labels)
+
+
+def interpolation(generator: Any, scorer: Any, noise: str, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """G along the straight line between pairs of z drawn from its own law, and the evaluator's digit at each point."""
+    path = interpolate(sample_noise(noise, INTERP_PAIRS, dim, seed + 1), sample_noise(noise, INTERP_PAIRS, dim, seed + 2),
+                       INTERP_STEPS)
+    images = generate(generator, path.reshape(-1, dim))
+    digits, _ = scorer.classify(images)
+    return images.reshape(INTERP_PAIRS, INTERP_STEPS, *images.shape[1:]), np.asarray(digits).reshape(INTERP_PAIRS, -1)
 
 
 @item("1.2e", "Generating digits with G, compared with the VAE", needs=("1.2d", VAE_ITEM, EVALUATOR_ITEM), config=("gan", "eval"), extra_code=CODE,
@@ -128,6 +150,12 @@ def record(ctx, result: Generation, noise: str, gan_params: int, cost: dict[str,
         ctx.figure("latent_manifold",
                    lambda lang: manifold_figure(result.manifold, MANIFOLD_N, -1, 1, TITLES["latent_manifold"], lang),
                    CAPTIONS["latent_manifold"])
+
+    if result.walks is not None:
+        ends = [(str(row[0]), str(row[-1])) for row in result.walk_labels]
+        ctx.figure("interpolation", interpolation_figure(result.walks, ends), CAPTIONS["interpolation"])
+        ctx.metric("interp_digit_changes", float((np.diff(result.walk_labels, axis=1) != 0).sum(1).mean()),
+                   note=NOTES["interp_digit_changes"])
 
     gan_scores, vae_scores = result.gan_scores, result.vae_scores
     samples_note = {lang: text.format(n=n) for lang, text in NOTES["n_samples"].items()}

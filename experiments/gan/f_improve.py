@@ -1,8 +1,9 @@
-"""1.2f: D or G, which matters more, and one change that should give better digits.
+"""1.2f: improve D or improve G? One change to each, measured over seeds.
 
-The change is chosen by `gan_compare.improve` and trained at 1.2d's budget;
-both generators are scored by the evaluator on the same noise, so "better"
-is FID-MNIST and class coverage, not an impression.
+Each variant in `gan_compare.improve` is trained at 1.2d's budget once per seed of
+`gan_compare.seeds`, and so is the handout's GAN (its first seed is 1.2d's own run).
+Every generator is scored by the evaluator on the same noise, so "better" is FID-MNIST
+and class coverage over seeds, mean ± standard deviation, not one lucky run.
 """
 from __future__ import annotations
 
@@ -11,175 +12,205 @@ from typing import Any
 
 import numpy as np
 
-from experiments.gan.figures import class_histogram_figure, comparison_grids, smooth, smoothing_window
-from experiments.gan.models import GAN, sample_noise
-from experiments.gan.training import (TABLE_SCORES, CODE, EVALUATOR_ITEM, History, evaluator, generate, model_row, n_eval_samples,
-                                      quality_not_graded, record_scores, score, train_one, train_settings)
-from harness.train.timing import sampling_speed
+from experiments.gan.f_seeds import (SEED_COLUMNS, SUMMARY_COLUMNS, SeedScores, beyond_spread, dynamics_figure,
+                                     seed_figure, seed_rows, summary, summary_rows)
+from experiments.gan.figures import class_histogram_figure, comparison_grids
+from experiments.gan.models import sample_noise
+from experiments.gan.training import (CODE, EVALUATOR_ITEM, evaluator, generate, model_row, n_eval_samples, score,
+                                      quality_not_graded, sample_images, train_one, train_settings)
 from harness.errors import ConfigError
-from harness.train.evaluation import SAMPLE_SEED
 from harness.registry import item
+from harness.run.execute import set_seed
+from harness.train.evaluation import SAMPLE_SEED
 
-# name -> (changes to the handout's settings, which network it targets, what it does)
+BASE = "handout"
+# name -> (changes to the handout's settings, which network it changes, what it does)
 VARIANTS: dict[str, tuple[dict[str, Any], str, dict[str, str]]] = {
+    "d_spectral_norm": ({"d_spectral_norm": True}, "D", {
+        "es": "normalización espectral en cada capa con pesos de D: D no puede saturarse en 0/1 y su gradiente hacia G no se apaga",
+        "en": "spectral normalisation on every weighted layer of D: D cannot saturate at 0/1 and its gradient to G does not die"}),
+    "g_layernorm": ({"g_norm": "layer"}, "G", {
+        "es": "G con LayerNormalization en lugar de BatchNormalization: cada imagen se normaliza con sus propias estadísticas, "
+              "así G es la misma función al entrenar y al generar",
+        "en": "G with LayerNormalization instead of BatchNormalization: each image is normalised by its own statistics, "
+              "so G is the same function in training and in generation"}),
     "label_smoothing": ({"real_label": 0.9}, "D", {
         "es": "suavizado de etiquetas por un lado: D aprende a decir 0.9 (no 1) a las imágenes reales",
         "en": "one-sided label smoothing: D learns to say 0.9 (not 1) to real images"}),
-    "fakes_training": ({"fakes_training": True}, "D", {
-        "es": "D ve las imágenes falsas que G produce en modo entrenamiento (BatchNorm con estadísticas del lote), las mismas que G optimiza",
-        "en": "D sees the fakes G makes in training mode (BatchNorm with batch statistics), the very ones G optimises"}),
-    "d_lr_quarter": ({"d_lr": 2e-4}, "D", {
-        "es": "tasa de aprendizaje de D a un cuarto (2e-4): un D menos dominante",
-        "en": "D's learning rate at a quarter (2e-4): a less dominant D"}),
-}
-
-
-BASE_LABEL = "1.2d (handout)"
-
-NOTES = {
-    "fid": {"es": "variante {name}", "en": "variant {name}"},
-    "base_fid": {"es": "GAN del enunciado (1.2d), mismo ruido", "en": "the handout's GAN (1.2d), same noise"},
-    "fid_change": {"es": "negativo = mejor", "en": "negative = better"},
+    "fakes_training": ({"fakes_training": True}, "procedure", {
+        "es": "cambio del procedimiento, no de D ni de G: D ve las falsas que G produce en modo entrenamiento "
+              "(BatchNorm con estadísticas del lote), las mismas que G optimiza",
+        "en": "a change of procedure, not of D or G: D sees the fakes G makes in training mode "
+              "(BatchNorm with batch statistics), the very ones G optimises"}),
+    "d_lr_quarter": ({"d_lr": 2e-4}, "procedure", {
+        "es": "cambio del procedimiento: tasa de aprendizaje de D a un cuarto (2e-4)",
+        "en": "a change of procedure: D's learning rate at a quarter (2e-4)"}),
 }
 CHECKS = {
-    # Starts with the variant's own description (VARIANTS).
-    "improves_fid": {"es": "{what}: FID-MNIST menor que la GAN del enunciado con el mismo ruido",
-                     "en": "{what}: lower FID-MNIST than the handout's GAN on the same noise"},
-    "coverage_not_worse": {"es": "no pierde dígitos: clases bajo el 2 % no aumentan",
-                           "en": "loses no digits: classes under 2 % do not increase"},
+    "seeds_paired": {"es": "cada modelo entrenado con las mismas {n} semillas; la primera del enunciado es la corrida de 1.2d",
+                     "en": "every model trained with the same {n} seeds; the handout's first is 1.2d's run"},
+    "base_seed_reproduces_1.2d": {"es": "la GAN del enunciado en su primera semilla es la de 1.2d (mismo FID)",
+                                  "en": "the handout's GAN at its first seed is 1.2d's (same FID)"},
+    "improves_fid": {"es": "el mejor cambio a D o a G baja el FID-MNIST medio más allá de la dispersión entre semillas",
+                     "en": "the best change to D or G lowers mean FID-MNIST beyond the spread between seeds"},
 }
-TITLES = {"class_histogram": {"es": "Dígitos generados, antes y después del cambio",
-                                "en": "Digits generated, before and after the change"}}
-
 CAPTIONS = {
-    "comparison": {"es": "Mismo ruido, mismo evaluador, {n} muestras", "en": "Same noise, same evaluator, {n} samples"},
-    "samples": {"es": "Las mismas diez z por ambos generadores", "en": "The same ten z through both generators"},
-    "class_histogram": {"es": "Cobertura de clases de ambos generadores", "en": "Class coverage of both generators"},
-    "dynamics": {"es": "Cómo cambia el juego: exactitud de D y pérdida de G, ambos entrenamientos",
-                 "en": "How the game changes: D's accuracy and G's loss, both trainings"},
+    "summary": {"es": "Media ± desviación estándar sobre {seeds} semillas; {n} muestras por generador, el mismo ruido para "
+                      "todos. (*) cambia el procedimiento de entrenamiento, no D ni G.",
+                "en": "Mean ± standard deviation over {seeds} seeds; {n} samples per generator, the same noise for all. "
+                      "(*) changes the training procedure, not D or G."},
+    "per_seed": {"es": "Cada entrenamiento por separado", "en": "Every training on its own"},
+    "fid_by_seed": {"es": "FID-MNIST de cada semilla (puntos) y su media (raya): la dispersión es el ruido del experimento",
+                    "en": "FID-MNIST of each seed (dots) and their mean (bar): the spread is the experiment's noise"},
+    "samples": {"es": "Las mismas diez z por cada generador (primera semilla)",
+                "en": "The same ten z through every generator (first seed)"},
+    "class_histogram": {"es": "Cobertura de clases, muestras de todas las semillas juntas",
+                        "en": "Class coverage, the samples of every seed pooled"},
+    "dynamics": {"es": "Cómo cambia el juego: exactitud de D y pérdida de G (primera semilla de cada modelo)",
+                 "en": "How the game changes: D's accuracy and G's loss (first seed of each model)"},
 }
-TABLE_COLUMNS = ["model", "FID-MNIST", {"es": "entropía de clases", "en": "class entropy"},
-                 {"es": "clases < 2 %", "en": "classes < 2 %"}, {"es": "confianza media", "en": "mean confidence"},
-                 "precision", "recall"]
+TITLES = {"class_histogram": {"es": "Dígitos generados por cada modelo", "en": "Digits generated by each model"}}
 
 
 def variant(name: str) -> tuple[dict[str, Any], str, dict[str, str]]:
     if name not in VARIANTS:
-        raise ConfigError(f"setting 'gan_compare.improve' = '{name}' is not known: use one of {', '.join(VARIANTS)}")
+        raise ConfigError(f"setting 'gan_compare.improve' has '{name}', which is not known: use some of {', '.join(VARIANTS)}")
     return VARIANTS[name]
 
 
-DYNAMICS_WORDS = {
-    "es": {"d_acc": "exactitud de D", "g_loss": "pérdida de G", "average": "{title} (media móvil, {window} pasos)",
-           "step": "paso"},
-    "en": {"d_acc": "D accuracy", "g_loss": "G loss", "average": "{title} (moving average, {window} steps)",
-           "step": "step"},
-}
+def chosen_variants(value: Any) -> list[str]:
+    names = [value] if isinstance(value, str) else list(value)
+    if not names:
+        raise ConfigError("setting 'gan_compare.improve' is empty: name at least one change, e.g. [\"d_spectral_norm\"]")
+    for name in names:
+        variant(name)
+    return names
 
 
-def d_acc_figure(base: np.ndarray, new: np.ndarray, labels: tuple[str, str], lang: str) -> Any:
-    import matplotlib.pyplot as plt
-
-    w = DYNAMICS_WORDS[lang]
-    window = smoothing_window(len(base))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
-    for ax, col, title in ((axes[0], 1, w["d_acc"]), (axes[1], 2, w["g_loss"])):
-        for values, label in ((base, labels[0]), (new, labels[1])):
-            ax.plot(np.arange(1, len(values) + 1), smooth(values[:, col], window), label=label)
-        ax.set_title(w["average"].format(title=title, window=window), fontsize=10)
-        ax.set_xlabel(w["step"])
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+def run_seeds(first: int, n: int) -> list[int]:
+    """The first is 1.2d's own seed, so the handout's first training is 1.2d's run."""
+    return [first + i for i in range(n)]
 
 
 @dataclass
-class SameNoise:
-    """Two generators scored on the very same noise: the difference is the model, not the draw."""
+class Trained:
+    """One training of one model at one seed, scored on the shared noise."""
 
-    base_images: np.ndarray
-    new_images: np.ndarray
-    base_scores: dict[str, Any]
-    new_scores: dict[str, Any]
-    new_ips: float          # the new G's sampling rate
-
-
-def compare_on_same_noise(base_generator: Any, new_generator: Any, scorer: Any, noise: str, dim: int, n: int) -> SameNoise:
-    z = sample_noise(noise, n, dim, SAMPLE_SEED)
-    base_images, new_images = generate(base_generator, z), generate(new_generator, z)
-    base_scores, new_scores = score(scorer, base_images), score(scorer, new_images)
-    return SameNoise(base_images, new_images, base_scores, new_scores, sampling_speed(new_generator, z).images_per_s)
-
-
-@dataclass
-class Improvement:
-    name: str                         # the variant (gan_compare.improve)
-    changes: dict[str, Any]
-    target: str
-    what: dict[str, str]
-    label: str
-    gan: GAN
-    history: History
+    model: str
+    seed: int
+    scores: dict[str, Any]
+    images: np.ndarray
+    history: np.ndarray
     train_s: float
-    base_history: np.ndarray          # 1.2d's record of every step
-    comparison: SameNoise
+    sample_ips: float
+    generator: Any
+    timing: Any = None      # TrainingTime: steady seconds and compile warm-up apart (None for 1.2d's reused run)
 
 
-@item("1.2f", "Improving the GAN: a change to D, measured", needs=("1.2d", EVALUATOR_ITEM), config=("gan", "gan_compare", "eval"), extra_code=CODE)
-def improve(ctx):
-    name = ctx.settings("gan_compare")["improve"]
-    changes, target, what = variant(name)
+def score_generator(generator: Any, scorer: Any, z: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
+    images = generate(generator, z)
+    return score(scorer, images), images
+
+
+def train_and_score(ctx, name: str, changes: dict[str, Any], seed: int, scorer: Any, z: np.ndarray) -> Trained:
+    set_seed(seed)  # as the runner seeds 1.2d: weights, noise and batches follow this seed
     settings = train_settings(ctx, **changes)
-    label = f"GAN z=2 {name}"
+    gan, history, train_s = train_one(ctx, settings, f"1.2f {name} seed {seed}")
+    scores, images = score_generator(gan.generator, scorer, z)
+    _, ips = sample_images(gan.generator, settings.noise, settings.noise_dim, len(z), SAMPLE_SEED)
+    return Trained(name, seed, scores, images, history.values, train_s, ips, gan.generator, history.timing)
 
-    gan, history, train_s = train_one(ctx, settings, label)
+
+@item("1.2f", "Improving the GAN: a change to D, a change to G, over seeds", needs=("1.2d", EVALUATOR_ITEM),
+      config=("gan", "gan_compare", "eval"), extra_code=CODE + ("experiments.gan.f_seeds",))
+def improve(ctx):
+    cmp_cfg, gan_cfg = ctx.settings("gan_compare"), ctx.settings("gan")
+    names = chosen_variants(cmp_cfg["improve"])
     base = ctx.input("1.2d")
-    comparison = compare_on_same_noise(base.model("generator"), gan.generator, evaluator(ctx), settings.noise,
-                                       settings.noise_dim, n_eval_samples(ctx))
-    record(ctx, Improvement(name, changes, target, what, label, gan, history, train_s, base.array("history"), comparison))
+    seeds = run_seeds(int(base.result["seed"]), int(cmp_cfg["seeds"]))
+    scorer = evaluator(ctx)
+    z = sample_noise(gan_cfg["noise"], n_eval_samples(ctx), gan_cfg["noise_dim"], SAMPLE_SEED)
+
+    base_scores, base_images = score_generator(base.model("generator"), scorer, z)
+    runs = [Trained(BASE, seeds[0], base_scores, base_images, base.array("history"), base.metrics["train_s"],
+                    base.metrics["sample_ips"], base.model("generator"))]
+    runs += [train_and_score(ctx, BASE, {}, seed, scorer, z) for seed in seeds[1:]]
+    for name in names:
+        runs += [train_and_score(ctx, name, variant(name)[0], seed, scorer, z) for seed in seeds]
+    record(ctx, names, seeds, runs, base.metrics["fid"], int(gan_cfg["steps"]))
 
 
-def record(ctx, result: Improvement) -> None:
-    name, history, comparison = result.name, result.history, result.comparison
-    base_scores, new_scores = comparison.base_scores, comparison.new_scores
-    ctx.metric("fid", new_scores["fid"], note={lang: text.format(name=name) for lang, text in NOTES["fid"].items()})
-    ctx.metric("base_fid", base_scores["fid"], note=NOTES["base_fid"])
-    ctx.metric("fid_change", new_scores["fid"] - base_scores["fid"], note=NOTES["fid_change"])
-    record_scores(ctx, new_scores, prefix="new_")
-    record_scores(ctx, base_scores, prefix="base_")
-    ctx.metric("train_s", result.train_s, "s")
-    ctx.metric("ms_per_step", history.ms_per_step, "ms")
-    ctx.metric("d_acc_last10", history.tail("d_acc"))
-    base_hist = result.base_history
-    ctx.metric("base_d_acc_last10", float(base_hist[-max(1, len(base_hist) // 10):, 1].mean()))
-    ctx.metric("d_acc_stuck_frac", history.stuck_fraction())
+def record(ctx, names: list[str], seeds: list[int], runs: list[Trained], fid_1_2d: float, steps: int) -> None:
+    models = [BASE, *names]
+    by_model = {m: [r for r in runs if r.model == m] for m in models}
+    stats = {m: summary(SeedScores.of([r.scores for r in by_model[m]])) for m in models}
+    for m in models:
+        for key, value in stats[m].items():
+            ctx.metric(f"{m}_{key}", value)
+    ctx.check("seeds_paired", all([r.seed for r in by_model[m]] == seeds for m in models),
+              {lang: text.format(n=len(seeds)) for lang, text in CHECKS["seeds_paired"].items()},
+              expected=seeds, observed={m: [r.seed for r in by_model[m]] for m in models})
+    ctx.metric("base_fid", by_model[BASE][0].scores["fid"])
+    ctx.check("base_seed_reproduces_1.2d", abs(by_model[BASE][0].scores["fid"] - fid_1_2d) < 1e-6,
+              CHECKS["base_seed_reproduces_1.2d"], expected=round(fid_1_2d, 3),
+              observed=round(float(by_model[BASE][0].scores["fid"]), 3))
+    verdict(ctx, names, stats, steps)
 
-    better_fid = new_scores["fid"] < base_scores["fid"]
-    no_worse_coverage = new_scores["classes_under_2pct"] <= base_scores["classes_under_2pct"]
-    reduced = quality_not_graded(history.steps)  # two barely trained GANs: which is better is not yet the question
-    ctx.check("improves_fid", better_fid,
-              {lang: text.format(what=result.what[lang]) for lang, text in CHECKS["improves_fid"].items()},
-              expected=f"< {base_scores['fid']:.2f}", observed=round(float(new_scores["fid"]), 2), not_graded=reduced)
-    ctx.check("coverage_not_worse", no_worse_coverage, CHECKS["coverage_not_worse"],
-              expected=f"<= {base_scores['classes_under_2pct']}", observed=new_scores["classes_under_2pct"],
-              not_graded=reduced)
-
-    new_label = f"1.2f ({name})"
-    ctx.table("comparison", TABLE_COLUMNS,
-              [[BASE_LABEL, *(round(float(base_scores[k]), 3) for k in TABLE_SCORES)],
-               [new_label, *(round(float(new_scores[k]), 3) for k in TABLE_SCORES)]],
-              {lang: text.format(n=new_scores["n"]) for lang, text in CAPTIONS["comparison"].items()})
-    ctx.figure("samples", comparison_grids({"1.2d": comparison.base_images[:10], name: comparison.new_images[:10]}, 10),
-               CAPTIONS["samples"])
-    hists = {BASE_LABEL: base_scores["class_hist"], new_label: new_scores["class_hist"]}
-    ctx.figure("class_histogram", lambda lang: class_histogram_figure(hists, TITLES["class_histogram"], lang),
+    n = len(runs[0].images)
+    ctx.table("summary", SUMMARY_COLUMNS, summary_rows(models, stats, VARIANTS),
+              {lang: text.format(seeds=len(seeds), n=n) for lang, text in CAPTIONS["summary"].items()})
+    ctx.table("per_seed", SEED_COLUMNS, seed_rows(runs), CAPTIONS["per_seed"], detail=True)
+    fids = {m: [float(r.scores["fid"]) for r in by_model[m]] for m in models}
+    ctx.figure("fid_by_seed", lambda lang: seed_figure(fids, lang), CAPTIONS["fid_by_seed"])
+    ctx.figure("samples", comparison_grids({m: by_model[m][0].images[:10] for m in models}, 10), CAPTIONS["samples"])
+    pooled = {m: np.sum([r.scores["class_hist"] for r in by_model[m]], axis=0).tolist() for m in models}
+    ctx.figure("class_histogram", lambda lang: class_histogram_figure(pooled, TITLES["class_histogram"], lang),
                CAPTIONS["class_histogram"])
-    ctx.figure("dynamics", lambda lang: d_acc_figure(base_hist, history.values, (BASE_LABEL, new_label), lang),
-               CAPTIONS["dynamics"])
+    histories = {m: by_model[m][0].history for m in models}
+    ctx.figure("dynamics", lambda lang: dynamics_figure(histories, lang), CAPTIONS["dynamics"])
 
-    ctx.save_array("history", history.values)
-    ctx.save_model("generator", result.gan.generator)
-    ctx.save_value("variant", {"name": name, "target": result.target, "changes": result.changes, "what": result.what})
-    ctx.save_value("model_rows", [model_row(result.label, ctx.id, result.train_s, comparison.new_ips, new_scores,
-                                                timing=history.timing)])
+    best = min(names, key=lambda m: stats[m]["fid_mean"])
+    ctx.save_model("generator", by_model[best][0].generator)
+    ctx.save_value("variants", {m: {"target": VARIANTS[m][1], "changes": VARIANTS[m][0], "what": VARIANTS[m][2]}
+                                for m in names})
+    ctx.save_value("seeds", seeds)
+    ctx.save_value("best", best)
+    ctx.save_value("class_hists", pooled)
+    ctx.save_value("model_rows", [model_row(f"GAN z=2 {m} (seed {by_model[m][0].seed})", ctx.id, by_model[m][0].train_s,
+                                            by_model[m][0].sample_ips, by_model[m][0].scores, timing=by_model[m][0].timing)
+                                  for m in names])
+
+
+def verdict(ctx, names: list[str], stats: dict[str, dict[str, float]], steps: int) -> None:
+    """Which network's change helped, each judged against the handout beyond the seeds' spread."""
+    base = stats[BASE]
+    for m in names:
+        gap = base["fid_mean"] - stats[m]["fid_mean"]
+        ctx.metric(f"{m}_fid_gain", gap)
+        ctx.metric(f"{m}_beats_handout", beyond_spread(stats[m], base))
+    architectural = [m for m in names if VARIANTS[m][1] in ("D", "G")]
+    best = min(architectural or names, key=lambda m: stats[m]["fid_mean"])
+    ctx.metric("best_change", best)
+    ctx.metric("best_change_target", VARIANTS[best][1])
+    ctx.metric("best_overall", min(names, key=lambda m: stats[m]["fid_mean"]))
+    ctx.check("improves_fid", beyond_spread(stats[best], base), CHECKS["improves_fid"],
+              expected=f"< {base['fid_mean'] - base['fid_sd'] - stats[best]['fid_sd']:.1f}",
+              observed=round(stats[best]["fid_mean"], 1),
+              not_graded=quality_not_graded(steps))  # barely trained GANs: which is better is not yet the question
+    d_or_g(ctx, names, stats)
+
+
+def d_or_g(ctx, names: list[str], stats: dict[str, dict[str, float]]) -> None:
+    """The handout's question from the experiment: the best change to D against the best change to G."""
+    best = {net: min((m for m in names if VARIANTS[m][1] == net), key=lambda m: stats[m]["fid_mean"], default=None)
+            for net in ("D", "G")}
+    if None in best.values():
+        ctx.metric("d_vs_g", "untested")
+        return
+    d, g = stats[best["D"]], stats[best["G"]]
+    ctx.metric("d_vs_g_best_d", best["D"])
+    ctx.metric("d_vs_g_best_g", best["G"])
+    ctx.metric("d_vs_g_gap", d["fid_mean"] - g["fid_mean"], note={"es": "FID medio del cambio a D menos el del cambio a G",
+                                                                   "en": "mean FID of the D change minus the G change's"})
+    ctx.metric("d_vs_g_spread", d["fid_sd"] + g["fid_sd"])
+    ctx.metric("d_vs_g", "G" if beyond_spread(g, d) else "D" if beyond_spread(d, g) else "none")

@@ -17,12 +17,20 @@ WORDS = {
            "step": "paso", "bce": "entropía cruzada binaria (escala log)", "acc": "exactitud",
            "ln2": "ln 2: D responde 0,5 (equilibrio)", "loss_title": "pérdida por paso",
            "acc_title": "exactitud por paso", "uniform": "uniforme (0,1)", "threshold": "umbral del 2 %",
-           "predicted": "dígito que predice el evaluador", "share": "fracción de muestras"},
+           "predicted": "dígito que predice el evaluador", "share": "fracción de muestras",
+           "step_n": "paso {step}", "probe_title": "¿Cuántas veces D acepta la imagen como verdadera? (mismo D, mismas z)",
+           "on_real": "imágenes reales", "fooled_inference": "falsas de G en modo inferencia (las que D aprende a rechazar)",
+           "fooled_training": "falsas de G en modo entrenamiento (las que G optimiza)", "called_real": "fracción que D acepta como verdadera",
+           "start": "inicio", "end": "fin"},
     "en": {"d": "D (real + fake)", "g": "G (through D)", "smoothed": "smoothed ({window} steps)",
            "step": "step", "bce": "binary cross-entropy (log scale)", "acc": "accuracy",
            "ln2": "ln 2: D answers 0.5 (equilibrium)", "loss_title": "loss per step",
            "acc_title": "accuracy per step", "uniform": "uniform (0.1)", "threshold": "2 % threshold",
-           "predicted": "digit predicted by the evaluator", "share": "share of samples"},
+           "predicted": "digit predicted by the evaluator", "share": "share of samples",
+           "step_n": "step {step}", "probe_title": "How often does D say \"real\"? (same D, same z)",
+           "on_real": "real images", "fooled_inference": "G's fakes in inference mode (those D learns to reject)",
+           "fooled_training": "G's fakes in training mode (those G optimises)", "called_real": "share D calls real",
+           "start": "start", "end": "end"},
 }
 
 
@@ -147,3 +155,60 @@ def comparison_grids(samples: dict[str, np.ndarray], n: int = 8, title: Text = "
         fig.suptitle(pick(title, lang), fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def snapshots_figure(grids: dict[int, np.ndarray], lang: str) -> Any:
+    """One row per training step, the same z in every column: how G's samples change as it trains."""
+    w = WORDS[lang]
+    steps = sorted(grids)
+    n = len(grids[steps[0]])
+    fig, axes = plt.subplots(len(steps), n, figsize=(n * 0.85, len(steps) * 0.9 + 0.2), squeeze=False)
+    for r, step in enumerate(steps):
+        for c in range(n):
+            axes[r, c].axis("off")
+            axes[r, c].imshow(grids[step][c, ..., 0], cmap="gray", vmin=0, vmax=1)
+        axes[r, 0].text(-0.15, 0.5, w["step_n"].format(step=step), transform=axes[r, 0].transAxes,
+                        ha="right", va="center", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def probes_figure(probes: np.ndarray, lang: str) -> Any:
+    """The share of images the same D calls real: real ones, and G's fakes in each BatchNorm mode."""
+    w = WORDS[lang]
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    step = probes[:, 0]
+    for col, key, style in ((1, "on_real", "k-"), (2, "fooled_inference", "b-o"), (3, "fooled_training", "r-s")):
+        ax.plot(step, probes[:, col], style, ms=3, lw=1.3, label=w[key])
+    ax.set_ylim(-0.03, 1.03)
+    ax.axhline(0.5, color="#888", lw=0.6, ls="--")
+    ax.set_xlabel(w["step"])
+    ax.set_ylabel(w["called_real"])
+    ax.set_title(w["probe_title"], fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def interpolation_figure(rows: np.ndarray, ends: Sequence[tuple[str, str]] | None = None) -> Any:
+    """rows: (pairs, steps, 28, 28, 1), each row a straight walk between two latent points.
+    `ends` labels each row's two ends (digits, the same in every language); no other words."""
+    pairs, steps = rows.shape[:2]
+    fig, axes = plt.subplots(pairs, steps, figsize=(steps * 0.8, pairs * 0.85), squeeze=False)
+    for r in range(pairs):
+        for c in range(steps):
+            axes[r, c].axis("off")
+            axes[r, c].imshow(rows[r, c, ..., 0], cmap="gray", vmin=0, vmax=1)
+        if ends is not None:
+            axes[r, 0].set_title(ends[r][0], fontsize=7, pad=1)
+            axes[r, -1].set_title(ends[r][1], fontsize=7, pad=1)
+    fig.tight_layout()
+    return fig
+
+
+def interpolate(a: np.ndarray, b: np.ndarray, steps: int) -> np.ndarray:
+    """(pairs, steps, dim): the straight line from each a to each b, ends included. A segment
+    between two points of the box [-1, 1]^d stays inside it, so G is only fed z it trained on."""
+    t = np.linspace(0.0, 1.0, steps, dtype="float32")[None, :, None]
+    return (a[:, None, :] * (1 - t) + b[:, None, :] * t).astype("float32")

@@ -22,6 +22,7 @@ from harness.registry import item
 from harness.train.evaluation import SAMPLE_SEED
 
 MANIFOLD_N = 20
+UNIFORM_STD = 3 ** -0.5   # U(-1, 1) has variance 1/3: the matched Gaussian is N(0, 1/3)
 GAUSS_SPAN = 2.5   # the manifold of a N(0, 1) latent is drawn over [-2.5, 2.5]², 99 % of each coordinate
 NOISE_DRAWS = 10000  # draws of the new GAN's own sampler whose moments latent_law_used checks
 
@@ -31,6 +32,8 @@ NOTES = {
     "fid_change": {"es": "negativo = mejor", "en": "negative = better"},
     "z_outside_unit_box": {"es": "fracción de z fuera de [-1, 1]^d: regiones que la uniforme nunca visita",
                            "en": "share of z outside [-1, 1]^d: regions the uniform never visits"},
+    "matched_fid": {"es": "z ~ N(0, 1/3), la varianza de U(-1, 1)", "en": "z ~ N(0, 1/3), the variance of U(-1, 1)"},
+    "matched_z_outside_unit_box": {"es": "lo mismo con z ~ N(0, 1/3)", "en": "the same with z ~ N(0, 1/3)"},
 }
 CHECKS = {
     "latent_law_used": {
@@ -79,6 +82,18 @@ class LawComparison:
     base_images: np.ndarray
     z_draws: np.ndarray             # NOISE_DRAWS draws of the new GAN's in-graph sampler
     manifold: np.ndarray | None     # the new G over [-GAUSS_SPAN, GAUSS_SPAN]², when z is 2-D
+    matched: "MatchedRun | None" = None   # the Gaussian again, with U(-1, 1)'s variance
+
+
+@dataclass
+class MatchedRun:
+    """The same training with z ~ N(0, 1/3): it separates the law's shape from its spread."""
+
+    history: History
+    train_s: float
+    scores: dict[str, Any]
+    images: np.ndarray
+    z_draws: np.ndarray
 
 
 def compare_laws(gan: GAN, base_generator: Any, scorer: Any, noise: str, base_noise: str, n: int) -> dict[str, Any]:
@@ -105,8 +120,21 @@ def latent_distribution(ctx):
 
     gan, history, train_s = train_one(ctx, settings, label)
     base = ctx.input("1.2d")
-    compared = compare_laws(gan, base.model("generator"), evaluator(ctx), noise, gan_cfg["noise"], n_eval_samples(ctx))
-    record(ctx, LawComparison(gan_cfg["noise"], noise, label, gan, history, train_s, base.metrics["steps"], **compared))
+    scorer = evaluator(ctx)
+    compared = compare_laws(gan, base.model("generator"), scorer, noise, gan_cfg["noise"], n_eval_samples(ctx))
+    matched = matched_run(ctx, scorer) if (noise, gan_cfg["noise"]) == ("gaussian", "uniform") else None
+    record(ctx, LawComparison(gan_cfg["noise"], noise, label, gan, history, train_s, base.metrics["steps"], **compared,
+                              matched=matched))
+
+
+def matched_run(ctx, scorer: Any) -> MatchedRun:
+    """The Gaussian GAN trained again with σ = 1/√3: if it does as the uniform does, 1.2g's gap was
+    the spread of N(0, 1) (three times the variance G was built for), not the Gaussian's shape."""
+    settings = train_settings(ctx, noise="gaussian", noise_std=UNIFORM_STD)
+    gan, history, train_s = train_one(ctx, settings, f"GAN z={settings.noise_dim} N(0, 1/3)")
+    images, _ = sample_images(gan.generator, "gaussian", settings.noise_dim, n_eval_samples(ctx), SAMPLE_SEED,
+                              std=UNIFORM_STD)
+    return MatchedRun(history, train_s, score(scorer, images), images, np.asarray(gan.sample_z(NOISE_DRAWS)))
 
 
 def record(ctx, result: LawComparison) -> None:
@@ -128,16 +156,23 @@ def record(ctx, result: LawComparison) -> None:
     ctx.check("same_budget_as_1.2d", history.steps == result.base_steps, CHECKS["same_budget_as_1.2d"],
               expected=result.base_steps, observed=history.steps)
 
-    base_label, new_label = f"{base_noise} (1.2d)", f"{noise} (1.2g)"
-    ctx.table("comparison", TABLE_COLUMNS,
-              [[base_label, *(round(float(base_scores[k]), 3) for k in TABLE_SCORES)],
-               [new_label, *(round(float(scores[k]), 3) for k in TABLE_SCORES)]],
+    base_label, new_label, matched_label = f"{base_noise} (1.2d)", f"{noise} (1.2g)", "gaussian σ²=1/3 (1.2g)"
+    rows = [[base_label, *(round(float(base_scores[k]), 3) for k in TABLE_SCORES)],
+            [new_label, *(round(float(scores[k]), 3) for k in TABLE_SCORES)]]
+    matched = result.matched
+    if matched is not None:
+        record_matched(ctx, matched)
+        rows.append([matched_label, *(round(float(matched.scores[k]), 3) for k in TABLE_SCORES)])
+    ctx.table("comparison", TABLE_COLUMNS, rows,
               {lang: text.format(n=scores["n"]) for lang, text in CAPTIONS["comparison"].items()})
     curves_title = fill(TITLES["curves"], label=result.label, steps=history.steps)
     ctx.figure("curves", lambda lang: curves_figure(history, curves_title, lang), CAPTIONS["curves"])
-    ctx.figure("samples", comparison_grids({base_noise: result.base_images[:10], noise: result.images[:10]}, 10),
-               CAPTIONS["samples"])
+    grids = {base_noise: result.base_images[:10], noise: result.images[:10]}
     hists = {base_label: base_scores["class_hist"], new_label: scores["class_hist"]}
+    if matched is not None:
+        grids["σ²=1/3"] = matched.images[:10]
+        hists[matched_label] = matched.scores["class_hist"]
+    ctx.figure("samples", comparison_grids(grids, 10), CAPTIONS["samples"])
     ctx.figure("class_histogram", lambda lang: class_histogram_figure(hists, TITLES["class_histogram"], lang),
                CAPTIONS["class_histogram"])
     if result.manifold is not None:
@@ -150,3 +185,18 @@ def record(ctx, result: LawComparison) -> None:
     ctx.save_model("generator", result.gan.generator)
     ctx.save_value("model_rows", [model_row(result.label, ctx.id, result.train_s, result.sample_ips, scores,
                                                 timing=result.history.timing)])
+
+
+def record_matched(ctx, matched: MatchedRun) -> None:
+    z = matched.z_draws
+    ctx.metric("matched_fid", matched.scores["fid"], note=NOTES["matched_fid"])
+    ctx.metric("matched_classes_under_2pct", int(matched.scores["classes_under_2pct"]))
+    ctx.metric("matched_coverage_entropy", float(matched.scores["coverage_entropy"]), "nats")
+    ctx.metric("matched_precision", float(matched.scores["precision"]))
+    ctx.metric("matched_recall", float(matched.scores["recall"]))
+    ctx.metric("matched_z_std", float(z.std()))
+    ctx.metric("matched_z_outside_unit_box", float(np.mean(np.any(np.abs(z) > 1, axis=1))),
+               note=NOTES["matched_z_outside_unit_box"])
+    ctx.metric("matched_train_s", matched.train_s, "s")
+    ctx.metric("matched_d_acc_stuck_frac", matched.history.stuck_fraction())
+    ctx.save_value("matched_class_hist", matched.scores["class_hist"])

@@ -38,46 +38,64 @@ def leaky(name: str, dtype: str = "float32") -> keras.layers.LeakyReLU:
 
 
 def build_discriminator(depth: int = 64, dropout: float = 0.4, input_shape=IMG_SHAPE, name: str = "D",
-                        precision: str = "float32") -> keras.Sequential:
+                        precision: str = "float32", spectral_norm: bool = False) -> keras.Sequential:
     """1.2a: three 5x5 stride-2 convolutions (depth, 2 depth, 4 depth), Dense 1024, sigmoid.
 
     precision "mixed_bfloat16" computes the hidden layers in bfloat16 (weights stay
     float32); the output probability is always float32 so the loss is not rounded.
+    spectral_norm (a 1.2f variant, not the handout) divides each weight matrix by its
+    largest singular value, so D's output cannot change faster than its input: it
+    cannot saturate to 0/1 on every fake and keeps sending G a usable gradient.
     """
     layers, policy = keras.layers, resolve_precision(precision, "gan.precision")
+    weighted = (lambda layer: layers.SpectralNormalization(layer, name=f"sn_{layer.name}", dtype=policy)) \
+        if spectral_norm else (lambda layer: layer)
     return keras.Sequential([
         keras.Input(input_shape, name="image"),
-        layers.Conv2D(depth * 1, (5, 5), strides=2, padding="same", activation=leaky("lrelu1", policy), name="conv1", dtype=policy),
+        weighted(layers.Conv2D(depth * 1, (5, 5), strides=2, padding="same", activation=leaky("lrelu1", policy), name="conv1", dtype=policy)),
         Dropout(dropout, name="dropout1", dtype=policy),
-        layers.Conv2D(depth * 2, (5, 5), strides=2, padding="same", activation=leaky("lrelu2", policy), name="conv2", dtype=policy),
+        weighted(layers.Conv2D(depth * 2, (5, 5), strides=2, padding="same", activation=leaky("lrelu2", policy), name="conv2", dtype=policy)),
         Dropout(dropout, name="dropout2", dtype=policy),
-        layers.Conv2D(depth * 4, (5, 5), strides=2, padding="same", activation=leaky("lrelu3", policy), name="conv3", dtype=policy),
+        weighted(layers.Conv2D(depth * 4, (5, 5), strides=2, padding="same", activation=leaky("lrelu3", policy), name="conv3", dtype=policy)),
         Dropout(dropout, name="dropout3", dtype=policy),
         layers.Flatten(name="flatten", dtype=policy),
-        layers.Dense(1024, activation=leaky("lrelu4", policy), name="dense1024", dtype=policy),
-        layers.Dense(1, activation="sigmoid", name="p_real", dtype="float32"),
+        weighted(layers.Dense(1024, activation=leaky("lrelu4", policy), name="dense1024", dtype=policy)),
+        weighted(layers.Dense(1, activation="sigmoid", name="p_real", dtype="float32")),
     ], name=name)
 
 
+G_NORMS = ("batch", "layer")
+
+
+def g_norm_layer(kind: str, name: str, policy: str) -> keras.layers.Layer:
+    """The handout's BatchNormalization, or (a 1.2f variant) LayerNormalization: each image
+    normalised by its own statistics, so G is the same function in training and inference mode."""
+    if kind == "batch":
+        return BatchNormalization(name=f"bn{name}", dtype=policy)
+    if kind == "layer":
+        return keras.layers.LayerNormalization(name=f"ln{name}", dtype=policy)
+    raise ConfigError(f"G normalisation '{kind}' is not known: use one of {', '.join(G_NORMS)}")
+
+
 def build_generator(noise_dim: int = 2, depth: int = 64, channels: int = 1, name: str = "G",
-                    precision: str = "float32") -> keras.Sequential:
+                    precision: str = "float32", norm: str = "batch") -> keras.Sequential:
     """1.2b: Dense 128, Dense 14*14*depth, then three transposed convolutions up to 28x28x1."""
     layers, policy = keras.layers, resolve_precision(precision, "gan.precision")
     half = depth // 2  # the handout writes depth/2: a float filter count
     return keras.Sequential([
         keras.Input((noise_dim,), name="z"),
         layers.Dense(128, name="dense128", dtype=policy),
-        BatchNormalization(name="bn1", dtype=policy),
+        g_norm_layer(norm, "1", policy),
         layers.Activation("relu", name="relu1", dtype=policy),
         layers.Dense(G_DIM * G_DIM * depth, name=f"dense{G_DIM}x{G_DIM}x{depth}", dtype=policy),
-        BatchNormalization(name="bn2", dtype=policy),
+        g_norm_layer(norm, "2", policy),
         layers.Activation("relu", name="relu2", dtype=policy),
         layers.Reshape((G_DIM, G_DIM, depth), name="reshape", dtype=policy),
         layers.Conv2DTranspose(half, (3, 3), padding="same", strides=(2, 2), name="deconv1", dtype=policy),
-        BatchNormalization(name="bn3", dtype=policy),
+        g_norm_layer(norm, "3", policy),
         layers.Activation("relu", name="relu3", dtype=policy),
         layers.Conv2DTranspose(half, (3, 3), padding="same", name="deconv2", dtype=policy),
-        BatchNormalization(name="bn4", dtype=policy),
+        g_norm_layer(norm, "4", policy),
         layers.Activation("relu", name="relu4", dtype=policy),
         layers.Conv2DTranspose(channels, (3, 3), padding="same", name="deconv3", dtype=policy),
         layers.Activation("sigmoid", name="sigmoid", dtype="float32"),
@@ -115,12 +133,12 @@ def check_noise(noise: str) -> str:
     return noise
 
 
-def sample_noise(noise: str, n: int, dim: int, seed: int | None = None) -> np.ndarray:
-    """Host-side noise for generation, the same law the GAN trains with."""
+def sample_noise(noise: str, n: int, dim: int, seed: int | None = None, std: float = 1.0) -> np.ndarray:
+    """Host-side noise for generation, the same law the GAN trains with (std: the Gaussian's)."""
     rng = np.random.default_rng(seed)
     if check_noise(noise) == "uniform":
         return rng.uniform(-1.0, 1.0, size=(n, dim)).astype("float32")
-    return rng.standard_normal(size=(n, dim)).astype("float32")
+    return (std * rng.standard_normal(size=(n, dim))).astype("float32")
 
 
 # -- optimizers ---------------------------------------------------------------------
@@ -144,8 +162,11 @@ class GanSettings:
     d_decay: float = 6e-8
     g_decay: float = 3e-8
     clipvalue: float = 1.0
+    noise_std: float = 1.0    # the Gaussian's standard deviation (1.2g); the uniform ignores it
     real_label: float = 1.0   # 1.0 as the handout; < 1 is one-sided label smoothing (1.2f)
     fakes_training: bool = False  # False as the handout's G.predict: D's fakes come from G in inference mode
+    d_spectral_norm: bool = False  # 1.2f's D variant: spectral normalisation of D's weights
+    g_norm: str = "batch"         # 1.2f's G variant: "layer" replaces G's BatchNormalization
     precision: str = "float32"    # or "mixed_bfloat16": hidden layers in bfloat16, a speed lever
 
     @classmethod
@@ -173,12 +194,13 @@ class GAN(keras.Model):
 
     def __init__(self, discriminator: keras.Model, generator: keras.Model, noise_dim: int,
                  noise: str = "uniform", real_label: float = 1.0, fakes_training: bool = False,
-                 seed: int | None = None, **kwargs: Any) -> None:
+                 seed: int | None = None, noise_std: float = 1.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.discriminator = discriminator
         self.generator = generator
         self.noise_dim = int(noise_dim)
         self.noise = check_noise(noise)
+        self.noise_std = float(noise_std)
         self.real_label = float(real_label)
         self.fakes_training = bool(fakes_training)
         self.noise_seed = keras.random.SeedGenerator(seed)
@@ -211,7 +233,7 @@ class GAN(keras.Model):
         shape = (n, self.noise_dim)
         if self.noise == "uniform":
             return keras.random.uniform(shape, minval=-1.0, maxval=1.0, seed=self.noise_seed)
-        return keras.random.normal(shape, seed=self.noise_seed)
+        return keras.random.normal(shape, stddev=self.noise_std, seed=self.noise_seed)
 
     @staticmethod
     def accuracy(y: Any, p_real: Any) -> Any:
@@ -257,10 +279,11 @@ class GAN(keras.Model):
 
 
 def build_gan(settings: GanSettings, seed: int | None = None) -> GAN:
-    discriminator = build_discriminator(settings.depth, settings.dropout, precision=settings.precision)
-    generator = build_generator(settings.noise_dim, settings.depth, precision=settings.precision)
+    discriminator = build_discriminator(settings.depth, settings.dropout, precision=settings.precision,
+                                        spectral_norm=settings.d_spectral_norm)
+    generator = build_generator(settings.noise_dim, settings.depth, precision=settings.precision, norm=settings.g_norm)
     gan = GAN(discriminator, generator, settings.noise_dim, settings.noise, settings.real_label, settings.fakes_training,
-              seed=seed, name="GAN")
+              seed=seed, noise_std=settings.noise_std, name="GAN")
     gan.compile(rmsprop(settings.d_lr, settings.d_decay, settings.clipvalue),
                 rmsprop(settings.g_lr, settings.g_decay, settings.clipvalue))
     return gan

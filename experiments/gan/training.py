@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import keras
 import numpy as np
@@ -25,7 +25,7 @@ from harness.train.timing import TrainingTime, sampling_speed, split_training
 
 COLUMNS = ("d_loss", "d_acc", "g_loss", "g_acc")
 # The modules a training item's result depends on, whatever names it imports (its cache fingerprint covers them).
-CODE = ("experiments.gan.models", "experiments.gan.training", "experiments.gan.figures")
+CODE = ("experiments.gan.models", "experiments.gan.training", "experiments.gan.figures", "experiments.gan.snapshots")
 STUCK_TAIL = 0.2   # D accuracy at 1.0 over this last fraction of steps means G lost the game
 HANDOUT_STEPS = 5000  # the handout's budget: checks of a trained GAN's quality are graded from here on
 # Filled with the steps trained: why a quality check is not graded at a reduced budget.
@@ -62,6 +62,7 @@ class History:
     seconds: float              # wall time of the timed steps: all but the first call (graph tracing)
     first_step_s: float         # the first call: graph tracing plus its step(s)
     timed_steps: int = 0        # steps inside `seconds`
+    watched_s: float = 0.0      # time spent looking at the GAN mid-training (snapshots), excluded above
 
     @property
     def steps(self) -> int:
@@ -133,14 +134,31 @@ def step_function(gan: GAN, x: np.ndarray, batch_size: int, k: int = 1) -> Calla
     return lambda: np.asarray(run(counter), dtype=np.float64)
 
 
+class Watcher(Protocol):
+    """Looks at the GAN at chosen steps of training (1.2d's snapshots); its time is not training time."""
+
+    def steps(self) -> set[int]: ...
+
+    def __call__(self, step: int) -> None: ...
+
+
 def train_gan(gan: GAN, x: np.ndarray, steps: int, batch_size: int,
               progress: Callable[[int, int], None] | None = None,
-              settings: GanSettings | None = None, k: int | None = None) -> History:
-    """Run `steps` iterations, recording each; NaN or inf in a loss stops with ItemFailed."""
+              settings: GanSettings | None = None, k: int | None = None, watch: Watcher | None = None) -> History:
+    """Run `steps` iterations, recording each; NaN or inf in a loss stops with ItemFailed.
+
+    `watch` is called after the first call that reaches each of its steps (and before training
+    for step 0); the step it gets is the one actually reached (a multiple of k under JAX)."""
     k = max(1, min(k or steps_per_call(), steps))
     calls = {size: step_function(gan, x, batch_size, size) for size in {k, steps % k} if size}
     values = np.empty((steps, len(COLUMNS)), dtype=np.float64)
     every = max(1, steps // 100)
+    pending, watched = sorted(watch.steps()) if watch else [], 0.0
+    if pending and pending[0] <= 0:
+        w0 = time.perf_counter()
+        watch(0)
+        pending, watched = [s for s in pending if s > 0], time.perf_counter() - w0
+    watched_before_start = watched
     t0 = time.perf_counter()
     first, done = 0.0, 0
     while done < steps:
@@ -153,25 +171,34 @@ def train_gan(gan: GAN, x: np.ndarray, steps: int, batch_size: int,
             first = time.perf_counter() - t0
             t0 = time.perf_counter()
         before, done = done, done + size
+        if pending and done >= pending[0]:
+            w0 = time.perf_counter()
+            watch(done)
+            pending = [s for s in pending if s > done]
+            watched += time.perf_counter() - w0
         if progress and (done // every > before // every or done == steps):
             progress(done, steps)
     timed = steps - min(k, steps)
-    return History(values, time.perf_counter() - t0 if timed else 0.0, first, timed)
+    seconds = time.perf_counter() - t0 - (watched - watched_before_start) if timed else 0.0
+    return History(values, seconds, first, timed, watched)
 
 
 def train_settings(ctx: Any, **changes: Any) -> GanSettings:
     return GanSettings.from_config(ctx.settings("gan"), **changes)
 
 
-def train_one(ctx: Any, settings: GanSettings, label: str) -> tuple[GAN, History, float]:
-    """Build and train one GAN at 1.2d's budget; returns the model, its history and the wall seconds."""
+def train_one(ctx: Any, settings: GanSettings, label: str,
+              watch: Callable[[GAN], Watcher] | None = None) -> tuple[GAN, History, float]:
+    """Build and train one GAN at 1.2d's budget; returns the model, its history and the wall seconds
+    (`watch` builds a Watcher of the new GAN: its looks are not counted in those seconds)."""
     gan_cfg = ctx.settings("gan")
     gan = build_gan(settings)
+    watcher = watch(gan) if watch else None
     ctx.log(f"{label}: {gan_cfg['steps']} steps of batch {gan_cfg['batch_size']} on {len(ctx.data.x_train)} images")
     t0 = time.perf_counter()
     history = train_gan(gan, ctx.data.x_train, gan_cfg["steps"], gan_cfg["batch_size"],
-                        progress=lambda d, t: ctx.progress(d, t, "step"), settings=settings)
-    return gan, history, time.perf_counter() - t0
+                        progress=lambda d, t: ctx.progress(d, t, "step"), settings=settings, watch=watcher)
+    return gan, history, time.perf_counter() - t0 - history.watched_s
 
 
 def final_lrs(gan: GAN) -> tuple[float, float]:
@@ -186,10 +213,11 @@ def generate(generator: keras.Model, z: np.ndarray) -> np.ndarray:
     return np.asarray(generator.predict(z, batch_size=PREDICT_BATCH, verbose=0))
 
 
-def sample_images(generator: keras.Model, noise: str, dim: int, n: int, seed: int) -> tuple[np.ndarray, float]:
+def sample_images(generator: keras.Model, noise: str, dim: int, n: int, seed: int,
+                  std: float = 1.0) -> tuple[np.ndarray, float]:
     """n images from G and its rate in images per second (harness.train.timing: the one method
     every model's speed is measured by)."""
-    z = sample_noise(noise, n, dim, seed)
+    z = sample_noise(noise, n, dim, seed, std)
     return generate(generator, z), sampling_speed(generator, z).images_per_s
 
 

@@ -33,6 +33,10 @@ NOTES = {
     "beyond_90_nn_distance": {"es": "lo mismo para las celdas de la grilla extrema fuera de la región del 90 %",
                               "en": "the same for the extreme-grid cells outside the 90 % region"},
     "extreme_range": {"es": "la grilla extrema llega a ±este valor", "en": "the extreme grid reaches ±this value"},
+    "interp_digit_changes": {"es": "cambios de dígito (según el evaluador) a lo largo de cada interpolación, en promedio",
+                             "en": "digit changes (by the evaluator) along each interpolation, on average"},
+    "interp_other_digit_share": {"es": "fracción de los puntos intermedios que el evaluador ve como un tercer dígito",
+                                 "en": "share of the intermediate points the evaluator reads as a third digit"},
 }
 GRID_TITLES = {"latent_grid": "{n}×{n}: z = Φ⁻¹(linspace(0.05, 0.95))",
                "latent_grid_extreme": "{n}×{n}: z = Φ⁻¹(linspace(0.000005, 0.999995))"}
@@ -43,6 +47,11 @@ GRID_WORDS = {
            "predicted": "predicted digit (opacity = confidence)"},
 }
 CAPTIONS = {  # {n}: the grid's side
+    "interpolation": {
+        "es": "Interpolación lineal en z entre las medias de q(z|x) de dos dígitos reales de test (una fila por par); "
+              "sobre los extremos, el dígito que ve el evaluador.",
+        "en": "Linear interpolation in z between the means of q(z|x) of two real test digits (one row per pair); "
+              "above the ends, the digit the evaluator sees."},
     "latent_grid": {
         "es": "Grilla de {n}×{n} imágenes decodificadas; cada eje recorre una componente de z por la inversa de la CDF normal "
               "(la región central del 90 % de cada componente).",
@@ -133,6 +142,50 @@ class GridExploration:
     metrics: dict[str, Any]         # in report order
     grid_n: int
     latent_dim: int
+    interpolation: "Interpolation | None" = None
+
+
+# Walks between the codes of two real test digits: each pair is (from, to).
+INTERP_PAIRS = ((0, 6), (1, 7), (3, 8), (4, 9), (2, 5), (5, 0))
+INTERP_STEPS = 10
+
+
+@dataclass
+class Interpolation:
+    images: np.ndarray              # (pairs, steps, 28, 28, 1)
+    ends: list[tuple[str, str]]     # the evaluator's digit at each end
+    labels: np.ndarray              # (pairs, steps): the evaluator's digit along each walk
+    pairs: list[tuple[int, int]]
+
+
+def interpolate_digits(vae, x_test: np.ndarray, y_test: np.ndarray, judge) -> Interpolation | None:
+    """Decode the straight line between the means q(z|x) gives two real test digits of different classes.
+    Pairs whose digits the test split lacks are skipped; None if none is left."""
+    from experiments.gan.figures import interpolate
+
+    pairs = [(a, b) for a, b in INTERP_PAIRS if (y_test == a).any() and (y_test == b).any()]
+    if not pairs:
+        return None
+    first = lambda d: x_test[np.flatnonzero(y_test == d)[0]]  # noqa: E731
+    z_a, z_b = (np.asarray(vae.encoder.predict(np.stack([first(p[i]) for p in pairs]), verbose=0)[0]) for i in (0, 1))
+    path = interpolate(z_a, z_b, INTERP_STEPS)
+    images = np.asarray(vae.decoder.predict(path.reshape(-1, path.shape[-1]), verbose=0))
+    labels, _ = judge.classify(images)
+    labels = np.asarray(labels).reshape(len(pairs), INTERP_STEPS)
+    ends = [(str(row[0]), str(row[-1])) for row in labels]
+    return Interpolation(images.reshape(len(pairs), INTERP_STEPS, *images.shape[1:]), ends, labels, pairs)
+
+
+def record_interpolation(ctx, interp: Interpolation | None) -> None:
+    if interp is None:
+        return
+    from experiments.gan.figures import interpolation_figure
+
+    changes = (np.diff(interp.labels, axis=1) != 0).sum(1)
+    others = [np.mean([d not in pair for d in row[1:-1]]) for row, pair in zip(interp.labels, interp.pairs)]
+    ctx.metric("interp_digit_changes", float(changes.mean()), note=NOTES["interp_digit_changes"])
+    ctx.metric("interp_other_digit_share", float(np.mean(others)), note=NOTES["interp_other_digit_share"])
+    ctx.figure("interpolation", interpolation_figure(interp.images, interp.ends), CAPTIONS["interpolation"])
 
 
 def decode_grid(vae, grid_n: int, span: tuple[float, float], batch: int, x_test: np.ndarray) -> Grid:
@@ -199,6 +252,7 @@ def record(ctx, result: GridExploration) -> None:
     ctx.table("digits_by_region", DIGITS_BY_REGION_COLUMNS,
               [[digit, int(result.central_digits[digit]), int(result.beyond_digits[digit])] for digit in range(10)],
               CAPTIONS["digits_by_region"], detail=True)
+    record_interpolation(ctx, result.interpolation)
     ctx.save_value("central_digits", result.central_digits.tolist())
     ctx.save_value("beyond_90_digits", result.beyond_digits.tolist())
     ctx.save_array("grid_images", central.images)
@@ -214,7 +268,10 @@ def generation(ctx):
     vae = ctx.input("1.1e").model("vae")
     grid_n = ctx.settings("vae_compare")["grid_n"]
     batch = ctx.settings("vae")["batch_size"]
-    record(ctx, explore_grid(vae, grid_n, batch, ctx.data.x_test, common.evaluator(ctx)))
+    judge = common.evaluator(ctx)
+    result = explore_grid(vae, grid_n, batch, ctx.data.x_test, judge)
+    result.interpolation = interpolate_digits(vae, ctx.data.x_test, ctx.data.y_test, judge)
+    record(ctx, result)
 
 
 def z_axes(ax, values: np.ndarray, box: bool) -> None:

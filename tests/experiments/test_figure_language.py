@@ -52,7 +52,7 @@ def tiny_model():
 def figure_makers():
     """(name, make(lang)) for every figure function that writes words, as its item calls it."""
     from experiments.evaluation import classifier, compare, references
-    from experiments.gan import c_adversarial, f_improve, figures as gan, h_latent_dim
+    from experiments.gan import c_adversarial, f_seeds, figures as gan, h_latent_dim
     from experiments.vae import b_decoder, c_sampling, d_loss, e_training, f_latent_space, g_generation, h_prior
     from experiments.vae import i_latent_dim, j_architecture
     from experiments.gan.b_generator import TITLES as G_TITLES
@@ -73,7 +73,10 @@ def figure_makers():
         ("gan class histogram", lambda lang: gan.class_histogram_figure({"GAN": np.ones(10)}, "GAN", lang)),
         ("gan titled grid", lambda lang: gan.image_grid(images(4), 2, 2, G_TITLES["untrained_samples"], lang=lang)),
         ("gan manifold", lambda lang: gan.manifold_figure(images(4), 2, -1, 1, E_TITLES["latent_manifold"], lang)),
-        ("gan dynamics", lambda lang: f_improve.d_acc_figure(gan_history().values, gan_history().values, ("a", "b"), lang)),
+        ("gan dynamics", lambda lang: f_seeds.dynamics_figure({"a": gan_history().values, "b": gan_history().values}, lang)),
+        ("gan fid by seed", lambda lang: f_seeds.seed_figure({"handout": [90.0, 80.0], "g_layernorm": [50.0, 55.0]}, lang)),
+        ("gan snapshots", lambda lang: gan.snapshots_figure({0: images(3), 10: images(3)}, lang)),
+        ("gan mode probes", lambda lang: gan.probes_figure(np.array([[0, 1, 0, 1], [10, 0.9, 0.1, 0.8]]), lang)),
         ("gan sweep", lambda lang: h_latent_dim.sweep_figure(points, [], lang)),
         ("freezing proof", lambda lang: c_adversarial.proof_figure(
             {k: change for k in ("d_step_D", "d_step_G", "g_step_D", "g_step_G")}, lang)),

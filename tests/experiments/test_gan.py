@@ -255,8 +255,9 @@ def test_auto_precision_is_bfloat16_only_where_the_hardware_computes_it(monkeypa
 # Figures with words (titles, axis labels, legends): one PNG per language.
 WORDED_FIGURES = {
     "1.2a": {"graph"}, "1.2b": {"graph", "untrained_samples"}, "1.2c": {"freezing_proof"},
-    "1.2d": {"curves", "samples", "class_histogram"}, "1.2e": {"samples_10x10", "class_histogram"},
-    "1.2f": {"class_histogram", "dynamics"}, "1.2g": {"curves", "class_histogram"}, "1.2h": {"sweep", "class_histogram"},
+    "1.2d": {"curves", "samples", "class_histogram", "snapshots", "mode_probes"},
+    "1.2e": {"samples_10x10", "class_histogram"},
+    "1.2f": {"class_histogram", "dynamics", "fid_by_seed"}, "1.2g": {"curves", "class_histogram"}, "1.2h": {"sweep", "class_histogram"},
 }
 
 
@@ -266,3 +267,103 @@ def test_worded_figures_exist_in_both_languages(gan_run):
 
     _, results, store, _ = gan_run
     assert_worded_figures_in_both_languages(results, store.item_dir, WORDED_FIGURES, min_bytes=2000)
+
+
+# -- 1.2d over training, 1.2f over seeds, 1.2g's matched variance --------------------------
+def test_snapshot_steps_are_the_handouts_and_scale_with_the_profile():
+    from experiments.gan.snapshots import probe_steps, snapshot_steps
+
+    assert snapshot_steps(5000) == [0, 100, 500, 1000, 2500, 5000]
+    assert snapshot_steps(20) == [0, 2, 4, 10, 20]
+    assert probe_steps(5000)[:3] == [0, 200, 400] and probe_steps(5000)[-1] == 5000
+    assert probe_steps(20) == [0, 4, 8, 12, 16, 20]
+
+
+def test_watch_sees_both_modes_of_g_without_moving_its_state():
+    from experiments.gan.snapshots import TrainingWatch
+    from experiments.gan.training import train_gan
+
+    x = np.random.default_rng(0).uniform(0, 1, (64, 28, 28, 1)).astype("float32")
+    gan = tiny_gan()
+    watch = TrainingWatch.of(gan, x, 10, "uniform", 1.0, seed=3)
+    before = [np.asarray(v).copy() for v in gan.generator.non_trainable_variables + gan.discriminator.non_trainable_variables]
+    watch(0)
+    after = [np.asarray(v) for v in gan.generator.non_trainable_variables + gan.discriminator.non_trainable_variables]
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))  # BatchNorm averages and seeds untouched
+
+    gan = tiny_gan()
+    watch = TrainingWatch.of(gan, x, 10, "uniform", 1.0, seed=3)
+    history = train_gan(gan, x, steps=10, batch_size=8, watch=watch, k=1)
+    assert sorted(watch.grids) == [0, 1, 2, 5, 10]
+    assert np.array_equal(watch.grids[0].shape, (10, 28, 28, 1))
+    probes = watch.probe_array()
+    assert list(probes[:, 0]) == [0, 1, 2, 5, 10] and ((probes[:, 1:] >= 0) & (probes[:, 1:] <= 1)).all()
+    assert history.watched_s > 0 and history.seconds >= 0
+
+
+def test_early_phase_and_mode_gap_on_known_numbers():
+    from experiments.gan.snapshots import early_phase, mode_gap
+
+    d_loss = np.array([0.7, 1e-7, 0.01, 0.5, 0.6, 0.7, 0.7, 0.7, 0.7, 0.7])
+    d_acc = np.array([0.5, 1.0, 1.0, 0.9, 0.8, 0.7, 0.7, 0.7, 0.7, 0.7])
+    early = early_phase(d_loss, d_acc)
+    assert early == {"early_d_loss_min": pytest.approx(1e-7), "early_d_loss_min_step": 2,
+                     "early_d_perfect_frac": 0.5, "early_steps": 2}
+    probes = np.array([[0, 1.0, 0.0, 0.0], [5, 0.9, 0.1, 0.9], [10, 0.9, 0.1, 0.7]])
+    gap = mode_gap(probes, fraction=0.5)
+    assert gap["probe_fooled_by_training"] == pytest.approx(0.8)
+    assert gap["probe_early_fooled_by_training"] == pytest.approx(0.9)   # the probe at step 5 alone
+    assert gap["probe_early_fooled_by_inference"] == pytest.approx(0.1)
+
+
+def test_beyond_spread_needs_a_gap_larger_than_both_spreads():
+    from experiments.gan.f_seeds import SeedScores, beyond_spread, summary
+
+    def model(fids, hist=(10,) * 10):
+        return summary(SeedScores.of([{"fid": f, "classes_under_2pct": 0, "coverage_entropy": 2.3, "precision": 0.5,
+                                       "recall": 0.5, "class_hist": list(hist)} for f in fids]))
+
+    base, better, close = model([100, 110, 90]), model([50, 55, 45]), model([95, 100, 85])
+    assert beyond_spread(better, base) and not beyond_spread(base, better)
+    assert not beyond_spread(close, base)                   # gap 6.7 < 10 + 7.6
+    assert not beyond_spread(model([10]), model([100]))     # one seed: no spread, no verdict
+    skewed = model([50], hist=(1,) + (11,) * 9)
+    assert skewed["min_digit_share_min"] == pytest.approx(1 / 100) and skewed["seeds_all_digits_5pct"] == 0
+
+
+def test_variants_change_the_network_they_claim():
+    from experiments.gan.f_improve import chosen_variants, variant
+
+    z = np.random.default_rng(0).uniform(-1, 1, (16, 2)).astype("float32")
+    layer_g = tiny_gan(**variant("g_layernorm")[0]).generator
+    batch_g = tiny_gan().generator
+    # LayerNorm: one function in both modes; BatchNorm (untrained averages): two.
+    assert np.allclose(layer_g(z, training=True), layer_g(z, training=False), atol=1e-6)
+    assert not np.allclose(batch_g(z, training=True), batch_g(z, training=False), atol=1e-3)
+    d = tiny_gan(**variant("d_spectral_norm")[0]).discriminator
+    assert sum(type(layer).__name__ == "SpectralNormalization" for layer in d.layers) == 5
+    assert variant("g_layernorm")[1] == "G" and variant("d_spectral_norm")[1] == "D"
+    assert chosen_variants("label_smoothing") == ["label_smoothing"]
+    with pytest.raises(ConfigError, match="empty"):
+        chosen_variants([])
+    with pytest.raises(ConfigError, match="'wider_everything'"):
+        chosen_variants(["d_spectral_norm", "wider_everything"])
+
+
+def test_matched_gaussian_has_the_uniforms_variance():
+    from experiments.gan.g_latent_distribution import UNIFORM_STD
+    from experiments.gan.models import sample_noise
+
+    z = np.asarray(tiny_gan(noise="gaussian", noise_std=UNIFORM_STD).sample_z(20000))
+    u = sample_noise("uniform", 20000, 2, 0)
+    assert abs(z.var() - u.var()) < 0.01 and abs(z.var() - 1 / 3) < 0.01
+    assert abs(sample_noise("gaussian", 20000, 2, 0, std=UNIFORM_STD).std() - UNIFORM_STD) < 0.01
+
+
+def test_interpolation_stays_on_the_segment():
+    from experiments.gan.figures import interpolate
+
+    a, b = np.array([[-1.0, 1.0]], "float32"), np.array([[1.0, 1.0]], "float32")
+    path = interpolate(a, b, 5)
+    assert path.shape == (1, 5, 2) and np.allclose(path[0, 0], a[0]) and np.allclose(path[0, -1], b[0])
+    assert np.allclose(path[0, :, 0], [-1, -0.5, 0, 0.5, 1]) and (np.abs(path) <= 1).all()
