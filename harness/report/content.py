@@ -63,7 +63,7 @@ def render_markdown(text: str) -> str:
     return markdown().render(text)
 
 
-# A4 (210 mm) less the 14 mm margins (182 mm), rounded down; of report.css; figures print at half their drawn size.
+# A4 (210 mm) less the 14 mm margins of report.css (182 mm), rounded down; figures print at half their drawn size.
 TEXT_WIDTH_MM = 180.0
 PRINT_SCALE = 0.5
 MAX_FIGURE_MM = 80.0
