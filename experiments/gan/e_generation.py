@@ -166,7 +166,7 @@ def record(ctx, result: Generation, noise: str, gan_params: int, cost: dict[str,
     ctx.metric("gan_params", gan_params)
     record_costs(ctx, cost)
     for key, unit in (("coverage_entropy", "nats"), ("classes_under_2pct", None), ("mean_confidence", None),
-                      ("precision", None), ("recall", None)):
+                      ("density", None), ("coverage", None), ("precision", None), ("recall", None)):
         ctx.metric(f"gan_{key}", gan_scores[key], unit)
         ctx.metric(f"vae_{key}", vae_scores[key], unit)
     ctx.metric("n_samples", n)
