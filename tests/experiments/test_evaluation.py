@@ -213,7 +213,7 @@ def test_evaluator_from_output_scores_real_and_collapsed_images(smoke_run, mnist
     real = evaluator.score(splits.x_test)
     assert set(real) == {"fid", "fid_imag_residue", "class_hist", "coverage_entropy", "kl_uniform",
                          "classes_under_2pct", "classes_under_5pct", "mean_confidence", "precision", "recall",
-                         "density", "coverage", "n"}
+                         "density", "coverage", "n", "fid_se"}
     assert real["coverage"] == 1.0 and real["density"] > 0.9  # the reference against itself
     assert real["fid"] == pytest.approx(0.0, abs=1e-3) and real["precision"] == real["recall"] == 1.0
     assert real["coverage_entropy"] > 0.95 * LN10 and real["classes_under_2pct"] == 0
