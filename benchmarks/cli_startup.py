@@ -5,7 +5,7 @@
 Each command runs as a user types it (`python -m harness ...`, a fresh process) in each
 checkout, the two checkouts alternated repeat by repeat so a burst of load from other
 processes hits both alike; it prints the median wall time of each, and their ratio. The
-first, untimed round lets the after-side keep its item catalogue (harness.catalogue), as any
+first, untimed round lets the after-side keep its item catalogue (harness.run.catalogue), as any
 earlier command would have. Nothing here asserts a timing: the numbers are printed, and
 the ≤ 1 s target of the issue compared and said.
 """

@@ -66,7 +66,7 @@ def _run_id(args: argparse.Namespace, config) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness import catalogue
+    from harness.run import catalogue
     from harness.run.workers import parse_jobs
     from harness.run.runner import Runner
     from harness.run.store import RunReadOnly, RunStore
@@ -157,7 +157,7 @@ def _list_runs(root: Path) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from harness import catalogue
+    from harness.run import catalogue
     from harness.config import load_config
     from harness.run.runner import Runner
     from harness.run.store import LATEST, RunStore, latest_run, resolve_run
@@ -217,7 +217,7 @@ def cmd_settings(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness.catalogue import discover
+    from harness.run.catalogue import discover
     from harness.report.render import FORMATS, write_reports
     from harness.run.store import resolve_run
 

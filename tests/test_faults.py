@@ -203,7 +203,7 @@ print(codes, sorted(m for m in ("tensorflow", "keras") if m in sys.modules))
 def test_point15_run_and_list_answer_without_importing_tensorflow_or_keras(tmp_path):
     env = {**os.environ, "HARNESS_DATA_DIR": str(tmp_path / "cache")}
     # The first command after a code change discovers the items (imports Keras) and keeps a catalogue.
-    warm = subprocess.run([sys.executable, "-c", "from harness import catalogue; r = catalogue.discover(); "
+    warm = subprocess.run([sys.executable, "-c", "from harness.run import catalogue; r = catalogue.discover(); "
                            "c = catalogue.load(); print(sorted(r.items) == sorted(c.items) and all("
                            "r.get(i).code_digest() == c.get(i).code_digest() and r.get(i).needs == c.get(i).needs "
                            "and r.get(i).title == c.get(i).title for i in r.items))"],
@@ -216,7 +216,7 @@ def test_point15_run_and_list_answer_without_importing_tensorflow_or_keras(tmp_p
 
 
 def test_point15_a_catalogue_of_other_sources_is_never_trusted(tmp_path, monkeypatch):
-    from harness import catalogue
+    from harness.run import catalogue
     from harness.registry import Registry
 
     monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path))

@@ -20,7 +20,7 @@ from experiments.gan.training import (CODE, EVALUATOR_ITEM, evaluator, generate,
                                       quality_not_graded, sample_images, train_one, train_settings)
 from harness.errors import ConfigError
 from harness.registry import item
-from harness.run.execute import set_seed
+from harness.train.seeds import set_seed
 from harness.train.evaluation import SAMPLE_SEED
 
 BASE = "handout"

@@ -19,6 +19,7 @@ from harness.registry import Item
 from harness.run.plan import item_seed, sections
 from harness.run.store import RunStore, now_iso
 from harness.train.hardware import compute_device
+from harness.train.seeds import set_seed
 
 Event = Callable[..., None]
 
@@ -33,15 +34,6 @@ class ItemOutcome:
     device: str | None = None  # where it computed ('CPU', 'cuda:0 NVIDIA H200'); a cached one's, when computed
 
 
-def set_seed(seed: int) -> None:
-    import random
-
-    import keras
-    import numpy as np
-
-    random.seed(seed)
-    np.random.seed(seed)
-    keras.utils.set_random_seed(seed)  # also seeds the backend (TF / JAX / torch)
 
 
 def _listing(item: Item) -> list[dict[str, str]]:

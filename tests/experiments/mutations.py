@@ -190,7 +190,7 @@ def _noise(law: Callable[[Any, tuple[int, int]], Any], host: Callable[[np.random
         from experiments.gan import models, training
 
         mp.setattr(models.GAN, "sample_z", lambda self, n: law(self, (n, self.noise_dim)))
-        draw = lambda noise, n, dim, seed=None: host(np.random.default_rng(seed), (n, dim)).astype("float32")
+        draw = lambda noise, n, dim, seed=None, std=1.0: host(np.random.default_rng(seed), (n, dim)).astype("float32")
         for module in (models, training):
             mp.setattr(module, "sample_noise", draw)
     return patch
