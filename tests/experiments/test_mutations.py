@@ -81,7 +81,7 @@ def test_epochs_outside_10_to_15_fail_at_full_and_are_not_graded_below():
     settings = load_config("full").section("vae")
     vae = models.build_vae(settings, seed=0)
     row = {k: 1.0 for k in ("neg_elbo", "nll", "nll_se", "reconstruction", "kl", "active_units", "sample_ips", "fid",
-                            "classes_under_2pct", "precision", "recall")}
+                            "fid_se", "classes_under_2pct", "precision", "recall", "density", "coverage")}
 
     def trained(epochs: int, profile: str) -> dict:
         history = {k: [1.0] * epochs for k in e_training.EPOCH_KEYS}
