@@ -16,7 +16,7 @@ from pathlib import Path
 from harness.errors import HarnessError
 from harness.panel.points import render_point, talking_points
 from harness.panel.state import Panel, esc, safe_file, section_key, status_label
-from harness.report.content import ItemView, format_value
+from harness.report.content import ItemView, format_value, png_header_size
 
 MAX_HEADLINE = 3
 WIDE_RATIO = 2.2
@@ -42,9 +42,8 @@ def is_wide(uri: str | None) -> bool:
     """A figure much wider than tall (three panels side by side) goes under the text, full width."""
     if not uri:
         return False
-    head = base64.b64decode(uri.split(",", 1)[1][:44])  # the PNG header: IHDR width and height
-    width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-    return height > 0 and width / height > WIDE_RATIO
+    size = png_header_size(base64.b64decode(uri.split(",", 1)[1][:44]))  # 44 base64 chars: 33 bytes
+    return bool(size and size[1] > 0 and size[0] / size[1] > WIDE_RATIO)
 
 
 def headline_numbers(panel: Panel, it: ItemView, lang: str) -> list[dict[str, str]]:

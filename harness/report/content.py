@@ -70,16 +70,19 @@ MAX_FIGURE_MM = 80.0
 BESIDE_TEXT_MM = 88.0
 
 
-def png_size(file: Path) -> tuple[int, int] | None:
-    """Width and height from a PNG's IHDR chunk (bytes 16-24), without decoding the image."""
-    try:
-        with open(file, "rb") as fh:
-            head = fh.read(24)
-    except OSError:
-        return None
+def png_header_size(head: bytes) -> tuple[int, int] | None:
+    """Width and height from a PNG's first 24 bytes (the IHDR chunk), without decoding the image."""
     if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n":
         return None
     return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def png_size(file: Path) -> tuple[int, int] | None:
+    try:
+        with open(file, "rb") as fh:
+            return png_header_size(fh.read(24))
+    except OSError:
+        return None
 
 
 @dataclass

@@ -64,10 +64,10 @@ def test_sampling_speed_times_the_stated_batch_after_a_warm_up_call():
 
 
 def test_training_time_sets_the_compilation_apart():
-    # First epoch 10 s, later ones 2, 3, 2: steady 2 s per epoch, the first paid 8 s to compile.
+    # Made-up epoch times: the first longer than the rest by its compilation; the median of the rest is steady.
     t = split_training(10.0, [2.0, 3.0, 2.0], 4)
     assert (t.per_unit_s, t.warmup_s, t.steady_s) == (2.0, 8.0, 8.0)
-    # A GAN: the first call ran 50 steps in 6 s, the other 950 steps took 19 s.
+    # Made-up GAN call times: the first call's excess over the steady rate is its compilation.
     g = split_training(6.0, 19.0, 1000, first_units=50)
     assert g.per_unit_s == pytest.approx(0.02) and g.warmup_s == pytest.approx(5.0)
 
