@@ -29,15 +29,19 @@ from harness.run.store import RunStore
 
 LANGS = ("es", "en")
 SECTIONS = [("1.1", "section_vae"), ("1.2", "section_gan"), ("eval", "section_eval")]
+HEADLINE_METRICS = 6  # an item's table of headline numbers: three two-up rows
 # Links an answer may keep: in-page anchors and relative paths. Anything with a
 # scheme (http, file, javascript, data) renders as inert text.
 _SAFE_LINK = re.compile(r"^(#|[A-Za-z0-9_./-]+$)")
-# The modules whose code the report lists, once each, in its model-code appendix: the models and
-# training loops of the experiments. Named as strings: harness/ never imports experiments/.
 # The code a grader reads: a project's architecture and training modules, named `models` or
 # `training` (experiments/vae/models.py, experiments/gan/training.py). Matched by name: harness/
 # never imports experiments/.
 MODEL_MODULES = ("models", "training")
+
+
+# In those modules, what only verifies the models against the handout (expected parameter counts,
+# settings validation) is the rubric's business: its results are the verification appendix.
+VERIFY_ONLY = re.compile(r"^(expected_|check_|validate$)")
 
 
 def is_model_module(module: str) -> bool:
@@ -63,11 +67,17 @@ def render_markdown(text: str) -> str:
     return markdown().render(text)
 
 
-# A4 (210 mm) less the 14 mm margins of report.css (182 mm), rounded down; figures print at half their drawn size.
-TEXT_WIDTH_MM = 180.0
+# A4 (210 mm) less the 13 mm margins of report.css (184 mm), rounded down; figures print at half their drawn size.
+TEXT_WIDTH_MM = 182.0
 PRINT_SCALE = 0.5
 MAX_FIGURE_MM = 80.0
 BESIDE_TEXT_MM = 88.0
+# Floats beside an answer stop where its text would: a stack taller than the text leaves white
+# beside nothing, and one taller than a page makes WeasyPrint push the answer past the floats.
+# A word of the answer fills about MM_PER_WORD of a half-width column at 9.4 pt.
+MM_PER_WORD = 1.0
+MIN_STACK_MM = 60.0
+MAX_STACK_MM = 230.0
 
 
 def png_header_size(head: bytes) -> tuple[int, int] | None:
@@ -109,11 +119,32 @@ class Figure:
             width = min(width, BESIDE_TEXT_MM)
         return round(width, 1)
 
+    beside: bool = False  # set by beside_answer: floated beside the answer, not in the rows below it
+
     @property
     def beside_text(self) -> bool:
-        """A figure no wider than about half the text block floats beside the answer, the text
+        """A figure no wider than about half the text block may float beside the answer, the text
         flowing round it; a wider one gets a row of its own below the answer."""
         return self.width_mm <= BESIDE_TEXT_MM
+
+    @property
+    def height_mm(self) -> float:
+        size = png_size(self.file)
+        return self.width_mm * size[1] / size[0] if size and size[0] else self.width_mm
+
+
+def beside_answer(figures: list[Figure], answer_words: int) -> None:
+    """Float the item's narrow figures beside its answer, in order, while their stack stays about
+    as tall as the answer's text (MM_PER_WORD) and within a page; the others go in rows below."""
+    room = min(max(answer_words * MM_PER_WORD, MIN_STACK_MM), MAX_STACK_MM)
+    stack = 0.0
+    for fig in figures:
+        if not fig.beside_text:
+            continue
+        stack += fig.height_mm
+        if stack > room and stack > fig.height_mm:  # the first narrow figure always floats
+            break
+        fig.beside = True
 
 
 @dataclass
@@ -174,14 +205,11 @@ class ItemView:
         return [c for c in self.checks if c["state"] == FAILED]
 
     @property
-    def headline_metrics(self) -> list[dict[str, Any]]:
-        return self.metrics[:3]
-
-    @property
     def shown_metrics(self) -> list[dict[str, Any]]:
-        """The metrics the item's body shows: those with a human label or a note. A reader never
-        sees an internal id there; the others stay in the item's result.json."""
-        return [m for m in self.metrics if m.get("label") or m.get("note")]
+        """The item's headline numbers: the first HEADLINE_METRICS it recorded with a human label
+        or a note (an item records its headline quantities first). A reader never sees an internal
+        id; the rest stay in the item's result.json, and the answer quotes those it discusses."""
+        return [m for m in self.metrics if m.get("label") or m.get("note")][:HEADLINE_METRICS]
 
 
 @dataclass
@@ -304,11 +332,6 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
                 file = figure_file(fig, lang)
                 view.figures.append(Figure(0, folder / file, f"items/{item_id}/{file}",
                                            _pick(fig.get("caption"), lang), fig.get("name", "")))
-            # Numbered in the order the page shows them: the figures beside the answer first.
-            view.figures.sort(key=lambda f: not f.beside_text)
-            for f in view.figures:
-                fig_no += 1
-                f.number = fig_no
             for name, table in result.get("tables", {}).items():
                 table_no += 1
                 view.tables.append(Table(table_no, name, _pick(table.get("caption"), lang),
@@ -335,6 +358,12 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
                     view.answer_html = render_markdown(view.answer_md)
                 except AnswerError as exc:
                     view.answer_error = str(exc)
+        beside_answer(view.figures, len((view.answer_md or "").split()))
+        # Numbered in the order the page shows them: the figures beside the answer first.
+        view.figures.sort(key=lambda f: not f.beside)
+        for f in view.figures:
+            fig_no += 1
+            f.number = fig_no
         views.append(view)
     team = config.get("team", {})
     roles = {role: item_id for role in ROLES if (item_id := registry.showing(role))}
@@ -357,7 +386,7 @@ def model_code(views: list[ItemView]) -> list[dict[str, Any]]:
     for view in views:
         for entry in view.code:
             module = entry.get("module", "")
-            if not is_model_module(module):
+            if not is_model_module(module) or VERIFY_ONLY.match(entry["name"]):
                 continue
             key = f"{module}.{entry['name']}"
             ref = listed.setdefault(key, {**entry, "key": key, "anchor": code_anchor(entry), "users": []})

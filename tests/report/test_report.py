@@ -379,3 +379,14 @@ def test_the_machine_sentence_comes_from_the_recorded_environment(run_store, lan
     assert "AMD EPYC" in cpu_text and "tensorflow" in cpu_text
     assert "NVIDIA H200" in gpu_text and "jax" in gpu_text
     assert "tensorflow" not in gpu_text and "CPU" not in gpu_text  # a GPU run never says it trained on a CPU
+
+
+def test_an_item_shows_its_first_labelled_metrics_as_headline_numbers():
+    from harness.report.content import HEADLINE_METRICS, ItemView
+
+    metrics = [{"name": "internal_only", "value": 1.0, "unit": None, "note": "", "label": ""}]
+    metrics += [{"name": f"m{i}", "value": float(i), "unit": None, "note": "", "label": f"quantity {i}"}
+                for i in range(HEADLINE_METRICS + 4)]
+    view = ItemView("1.1e", "t", "", "1.1", "ok", None, "harness run 1.1e", metrics=metrics)
+    shown = view.shown_metrics
+    assert [m["name"] for m in shown] == [f"m{i}" for i in range(HEADLINE_METRICS)]  # recorded order, no id
