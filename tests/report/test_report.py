@@ -390,3 +390,10 @@ def test_an_item_shows_its_first_labelled_metrics_as_headline_numbers():
     view = ItemView("1.1e", "t", "", "1.1", "ok", None, "harness run 1.1e", metrics=metrics)
     shown = view.shown_metrics
     assert [m["name"] for m in shown] == [f"m{i}" for i in range(HEADLINE_METRICS)]  # recorded order, no id
+
+
+def test_the_overview_names_a_failed_check_in_words_not_by_its_id(written):
+    for lang, words in (("es", "pocas épocas"), ("en", "too few epochs")):
+        html = written[lang]["html"].read_text()
+        overview = html[html.index('id="overview"'):html.index('id="section-1.1"')]
+        assert f"✗ {words}" in overview and "✗ epochs" not in overview
