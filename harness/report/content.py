@@ -205,6 +205,16 @@ class ItemView:
         return [c for c in self.checks if c["state"] == FAILED]
 
     @property
+    def answer_parts(self) -> tuple[str, str]:
+        """The answer's HTML split after its first paragraph (the figures beside it float from
+        there); ("", all of it) when it does not open with a paragraph."""
+        html = self.answer_html or ""
+        if not html.startswith("<p>"):
+            return "", html
+        lead, end, rest = html.partition("</p>")
+        return lead + end, rest
+
+    @property
     def shown_metrics(self) -> list[dict[str, Any]]:
         """The item's headline numbers: the first HEADLINE_METRICS it recorded with a human label
         or a note (an item records its headline quantities first). A reader never sees an internal

@@ -397,3 +397,12 @@ def test_the_overview_names_a_failed_check_in_words_not_by_its_id(written):
         html = written[lang]["html"].read_text()
         overview = html[html.index('id="overview"'):html.index('id="section-1.1"')]
         assert f"✗ {words}" in overview and "✗ epochs" not in overview
+
+
+def test_figures_beside_an_answer_float_from_after_its_first_paragraph():
+    from harness.report.content import ItemView
+
+    view = ItemView("1.2e", "t", "", "1.2", "ok", None, "c", answer_html="<p>One.</p>\n<p>Two.</p>\n")
+    assert view.answer_parts == ("<p>One.</p>", "\n<p>Two.</p>\n")
+    listed = ItemView("1.2e", "t", "", "1.2", "ok", None, "c", answer_html="<ul><li>a</li></ul>")
+    assert listed.answer_parts == ("", "<ul><li>a</li></ul>")
