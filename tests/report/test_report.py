@@ -258,7 +258,9 @@ def test_every_column_of_a_wide_table_reaches_the_pdf_page(written, run_store):
     import json
 
     for lang in ("es", "en"):
-        text = pdf_text(written[lang]["pdf"])
+        raw = subprocess.run(["pdftotext", str(written[lang]["pdf"]), "-"], capture_output=True, text=True,
+                             check=True).stdout
+        text = re.sub(r"[\u2010-]\n", "", raw)  # a header hyphenated at a syllable is whole again
         result = json.loads((run_store.item_dir("1.1a") / "result.json").read_text())
         for name, table in result["tables"].items():
             for column in table["columns"]:
