@@ -45,7 +45,8 @@ def build_app(root: Path, run_id: str | None, registry: Registry | None = None, 
         with gr.Tabs(elem_id="panel-tabs"):
             views = {}
             with gr.Tab(s0["panel_tab_presentation"], id="presentation") as views["presentation"]:
-                check = gr.HTML(elem_id="pretalk", js_on_load=None)  # what is missing for the talk
+                # What is missing for the talk, there from the first paint: the deck fits below it.
+                check = gr.HTML(pretalk_html(panel, "es"), elem_id="pretalk", js_on_load=None)
                 deck = gr.HTML(deck_html(panel, "es"), elem_id="deck-host", js_on_load=None)
             with gr.Tab(s0["panel_tab_items"], id="items") as views["items"]:
                 items_ui = tabs.items_tab(panel, item_ids)

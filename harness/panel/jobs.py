@@ -205,7 +205,7 @@ class JobQueue:
         if "cancelled" in bad.values():
             saved = [i for i, s in job.outcomes.items() if s == "ok"]
             return "cancelled", ", ".join(saved)  # what was saved before the cancel, if anything
-        if job.cancel.is_set():  # asked too late: every item had finished and saved
+        if job.cancel.is_set() and not bad:  # asked too late: every item had finished and saved
             return "finished_first", ", ".join(f"{i} {s}" for i, s in job.outcomes.items())
         if bad:
             return "failed", ", ".join(f"{i} {s}" for i, s in bad.items())
