@@ -266,5 +266,9 @@ def test_pretalk_on_the_smoke_run_and_in_the_presentation_tab(served, browser):
         assert box is not None and box["height"] < 40  # one folded line above the slide
         summary.click()
         assert "Explorador GAN: falta el modelo" in page.locator("#pretalk").inner_text()
+        page.get_by_role("tab", name="Ítems").click()  # the Items tab says what Run would recompute
+        plan = page.locator("#rerun-plan")
+        page.wait_for_function("document.querySelector('#rerun-plan').innerText.includes('1.1a')", timeout=60_000)
+        assert plan.inner_text().startswith(("Se recalcularán 1.1a", "Nada que recalcular: 1.1a")), plan.inner_text()
     finally:
         page.close()
