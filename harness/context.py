@@ -25,6 +25,8 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 Text = str | dict[str, str]  # one string, or {"es": ..., "en": ...}
 LANGS = ("es", "en")
 PASSED, FAILED, NOT_GRADED = "passed", "failed", "not_graded"  # the three states of a rubric check
+# What an item is doing, as the panel's job line and the CLI show it: "work" until it says more.
+PHASES = ("work", "data", "compile", "train", "evaluate", "save")
 
 
 def bilingual(text: Text) -> dict[str, str]:
@@ -118,6 +120,7 @@ class Context:
         on_progress: Callable[[str, int, int, str], None] | None = None,
         cancel: threading.Event | None = None,
         on_log: Callable[[str, str], None] | None = None,
+        on_phase: Callable[[str, str], None] | None = None,
     ) -> None:
         self.id = item_id
         self.config = config
@@ -130,6 +133,8 @@ class Context:
         self._inputs = inputs
         self._on_progress = on_progress
         self._on_log = on_log
+        self._on_phase = on_phase
+        self._phase = "work"
         self._cancel = cancel or threading.Event()
         self.result: dict[str, Any] = {
             "metrics": {}, "tables": {}, "figures": [], "checks": [], "models": {}, "arrays": {}, "values": {}, "log": [],
@@ -147,7 +152,9 @@ class Context:
         if self._data is None:
             if self._data_loader is None:
                 raise HarnessError(f"item {self.id} reads the data but was registered with uses_data=False")
+            self.phase("data")
             self._data = self._data_loader()
+            self.phase("work")
         return self._data
 
     def input(self, item_id: str) -> ItemOutput:
@@ -233,12 +240,32 @@ class Context:
         self.result["values"][_name(name)] = json.loads(json.dumps(value, default=_plain))
 
     # -- progress -----------------------------------------------------------
+    def phase(self, name: str) -> None:
+        """Say what the item does now (PHASES); a checkpoint too: raises Cancelled if the user asked to stop.
+
+        Training loops say "compile" before their first step (it builds the graph, seconds with no
+        progress); the first progress report says "train" and the last one "evaluate", since what
+        follows a training is measuring it. The runner says "save" when it commits the result.
+        """
+        if name not in PHASES:
+            raise HarnessError(f"item {self.id} reports an unknown phase '{name}' (one of {', '.join(PHASES)})")
+        if self._cancel.is_set():
+            raise Cancelled(f"item {self.id} cancelled while in phase {self._phase}")
+        if name != self._phase:
+            self._phase = name
+            if self._on_phase:
+                self._on_phase(self.id, name)
+
     def progress(self, done: int, total: int, unit: str = "step") -> None:
         """Report progress; raises Cancelled if the user asked to stop."""
         if self._cancel.is_set():
             raise Cancelled(f"item {self.id} cancelled at {unit} {done}/{total}")
+        if self._phase != "train":
+            self.phase("train")
         if self._on_progress:
             self._on_progress(self.id, done, total, unit)
+        if done >= total:
+            self.phase("evaluate")
 
     def log(self, message: str) -> None:
         self.result["log"].append(message)
@@ -253,6 +280,7 @@ class Context:
 
         class _Progress(keras.callbacks.Callback):
             def on_train_begin(self, logs=None):
+                ctx.phase("compile")  # the first batch builds the graph
                 p = self.params or {}
                 self.total = (p.get("epochs") or 1) * (p.get("steps") or 1)
                 self.per_epoch = p.get("steps") or 1

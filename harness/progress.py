@@ -5,6 +5,10 @@ import sys
 import time
 from typing import Any
 
+# What an item is doing between progress reports (harness.context.PHASES), as the terminal says it.
+PHASE_WORDS = {"work": "computing", "data": "loading the data", "compile": "compiling", "train": "training",
+               "evaluate": "evaluating", "save": "saving the result"}
+
 
 def _fmt_s(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
@@ -44,6 +48,14 @@ class ProgressPrinter:
                 self.stream.flush()
             else:
                 self._line(text)
+        elif kind == "phase":
+            # On a terminal the status line says it, so "100 %" never sits there while the item evaluates;
+            # a log file keeps one line per item, as before.
+            if self.tty:
+                elapsed = time.perf_counter() - self._started.get(item, time.perf_counter())
+                text = f"  {item}  {PHASE_WORDS.get(kw['phase'], kw['phase'])}…  elapsed {_fmt_s(elapsed)}"
+                self.stream.write("\r" + text.ljust(78))
+                self.stream.flush()
         elif kind == "log":
             self._line(f"  {item}  {kw['message']}")
         elif kind == "skip":

@@ -195,6 +195,7 @@ def train_one(ctx: Any, settings: GanSettings, label: str,
     gan = build_gan(settings)
     watcher = watch(gan) if watch else None
     ctx.log(f"{label}: {gan_cfg['steps']} steps of batch {gan_cfg['batch_size']} on {len(ctx.data.x_train)} images")
+    ctx.phase("compile")  # the first step builds D's and G's graphs: seconds before any progress
     t0 = time.perf_counter()
     history = train_gan(gan, ctx.data.x_train, gan_cfg["steps"], gan_cfg["batch_size"],
                         progress=lambda d, t: ctx.progress(d, t, "step"), settings=settings, watch=watcher)

@@ -510,6 +510,7 @@ def fit_vae(ctx: Any, vae: VAE, settings: dict[str, Any], label: str) -> Trainin
     ctx.log(f"training {label}: {epochs} epochs of {len(data.x_train)} images, batch {settings['batch_size']}")
     loop = Epochs(vae, data.x_train, data.x_test, settings["batch_size"], seed=ctx.seed)
     steps = loop.steps_per_epoch
+    ctx.phase("compile")  # the first batch builds the fused step: seconds before any progress
     history: dict[str, list[float]] = {}
     epoch_s: list[float] = []
     t0, cpu0 = time.perf_counter(), time.process_time()

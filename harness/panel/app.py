@@ -20,6 +20,7 @@ import gradio as gr
 from harness.errors import HarnessError
 from harness.panel import tabs
 from harness.panel.deck import deck_html, slide_parts
+from harness.panel.pretalk import pretalk_html, print_pretalk
 from harness.panel.state import Panel
 from harness.registry import Registry
 from harness import templates
@@ -44,6 +45,8 @@ def build_app(root: Path, run_id: str | None, registry: Registry | None = None, 
         with gr.Tabs(elem_id="panel-tabs"):
             views = {}
             with gr.Tab(s0["panel_tab_presentation"], id="presentation") as views["presentation"]:
+                # What is missing for the talk, there from the first paint: the deck fits below it.
+                check = gr.HTML(pretalk_html(panel, "es"), elem_id="pretalk", js_on_load=None)
                 deck = gr.HTML(deck_html(panel, "es"), elem_id="deck-host", js_on_load=None)
             with gr.Tab(s0["panel_tab_items"], id="items") as views["items"]:
                 items_ui = tabs.items_tab(panel, item_ids)
@@ -56,6 +59,8 @@ def build_app(root: Path, run_id: str | None, registry: Registry | None = None, 
             with gr.Tab(s0["panel_tab_report"], id="report") as views["report"]:
                 tabs.report_tab(panel, lang)
         _wire_presentation(app, panel, lang, deck, items_ui["gen"])
+        for trigger in (app.load, lang.change, items_ui["gen"].change):
+            trigger(lambda lg: pretalk_html(panel, lg), lang, check, api_visibility="private", show_progress="hidden")
         tabs.wire_items(app, panel, lang, items_ui)
         tabs.wire_vae(app, panel, lang, vae_ui)
         tabs.wire_gan(app, panel, lang, gan_ui)
@@ -131,6 +136,7 @@ def serve(root: Path, run_id: str | None, host: str = "127.0.0.1", port: int = 7
     if host not in ("127.0.0.1", "localhost", "::1") and auth is None:
         print(f"harness: warning: --host {host} lets other machines open the panel and start training; add --auth USER:PASS")
     app = build_app(Path(root), run_id, settings_file=settings_file)
+    print_pretalk(app.panel)
     _warm_explorers(app.panel)
     launch(app, host, port, auth, share)
 

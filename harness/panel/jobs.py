@@ -4,6 +4,10 @@ A run folder has one writer (the Runner takes the RunStore lock), so the panel
 never starts two jobs at once: later requests wait in a FIFO queue and the UI
 shows their position. A CLI run that holds the lock makes the job end with the
 lock's one-line message instead of waiting behind it.
+
+A job belongs to the browser session that submitted it (`owner`): only that session may
+cancel it. Cancel is honest: the job ends "cancelled" only if an item was stopped before its
+result was saved; if every item had finished (and saved) first, it ends "finished_first".
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from typing import Any, Callable
 from harness.errors import HarnessError
 
 LOG_LINES = 300
-FINAL = ("done", "failed", "cancelled", "refused")
+FINAL = ("done", "failed", "cancelled", "finished_first", "refused")
 
 
 @dataclass
@@ -26,9 +30,11 @@ class Job:
     items: list[str]
     profile: str
     force: bool
+    owner: str = ""  # the browser session that submitted it
     cancel: threading.Event = field(default_factory=threading.Event)
-    state: str = "queued"  # queued | running | done | failed | cancelled | refused
+    state: str = "queued"  # queued | running | one of FINAL
     item: str | None = None
+    phase: str = ""  # what the current item does now (harness.context.PHASES)
     item_started: float | None = None
     done: int = 0
     total: int = 0
@@ -61,9 +67,12 @@ class Job:
             self.add_log(f"plan: {' '.join(kw['items'])}")
         elif kind == "start":
             self.item, self.item_started, self.done, self.total, self.unit = item, time.time(), 0, 0, ""
+            self.phase = "work"
             self.add_log(f"▶ {item} {kw.get('title', '')}")
+        elif kind == "phase":
+            self.item, self.phase = item, kw["phase"]
         elif kind == "progress":
-            self.item, self.done, self.total, self.unit = item, kw["done"], kw["total"], kw["unit"]
+            self.item, self.done, self.total, self.unit, self.phase = item, kw["done"], kw["total"], kw["unit"], "train"
         elif kind == "log":
             self.add_log(f"  {item}: {kw['message']}")
         elif kind == "skip":
@@ -95,8 +104,8 @@ class JobQueue:
         self._worker = threading.Thread(target=self._loop, name="panel-jobs", daemon=True)
         self._worker.start()
 
-    def submit(self, items: list[str], profile: str, force: bool = False) -> Job:
-        job = Job(next(self._ids), list(items), profile, force)
+    def submit(self, items: list[str], profile: str, force: bool = False, owner: str = "") -> Job:
+        job = Job(next(self._ids), list(items), profile, force, owner)
         with self._cv:
             self._pending.append(job)
             self._cv.notify()
@@ -116,25 +125,46 @@ class JobQueue:
         with self._cv:
             return list(self._pending)
 
-    def cancel(self, job_id: int | None = None) -> Job | None:
-        """Stop the running job (or drop a queued one); None if there is nothing to cancel."""
+    def active(self) -> list[Job]:
+        """The running job and the waiting ones, in the order they will run."""
         with self._cv:
-            target = self.current if job_id is None else next(
-                (j for j in [self.current, *self._pending] if j is not None and j.id == job_id), None)
+            return [j for j in [self.current, *self._pending] if j is not None]
+
+    def cancel(self, job_id: int | None = None, owner: str | None = None) -> Job | None:
+        """Stop the running job (or drop a queued one); None if there is nothing to cancel.
+
+        With `owner`, only that session's jobs are candidates; the caller says so when another
+        session's job is the one training.
+        """
+        with self._cv:
+            candidates = [j for j in self.active() if owner is None or j.owner == owner]
+            if job_id is not None:
+                target = next((j for j in candidates if j.id == job_id), None)
+            elif owner is None:
+                target = self.current
+            else:  # the session's job that runs, else its first waiting one
+                target = candidates[0] if candidates else None
             if target is None or target.final:
                 return None
             target.cancel.set()
             if target in self._pending:
                 self._pending.remove(target)
-                self._finish(target, "cancelled", "cancelled before it started")
+                self._finish(target, "cancelled", "")  # nothing had started, nothing saved
         return target
 
     def job(self, job_id: int) -> Job | None:
         with self._cv:
             return next((j for j in [self.current, *self._pending, *self.history] if j is not None and j.id == job_id), None)
 
-    def last(self) -> Job | None:
+    def last(self, owner: str | None = None) -> Job | None:
+        """The job to show: the running one, else the latest ended. With `owner`, that session's
+        own job first (running or waiting, else its latest ended), so its outcome stays on screen."""
         with self._cv:
+            if owner is not None:
+                own_active = [j for j in self.active() if j.owner == owner]
+                own_ended = [j for j in self.history if j.owner == owner]
+                if own_active or own_ended:
+                    return (own_active or own_ended[-1:])[0]
             return self.current or (self.history[-1] if self.history else None)
 
     def wait_idle(self, timeout: float) -> bool:
@@ -163,14 +193,20 @@ class JobQueue:
 
     def _execute(self, job: Job) -> tuple[str, str]:
         try:
-            self._run_job(job)
+            summary = self._run_job(job)
         except HarnessError as exc:  # e.g. the CLI holds the run's lock: its one line, as the CLI prints it
             return "refused", str(exc)
         except Exception as exc:  # the worker must survive any job
             return "failed", f"{type(exc).__name__}: {exc}".splitlines()[0]
+        # The runner's summary also names items a cancel stopped before they started (no event says so).
+        for outcome in getattr(summary, "outcomes", None) or []:
+            job.outcomes[outcome.id] = outcome.status
         bad = {i: s for i, s in job.outcomes.items() if s not in ("ok", "cached")}
-        if job.cancel.is_set() or "cancelled" in bad.values():
-            return "cancelled", "cancelled"
+        if "cancelled" in bad.values():
+            saved = [i for i, s in job.outcomes.items() if s == "ok"]
+            return "cancelled", ", ".join(saved)  # what was saved before the cancel, if anything
+        if job.cancel.is_set() and not bad:  # asked too late: every item had finished and saved
+            return "finished_first", ", ".join(f"{i} {s}" for i, s in job.outcomes.items())
         if bad:
             return "failed", ", ".join(f"{i} {s}" for i, s in bad.items())
         return "done", ", ".join(f"{i} {s}" for i, s in job.outcomes.items())

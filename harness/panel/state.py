@@ -102,10 +102,17 @@ class Panel:
         return self.manifest().get("profile", "quick")
 
     def _read_settings_file(self) -> dict[str, Any]:
+        """`serve --config`'s [team], [course] and [talk]. Training settings are not taken: they would
+        silently give re-runs other fingerprints than the run's and mark its other items stale."""
         if self.settings_file is None:
             return {}
         load_config(self.profile, user_file=self.settings_file)  # one clear line if the file is wrong
-        return load_profiles(self.settings_file)
+        settings = load_profiles(self.settings_file)
+        ignored = sorted(k for k in settings if k not in IDENTITY)
+        if ignored:
+            print(f"harness: warning: serve --config uses only [team], [course] and [talk]; ignored "
+                  f"{', '.join(ignored)} (the run keeps its settings; change them with harness run --config)")
+        return {k: v for k, v in settings.items() if k in IDENTITY}
 
     def _store_identity(self) -> None:
         """`serve --config`'s team and course go into the run at once: the draw and a report use them."""
@@ -184,17 +191,31 @@ class Panel:
             rows.append([it.id, it.title, status_label(s, st), checks, "" if wall is None else f"{wall:.1f} s"])
         return rows
 
-    def submit(self, item_ids: list[str], force: bool = False) -> Job:
-        """Queue items at the run's own profile: a panel re-run never relabels the run's other items."""
+    def submit(self, item_ids: list[str], force: bool = False, owner: str = "") -> Job:
+        """Queue items at the run's own profile and settings: the panel has no other, so a re-run
+        never relabels the run or marks its other items stale. `owner`: the browser session."""
         if not item_ids:
             raise HarnessError("choose an item to run")
         for item_id in item_ids:
             self.registry.get(item_id)
-        return self.jobs.submit(item_ids, self.profile, force)
+        return self.jobs.submit(item_ids, self.profile, force, owner)
 
-    def _run_job(self, job: Job) -> None:
+    def rerun_plan(self, item_ids: list[str], force: bool = False) -> tuple[list[str], float | None]:
+        """What a re-run will compute (the items, the stale or missing ones they need, the evaluator
+        when its cache is missing) and its seconds as this run recorded them; None if any is unknown."""
+        todo = self.runner().to_compute(item_ids, force)
+        return todo, self.recorded_seconds(todo)
+
+    def recorded_seconds(self, item_ids: list[str]) -> float | None:
+        """The sum of the items' wall seconds from this run's manifest; None if one never finished here."""
+        entries = self.manifest().get("items") or {}
+        walls = [(entries.get(i) or {}).get("timing", {}).get("wall_s") if (entries.get(i) or {}).get("status") in
+                 ("ok", "cached") else None for i in item_ids]
+        return None if None in walls else float(sum(walls))
+
+    def _run_job(self, job: Job):
         runner = self.runner(job.on_event, job.cancel)
-        runner.run(job.items, force=job.force)
+        return runner.run(job.items, force=job.force)
 
     # -- presenter ------------------------------------------------------------
     def members(self) -> list[str]:

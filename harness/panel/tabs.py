@@ -14,7 +14,7 @@ from harness.panel.explore import SCATTER_PX
 from harness.panel.jobs import Job
 from harness.panel.state import Panel
 from harness.panel.views import (build_report, comparison, side_by_side, compare_html, explorer_message, gallery,
-                                 headline, item_detail_html, missing_md, progress_html, queue_md)
+                                 headline, item_detail_html, missing_md, plan_md, progress_html, queue_md)
 
 
 def items_tab(panel: Panel, item_ids: list[str]) -> dict[str, Any]:
@@ -28,6 +28,7 @@ def items_tab(panel: Panel, item_ids: list[str]) -> dict[str, Any]:
         ui["force"] = gr.Checkbox(False, label=s["panel_force"], scale=1)
         ui["run"] = gr.Button(s["panel_run"], variant="primary", scale=1)
         ui["cancel"] = gr.Button(s["panel_cancel"], variant="stop", scale=1)
+    ui["plan"] = gr.Markdown(elem_id="rerun-plan")  # what Run will recompute and for how long, before it starts
     ui["ack"] = gr.Markdown()
     ui["progress"] = gr.HTML(js_on_load=None)
     ui["queue"] = gr.Markdown()
@@ -42,38 +43,68 @@ def _headers(s: dict[str, str]) -> list[str]:
     return [s["item"], s["title"], s["status"], s["checks"], s["time"]]
 
 
+def session(request: gr.Request | None) -> str:
+    """The browser session a request comes from: a job belongs to the session that submitted it."""
+    return getattr(request, "session_hash", None) or ""
+
+
+def cancel_md(panel: Panel, lang: str, owner: str) -> str:
+    """Cancel this session's job; another tab's job is named, never cancelled from here."""
+    s = panel.strings(lang)
+    if panel.jobs.cancel(owner=owner) is not None:
+        return s["panel_cancelling"]
+    others = [j for j in panel.jobs.active() if j.owner != owner]
+    return s["panel_cancel_other"].format(id=others[0].id) if others else s["panel_queue_empty"]
+
+
 def wire_items(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]) -> None:
     def results(lg: str, item_id: str | None):
         view = panel.view(lg)
         return (missing_md(panel, lg), gr.Dataframe(value=panel.status_rows(lg), headers=_headers(panel.strings(lg))),
                 item_detail_html(panel, lg, item_id), gallery(panel, view.item(item_id) if item_id else None, lg))
 
-    def queue(items: list[str], force: bool, lg: str, empty: str = "panel_choose_item") -> str:
+    def queue(items: list[str], force: bool, lg: str, owner: str, empty: str = "panel_choose_item") -> str:
         s = panel.strings(lg)
         if not items:
             return f"⚠ {s[empty]}"
+        plan = plan_md(panel, lg, items, bool(force))  # said with the ack: what this job recomputes
         try:
-            job = panel.submit(items, bool(force))
+            job = panel.submit(items, bool(force), owner)
         except HarnessError as exc:
             return f"⚠ {exc}"
         pos = panel.jobs.position(job)
         # First in line with nothing training: the worker picks it up at once, so it is not "queued".
         ahead = pos - (1 if panel.jobs.current is None else 0)
-        return s["panel_queued"].format(id=job.id, items=" ".join(items), pos=pos) if ahead > 0 else s["panel_started"].format(id=job.id)
+        ack = s["panel_queued"].format(id=job.id, items=" ".join(items), pos=pos) if ahead > 0 else s["panel_started"].format(id=job.id)
+        return f"{ack} {plan}"
 
-    def poll(lg: str, gen: int, item_id: str | None):
-        live = (progress_html(panel, lg), queue_md(panel, lg), "\n".join((panel.jobs.last() or Job(0, [], "", False)).log))
+    def poll(lg: str, gen: int, item_id: str | None, request: gr.Request):
+        owner = session(request)
+        shown = panel.jobs.last(owner) or Job(0, [], "", False)
+        live = (progress_html(panel, lg, owner), queue_md(panel, lg, owner), "\n".join(shown.log))
         if gen == panel.jobs.generation:
             return (*live, gen, gr.skip(), gr.skip(), gr.skip(), gr.skip())
         return (*live, panel.jobs.generation, *results(lg, item_id))
 
     res_outs = [ui["missing"], ui["table"], ui["detail"], ui["gallery"]]
-    ui["run"].click(lambda i, f, lg: queue([i] if i else [], f, lg), [ui["item"], ui["force"], lang],
-                    ui["ack"], api_name="run_item")
-    ui["run_missing"].click(lambda lg: queue(panel.missing(), False, lg, "panel_nothing_missing"), [lang], ui["ack"],
-                            api_name="run_missing")
-    ui["cancel"].click(lambda lg: panel.strings(lg)["panel_cancelling"] if panel.jobs.cancel() else panel.strings(lg)["panel_queue_empty"],
-                       lang, ui["ack"], api_name="cancel")
+    def run_item(item_id: str | None, force: bool, lg: str, request: gr.Request) -> str:
+        return queue([item_id] if item_id else [], force, lg, session(request))
+
+    def run_missing(lg: str, request: gr.Request) -> str:
+        return queue(panel.missing(), False, lg, session(request), "panel_nothing_missing")
+
+    def cancel(lg: str, request: gr.Request) -> str:
+        return cancel_md(panel, lg, session(request))
+
+    def plan(lg: str, item_id: str | None, force: bool) -> str:
+        return plan_md(panel, lg, [item_id] if item_id else [], bool(force))
+
+    ui["run"].click(run_item, [ui["item"], ui["force"], lang], ui["ack"], api_name="run_item")
+    ui["run_missing"].click(run_missing, [lang], ui["ack"], api_name="run_missing")
+    ui["cancel"].click(cancel, lang, ui["ack"], api_name="cancel")
+    for trigger in (ui["item"].change, ui["force"].change, lang.change, app.load, ui["gen"].change):
+        trigger(plan, [lang, ui["item"], ui["force"]], ui["plan"], api_visibility="private", show_progress="hidden")
+    gr.api(plan, api_name="rerun_plan")
     ui["tick"].tick(poll, [lang, ui["gen"], ui["item"]],
                     [ui["progress"], ui["queue"], ui["log"], ui["gen"], *res_outs], api_visibility="private",
                     show_progress="hidden")
@@ -99,8 +130,8 @@ def _job_json(panel: Panel, job_id: int) -> str:
     if job is None:
         return json.dumps({"error": f"no job #{job_id}"})
     return json.dumps({"id": job.id, "state": job.state, "items": job.items, "position": panel.jobs.position(job),
-                       "done": job.done, "total": job.total, "unit": job.unit, "outcomes": job.outcomes,
-                       "message": job.message})
+                       "phase": job.phase, "done": job.done, "total": job.total, "unit": job.unit,
+                       "outcomes": job.outcomes, "message": job.message})
 
 
 def _item_json(panel: Panel, item_id: str, lang: str) -> str:

@@ -8,8 +8,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from experiments.evaluation.model_rows import EVALUATOR_ITEM
 from harness.errors import HarnessError
 from harness.panel.explore import NotReady
+from harness.panel.jobs import Job
 from harness.panel.state import Panel, esc, safe_file, status_label
 from harness.context import NOT_GRADED
 from harness.report.content import MARKS, ItemView, format_value
@@ -25,33 +27,77 @@ def side_by_side(panel: Panel) -> tuple[str, ...]:
     return tuple(i for i in (panel.registry.showing("vae_samples"), panel.registry.showing("gan_samples")) if i)
 
 # ---------------------------------------------------------------- HTML renderers
-def progress_html(panel: Panel, lang: str) -> str:
-    s, job = panel.strings(lang), panel.jobs.last()
+def progress_html(panel: Panel, lang: str, owner: str | None = None) -> str:
+    """The job line: this session's job (else the one training for another tab), its item and what
+    it does now. The bar shows only while the item trains: evaluating or saving is named, not shown as 100 %."""
+    s, job = panel.strings(lang), panel.jobs.last(owner)
     if job is None:
         return f"<div class='progress-box'>{esc(s['panel_queue_empty'])}</div>"
-    head = f"#{job.id} {esc(' '.join(job.items))} · {esc(job.profile)} · {esc(s['panel_job_' + job.state])}"
+    other = f" · {s['panel_other_session']}" if owner is not None and job.owner != owner else ""
+    head = f"#{job.id} {esc(' '.join(job.items))} · {esc(job.profile)} · {esc(s['panel_job_' + job.state])}{esc(other)}"
     if job.final:
-        return f"<div class='progress-box'><b>{head}</b><br>{esc(job.message)}</div>"
-    bar = ""
-    if job.total:
+        return f"<div class='progress-box'><b>{head}</b><br>{esc(job_outcome(s, job))}</div>"
+    elapsed = _fmt_s(time.time() - job.item_started) if job.item_started else "0:00"
+    line = ""
+    if job.phase == "train" and job.total:
         pct = 100 * job.done / job.total
         eta = job.eta_s()
         eta_txt = f" · ETA {_fmt_s(eta)}" if eta is not None else ""
-        elapsed = _fmt_s(time.time() - job.item_started) if job.item_started else "0:00"
-        bar = (f"<div>{esc(job.item)} · {esc(job.unit)} {job.done}/{job.total} · {pct:.0f}% · "
-               f"{esc(s['panel_elapsed'])} {elapsed}{eta_txt}</div>"
-               f"<div class='bar'><div class='fill' style='width:{pct:.1f}%'></div></div>")
+        line = (f"<div>{esc(job.item)} · {esc(s['panel_phase_train'])} · {esc(job.unit)} {job.done}/{job.total} · "
+                f"{pct:.0f}% · {esc(s['panel_elapsed'])} {elapsed}{eta_txt}</div>"
+                f"<div class='bar'><div class='fill' style='width:{pct:.1f}%'></div></div>")
     elif job.item:
-        bar = f"<div>{esc(job.item)} …</div>"
-    return f"<div class='progress-box'><b>{head}</b>{bar}</div>"
+        phase = s.get(f"panel_phase_{job.phase or 'work'}", s["panel_phase_work"])
+        line = f"<div>{esc(job.item)} · {esc(phase)}… · {esc(s['panel_elapsed'])} {elapsed}</div>"
+    return f"<div class='progress-box'><b>{head}</b>{line}</div>"
 
 
-def queue_md(panel: Panel, lang: str) -> str:
-    s, waiting = panel.strings(lang), panel.jobs.waiting()
-    if not waiting:
+def job_outcome(s: dict[str, str], job: Job) -> str:
+    """How a job ended, in the panel's language; a cancel says what was saved before it, if anything."""
+    if job.state == "cancelled":
+        return s["panel_cancel_saved"].format(items=job.message) if job.message else s["panel_cancel_nothing"]
+    if job.outcomes and job.state in ("done", "failed", "finished_first"):
+        return ", ".join(f"{i} {status_label(s, st)}" for i, st in job.outcomes.items())
+    return job.message  # refused or broken: the one line the harness wrote
+
+
+def queue_md(panel: Panel, lang: str, owner: str | None = None) -> str:
+    """The jobs waiting, and the one training for another tab; another tab's are marked as such."""
+    s, active = panel.strings(lang), panel.jobs.active()
+    shown = panel.jobs.last(owner)
+    lines = []
+    for pos, j in enumerate(active):
+        if j is shown and pos == 0:
+            continue  # the progress box above already shows it
+        mark = f" · {s['panel_other_session']}" if owner is not None and j.owner != owner else ""
+        where = s["panel_job_running"] if pos == 0 and j is panel.jobs.current else f"{s['panel_job_queued']} {pos}"
+        lines.append(f"- #{j.id} {' '.join(j.items)} ({j.profile}) · {where}{mark}")
+    return f"**{s['panel_waiting']}**\n\n" + "\n".join(lines) if lines else ""
+
+
+def plan_md(panel: Panel, lang: str, item_ids: list[str], force: bool) -> str:
+    """What a re-run of `item_ids` will recompute and how long this run says that takes, before it starts."""
+    s = panel.strings(lang)
+    if not item_ids:
         return ""
-    lines = [f"{pos}. #{j.id} {' '.join(j.items)} ({j.profile})" for pos, j in enumerate(waiting, start=1)]
-    return f"**{s['panel_waiting']}**\n\n" + "\n".join(lines)
+    try:
+        todo, seconds = panel.rerun_plan(item_ids, force)
+    except HarnessError as exc:  # no data, an unknown item: its one line
+        return f"⚠ {exc}"
+    if not todo:
+        return s["panel_plan_nothing"].format(items=", ".join(item_ids))
+    named = [f"{i} ({s['panel_evaluator']})" if i == EVALUATOR_ITEM else i for i in todo]
+    if seconds is None:
+        unknown = [i for i in todo if panel.recorded_seconds([i]) is None]
+        when = s["panel_plan_unknown"].format(items=", ".join(unknown))
+    else:
+        when = s["panel_plan_time"].format(time=_about(seconds))
+    return s["panel_plan"].format(items=", ".join(named), profile=panel.profile, time=when)
+
+
+def _about(seconds: float) -> str:
+    """A duration as a person says it ahead of time: seconds under a minute and a half, else minutes."""
+    return f"{max(1, round(seconds))} s" if seconds < 90 else f"{round(seconds / 60)} min"
 
 
 def missing_md(panel: Panel, lang: str) -> str:

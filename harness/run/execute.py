@@ -69,6 +69,7 @@ def execute_item(item: Item, fingerprint: str, config: Config, store: RunStore, 
         on_progress=lambda i, d, t, u: on_event("progress", item=i, done=d, total=t, unit=u),
         cancel=cancel,
         on_log=lambda i, m: on_event("log", item=i, message=m),
+        on_phase=lambda i, name: on_event("phase", item=i, phase=name),
     )
     status, error, tb = "ok", None, None
     watch = Stopwatch()
@@ -83,6 +84,9 @@ def execute_item(item: Item, fingerprint: str, config: Config, store: RunStore, 
     except Exception as exc:  # an item's bug must not take the other items down
         status, error = "failed", f"{type(exc).__name__}: {exc}".splitlines()[0]
         tb = traceback.format_exc()
+    if status == "ok" and cancel.is_set():
+        # The last moment a cancel can leave the run as it was: nothing of this item is saved.
+        status, error = "cancelled", f"item {item.id} cancelled before its result was saved"
     timing = watch.as_dict() if hasattr(watch, "wall_s") else {}
     device = compute_device()
     # The models, compiled steps and data tensors an item built reference each other in cycles;
@@ -99,6 +103,7 @@ def execute_item(item: Item, fingerprint: str, config: Config, store: RunStore, 
     if status == "cancelled":
         store.discard(tmp)
     else:
+        on_event("phase", item=item.id, phase="save")
         status, error = _commit(store, item.id, tmp, result)
     on_event("done", item=item.id, status=status, timing=timing, error=error, device=device)
     return ItemOutcome(item.id, status, fingerprint, timing, error, device)

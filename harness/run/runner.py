@@ -86,6 +86,14 @@ class Runner:
                 out[item_id] = "cached" if result.get("fingerprint") == fps[item_id] else "stale"
         return out
 
+    def to_compute(self, requested: list[str], force: bool = False) -> list[str]:
+        """The items `run(requested, force)` would compute rather than take from a cache, in order.
+        Reads only: the panel says this before a re-run starts."""
+        order = self.registry.closure(requested)
+        fps = self.fingerprints(order)
+        forced = set(requested) if force else set()
+        return [i for i in order if i in forced or not (self._own_cache(i, fps[i]) or self._other_run_with(i, fps[i]))]
+
     # -- running ----------------------------------------------------------------
     def run(self, requested: list[str] | None = None, force: bool = False) -> RunSummary:
         order = self.registry.closure(requested)
@@ -193,21 +201,32 @@ class Runner:
         if result is None and (why := self.store.unreadable_result(item.id)):
             self.on_event("log", item=item.id, message=f"cached result not trusted: {why}; recomputing")
         if result and result.get("status") == "ok" and result.get("fingerprint") == fp:
-            altered = self.store.altered_file(item.id, result)
-            if altered is None:
+            if self._own_cache(item.id, fp):
                 return result
             # Never trust it, never hide it: say which file broke, then recompute.
+            altered = self.store.altered_file(item.id, result)
             self.on_event("log", item=item.id, message=f"cached result not trusted: items/{item.id}/{altered} "
                                                        f"is missing or changed since it was written; recomputing")
         # Another run folder may hold the very same computation: copy it rather than retrain.
+        other = self._other_run_with(item.id, fp)
+        if other is not None:
+            self.store.import_item(item.id, RunStore(self.store.root, other).item_dir(item.id))
+            self.on_event("log", item=item.id, message=f"reused from run '{other}'")
+            return self.store.load_result(item.id)
+        return None
+
+    def _own_cache(self, item_id: str, fp: str) -> bool:
+        """This run holds the item's result for fingerprint `fp`, every file as it was written."""
+        result = self.store.load_result(item_id, verify=False)
+        return bool(result and result.get("status") == "ok" and result.get("fingerprint") == fp
+                    and self.store.altered_file(item_id, result) is None)
+
+    def _other_run_with(self, item_id: str, fp: str) -> str | None:
+        """The newest other run folder holding the item's result for fingerprint `fp`."""
         for other in reversed(list_runs(self.store.root)):
             if other == self.store.run_id:
                 continue
-            source = RunStore(self.store.root, other)
-            result = source.load_result(item.id)
+            result = RunStore(self.store.root, other).load_result(item_id)
             if result and result.get("status") == "ok" and result.get("fingerprint") == fp:
-                self.store.import_item(item.id, source.item_dir(item.id))
-                self.on_event("log", item=item.id, message=f"reused from run '{other}'")
-                return self.store.load_result(item.id)
+                return other
         return None
-

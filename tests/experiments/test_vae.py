@@ -108,13 +108,16 @@ class _FitContext:
         import types
 
         self.data = types.SimpleNamespace(x_train=x_train, x_test=x_test)
-        self.seed, self.said, self.ticks = seed, [], []
+        self.seed, self.said, self.ticks, self.phases = seed, [], [], []
 
     def log(self, message):
         self.said.append(message)
 
     def progress(self, done, total, unit):
         self.ticks.append((done, total, unit))
+
+    def phase(self, name):
+        self.phases.append(name)
 
 
 def _small_vae_settings(**changes):
@@ -144,6 +147,7 @@ def test_in_graph_epochs_visit_every_image_once_and_keep_fits_history():
     h = run.history
     assert h["loss"][0] == pytest.approx(h["reconstruction_loss"][0] + h["kl_loss"][0], rel=1e-4)
     assert int(vae.optimizer.iterations) == 2 * 4  # 4 batches an epoch, each one optimizer step
+    assert ctx.phases == ["compile"]  # said once, before the first batch
     assert ctx.ticks[-1] == (8, 8, "batch") and len(run.epoch_s) == 2 and run.images == 500
 
 

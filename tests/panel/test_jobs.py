@@ -1,0 +1,274 @@
+"""Honest live jobs (issue 20, deliverable 4): phases as they happen, a Cancel that says what it did,
+a re-run that says what it will recompute and for how long, jobs owned by the browser tab that
+started them, the run's own profile, and the pre-talk check.
+
+Most tests drive the panel's real queue, runner and store with small items of their own (a
+"training" whose steps the test holds and releases); the real smoke run of tests/panel/conftest.py
+shows the phases of a real training and the evaluator named in a plan.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.config import load_config
+from harness.panel.jobs import Job
+from harness.panel.pretalk import pretalk, pretalk_html, print_pretalk
+from harness.panel.state import Panel, wait_for
+from harness.panel.tabs import cancel_md
+from harness.panel.views import plan_md, progress_html
+from harness.registry import Registry
+from harness.run.runner import Runner
+from harness.run.store import RunStore
+from tests.panel.conftest import RUN
+
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+
+
+class Held:
+    """The test's hand on a running item: the item waits at `hold` until the test releases it."""
+
+    def __init__(self) -> None:
+        self.reached, self.release = threading.Event(), threading.Event()
+
+    def hold(self) -> None:
+        self.reached.set()
+        assert self.release.wait(30), "the test never released the item"
+
+
+def small_registry(held: Held) -> Registry:
+    reg = Registry()
+
+    @reg.item("9.9a", "a trained item", config=("vae",), uses_data=False, shows=("vae_explorer",))
+    def trained(ctx):
+        ctx.phase("compile")
+        for step in range(1, 4):
+            ctx.progress(step, 3, "step")  # the last step leaves the item evaluating
+        held.hold()
+        ctx.metric("value", 1.0)
+
+    @reg.item("9.9b", "an item that needs it", needs=("9.9a",), config=("vae",), uses_data=False)
+    def dependent(ctx):
+        ctx.metric("twice", 2 * ctx.input("9.9a").metrics["value"])
+
+    return reg
+
+
+@pytest.fixture
+def small(tmp_path):
+    """A run of the two small items (9.9a computed once) and a panel over it; no team configured."""
+    held = Held()
+    held.release.set()  # the first computation is not held
+    reg = small_registry(held)
+    Runner(reg, load_config("smoke"), RunStore(tmp_path, "small")).run(["9.9a"])
+    held.release.clear()
+    held.reached.clear()
+    return Panel(tmp_path, "small", registry=reg), held, tmp_path
+
+
+def result_bytes(panel: Panel, item_id: str) -> bytes:
+    return (panel.store.item_dir(item_id) / "result.json").read_bytes()
+
+
+# ---------------------------------------------------------------- phases
+def test_phases_replace_the_bar_once_training_ends(small):
+    panel, held, _ = small
+    job = panel.submit(["9.9a"], force=True, owner="tab-a")
+    assert held.reached.wait(30)
+    assert job.phase == "evaluate" and (job.done, job.total) == (3, 3)
+    line = progress_html(panel, "es", "tab-a")
+    assert "9.9a · evaluando…" in line and "100%" not in line and "class='bar'" not in line, line
+    assert "evaluating…" in progress_html(panel, "en", "tab-a")
+    held.release.set()
+    assert wait_for(job, 30).state == "done", job.message
+    assert "== done" in job.log[-1]
+
+
+def test_a_real_smoke_training_reports_its_phases_in_order(served, monkeypatch):
+    app, _ = served
+    seen: list[str] = []
+    original = Job.on_event
+
+    def record(job, kind, **kw):
+        original(job, kind, **kw)
+        if kind == "phase" and kw["item"] == "1.1e" and (not seen or seen[-1] != kw["phase"]):
+            seen.append(kw["phase"])
+        elif kind == "progress" and kw["item"] == "1.1e" and (not seen or seen[-1] != "train"):
+            seen.append("train")
+
+    monkeypatch.setattr(Job, "on_event", record)
+    job = wait_for(app.panel.submit(["1.1e"], force=True), 300)
+    assert job.state == "done", job.message
+    order = [p for p in ("data", "compile", "train", "evaluate", "save") if p in seen]
+    assert order == ["data", "compile", "train", "evaluate", "save"], seen
+    assert [seen.index(p) for p in order] == sorted(seen.index(p) for p in order), seen
+
+
+# ---------------------------------------------------------------- cancel
+def test_cancel_before_the_save_keeps_the_cache_as_it_was(small):
+    panel, held, root = small
+    before = result_bytes(panel, "9.9a")
+    job = panel.submit(["9.9a"], force=True, owner="tab-a")
+    assert held.reached.wait(30)  # trained, now evaluating: nothing saved yet
+    assert panel.jobs.cancel(owner="tab-a") is job
+    held.release.set()
+    wait_for(job, 30)
+    assert job.state == "cancelled" and job.outcomes == {"9.9a": "cancelled"}, (job.state, job.outcomes)
+    assert result_bytes(panel, "9.9a") == before  # the cache is untouched
+    assert not list(panel.store.items_dir.glob(".tmp-*"))  # nothing half-written is left
+    assert "No se guardó nada" in progress_html(panel, "es", "tab-a")
+    assert "cancelado" in progress_html(panel, "es", "tab-a")
+
+
+def test_a_cancel_that_arrives_while_saving_says_the_item_finished_first(small, monkeypatch):
+    panel, held, _ = small
+    held.release.set()
+    original = Job.on_event
+
+    def cancel_at_save(job, kind, **kw):  # the user clicks Cancel while the result is being written
+        original(job, kind, **kw)
+        if kind == "phase" and kw["phase"] == "save":
+            assert panel.jobs.cancel(owner="tab-a") is job
+
+    monkeypatch.setattr(Job, "on_event", cancel_at_save)
+    before = result_bytes(panel, "9.9a")
+    job = wait_for(panel.submit(["9.9a"], force=True, owner="tab-a"), 30)
+    assert job.state == "finished_first" and job.outcomes == {"9.9a": "ok"}, (job.state, job.outcomes)
+    assert result_bytes(panel, "9.9a") != before  # saved anew
+    es, en = progress_html(panel, "es", "tab-a"), progress_html(panel, "en", "tab-a")
+    assert "terminó antes de cancelar; resultado guardado" in es and "cancelado" not in es, es
+    assert "finished before the cancel; result saved" in en and "cancelled" not in en, en
+
+
+def test_a_cancel_between_two_items_names_what_was_saved(small, monkeypatch):
+    panel, held, _ = small
+    held.release.set()
+    original = Job.on_event
+
+    def cancel_after_first(job, kind, **kw):
+        original(job, kind, **kw)
+        if kind == "done" and kw["item"] == "9.9a":
+            panel.jobs.cancel(owner="tab-a")
+
+    monkeypatch.setattr(Job, "on_event", cancel_after_first)
+    job = wait_for(panel.submit(["9.9a", "9.9b"], force=True, owner="tab-a"), 30)
+    assert job.state == "cancelled" and job.outcomes == {"9.9a": "ok", "9.9b": "cancelled"}, job.outcomes
+    assert panel.store.load_result("9.9b") is None
+    assert "Se guardó antes de cancelar: 9.9a." in progress_html(panel, "es", "tab-a")
+
+
+# ---------------------------------------------------------------- sessions
+def test_only_the_tab_that_started_a_job_can_cancel_it(small):
+    panel, held, _ = small
+    job = panel.submit(["9.9a"], force=True, owner="tab-a")
+    assert held.reached.wait(30)
+    queued = panel.submit(["9.9b"], owner="tab-a")
+    assert cancel_md(panel, "es", "tab-b") == (
+        f"El trabajo #{job.id} es de otra pestaña del navegador; solo esa pestaña puede cancelarlo.")
+    assert not job.cancel.is_set() and not queued.cancel.is_set()
+    line = progress_html(panel, "en", "tab-b")
+    assert f"#{job.id} 9.9a" in line and "started in another tab" in line, line  # B sees it training, marked
+    assert cancel_md(panel, "en", "tab-a") == "Cancelling the running job…"
+    held.release.set()
+    assert wait_for(job, 30).state == "cancelled"
+    assert wait_for(queued, 30).state == "done"  # A's Cancel stopped A's running job, not the next one
+    assert cancel_md(panel, "en", "tab-b") == "Nothing is training."
+
+
+def test_two_browser_sessions_through_the_api(served):
+    """Two gradio clients are two sessions: B's Cancel leaves A's job alone and says whose it is."""
+    from gradio_client import Client
+
+    app, url = served
+    a, b = Client(url, verbose=False), Client(url, verbose=False)
+    ack = a.predict("1.1e", True, "es", api_name="/run_item")
+    job = app.panel.jobs.job(int(re.search(r"#(\d+)", ack).group(1)))
+    assert job is not None and "Se recalcularán 1.1e" in ack, ack
+    said = b.predict("es", api_name="/cancel")
+    assert said == f"El trabajo #{job.id} es de otra pestaña del navegador; solo esa pestaña puede cancelarlo.", said
+    assert not job.cancel.is_set()
+    assert a.predict("es", api_name="/cancel") == "Cancelando el trabajo en curso…"
+    assert wait_for(job, 180).state == "cancelled", (job.state, job.outcomes)
+    assert app.panel.store.load_result("1.1e")["status"] == "ok"
+
+
+# ---------------------------------------------------------------- what a re-run will recompute
+def test_the_plan_names_the_items_and_the_time_this_run_recorded(small):
+    panel, _, _ = small
+    wall = panel.manifest()["items"]["9.9a"]["timing"]["wall_s"]
+    assert panel.rerun_plan(["9.9a"], force=True) == (["9.9a"], pytest.approx(wall))
+    assert plan_md(panel, "es", ["9.9a"], True) == (
+        f"Se recalcularán 9.9a, con el perfil smoke de esta corrida (≈ {max(1, round(wall))} s según esta corrida).")
+    assert plan_md(panel, "es", ["9.9a"], False).startswith("Nada que recalcular: 9.9a ya está al día")
+    # 9.9b never ran here: its time is unknown, and the plan says so rather than guess.
+    assert plan_md(panel, "en", ["9.9b"], False) == (
+        "Will recompute 9.9b, at this run's profile smoke (time unknown: this run has no recorded time for 9.9b).")
+
+
+def test_the_plan_names_the_evaluator_when_its_cache_is_gone(reports, tmp_path):
+    root = tmp_path / "copy"
+    shutil.copytree(reports, root)
+    shutil.rmtree(root / RUN / "items" / "eval.classifier")
+    panel = Panel(root, RUN)
+    todo, seconds = panel.rerun_plan(["1.1e"])
+    assert todo == ["eval.classifier"] and seconds is not None
+    assert plan_md(panel, "es", ["1.1e"], False).startswith("Se recalcularán eval.classifier (el evaluador), con el perfil smoke")
+    assert panel.rerun_plan(["1.1e"], force=True)[0] == ["eval.classifier", "1.1e"]
+
+
+# ---------------------------------------------------------------- the run's profile
+def test_a_rerun_keeps_the_runs_profile_and_settings(reports, tmp_path, capsys, client):
+    """serve --config may bring the team, never other training settings; the run's API has no profile."""
+    params = [p["parameter_name"] for p in client.view_api(return_format="dict", print_info=False)
+              ["named_endpoints"]["/run_item"]["parameters"]]
+    assert params == ["item_id", "force", "lg"]
+    team = tmp_path / "team.toml"
+    team.write_text('[team]\nmembers = ["Ana", "Beto"]\n\n[vae]\nepochs = 7\n', encoding="utf-8")
+    before = Panel(reports, RUN).statuses()
+    panel = Panel(reports, RUN, settings_file=team)
+    assert "ignored vae" in capsys.readouterr().out
+    assert panel.config().get("vae.epochs") == load_config("smoke").get("vae.epochs")
+    assert panel.statuses() == before  # nothing turned stale
+    assert panel.profile == "smoke"  # what Panel.submit queues every job at
+
+
+# ---------------------------------------------------------------- pre-talk check
+def test_pretalk_names_the_missing_model_the_team_and_the_items(small, capsys):
+    panel, _, _ = small
+    lines = pretalk(panel, "es")
+    assert "Explorador VAE: falta el modelo; vuelve a ejecutar 9.9a en la pestaña Ítems." in lines  # it saved none
+    assert any(line.startswith("Equipo no configurado") for line in lines)
+    assert "Ítems sin ejecutar: 9.9b." in lines
+    print_pretalk(panel)
+    out = capsys.readouterr().out.splitlines()
+    assert "harness: pre-talk check: Items not run: 9.9b." in out and len(out) == len(lines)
+    assert "<summary>⚠ Antes de presentar (3)</summary>" in pretalk_html(panel, "es")
+
+
+def test_pretalk_on_the_smoke_run_and_in_the_presentation_tab(served, browser):
+    app, url = served
+    lines = pretalk(app.panel, "en")
+    assert not any(line.startswith("Team not configured") for line in lines)  # conftest's team.toml
+    assert not any(line.startswith("VAE explorer") for line in lines)  # 1.1e saved its model
+    assert any(line.startswith("GAN explorer: its model is missing; re-run 1.2") for line in lines), lines
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    try:
+        page.goto(url)
+        summary = page.locator("#pretalk summary")
+        summary.wait_for(timeout=60_000)
+        assert summary.inner_text().startswith("⚠ Antes de presentar")
+        box = summary.bounding_box()
+        assert box is not None and box["height"] < 40  # one folded line above the slide
+        summary.click()
+        assert "Explorador GAN: falta el modelo" in page.locator("#pretalk").inner_text()
+        page.get_by_role("tab", name="Ítems").click()  # the Items tab says what Run would recompute
+        plan = page.locator("#rerun-plan")
+        page.wait_for_function("document.querySelector('#rerun-plan').innerText.includes('1.1a')", timeout=60_000)
+        assert plan.inner_text().startswith(("Se recalcularán 1.1a", "Nada que recalcular: 1.1a")), plan.inner_text()
+    finally:
+        page.close()
