@@ -155,7 +155,8 @@
     const keys = plan.map(p => p.key);
     const expected = plan.find(p => used < p.end) || plan[plan.length - 1];
     const cur = keys.indexOf(slide.dataset.section), want = keys.indexOf(expected.key);
-    const state = cur === want ? 'on' : (cur < want ? 'behind' : 'ahead');
+    // past 00:00 there is no plan left to keep: the verdict is to close, whatever the slide
+    const state = left < 0 ? 'over' : cur === want ? 'on' : (cur < want ? 'behind' : 'ahead');
     pace.hidden = false;
     pace.className = 'pt-pace ' + state;
     pace.textContent = box.dataset[state].replace('{section}', expected.label).replace('{until}', clock(total() - expected.end));

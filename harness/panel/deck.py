@@ -121,7 +121,7 @@ def _timer_html(panel: Panel, lang: str) -> str:
                     f"title='{esc(p['label'])}'>{esc(p['label'])}</div>")
         start = p["end"]
     data = {"total": total, "plan": json.dumps(plan), "on": s["panel_pace_on"], "behind": s["panel_pace_behind"],
-            "ahead": s["panel_pace_ahead"]}
+            "ahead": s["panel_pace_ahead"], "over": s["panel_pace_over"]}
     attrs = " ".join(f"data-{k}=\"{esc(v)}\"" for k, v in data.items())
     clock = f"{total // 60:02d}:{total % 60:02d}"
     return (f"<div class='pt-timer' {attrs}><span class='pt-clock'>{clock}</span>"

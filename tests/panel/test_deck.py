@@ -164,6 +164,9 @@ def test_overtime_counts_on_in_red(served, browser):
         clock = page.locator("#deck .pt-clock")
         assert clock.inner_text().startswith("+00:1")
         assert clock.evaluate("el => getComputedStyle(el).color") == "rgb(220, 38, 38)"
+        # the pace verdict no longer says "on pace" once the talk's time is spent
+        pace = page.locator("#deck .pt-pace")
+        assert pace.is_visible() and pace.inner_text() == "Tiempo cumplido: cierren ahora"
     finally:
         page.close()
 
