@@ -21,7 +21,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Callable
+from typing import Any, Callable
 
 from harness.errors import RegistryError
 
@@ -53,6 +53,7 @@ class Item:
     order: int = 0
     extra_code: tuple[str, ...] = field(default=())
     shows: tuple[str, ...] = ()  # roles from ROLES
+    units: "Units | None" = None  # independent pieces of work the runner schedules apart (see Units)
 
     @property
     def module(self) -> ModuleType:
@@ -150,6 +151,25 @@ def _names_used(code) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+@dataclass(frozen=True)
+class Units:
+    """An item's independent pieces of work (each training of a sweep, each seed of a comparison),
+    which the runner computes, caches and schedules one by one, in worker processes side by side,
+    before the item gathers them with ctx.unit(key).
+
+    `plan(settings)` names the units from the item's settings sections ({section: values}):
+    {key: params}, params JSON values; `fn(ctx, **params)` computes one unit into ctx as an item
+    computes itself. A unit reads only `config` and `needs`, a part of its item's: so the item's
+    fingerprint covers every unit's, while a unit's cache survives a change to the sections it
+    does not read (one more point in a sweep leaves the others cached). Both functions live at
+    module level: worker processes receive them pickled by name."""
+
+    plan: Callable[[dict[str, Any]], dict[str, dict[str, Any]]]
+    fn: Callable
+    needs: tuple[str, ...] = ()
+    config: tuple[str, ...] = ()
+
+
 class Registry:
     def __init__(self) -> None:
         self.items: dict[str, Item] = {}
@@ -165,6 +185,7 @@ class Registry:
         uses_data: bool = True,
         extra_code: tuple[str, ...] = (),
         shows: tuple[str, ...] = (),
+        units: Units | None = None,
     ) -> Callable[[Callable], Callable]:
         if not ITEM_ID.match(item_id):
             raise RegistryError(f"item id '{item_id}' is not valid: use letters, digits, '.', '-' or '_'")
@@ -172,6 +193,8 @@ class Registry:
             if role not in ROLES:
                 raise RegistryError(f"item '{item_id}': unknown role '{role}' in shows=; known roles are "
                                     f"{', '.join(ROLES)}")
+        if units is not None:
+            _check_units(item_id, units, tuple(needs), tuple(config))
 
         def register(fn: Callable) -> Callable:
             if item_id in self.items and self.items[item_id].fn.__qualname__ != fn.__qualname__:
@@ -180,6 +203,7 @@ class Registry:
             self.items[item_id] = Item(
                 id=item_id, title=title, section=sec, fn=fn, needs=tuple(needs), config=tuple(config),
                 uses_data=uses_data, order=len(self.items), extra_code=tuple(extra_code), shows=tuple(shows),
+                units=units,
             )
             return fn
 
@@ -234,6 +258,15 @@ class Registry:
     def dependents(self, item_id: str) -> list[str]:
         out = [i for i in self.ordered_ids() if item_id in self.closure([i]) and i != item_id]
         return out
+
+
+def _check_units(item_id: str, units: Units, needs: tuple[str, ...], config: tuple[str, ...]) -> None:
+    """A unit reads a part of what its item reads, so that the item's fingerprint covers the unit's."""
+    for what, wanted, declared in (("needs", units.needs, needs), ("config", units.config, config)):
+        extra = sorted(set(wanted) - set(declared))
+        if extra:
+            raise RegistryError(f"item '{item_id}': its units' {what}= has {', '.join(extra)}, which the item's "
+                                f"own {what}= lacks; add them to the item")
 
 
 def _default_section(item_id: str) -> str:
