@@ -90,44 +90,54 @@ class Item:
         training loop) uses from its own module is listed too, transitively: the VAE's
         train_step lives in a class that build_vae only names, and a reader of the
         notebook needs it."""
-        listing = [{"name": self.fn.__name__, "module": self.fn.__module__, "source": inspect.getsource(self.fn)}]
-        seen = {self.fn.__name__}
-        queue = []
-        names = _names_used(self.fn.__code__)
-        # `models.build_encoder(...)` names a module then an attribute: look in both.
-        top = self.fn.__module__.split(".")[0]
-        modules = [v for n in names if inspect.ismodule(v := self.fn.__globals__.get(n))
-                   and (v.__name__.startswith("experiments") or v.__name__.split(".")[0] == top)]
-        for name in names:
-            value = self.fn.__globals__.get(name)
-            for mod in modules:
-                value = value if value is not None else getattr(mod, name, None)
-            if name in seen or value is None or not (inspect.isfunction(value) or inspect.isclass(value)):
-                continue
-            module = getattr(value, "__module__", "") or ""
-            if module.startswith("experiments") or module.split(".")[0] == top:
-                try:
-                    listing.append({"name": name, "module": module, "source": inspect.getsource(value)})
-                    seen.add(name)
-                    if module != self.fn.__module__:
-                        queue.append(value)
-                except (OSError, TypeError):
-                    pass
-        while queue:  # what the shared code uses from its own module
-            owner = queue.pop(0)
-            home = sys.modules.get(owner.__module__)
-            for name in _names_of(owner):
-                value = getattr(home, name, None)
-                if name in seen or not (inspect.isfunction(value) or inspect.isclass(value)) \
-                        or getattr(value, "__module__", None) != owner.__module__:
-                    continue
-                try:
-                    listing.append({"name": name, "module": owner.__module__, "source": inspect.getsource(value)})
-                except (OSError, TypeError):
-                    continue
-                seen.add(name)
-                queue.append(value)
+        seen: set[str] = set()
+        listing = _listing_of(self.fn, seen)
+        if self.units is not None:  # what its units ran (the trainings) is the item's code too
+            listing += [entry for fn in (self.units.plan, self.units.fn) if fn.__name__ not in seen
+                        for entry in _listing_of(fn, seen)]
         return listing
+
+
+def _listing_of(fn: Callable, seen: set[str]) -> list[dict[str, str]]:
+    """Item.code_listing for one function: it, then what it names, transitively; `seen` grows."""
+    listing = [{"name": fn.__name__, "module": fn.__module__, "source": inspect.getsource(fn)}]
+    seen.add(fn.__name__)
+    queue = []
+    names = _names_used(fn.__code__)
+    # `models.build_encoder(...)` names a module then an attribute: look in both.
+    top = fn.__module__.split(".")[0]
+    modules = [v for n in names if inspect.ismodule(v := fn.__globals__.get(n))
+               and (v.__name__.startswith("experiments") or v.__name__.split(".")[0] == top)]
+    for name in names:
+        value = fn.__globals__.get(name)
+        for mod in modules:
+            value = value if value is not None else getattr(mod, name, None)
+        if name in seen or value is None or not (inspect.isfunction(value) or inspect.isclass(value)):
+            continue
+        module = getattr(value, "__module__", "") or ""
+        if module.startswith("experiments") or module.split(".")[0] == top:
+            try:
+                listing.append({"name": name, "module": module, "source": inspect.getsource(value)})
+                seen.add(name)
+                if module != fn.__module__:
+                    queue.append(value)
+            except (OSError, TypeError):
+                pass
+    while queue:  # what the shared code uses from its own module
+        owner = queue.pop(0)
+        home = sys.modules.get(owner.__module__)
+        for name in _names_of(owner):
+            value = getattr(home, name, None)
+            if name in seen or not (inspect.isfunction(value) or inspect.isclass(value)) \
+                    or getattr(value, "__module__", None) != owner.__module__:
+                continue
+            try:
+                listing.append({"name": name, "module": owner.__module__, "source": inspect.getsource(value)})
+            except (OSError, TypeError):
+                continue
+            seen.add(name)
+            queue.append(value)
+    return listing
 
 
 def _names_of(value) -> list[str]:
