@@ -3,7 +3,8 @@
 Each variant in `gan_compare.improve` is trained at 1.2d's budget once per seed of
 `gan_compare.seeds`, and so is the handout's GAN (its first seed is 1.2d's own run).
 Every generator is scored by the evaluator on the same noise, so "better" is FID-MNIST
-and class coverage over seeds, mean ± standard deviation, not one lucky run.
+and class coverage over seeds, mean ± standard deviation, not one lucky run. Each training is
+a unit (harness.registry.Units): workers take them side by side, and the item gathers them.
 """
 from __future__ import annotations
 

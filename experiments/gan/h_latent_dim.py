@@ -1,7 +1,8 @@
 """1.2h: the size of z, swept at 1.2d's budget (the point z = 2 is 1.2d's own model).
 
 The VAE's sweep of 1.1i is the counterpart: the same question, asked of a
-model that is trained to reconstruct rather than to fool a critic.
+model that is trained to reconstruct rather than to fool a critic. Each other size of z is a
+unit (harness.registry.Units), trained and scored as a task of its own, gathered here.
 """
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""1.1i: the latent dimension swept at 1.1e's budget (1.1e's own model is the 2-D point)."""
+"""1.1i: the latent dimension swept at 1.1e's budget (1.1e's own model is the 2-D point).
+
+Each other dimension is a unit (harness.registry.Units): trained and measured as a task of its own,
+cached on its own, and gathered here into the sweep's table and figures."""
 from __future__ import annotations
 
 from dataclasses import dataclass

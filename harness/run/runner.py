@@ -2,7 +2,8 @@
 
 In turn (one item after another, in this process) or, with `jobs` above 1, in
 worker processes (harness.run.workers), each item whose inputs are done going
-to a free worker. Both execute an item with harness.run.execute.execute_item
+to a free worker. An item's units (harness.run.units) are tasks of their own
+that run before it: in turn just before it, in workers as soon as theirs are done. Both execute an item with harness.run.execute.execute_item
 and record it with harness.run.manifest.
 """
 from __future__ import annotations
