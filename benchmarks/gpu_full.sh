@@ -32,12 +32,21 @@ $T timeout "${BUDGET:-470}" python3 -m harness run --profile "${PROFILE:-full}" 
 rc=$?
 t1=$(date +%s.%N)
 echo "rc=$rc wall_s=$(python3 -c "print(round($t1 - $t0, 1))")" | tee -a "$OUT/machine.txt"
-grep -E "^(▶|✓|✗|=|-) " "$OUT/progress.txt" | tail -60
+grep -E "^(▶|✓|✗|=|-) " "$OUT/progress.txt" | tail -90
 grep -E "Maximum resident|Elapsed" "$OUT/progress.txt"
 cat "$OUT/full.log"
 grep -m1 "^harness: Keras" "$OUT/progress.txt"
-python3 -c "import json, sys; m = json.load(open(sys.argv[1])); print('backend', m['environment']['backend'], m['environment']['accelerators'], 'native_bf16', m['environment']['native_bf16']); [print(i, e['status'], e.get('device'), (e.get('timing') or {}).get('wall_s')) for i, e in m['items'].items()]" \
-  "reports/${PROFILE:-full}/manifest.json" | tee "$OUT/devices.txt"
+# Per item, then per unit (1.1i's, 1.2f's, 1.2h's trainings, each a task of its own): status, device,
+# start time and wall seconds, so the log shows which ran side by side.
+python3 -c "
+import json, sys
+m = json.load(open(sys.argv[1]))
+print('backend', m['environment']['backend'], m['environment']['accelerators'], 'native_bf16', m['environment']['native_bf16'])
+for i, e in m['items'].items():
+    print(i, e.get('status'), e.get('device'), e.get('started'), (e.get('timing') or {}).get('wall_s'))
+    for key, u in (e.get('units') or {}).items():
+        print('   ', key, u['status'], u.get('device'), u.get('started'), (u.get('timing') or {}).get('wall_s'))
+" "reports/${PROFILE:-full}/manifest.json" | tee "$OUT/devices.txt"
 cp "reports/${PROFILE:-full}/manifest.json" "$OUT/" 2>/dev/null
 tar --exclude='models' --exclude='*.npz' --exclude='*.npy' -czf "$OUT/${PROFILE:-full}-items.tgz" -C reports "${PROFILE:-full}" 2>/dev/null
 exit $rc

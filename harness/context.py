@@ -121,6 +121,7 @@ class Context:
         cancel: threading.Event | None = None,
         on_log: Callable[[str, str], None] | None = None,
         on_phase: Callable[[str, str], None] | None = None,
+        units: dict[str, ItemOutput] | None = None,
     ) -> None:
         self.id = item_id
         self.config = config
@@ -131,6 +132,7 @@ class Context:
         self._data_loader = data_loader
         self._data: Splits | None = None
         self._inputs = inputs
+        self._units = units or {}
         self._on_progress = on_progress
         self._on_log = on_log
         self._on_phase = on_phase
@@ -161,6 +163,13 @@ class Context:
         if item_id not in self._inputs:
             raise HarnessError(f"item {self.id} reads '{item_id}' but does not list it in @item(needs=...)")
         return self._inputs[item_id]
+
+    def unit(self, key: str) -> ItemOutput:
+        """One of this item's units (harness.registry.Units), computed and stored by the runner."""
+        if key not in self._units:
+            raise HarnessError(f"item {self.id} reads its unit '{key}', which its Units plan did not name "
+                               f"(planned: {', '.join(self._units) or 'none'})")
+        return self._units[key]
 
     # -- outputs ----------------------------------------------------------
     def metric(self, name: str, value: Any, unit: str | None = None, note: Text | None = None) -> Any:

@@ -21,7 +21,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Callable
+from typing import Any, Callable
 
 from harness.errors import RegistryError
 
@@ -53,6 +53,7 @@ class Item:
     order: int = 0
     extra_code: tuple[str, ...] = field(default=())
     shows: tuple[str, ...] = ()  # roles from ROLES
+    units: "Units | None" = None  # independent pieces of work the runner schedules apart (see Units)
 
     @property
     def module(self) -> ModuleType:
@@ -89,44 +90,54 @@ class Item:
         training loop) uses from its own module is listed too, transitively: the VAE's
         train_step lives in a class that build_vae only names, and a reader of the
         notebook needs it."""
-        listing = [{"name": self.fn.__name__, "module": self.fn.__module__, "source": inspect.getsource(self.fn)}]
-        seen = {self.fn.__name__}
-        queue = []
-        names = _names_used(self.fn.__code__)
-        # `models.build_encoder(...)` names a module then an attribute: look in both.
-        top = self.fn.__module__.split(".")[0]
-        modules = [v for n in names if inspect.ismodule(v := self.fn.__globals__.get(n))
-                   and (v.__name__.startswith("experiments") or v.__name__.split(".")[0] == top)]
-        for name in names:
-            value = self.fn.__globals__.get(name)
-            for mod in modules:
-                value = value if value is not None else getattr(mod, name, None)
-            if name in seen or value is None or not (inspect.isfunction(value) or inspect.isclass(value)):
-                continue
-            module = getattr(value, "__module__", "") or ""
-            if module.startswith("experiments") or module.split(".")[0] == top:
-                try:
-                    listing.append({"name": name, "module": module, "source": inspect.getsource(value)})
-                    seen.add(name)
-                    if module != self.fn.__module__:
-                        queue.append(value)
-                except (OSError, TypeError):
-                    pass
-        while queue:  # what the shared code uses from its own module
-            owner = queue.pop(0)
-            home = sys.modules.get(owner.__module__)
-            for name in _names_of(owner):
-                value = getattr(home, name, None)
-                if name in seen or not (inspect.isfunction(value) or inspect.isclass(value)) \
-                        or getattr(value, "__module__", None) != owner.__module__:
-                    continue
-                try:
-                    listing.append({"name": name, "module": owner.__module__, "source": inspect.getsource(value)})
-                except (OSError, TypeError):
-                    continue
-                seen.add(name)
-                queue.append(value)
+        seen: set[str] = set()
+        listing = _listing_of(self.fn, seen)
+        if self.units is not None:  # what its units ran (the trainings) is the item's code too
+            listing += [entry for fn in (self.units.plan, self.units.fn) if fn.__name__ not in seen
+                        for entry in _listing_of(fn, seen)]
         return listing
+
+
+def _listing_of(fn: Callable, seen: set[str]) -> list[dict[str, str]]:
+    """Item.code_listing for one function: it, then what it names, transitively; `seen` grows."""
+    listing = [{"name": fn.__name__, "module": fn.__module__, "source": inspect.getsource(fn)}]
+    seen.add(fn.__name__)
+    queue = []
+    names = _names_used(fn.__code__)
+    # `models.build_encoder(...)` names a module then an attribute: look in both.
+    top = fn.__module__.split(".")[0]
+    modules = [v for n in names if inspect.ismodule(v := fn.__globals__.get(n))
+               and (v.__name__.startswith("experiments") or v.__name__.split(".")[0] == top)]
+    for name in names:
+        value = fn.__globals__.get(name)
+        for mod in modules:
+            value = value if value is not None else getattr(mod, name, None)
+        if name in seen or value is None or not (inspect.isfunction(value) or inspect.isclass(value)):
+            continue
+        module = getattr(value, "__module__", "") or ""
+        if module.startswith("experiments") or module.split(".")[0] == top:
+            try:
+                listing.append({"name": name, "module": module, "source": inspect.getsource(value)})
+                seen.add(name)
+                if module != fn.__module__:
+                    queue.append(value)
+            except (OSError, TypeError):
+                pass
+    while queue:  # what the shared code uses from its own module
+        owner = queue.pop(0)
+        home = sys.modules.get(owner.__module__)
+        for name in _names_of(owner):
+            value = getattr(home, name, None)
+            if name in seen or not (inspect.isfunction(value) or inspect.isclass(value)) \
+                    or getattr(value, "__module__", None) != owner.__module__:
+                continue
+            try:
+                listing.append({"name": name, "module": owner.__module__, "source": inspect.getsource(value)})
+            except (OSError, TypeError):
+                continue
+            seen.add(name)
+            queue.append(value)
+    return listing
 
 
 def _names_of(value) -> list[str]:
@@ -150,6 +161,25 @@ def _names_used(code) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+@dataclass(frozen=True)
+class Units:
+    """An item's independent pieces of work (each training of a sweep, each seed of a comparison),
+    which the runner computes, caches and schedules one by one, in worker processes side by side,
+    before the item gathers them with ctx.unit(key).
+
+    `plan(settings)` names the units from the item's settings sections ({section: values}):
+    {key: params}, params JSON values; `fn(ctx, **params)` computes one unit into ctx as an item
+    computes itself. A unit reads only `config` and `needs`, a part of its item's: so the item's
+    fingerprint covers every unit's, while a unit's cache survives a change to the sections it
+    does not read (one more point in a sweep leaves the others cached). Both functions live at
+    module level: worker processes receive them pickled by name."""
+
+    plan: Callable[[dict[str, Any]], dict[str, dict[str, Any]]]
+    fn: Callable
+    needs: tuple[str, ...] = ()
+    config: tuple[str, ...] = ()
+
+
 class Registry:
     def __init__(self) -> None:
         self.items: dict[str, Item] = {}
@@ -165,6 +195,7 @@ class Registry:
         uses_data: bool = True,
         extra_code: tuple[str, ...] = (),
         shows: tuple[str, ...] = (),
+        units: Units | None = None,
     ) -> Callable[[Callable], Callable]:
         if not ITEM_ID.match(item_id):
             raise RegistryError(f"item id '{item_id}' is not valid: use letters, digits, '.', '-' or '_'")
@@ -172,6 +203,8 @@ class Registry:
             if role not in ROLES:
                 raise RegistryError(f"item '{item_id}': unknown role '{role}' in shows=; known roles are "
                                     f"{', '.join(ROLES)}")
+        if units is not None:
+            _check_units(item_id, units, tuple(needs), tuple(config))
 
         def register(fn: Callable) -> Callable:
             if item_id in self.items and self.items[item_id].fn.__qualname__ != fn.__qualname__:
@@ -180,6 +213,7 @@ class Registry:
             self.items[item_id] = Item(
                 id=item_id, title=title, section=sec, fn=fn, needs=tuple(needs), config=tuple(config),
                 uses_data=uses_data, order=len(self.items), extra_code=tuple(extra_code), shows=tuple(shows),
+                units=units,
             )
             return fn
 
@@ -234,6 +268,15 @@ class Registry:
     def dependents(self, item_id: str) -> list[str]:
         out = [i for i in self.ordered_ids() if item_id in self.closure([i]) and i != item_id]
         return out
+
+
+def _check_units(item_id: str, units: Units, needs: tuple[str, ...], config: tuple[str, ...]) -> None:
+    """A unit reads a part of what its item reads, so that the item's fingerprint covers the unit's."""
+    for what, wanted, declared in (("needs", units.needs, needs), ("config", units.config, config)):
+        extra = sorted(set(wanted) - set(declared))
+        if extra:
+            raise RegistryError(f"item '{item_id}': its units' {what}= has {', '.join(extra)}, which the item's "
+                                f"own {what}= lacks; add them to the item")
 
 
 def _default_section(item_id: str) -> str:

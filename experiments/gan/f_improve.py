@@ -3,11 +3,12 @@
 Each variant in `gan_compare.improve` is trained at 1.2d's budget once per seed of
 `gan_compare.seeds`, and so is the handout's GAN (its first seed is 1.2d's own run).
 Every generator is scored by the evaluator on the same noise, so "better" is FID-MNIST
-and class coverage over seeds, mean ± standard deviation, not one lucky run.
+and class coverage over seeds, mean ± standard deviation, not one lucky run. Each training is
+a unit (harness.registry.Units): workers take them side by side, and the item gathers them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -19,8 +20,9 @@ from experiments.gan.models import sample_noise
 from experiments.gan.training import (CODE, EVALUATOR_ITEM, evaluator, generate, model_row, n_eval_samples, score,
                                       quality_not_graded, sample_images, train_one, train_settings)
 from harness.errors import ConfigError
-from harness.registry import item
-from harness.train.seeds import set_seed
+from harness.registry import Units, item
+from harness.train.seeds import item_seed, set_seed
+from harness.train.timing import TrainingTime
 from harness.train.evaluation import SAMPLE_SEED
 
 BASE = "handout"
@@ -121,8 +123,40 @@ def train_and_score(ctx, name: str, changes: dict[str, Any], seed: int, scorer: 
     return Trained(name, seed, scores, images, history.values, train_s, ips, gan.generator, history.timing)
 
 
+def seed_runs(settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """1.2f's units: every training but 1.2d's own (the handout's first seed), each its own task,
+    named <model>.s<seed index>."""
+    names = chosen_variants(settings["gan_compare"]["improve"])
+    n = int(settings["gan_compare"]["seeds"])
+    runs = {f"{BASE}.s{i}": {"model": BASE, "seed_index": i} for i in range(1, n)}
+    runs.update({f"{name}.s{i}": {"model": name, "seed_index": i} for name in names for i in range(n)})
+    return runs
+
+
+def train_run(ctx, model: str, seed_index: int) -> None:
+    """One model at one seed: trained, scored on the shared noise, and kept for the item to gather
+    (its generator only at the first seed, the one the item may save)."""
+    gan_cfg = ctx.settings("gan")
+    seed = run_seeds(item_seed(ctx.config.values.get("seed", 0), "1.2d"), seed_index + 1)[-1]  # as 1.2d's run is seeded
+    z = sample_noise(gan_cfg["noise"], n_eval_samples(ctx), gan_cfg["noise_dim"], SAMPLE_SEED)
+    trained = train_and_score(ctx, model, variant(model)[0] if model != BASE else {}, seed, evaluator(ctx), z)
+    ctx.save_value("run", {"model": model, "seed": seed, "scores": trained.scores, "train_s": trained.train_s,
+                           "sample_ips": trained.sample_ips, "timing": asdict(trained.timing)})
+    ctx.save_array("images", trained.images[:10])
+    ctx.save_array("history", trained.history)
+    if seed_index == 0:
+        ctx.save_model("generator", trained.generator)
+
+
+def trained_run(unit) -> Trained:
+    run = unit.value("run")
+    return Trained(run["model"], run["seed"], run["scores"], unit.array("images"), unit.array("history"),
+                   run["train_s"], run["sample_ips"], None, TrainingTime(**run["timing"]))
+
+
 @item("1.2f", "Improving the GAN: a change to D, a change to G, over seeds", needs=("1.2d", EVALUATOR_ITEM),
-      config=("gan", "gan_compare", "eval"), extra_code=CODE + ("experiments.gan.f_seeds",))
+      config=("gan", "gan_compare", "eval"), extra_code=CODE + ("experiments.gan.f_seeds",),
+      units=Units(seed_runs, train_run, needs=(EVALUATOR_ITEM,), config=("gan", "eval")))
 def improve(ctx):
     cmp_cfg, gan_cfg = ctx.settings("gan_compare"), ctx.settings("gan")
     names = chosen_variants(cmp_cfg["improve"])
@@ -134,13 +168,15 @@ def improve(ctx):
     base_scores, base_images = score_generator(base.model("generator"), scorer, z)
     runs = [Trained(BASE, seeds[0], base_scores, base_images, base.array("history"), base.metrics["train_s"],
                     base.metrics["sample_ips"], base.model("generator"))]
-    runs += [train_and_score(ctx, BASE, {}, seed, scorer, z) for seed in seeds[1:]]
+    runs += [trained_run(ctx.unit(f"{BASE}.s{i}")) for i in range(1, len(seeds))]
     for name in names:
-        runs += [train_and_score(ctx, name, variant(name)[0], seed, scorer, z) for seed in seeds]
-    record(ctx, names, seeds, runs, base.metrics["fid"], int(gan_cfg["steps"]))
+        runs += [trained_run(ctx.unit(f"{name}.s{i}")) for i in range(len(seeds))]
+    best = record(ctx, names, seeds, runs, base.metrics["fid"], int(gan_cfg["steps"]))
+    ctx.save_model("generator", ctx.unit(f"{best}.s0").model("generator"))  # its first seed's, as trained
 
 
-def record(ctx, names: list[str], seeds: list[int], runs: list[Trained], fid_1_2d: float, steps: int) -> None:
+def record(ctx, names: list[str], seeds: list[int], runs: list[Trained], fid_1_2d: float, steps: int) -> str:
+    """The item's metrics, checks, tables and figures; returns the change with the lowest mean FID."""
     models = [BASE, *names]
     by_model = {m: [r for r in runs if r.model == m] for m in models}
     stats = {m: summary(SeedScores.of([r.scores for r in by_model[m]])) for m in models}
@@ -170,7 +206,6 @@ def record(ctx, names: list[str], seeds: list[int], runs: list[Trained], fid_1_2
     ctx.figure("dynamics", lambda lang: dynamics_figure(histories, lang), CAPTIONS["dynamics"])
 
     best = min(names, key=lambda m: stats[m]["fid_mean"])
-    ctx.save_model("generator", by_model[best][0].generator)
     ctx.save_value("variants", {m: {"target": VARIANTS[m][1], "changes": VARIANTS[m][0], "what": VARIANTS[m][2]}
                                 for m in names})
     ctx.save_value("seeds", seeds)
@@ -179,6 +214,7 @@ def record(ctx, names: list[str], seeds: list[int], runs: list[Trained], fid_1_2
     ctx.save_value("model_rows", [model_row(f"GAN z=2 {m} (seed {by_model[m][0].seed})", ctx.id, by_model[m][0].train_s,
                                             by_model[m][0].sample_ips, by_model[m][0].scores, timing=by_model[m][0].timing)
                                   for m in names])
+    return best
 
 
 def verdict(ctx, names: list[str], stats: dict[str, dict[str, float]], steps: int) -> None:

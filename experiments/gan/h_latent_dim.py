@@ -1,11 +1,12 @@
 """1.2h: the size of z, swept at 1.2d's budget (the point z = 2 is 1.2d's own model).
 
 The VAE's sweep of 1.1i is the counterpart: the same question, asked of a
-model that is trained to reconstruct rather than to fool a critic.
+model that is trained to reconstruct rather than to fool a critic. Each other size of z is a
+unit (harness.registry.Units), trained and scored as a task of its own, gathered here.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from experiments.gan.training import (TABLE_SCORES, CODE, EVALUATOR_ITEM, evalua
                                       train_one, train_settings)
 from harness.train.evaluation import SAMPLE_SEED
 from harness.figure_text import fill
-from harness.registry import item
+from harness.registry import Units, item
 
 VAE_SWEEP = "1.1i"
 HANDOUT_DIMS = {2, 10, 100}
@@ -141,23 +142,44 @@ class Sweep:
     vae_rows: list[dict[str, Any]]
 
 
-@item("1.2h", "Latent dimension of the GAN", needs=("1.2d", VAE_SWEEP, EVALUATOR_ITEM), config=("gan", "gan_compare", "eval"), extra_code=CODE)
+def sweep_points(settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """1.2h's units: one training per size of z but 1.2d's, each its own task."""
+    base = settings["gan"]["noise_dim"]
+    return {f"z{dim}": {"noise_dim": dim} for dim in sorted(set(int(d) for d in settings["gan_compare"]["noise_dims"]))
+            if dim != base}
+
+
+def train_point(ctx, noise_dim: int) -> None:
+    """One point of the sweep: G and D with a z of `noise_dim` at 1.2d's budget, scored on its law."""
+    gan, history, train_s = train_one(ctx, train_settings(ctx, noise_dim=noise_dim), f"GAN z={noise_dim}")
+    trained = Trained(gan.generator, train_s, history.ms_per_step, history.stuck_fraction(), reused=False,
+                      timing=history.timing)
+    scored = score_point(noise_dim, trained, evaluator(ctx), ctx.settings("gan")["noise"], n_eval_samples(ctx))
+    ctx.save_value("point", scored.point)
+    ctx.save_value("scores", scored.scores)
+    ctx.save_value("timing", asdict(scored.timing))
+    ctx.save_array("samples", scored.samples)
+
+
+def trained_point(unit) -> SweepPoint:
+    return SweepPoint(unit.value("point"), unit.array("samples"), unit.value("scores"), TrainingTime(**unit.value("timing")))
+
+
+@item("1.2h", "Latent dimension of the GAN", needs=("1.2d", VAE_SWEEP, EVALUATOR_ITEM), config=("gan", "gan_compare", "eval"),
+      extra_code=CODE, units=Units(sweep_points, train_point, needs=(EVALUATOR_ITEM,), config=("gan", "eval")))
 def latent_dim(ctx):
     gan_cfg = ctx.settings("gan")
     dims = sorted(set(int(d) for d in ctx.settings("gan_compare")["noise_dims"]))
     base = ctx.input("1.2d")
     scorer = evaluator(ctx)
     points = []
-    for i, dim in enumerate(dims):
-        ctx.log(f"z = {dim} ({i + 1}/{len(dims)})")
-        if dim == gan_cfg["noise_dim"]:
+    for dim in dims:
+        if dim == gan_cfg["noise_dim"]:  # 1.2d trained exactly this model: score it, never train it twice
             trained = Trained(base.model("generator"), base.metrics["train_s"], base.metrics["ms_per_step"],
                               base.metrics["d_acc_stuck_frac"], reused=True, sample_ips=base.metrics["sample_ips"])
+            points.append(score_point(dim, trained, scorer, gan_cfg["noise"], n_eval_samples(ctx)))
         else:
-            gan, history, train_s = train_one(ctx, train_settings(ctx, noise_dim=dim), f"GAN z={dim}")
-            trained = Trained(gan.generator, train_s, history.ms_per_step, history.stuck_fraction(), reused=False,
-                              timing=history.timing)
-        points.append(score_point(dim, trained, scorer, gan_cfg["noise"], n_eval_samples(ctx)))
+            points.append(trained_point(ctx.unit(f"z{dim}")))
     record(ctx, Sweep(dims, gan_cfg["noise_dim"], gan_cfg["noise"], points, vae_sweep_rows(ctx)))
 
 

@@ -1,4 +1,7 @@
-"""1.1i: the latent dimension swept at 1.1e's budget (1.1e's own model is the 2-D point)."""
+"""1.1i: the latent dimension swept at 1.1e's budget (1.1e's own model is the 2-D point).
+
+Each other dimension is a unit (harness.registry.Units): trained and measured as a task of its own,
+cached on its own, and gathered here into the sweep's table and figures."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.registry import item
+from harness.registry import Units, item
 
 from experiments.vae import common
 from experiments.vae import models
@@ -134,7 +137,31 @@ def samples_figure(rows):
     return fig
 
 
-@item("1.1i", "VAE latent dimension sweep", needs=("1.1e", common.EVALUATOR_ITEM), config=("vae", "vae_compare", "eval"))
+def sweep_points(settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """1.1i's units: one training per latent dimension of the sweep but 1.1e's, each its own task."""
+    base = settings["vae"]["latent_dim"]
+    return {f"z{dim}": {"latent_dim": dim} for dim in sorted(set(settings["vae_compare"]["latent_dims"])) if dim != base}
+
+
+def train_point(ctx, latent_dim: int) -> None:
+    """One point of the sweep: a VAE with `latent_dim` latent variables at 1.1e's budget, measured as
+    every VAE is; its row and 64 of its samples are what the item gathers."""
+    settings = common.settings(ctx)
+    vae = models.build_vae(settings, latent_dim=latent_dim, seed=ctx.seed, name=f"vae_z{latent_dim}")
+    run = models.fit_vae(ctx, vae, settings, f"VAE z={latent_dim}")
+    row = common.measure(ctx, vae, f"VAE z={latent_dim} BCE", training=run)
+    ctx.save_array("samples", row.pop("_samples")[:64])
+    ctx.save_value("row", row)
+
+
+def trained_row(unit) -> dict[str, Any]:
+    row = dict(unit.value("row"))
+    row["_samples"] = unit.array("samples")
+    return row
+
+
+@item("1.1i", "VAE latent dimension sweep", needs=("1.1e", common.EVALUATOR_ITEM), config=("vae", "vae_compare", "eval"),
+      units=Units(sweep_points, train_point, needs=(common.EVALUATOR_ITEM,), config=("vae", "eval")))
 def latent_dim(ctx):
     settings = common.settings(ctx)
     dims = sorted(set(ctx.settings("vae_compare")["latent_dims"]))
@@ -144,7 +171,5 @@ def latent_dim(ctx):
         if dim == settings["latent_dim"]:  # 1.1e trained exactly this model: reuse it, never train it twice
             rows.append(common.base_row(ctx, base.model("vae")))
         else:
-            vae = models.build_vae(settings, latent_dim=dim, seed=ctx.seed, name=f"vae_z{dim}")
-            run = models.fit_vae(ctx, vae, settings, f"VAE z={dim}")
-            rows.append(common.measure(ctx, vae, f"VAE z={dim} BCE", training=run))
+            rows.append(trained_row(ctx.unit(f"z{dim}")))
     record(ctx, summarise(rows, dims, settings["latent_dim"], ctx.id))

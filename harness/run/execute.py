@@ -1,4 +1,4 @@
-"""Executing one item: the single unit both schedulers use (in turn, and in a worker process).
+"""Executing one item, or one of its units: what both schedulers run (in turn, and in a worker process).
 
 The caller has already ruled out a cached result. The item computes into a
 temporary folder; its result is committed to the run folder atomically, so a
@@ -17,6 +17,7 @@ from harness.context import Context, ItemOutput, Splits, Stopwatch
 from harness.errors import Cancelled, HarnessError, ItemFailed
 from harness.registry import Item
 from harness.run.plan import item_seed, sections
+from harness.run.units import UnitTask
 from harness.run.store import RunStore, now_iso
 from harness.train.hardware import compute_device
 from harness.train.seeds import set_seed
@@ -32,6 +33,7 @@ class ItemOutcome:
     timing: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     device: str | None = None  # where it computed ('CPU', 'cuda:0 NVIDIA H200'); a cached one's, when computed
+    started: str | None = None  # when it started computing (ISO time); None if cached, skipped or never started
 
 
 
@@ -57,26 +59,65 @@ def _commit(store: RunStore, item_id: str, tmp, result: dict[str, Any]) -> tuple
 
 
 def execute_item(item: Item, fingerprint: str, config: Config, store: RunStore, inputs: dict[str, ItemOutput],
-                 splits: Callable[[], Splits] | None, on_event: Event, cancel: threading.Event) -> ItemOutcome:
-    """Compute one item and commit it to the run folder; `inputs` holds the outputs of what it needs."""
-    on_event("start", item=item.id, title=item.title)
-    tmp = store.begin_item(item.id)
+                 splits: Callable[[], Splits] | None, on_event: Event, cancel: threading.Event,
+                 units: dict[str, ItemOutput] | None = None) -> ItemOutcome:
+    """Compute one item and commit it to the run folder; `inputs` holds the outputs of what it needs,
+    `units` those of its units (harness.run.units), by key."""
     seed = item_seed(config.values.get("seed", 0), item.id)
+    job = _Job(item.id, item.title, item.fn, (), sections(item, config), item.needs, item.uses_data)
+    extra = {"section": item.section, "needs": list(item.needs), "code": _listing(item)}
+    if units is not None:  # which computation of each unit the item gathered
+        extra["units"] = {key: out.result.get("fingerprint") for key, out in units.items()}
+    return _execute(job, item.id, seed, fingerprint, config, store, inputs, splits, on_event, cancel, units, extra)
+
+
+def execute_unit(task: UnitTask, fingerprint: str, config: Config, store: RunStore, inputs: dict[str, ItemOutput],
+                 splits: Callable[[], Splits] | None, on_event: Event, cancel: threading.Event) -> ItemOutcome:
+    """Compute one unit of an item into the run's units/ store (`store` is that store). Its context
+    carries the item's id and seed: what it records reads as the item's own work."""
+    item = task.item
+    seed = item_seed(config.values.get("seed", 0), item.id)
+    job = _Job(task.id, task.title, item.units.fn, tuple(task.params.items()), task.sections(config), task.needs,
+               item.uses_data)
+    return _execute(job, item.id, seed, fingerprint, config, store, inputs, splits, on_event, cancel, None,
+                    {"item": item.id, "unit": task.key, "params": task.params})
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What _execute runs: an item's function, or a unit's with its params."""
+
+    id: str                      # where it is stored and how progress names it
+    title: str
+    fn: Callable
+    params: tuple[tuple[str, Any], ...]
+    sections: tuple[str, ...]
+    needs: tuple[str, ...]
+    uses_data: bool
+
+
+def _execute(job: _Job, item_id: str, seed: int, fingerprint: str, config: Config, store: RunStore,
+             inputs: dict[str, ItemOutput], splits: Callable[[], Splits] | None, on_event: Event,
+             cancel: threading.Event, units: dict[str, ItemOutput] | None, extra: dict[str, Any]) -> ItemOutcome:
+    on_event("start", item=job.id, title=job.title)
+    started = now_iso()
+    tmp = store.begin_item(job.id)
     ctx = Context(
-        item.id, config, sections(item, config), seed, tmp,
-        splits if item.uses_data else None,
-        {dep: inputs[dep] for dep in item.needs},
-        on_progress=lambda i, d, t, u: on_event("progress", item=i, done=d, total=t, unit=u),
+        item_id, config, job.sections, seed, tmp,
+        splits if job.uses_data else None,
+        {dep: inputs[dep] for dep in job.needs},
+        on_progress=lambda i, d, t, u: on_event("progress", item=job.id, done=d, total=t, unit=u),
         cancel=cancel,
-        on_log=lambda i, m: on_event("log", item=i, message=m),
-        on_phase=lambda i, name: on_event("phase", item=i, phase=name),
+        on_log=lambda i, m: on_event("log", item=job.id, message=m),
+        on_phase=lambda i, name: on_event("phase", item=job.id, phase=name),
+        units=units,
     )
     status, error, tb = "ok", None, None
     watch = Stopwatch()
     try:
         set_seed(seed)
         with watch:
-            item.fn(ctx)
+            job.fn(ctx, **dict(job.params))
     except Cancelled as exc:
         status, error = "cancelled", str(exc)
     except (ItemFailed, HarnessError) as exc:
@@ -86,24 +127,24 @@ def execute_item(item: Item, fingerprint: str, config: Config, store: RunStore, 
         tb = traceback.format_exc()
     if status == "ok" and cancel.is_set():
         # The last moment a cancel can leave the run as it was: nothing of this item is saved.
-        status, error = "cancelled", f"item {item.id} cancelled before its result was saved"
+        status, error = "cancelled", f"item {job.id} cancelled before its result was saved"
     timing = watch.as_dict() if hasattr(watch, "wall_s") else {}
     device = compute_device()
     # The models, compiled steps and data tensors an item built reference each other in cycles;
     # collect them now, before the next item allocates its own.
     gc.collect()
     result = {
-        "id": item.id, "title": item.title, "section": item.section, "fingerprint": fingerprint,
-        "status": status, "error": error, "traceback": tb, "seed": seed, "profile": config.profile,
-        "config": {name: config.get(name) for name in sections(item, config)},
-        "needs": list(item.needs), "timing": timing, "device": device, "finished_at": now_iso(),
-        "code": _listing(item),
+        "id": job.id, "title": job.title, **({"section": extra["section"]} if "section" in extra else {}),
+        "fingerprint": fingerprint, "status": status, "error": error, "traceback": tb, "seed": seed,
+        "profile": config.profile, "config": {name: config.get(name) for name in job.sections},
+        "timing": timing, "device": device, "started_at": started, "finished_at": now_iso(),
+        **{k: v for k, v in extra.items() if k != "section"},
         **ctx.result,
     }
     if status == "cancelled":
         store.discard(tmp)
     else:
-        on_event("phase", item=item.id, phase="save")
-        status, error = _commit(store, item.id, tmp, result)
-    on_event("done", item=item.id, status=status, timing=timing, error=error, device=device)
-    return ItemOutcome(item.id, status, fingerprint, timing, error, device)
+        on_event("phase", item=job.id, phase="save")
+        status, error = _commit(store, job.id, tmp, result)
+    on_event("done", item=job.id, status=status, timing=timing, error=error, device=device)
+    return ItemOutcome(job.id, status, fingerprint, timing, error, device, started)

@@ -10,6 +10,7 @@ from harness.config import IDENTITY, Config, load_config
 from harness.registry import Item
 from harness.run.execute import ItemOutcome
 from harness.run.store import RunStore, now_iso
+from harness.run.units import UnitTask
 from harness.train.hardware import environment
 
 
@@ -56,7 +57,20 @@ def record_outcome(store: RunStore, manifest: dict[str, Any], item: Item, outcom
         "title": item.title, "section": item.section, "needs": list(item.needs), "fingerprint": outcome.fingerprint,
         "status": outcome.status, "error": outcome.error, "updated": now_iso(),
         "cached": outcome.status == "cached", "timing": outcome.timing, "device": outcome.device,
+        "started": outcome.started,
     })
     manifest["items"][item.id] = entry
+    manifest["updated"] = now_iso()
+    store.write_manifest(manifest)
+
+
+def record_unit(store: RunStore, manifest: dict[str, Any], task: UnitTask, outcome: ItemOutcome) -> None:
+    """One unit's line, inside its item's entry (`units`, by key): the report never lists it as an item.
+    Its start and end times show which units computed side by side."""
+    entry = manifest["items"].setdefault(task.item.id, {"title": task.item.title, "section": task.item.section})
+    units = entry.setdefault("units", {})
+    units[task.key] = {"params": task.params, "fingerprint": outcome.fingerprint, "status": outcome.status,
+                       "error": outcome.error, "cached": outcome.status == "cached", "timing": outcome.timing,
+                       "device": outcome.device, "started": outcome.started, "updated": now_iso()}
     manifest["updated"] = now_iso()
     store.write_manifest(manifest)

@@ -13,13 +13,7 @@ from typing import Callable
 from harness.config import Config
 from harness.registry import Item, Registry
 from harness.train.hardware import backend_name
-
-
-def item_seed(base_seed: int, item_id: str) -> int:
-    """Each item gets its own fixed seed: re-running one item alone repeats its random draws
-    (weights, noise, batches). It repeats the draws, not every bit: a CPU's threaded kernels are not
-    bit-reproducible at every size, and the GAN amplifies last-bit differences (benchmarks/RESULTS.md)."""
-    return int(hashlib.sha256(f"{base_seed}:{item_id}".encode()).hexdigest()[:8], 16) % (2**31 - 1)
+from harness.train.seeds import item_seed  # noqa: F401 (the runner's name for it)
 
 
 def sections(item: Item, config: Config) -> tuple[str, ...]:

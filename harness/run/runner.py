@@ -2,13 +2,14 @@
 
 In turn (one item after another, in this process) or, with `jobs` above 1, in
 worker processes (harness.run.workers), each item whose inputs are done going
-to a free worker. Both execute an item with harness.run.execute.execute_item
+to a free worker. An item's units (harness.run.units) are tasks of their own
+that run before it: in turn just before it, in workers as soon as theirs are done. Both execute an item with harness.run.execute.execute_item
 and record it with harness.run.manifest.
 """
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,10 +18,21 @@ from harness.context import ItemOutput, Splits
 from harness.errors import HarnessError
 from harness.registry import Item, Registry
 from harness.run import plan
-from harness.run.execute import Event, ItemOutcome, execute_item
-from harness.run.manifest import open_manifest, record_outcome
+from harness.run.execute import Event, ItemOutcome, execute_item, execute_unit
+from harness.run.manifest import open_manifest, record_outcome, record_unit
 from harness.run.store import RunStore, list_runs, set_latest
+from harness.run.units import UnitTask, dependents_count, plan_units, unit_fingerprint
 from harness.run.workers import WorkerPool, check_picklable, share_gpu_memory
+
+
+@dataclass
+class Work:
+    """The units a run computes: per item (only items not cached), by task id, and their fingerprints."""
+
+    units: dict[str, list[UnitTask]] = field(default_factory=dict)
+    tasks: dict[str, UnitTask] = field(default_factory=dict)
+    fps: dict[str, str] = field(default_factory=dict)
+    stale: set[str] = field(default_factory=set)  # items with units found not cached while planning
 
 
 @dataclass
@@ -103,90 +115,170 @@ class Runner:
             share_gpu_memory()  # before anything here initialises a GPU runtime
         with self.store.lock():
             self.store.clean_leftovers()
+            self.store.units.clean_leftovers()
             fps = self.fingerprints(order)
             uses_data = any(self.registry.get(i).uses_data for i in self.registry.ordered_ids())
             manifest = open_manifest(self.store, self.config, self.dataset() if uses_data else None, self.command)
             self.on_event("plan", run_id=self.store.run_id, items=order)
+            work = self._plan_units(order, fps, forced)
             schedule = self._run_parallel if parallel else self._run_in_turn
-            outcomes = schedule(order, fps, forced, manifest)
+            outcomes = schedule(order, fps, forced, manifest, work)
             set_latest(self.store.root, self.store.run_id)
         return RunSummary(self.store.run_id, self.store.dir, [outcomes[i] for i in order])
 
-    def _unrunnable(self, item: Item, fp: str, outcomes: dict[str, ItemOutcome]) -> ItemOutcome | None:
+    def _plan_units(self, order: list[str], fps: dict[str, str], forced: set[str]) -> Work:
+        """The units of the items that will compute (not cached), each with its fingerprint."""
+        work = Work()
+        for item_id in order:
+            item = self.registry.get(item_id)
+            if item.units is None:
+                continue
+            if item_id not in forced and self._cached(item, fps[item_id]) is not None:
+                continue
+            work.stale.add(item_id)  # looked up once: the schedulers do not ask the cache again
+            work.units[item_id] = plan_units(item, self.config)
+            for task in work.units[item_id]:
+                work.fps[task.id] = unit_fingerprint(task, self.config, fps, lambda: self.dataset().checksum)
+                work.tasks[task.id] = task
+        return work
+
+    def _unrunnable(self, task: Item | UnitTask, fp: str, outcomes: dict[str, ItemOutcome]) -> ItemOutcome | None:
         """Skipped (an input failed) or cancelled before it started; None if it may run."""
-        broken = [d for d in item.needs if outcomes[d].status not in ("ok", "cached")]
+        broken = [d for d in task.needs if outcomes[d].status not in ("ok", "cached")]
         if broken:
-            outcome = ItemOutcome(item.id, "skipped", fp, error=f"needs {', '.join(broken)}, which did not finish")
-            self.on_event("skip", item=item.id, reason=outcome.error)
+            outcome = ItemOutcome(task.id, "skipped", fp, error=f"needs {', '.join(broken)}, which did not finish")
+            self.on_event("skip", item=task.id, reason=outcome.error)
             return outcome
         if self.cancel.is_set():
-            return ItemOutcome(item.id, "cancelled", fp, error="cancelled before it started")
+            return ItemOutcome(task.id, "cancelled", fp, error="cancelled before it started")
         return None
 
+    def _broken_unit(self, item: Item, fp: str, work: Work, outcomes: dict[str, ItemOutcome]) -> ItemOutcome | None:
+        """The item fails, keeping its last good result, when one of its units did not finish."""
+        for task in work.units.get(item.id, []):
+            unit = outcomes[task.id]
+            if unit.status not in ("ok", "cached"):
+                status = "cancelled" if unit.status == "cancelled" else "failed"
+                return ItemOutcome(item.id, status, fp, error=f"its unit {task.key} {unit.status}: {unit.error}")
+        return None
+
+    def _unit_outputs(self, item_id: str, work: Work) -> dict[str, ItemOutput] | None:
+        if item_id not in work.units:
+            return None
+        return {task.key: self.store.units.output(task.id) for task in work.units[item_id]}
+
     def _run_in_turn(self, order: list[str], fps: dict[str, str], forced: set[str],
-                     manifest: dict[str, Any]) -> dict[str, ItemOutcome]:
+                     manifest: dict[str, Any], work: Work) -> dict[str, ItemOutcome]:
         outputs: dict[str, ItemOutput] = {}
         outcomes: dict[str, ItemOutcome] = {}
         for item_id in order:
             item = self.registry.get(item_id)
             outcome = self._unrunnable(item, fps[item_id], outcomes)
-            if outcome is None and item_id not in forced:
+            if outcome is None and item_id not in forced and item_id not in work.stale:
                 outcome = self._cached_outcome(item, fps[item_id])
             if outcome is None:
+                for task in work.units.get(item_id, []):  # the item's units first, one after another
+                    outcomes[task.id] = self._unit_in_turn(task, work.fps[task.id], item_id in forced, outcomes,
+                                                           outputs, manifest)
+                outcome = self._broken_unit(item, fps[item_id], work, outcomes)
+            if outcome is None:
                 outcome = execute_item(item, fps[item_id], self.config, self.store, outputs, self._splits,
-                                       self.on_event, self.cancel)
+                                       self.on_event, self.cancel, units=self._unit_outputs(item_id, work))
             if outcome.status in ("ok", "cached"):
                 outputs[item_id] = self.store.output(item_id)
             outcomes[item_id] = outcome
             record_outcome(self.store, manifest, item, outcome)
         return outcomes
 
+    def _unit_in_turn(self, task: UnitTask, fp: str, forced: bool, outcomes: dict[str, ItemOutcome],
+                      outputs: dict[str, ItemOutput], manifest: dict[str, Any]) -> ItemOutcome:
+        outcome = self._unrunnable(task, fp, outcomes)
+        if outcome is None and not forced:
+            outcome = self._cached_unit_outcome(task, fp)
+        if outcome is None:
+            outcome = execute_unit(task, fp, self.config, self.store.units, outputs, self._splits, self.on_event,
+                                   self.cancel)
+        record_unit(self.store, manifest, task, outcome)
+        return outcome
+
     def _run_parallel(self, order: list[str], fps: dict[str, str], forced: set[str],
-                      manifest: dict[str, Any]) -> dict[str, ItemOutcome]:
-        """Every item whose inputs are done goes to a free worker, longest chain of dependents first."""
+                      manifest: dict[str, Any], work: Work) -> dict[str, ItemOutcome]:
+        """Every item or unit whose inputs are done goes to a free worker, longest chain of dependents first."""
         for item_id in order:  # fail before anything starts, not halfway through
             check_picklable(f"item {item_id}", self.registry.get(item_id))
+        waits = {i: tuple(self.registry.get(i).needs) + tuple(t.id for t in work.units.get(i, [])) for i in order}
+        waits.update({task_id: task.needs for task_id, task in work.tasks.items()})
         outcomes: dict[str, ItemOutcome] = {}
-        waiting = sorted(order, key=self._chain_first(order))
-        not_cached: set[str] = set()  # looked up once: a lookup reads run folders and may log
+        waiting = sorted(waits, key=self._chain_first(order, waits, work))
+        not_cached: set[str] = set(work.stale)  # looked up once: a lookup reads run folders and may log
         with WorkerPool(self.jobs, self.config, self.store.root, self.store.run_id, self._dataset_loader) as pool:
             while waiting or pool.running:
                 started = True
-                while started:  # cached and skipped items decide at once and may free others
+                while started:  # cached and skipped tasks decide at once and may free others
                     started = False
-                    for item_id in [i for i in waiting if all(d in outcomes for d in self.registry.get(i).needs)]:
-                        item = self.registry.get(item_id)
-                        outcome = self._unrunnable(item, fps[item_id], outcomes)
-                        if outcome is None and item_id not in forced and item_id not in not_cached:
-                            outcome = self._cached_outcome(item, fps[item_id])
-                            not_cached.add(item_id)
+                    for task_id in [t for t in waiting if all(d in outcomes for d in waits[t])]:
+                        outcome = self._decide(task_id, fps, work, forced, outcomes, not_cached)
                         if outcome is None and pool.free == 0:
                             continue
-                        waiting.remove(item_id)
+                        waiting.remove(task_id)
                         started = True
                         if outcome is None:
-                            pool.submit(item, fps[item_id])
+                            self._submit(pool, task_id, fps, work)
                         else:
-                            outcomes[item_id] = outcome
-                            record_outcome(self.store, manifest, item, outcome)
+                            self._record(task_id, outcome, outcomes, manifest, work)
                 for kind, kw in pool.events():
                     self.on_event(kind, **kw)
-                for item_id, outcome, error in pool.finished(timeout=0.2):
+                for task_id, outcome, error in pool.finished(timeout=0.2):
                     if outcome is None:
-                        outcome = ItemOutcome(item_id, "failed", fps[item_id], error=(
+                        outcome = ItemOutcome(task_id, "failed", work.fps.get(task_id) or fps[task_id], error=(
                             f"its worker process ended abruptly ({type(error).__name__}: {error}); "
                             f"rerun it, with --jobs 1 if it happens again"))
-                        self.on_event("done", item=item_id, status="failed", timing={}, error=outcome.error)
-                    outcomes[item_id] = outcome
-                    record_outcome(self.store, manifest, self.registry.get(item_id), outcome)
+                        self.on_event("done", item=task_id, status="failed", timing={}, error=outcome.error)
+                    self._record(task_id, outcome, outcomes, manifest, work)
         for kind, kw in pool.events():  # what the workers said last, flushed as they exited
             self.on_event(kind, **kw)
         return outcomes
 
-    def _chain_first(self, order: list[str]) -> Callable[[str], tuple[int, int]]:
-        """Sort key: items more others wait on come first (1.1e before 1.1a), then handout order."""
-        waiting_on = {i: len(set(self.registry.dependents(i)) & set(order)) for i in order}
-        return lambda item_id: (-waiting_on[item_id], order.index(item_id))
+    def _chain_first(self, order: list[str], waits: dict[str, tuple[str, ...]],
+                     work: Work) -> Callable[[str], tuple[int, int]]:
+        """Sort key: tasks more others wait on come first (1.1e before 1.1a), then handout order (a unit
+        at its item's place)."""
+        waiting_on = dependents_count(waits)
+        place = {task_id: order.index(work.tasks[task_id].item.id if task_id in work.tasks else task_id)
+                 for task_id in waits}
+        return lambda task_id: (-waiting_on[task_id], place[task_id])
+
+    def _decide(self, task_id: str, fps: dict[str, str], work: Work, forced: set[str],
+                outcomes: dict[str, ItemOutcome], not_cached: set[str]) -> ItemOutcome | None:
+        """A ready task's outcome without computing it (skipped, cancelled, cached, a unit failed), or None: compute."""
+        if task_id in work.tasks:
+            task = work.tasks[task_id]
+            outcome = self._unrunnable(task, work.fps[task_id], outcomes)
+            if outcome is None and task.item.id not in forced and task_id not in not_cached:
+                outcome = self._cached_unit_outcome(task, work.fps[task_id])
+                not_cached.add(task_id)
+            return outcome
+        item = self.registry.get(task_id)
+        outcome = self._unrunnable(item, fps[task_id], outcomes)
+        if outcome is None and task_id not in forced and task_id not in not_cached:
+            outcome = self._cached_outcome(item, fps[task_id])
+            not_cached.add(task_id)
+        return outcome or self._broken_unit(item, fps[task_id], work, outcomes)
+
+    def _submit(self, pool: WorkerPool, task_id: str, fps: dict[str, str], work: Work) -> None:
+        if task_id in work.tasks:
+            pool.submit_unit(work.tasks[task_id], work.fps[task_id])
+        else:
+            units = {t.key: t.id for t in work.units[task_id]} if task_id in work.units else None
+            pool.submit(self.registry.get(task_id), fps[task_id], units)
+
+    def _record(self, task_id: str, outcome: ItemOutcome, outcomes: dict[str, ItemOutcome],
+                manifest: dict[str, Any], work: Work) -> None:
+        outcomes[task_id] = outcome
+        if task_id in work.tasks:
+            record_unit(self.store, manifest, work.tasks[task_id], outcome)
+        else:
+            record_outcome(self.store, manifest, self.registry.get(task_id), outcome)
 
     # -- the cache ------------------------------------------------------------------
     def _cached_outcome(self, item: Item, fp: str) -> ItemOutcome | None:
@@ -196,23 +288,38 @@ class Runner:
         self.on_event("done", item=item.id, status="cached", timing=result.get("timing", {}))
         return ItemOutcome(item.id, "cached", fp, result.get("timing", {}), device=result.get("device"))
 
+    def _cached_unit_outcome(self, task: UnitTask, fp: str) -> ItemOutcome | None:
+        result = self._lookup(task.id, fp, units=True)
+        if result is None:
+            return None
+        self.on_event("done", item=task.id, status="cached", timing=result.get("timing", {}))
+        return ItemOutcome(task.id, "cached", fp, result.get("timing", {}), device=result.get("device"))
+
     def _cached(self, item: Item, fp: str) -> dict[str, Any] | None:
-        result = self.store.load_result(item.id, verify=False)
-        if result is None and (why := self.store.unreadable_result(item.id)):
-            self.on_event("log", item=item.id, message=f"cached result not trusted: {why}; recomputing")
+        return self._lookup(item.id, fp, units=False)
+
+    def _lookup(self, task_id: str, fp: str, units: bool) -> dict[str, Any] | None:
+        """The stored result of this computation (an item's, or with `units` a unit's), if trusted."""
+        store = self.store.units if units else self.store
+        folder = "units" if units else "items"
+        result = store.load_result(task_id, verify=False)
+        if result is None and (why := store.unreadable_result(task_id)):
+            self.on_event("log", item=task_id, message=f"cached result not trusted: {why}; recomputing")
         if result and result.get("status") == "ok" and result.get("fingerprint") == fp:
-            if self._own_cache(item.id, fp):
+            altered = store.altered_file(task_id, result)
+            if altered is None:
                 return result
             # Never trust it, never hide it: say which file broke, then recompute.
-            altered = self.store.altered_file(item.id, result)
-            self.on_event("log", item=item.id, message=f"cached result not trusted: items/{item.id}/{altered} "
+            self.on_event("log", item=task_id, message=f"cached result not trusted: {folder}/{task_id}/{altered} "
                                                        f"is missing or changed since it was written; recomputing")
         # Another run folder may hold the very same computation: copy it rather than retrain.
-        other = self._other_run_with(item.id, fp)
+        other = self._other_run_with(task_id, fp, units)
         if other is not None:
-            self.store.import_item(item.id, RunStore(self.store.root, other).item_dir(item.id))
-            self.on_event("log", item=item.id, message=f"reused from run '{other}'")
-            return self.store.load_result(item.id)
+            source = RunStore(self.store.root, other)
+            source = source.units if units else source
+            store.import_item(task_id, source.item_dir(task_id))
+            self.on_event("log", item=task_id, message=f"reused from run '{other}'")
+            return store.load_result(task_id)
         return None
 
     def _own_cache(self, item_id: str, fp: str) -> bool:
@@ -221,12 +328,14 @@ class Runner:
         return bool(result and result.get("status") == "ok" and result.get("fingerprint") == fp
                     and self.store.altered_file(item_id, result) is None)
 
-    def _other_run_with(self, item_id: str, fp: str) -> str | None:
-        """The newest other run folder holding the item's result for fingerprint `fp`."""
+    def _other_run_with(self, task_id: str, fp: str, units: bool = False) -> str | None:
+        """The newest other run folder holding the item's (or with `units` the unit's) result for `fp`."""
         for other in reversed(list_runs(self.store.root)):
             if other == self.store.run_id:
                 continue
-            result = RunStore(self.store.root, other).load_result(item_id)
+            source = RunStore(self.store.root, other)
+            source = source.units if units else source
+            result = source.load_result(task_id)
             if result and result.get("status") == "ok" and result.get("fingerprint") == fp:
                 return other
         return None

@@ -111,6 +111,14 @@ class RunStore:
         # The index other tools (jq, the panel, a browser) read: standard JSON, never NaN or Infinity.
         atomic_write_json(self.manifest_path, manifest, standard=True)
 
+    @property
+    def units(self) -> "RunStore":
+        """The store of the items' units (harness.run.units): this run folder's units/, one folder per
+        unit, written and trusted exactly as items/ is; never listed as items, never in the report."""
+        unit_store = RunStore(self.root, self.run_id)
+        unit_store.items_dir = self.dir / "units"
+        return unit_store
+
     # -- items ----------------------------------------------------------
     def item_dir(self, item_id: str) -> Path:
         return self.items_dir / item_id
@@ -140,11 +148,11 @@ class RunStore:
         try:
             result = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return f"items/{item_id}/result.json is not valid JSON (cut short? {type(exc).__name__} at byte {getattr(exc, 'pos', '?')})"
+            return f"{self.items_dir.name}/{item_id}/result.json is not valid JSON (cut short? {type(exc).__name__} at byte {getattr(exc, 'pos', '?')})"
         except OSError as exc:
-            return f"items/{item_id}/result.json cannot be read ({exc.strerror})"
+            return f"{self.items_dir.name}/{item_id}/result.json cannot be read ({exc.strerror})"
         return None if isinstance(result, dict) and result.get("id") == item_id else \
-            f"items/{item_id}/result.json is not the result of {item_id}"
+            f"{self.items_dir.name}/{item_id}/result.json is not the result of {item_id}"
 
     def altered_file(self, item_id: str, result: dict[str, Any]) -> str | None:
         """The first file of a stored result that is missing or differs from its recorded hash."""

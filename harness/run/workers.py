@@ -111,16 +111,29 @@ def _splits() -> Any:
     return Splits.for_config(_WORKER["dataset"], _WORKER["config"])
 
 
-def _run_in_worker(item: Any, fingerprint: str) -> Any:
+def _run_in_worker(item: Any, fingerprint: str, units: dict[str, str] | None = None) -> Any:
     """One item, executed exactly as the in-turn runner executes it (the parent already ruled out a
-    cached result)."""
+    cached result); `units` names its units' folders by key, done before it."""
     import threading
 
     from harness.run.execute import execute_item
 
     store = _WORKER["store"]
     inputs = {dep: store.output(dep) for dep in item.needs}
+    outputs = None if units is None else {key: store.units.output(unit_id) for key, unit_id in units.items()}
     return execute_item(item, fingerprint, _WORKER["config"], store, inputs, _splits, _WORKER["on_event"],
+                        threading.Event(), units=outputs)
+
+
+def _run_unit_in_worker(task: Any, fingerprint: str) -> Any:
+    """One unit of an item (harness.run.units), executed as the in-turn runner executes it."""
+    import threading
+
+    from harness.run.execute import execute_unit
+
+    store = _WORKER["store"]
+    inputs = {dep: store.output(dep) for dep in task.needs}
+    return execute_unit(task, fingerprint, _WORKER["config"], store.units, inputs, _splits, _WORKER["on_event"],
                         threading.Event())
 
 
@@ -138,7 +151,7 @@ def _terminate_child(pid: int) -> None:
 # -- in the parent -----------------------------------------------------------------------------
 
 class WorkerPool:
-    """`jobs` worker processes; items go in, outcomes and progress events come out."""
+    """`jobs` worker processes; items and units go in, outcomes and progress events come out."""
 
     def __init__(self, jobs: int, config: Any, root: Path, run_id: str, loader: Callable[[], Any]) -> None:
         check_picklable("the dataset loader", loader)
@@ -172,16 +185,22 @@ class WorkerPool:
     def free(self) -> int:
         return self.jobs - len(self.running)
 
-    def submit(self, item: Any, fingerprint: str) -> None:
+    def submit(self, item: Any, fingerprint: str, units: dict[str, str] | None = None) -> None:
+        self._submit(item.id, _run_in_worker, item, fingerprint, units)
+
+    def submit_unit(self, task: Any, fingerprint: str) -> None:
+        self._submit(task.id, _run_unit_in_worker, task, fingerprint)
+
+    def _submit(self, task_id: str, fn: Callable[..., Any], *args: Any) -> None:
         try:
-            future = self._pool.submit(_run_in_worker, item, fingerprint)
+            future = self._pool.submit(fn, *args)
         except BrokenProcessPool:
             # A worker died (killed for memory, a crash in native code): the items it took
             # down are reported failed; the remaining ones get fresh workers.
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = self._start()
-            future = self._pool.submit(_run_in_worker, item, fingerprint)
-        self.running[future] = item.id
+            future = self._pool.submit(fn, *args)
+        self.running[future] = task_id
 
     def events(self) -> list[tuple[str, dict[str, Any]]]:
         """What the workers said since the last call (progress, logs, item ends), in order."""
