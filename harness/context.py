@@ -180,22 +180,36 @@ class Context:
         """
         _name(name)
         if not callable(fig):
-            path = self._save_figure(fig, f"{name}.png", dpi)
-            self.result["figures"].append({"name": name, "file": self._rel(path), "caption": bilingual(caption)})
+            path, screen = self._save_figure(fig, name, dpi)
+            self.result["figures"].append({"name": name, "file": self._rel(path), "caption": bilingual(caption),
+                                           **self._screen_entry({lang: screen for lang in LANGS})})
             return path
-        paths = {lang: self._save_figure(fig(lang), f"{name}.{lang}.png", dpi) for lang in LANGS}
-        files = {lang: self._rel(path) for lang, path in paths.items()}
-        self.result["figures"].append({"name": name, "file": files["es"], "files": files, "caption": bilingual(caption)})
-        return paths["es"]
+        saved = {lang: self._save_figure(fig(lang), f"{name}.{lang}", dpi) for lang in LANGS}
+        files = {lang: self._rel(path) for lang, (path, _) in saved.items()}
+        self.result["figures"].append({"name": name, "file": files["es"], "files": files, "caption": bilingual(caption),
+                                       **self._screen_entry({lang: screen for lang, (_, screen) in saved.items()})})
+        return saved["es"][0]
 
-    def _save_figure(self, fig: Any, filename: str, dpi: int) -> Path:
+    def _save_figure(self, fig: Any, stem: str, dpi: int) -> tuple[Path, tuple[Path, float] | None]:
+        """<stem>.png for the report, then <stem>.screen.png for the panel's slide (harness.figure_screen)."""
         import matplotlib.pyplot as plt
 
-        path = self.out_dir / "figures" / filename
+        from harness.figure_screen import save_for_screen
+
+        path = self.out_dir / "figures" / f"{stem}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
+        screen = path.with_name(f"{stem}.screen.png")
+        shown = save_for_screen(fig, screen, dpi)
         plt.close(fig)
-        return path
+        return path, (screen, shown) if shown is not None else None
+
+    def _screen_entry(self, screens: dict[str, tuple[Path, float] | None]) -> dict[str, Any]:
+        """The slide's renderings and their smallest text as shown at 1280 × 720 (px), when drawn."""
+        if any(v is None for v in screens.values()):
+            return {}
+        return {"screen": {lang: self._rel(p) for lang, (p, _) in screens.items()},
+                "screen_text_px": {lang: px for lang, (_, px) in screens.items()}}
 
     def _rel(self, path: Path) -> str:
         return path.relative_to(self.out_dir).as_posix()

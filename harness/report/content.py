@@ -92,6 +92,7 @@ class Figure:
     rel: str
     caption: str
     name: str
+    screen: Path | None = None  # the rendering for the panel's slides (harness.figure_screen), when drawn
 
     @property
     def width_mm(self) -> float:
@@ -301,9 +302,10 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
         if result is not None and result.get("status") == "ok":
             folder = store.item_dir(item_id)
             for fig in result.get("figures", []):
-                file = figure_file(fig, lang)
+                file, screen = figure_file(fig, lang), fig.get("screen", {}).get(lang)
                 view.figures.append(Figure(0, folder / file, f"items/{item_id}/{file}",
-                                           _pick(fig.get("caption"), lang), fig.get("name", "")))
+                                           _pick(fig.get("caption"), lang), fig.get("name", ""),
+                                           folder / screen if screen else None))
             # Numbered in the order the page shows them: the figures beside the answer first.
             view.figures.sort(key=lambda f: not f.beside_text)
             for f in view.figures:
@@ -403,6 +405,8 @@ def format_value(value: Any, lang: str = "en") -> str:
     if isinstance(value, float):
         if value != value:
             return "NaN"
+        if value == 0:
+            value = 0.0  # -0.0 (a difference that cancels) prints as 0, never "-0.000"
         if value == 0 or 1e-3 <= abs(value) < 1e6:
             digits = max(0, 4 - len(str(int(abs(value)))))
             return localise(f"{value:,.{digits}f}", lang)
