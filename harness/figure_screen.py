@@ -35,12 +35,26 @@ def display_scale(width: int, height: int) -> float:
     return min(box_w / width, box_h / height)
 
 
-def smallest_text_pt(fig: Any) -> float | None:
-    """The font size (pt) of the smallest text the figure shows, or None when it shows none."""
+def shown_texts(fig: Any) -> list[Any]:
+    """The Text artists the figure draws: visible, not empty, and for tick labels only those of
+    ticks inside the axis' view (matplotlib keeps labels for ticks beyond it, undrawn)."""
     from matplotlib.text import Text
 
-    sizes = [t.get_fontsize() for t in fig.findobj(Text)
-             if t.get_visible() and t.get_text().strip() and t.get_figure() is not None]
+    ticks, drawn = set(), set()
+    for ax in fig.axes:
+        for axis in ax._axis_map.values():
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                ticks |= {tick.label1, tick.label2}
+            if ax.axison and axis.get_visible():  # axis("off") hides its tick labels
+                for tick in axis._update_ticks():  # the ticks the next draw shows
+                    drawn |= {tick.label1, tick.label2}
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip() and t.get_figure() is not None
+            and (t not in ticks or t in drawn)]
+
+
+def smallest_text_pt(fig: Any) -> float | None:
+    """The font size (pt) of the smallest text the figure shows, or None when it shows none."""
+    sizes = [t.get_fontsize() for t in shown_texts(fig)]
     return min(sizes) if sizes else None
 
 
@@ -50,7 +64,8 @@ def text_px_shown(text_pt: float, dpi: float, width: int, height: int) -> float:
 
 
 def save_for_screen(fig: Any, path: Path, dpi: float) -> float | None:
-    """Save `fig` for the slide at `path`; returns its smallest text in px as shown at 1280 × 720.
+    """Save `fig` for the slide at `path`; returns the height in px of its smallest text in that PNG
+    (as shown, it is this times the displayed / natural width: text_px_shown).
 
     k grows until that text reaches MIN_TEXT_PX, but never so far that two texts collide that did
     not collide as drawn (a layer diagram's words outgrowing their box, labels meeting): then the
@@ -66,7 +81,7 @@ def save_for_screen(fig: Any, path: Path, dpi: float) -> float | None:
     fig.canvas.draw()
     drawn = collisions(fig)  # what the author drew touching is not ours to judge
     _legends_below(fig)
-    k, shown, step_back = 1.0, None, False
+    k, shown, png_px, step_back, saved_k = 1.0, None, None, False, None
     for _ in range(6):  # the tight bounding box moves with the text: measure, correct, measure again
         fig.set_size_inches(width_in / k, height_in / k)
         _relayout(fig)
@@ -76,21 +91,21 @@ def save_for_screen(fig: Any, path: Path, dpi: float) -> float | None:
                 continue
             break  # keep the last rendering saved, or none
         fig.savefig(path, dpi=dpi * k, bbox_inches="tight")
-        shown = text_px_shown(text_pt, dpi * k, *png_size(path))
+        png_px, shown, saved_k = text_pt * dpi * k / 72.0, text_px_shown(text_pt, dpi * k, *png_size(path)), k
         if shown >= MIN_TEXT_PX or k >= MAX_SHRINK or step_back:
             break
         k = min(MAX_SHRINK, k * MIN_TEXT_PX / shown * 1.03)
-    return None if shown is None else round(shown, 1)
+    if saved_k is not None and saved_k != k:  # leave the figure as saved (callers may measure it)
+        fig.set_size_inches(width_in / saved_k, height_in / saved_k)
+        _relayout(fig)
+    return None if png_px is None else round(png_px, 2)
 
 
 def collisions(fig: Any) -> int:
     """How many pairs of the figure's texts overlap on the canvas (by more than a pixel each way)."""
-    from matplotlib.text import Text
-
     fig.canvas.draw()  # places the ticks and the moved legends where the PNG will have them
     renderer = fig.canvas.get_renderer()
-    boxes = [t.get_window_extent(renderer) for t in fig.findobj(Text)
-             if t.get_visible() and t.get_text().strip() and t.get_figure() is not None]
+    boxes = [t.get_window_extent(renderer) for t in shown_texts(fig)]
     boxes = [b for b in boxes if b.width > 0 and b.height > 0]
     count = 0
     for i, a in enumerate(boxes):
