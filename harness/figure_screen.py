@@ -95,6 +95,9 @@ def save_for_screen(fig: Any, path: Path, dpi: float) -> float | None:
         if shown >= MIN_TEXT_PX or k >= MAX_SHRINK or step_back:
             break
         k = min(MAX_SHRINK, k * MIN_TEXT_PX / shown * 1.03)
+    if saved_k == 1.0:  # no larger text fits without a collision: the report's PNG is the same picture
+        path.unlink()
+        return None
     if saved_k is not None and saved_k != k:  # leave the figure as saved (callers may measure it)
         fig.set_size_inches(width_in / saved_k, height_in / saved_k)
         _relayout(fig)
