@@ -32,19 +32,19 @@ def build_app(root: Path, run_id: str | None, registry: Registry | None = None, 
               settings_file: Path | None = None, lang: str = "es") -> gr.Blocks:
     """The panel over run `run_id` under `root` (the latest when None), opening in `lang`."""
     panel = Panel(Path(root), run_id, registry, dataset_loader, settings_file)
-    s0 = panel.strings(lang)
+    start, s0 = lang, panel.strings(lang)  # `lang` names the language radio below
     item_ids = [i.id for i in panel.view("es").items]
     theme = gr.themes.Default(font=["system-ui", "Segoe UI", "Arial", "sans-serif"], font_mono=["monospace"])
     with gr.Blocks(title=f"INF-395 · {panel.store.run_id}", analytics_enabled=False) as app:
-        app.panel, app.panel_theme, app.panel_lang = panel, theme, lang
+        app.panel, app.panel_theme, app.panel_lang = panel, theme, start
         with gr.Row(elem_id="panel-head"):
-            title = gr.HTML(_title_html(panel, lang), elem_id="panel-title", js_on_load=None)
-            lang = gr.Radio(list(LANGS), value=lang, label=s0["panel_language"], scale=0, min_width=160,
+            title = gr.HTML(_title_html(panel, start), elem_id="panel-title", js_on_load=None)
+            lang = gr.Radio(list(LANGS), value=start, label=s0["panel_language"], scale=0, min_width=160,
                             container=False, elem_id="lang")
         with gr.Tabs(elem_id="panel-tabs"):
             views = {}
             with gr.Tab(s0["panel_tab_presentation"], id="presentation") as views["presentation"]:
-                deck = gr.HTML(deck_html(panel, lang), elem_id="deck-host", js_on_load=None)
+                deck = gr.HTML(deck_html(panel, start), elem_id="deck-host", js_on_load=None)
             with gr.Tab(s0["panel_tab_items"], id="items") as views["items"]:
                 items_ui = tabs.items_tab(panel, item_ids)
             with gr.Tab(s0["panel_tab_vae"], id="vae") as views["vae"]:
