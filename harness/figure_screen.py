@@ -2,7 +2,7 @@
 to read from the back row.
 
 The report prints a figure at its drawn size; the panel's slide shows it in a box of about
-700 × 430 px at 1280 × 720 (beside the talking points), or 1180 × 240 px under them when the
+700 × 430 px at 1280 × 720 (beside the talking points), or 1180 × 225 px under them (at least 0.4 of the deck, panel.js) when the
 figure is much wider than tall. Shown there, a 8 pt tick label drawn at 110 dpi is 7–10 px
 tall. The screen rendering draws the figure k times smaller in inches at k times the dpi:
 the same pixels, every text (and line) k times larger against the data, k chosen so that the
@@ -18,7 +18,7 @@ from typing import Any
 # Where the slide shows a figure at 1280 × 720 (templates/panel.css, measured in Chromium):
 # beside the text, or (wider than WIDE_RATIO) under it, full width.
 SLIDE_BOX = (700, 430)
-WIDE_BOX = (1180, 240)
+WIDE_BOX = (1180, 225)
 WIDE_RATIO = 2.2
 MIN_TEXT_PX = 15.0   # the target is 14 px as shown; one px of margin for rounding in the browser
 MAX_SHRINK = 3.0     # beyond this the plot area itself becomes too small to read: keep what k gives
