@@ -9,7 +9,8 @@
   const S = window.sessionStorage;
   const deck = () => document.getElementById('deck');
   const slides = () => Array.from(document.querySelectorAll('#deck .deck-slides > .slide'));
-  const visible = () => { const d = deck(); return d && d.offsetParent !== null ? d : null; };
+  // In full screen the deck is position: fixed, whose offsetParent is null: visible all the same.
+  const visible = () => { const d = deck(); return d && (d.offsetParent !== null || document.fullscreenElement === d) ? d : null; };
 
   // ---------------------------------------------------------------- slides
   let current = load(S, 'slide', null);  // the slide's item id: stays put when the deck is re-rendered

@@ -89,6 +89,8 @@ def test_full_screen_fills_the_screen(served, browser):
         assert abs(deck["width"] - screen[0]) <= 1 and abs(deck["height"] - screen[1]) <= 1
         after = page.locator(f"{SHOWN} .slide-fig img").bounding_box()
         assert after["height"] > before["height"]  # the page header's room goes to the figure
+        page.keyboard.press("ArrowRight")  # the keys still drive the deck in full screen
+        assert page.locator(SHOWN).get_attribute("data-item") != "1.1e"
         page.keyboard.press("f")
         page.wait_for_function("!document.fullscreenElement", timeout=5000)
     finally:
