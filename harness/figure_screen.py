@@ -68,9 +68,10 @@ def save_for_screen(fig: Any, path: Path, dpi: float) -> float | None:
     (as shown, it is this times the displayed / natural width: text_px_shown).
 
     k grows until that text reaches MIN_TEXT_PX, but never so far that two texts collide that did
-    not collide as drawn (a layer diagram's words outgrowing their box, labels meeting): then the
-    largest k without a collision is kept. A figure without text (an image grid), or one whose
-    text collides at once, gets no screen rendering (None): the slide shows the report's PNG.
+    not collide as drawn (a layer diagram's words outgrowing their box, labels meeting): then k is
+    halved back towards the largest k that fitted, and the largest found is kept. A figure without
+    text (an image grid), or one whose text collides at once, gets no screen rendering (None):
+    the slide shows the report's PNG.
     Call after the report's PNG is saved: this resizes the figure."""
     from harness.report.content import png_size
 
@@ -81,20 +82,23 @@ def save_for_screen(fig: Any, path: Path, dpi: float) -> float | None:
     fig.canvas.draw()
     drawn = collisions(fig)  # what the author drew touching is not ours to judge
     _legends_below(fig)
-    k, shown, png_px, step_back, saved_k = 1.0, None, None, False, None
-    for _ in range(6):  # the tight bounding box moves with the text: measure, correct, measure again
+    k, png_px, saved_k, collided_k = 1.0, None, None, None
+    for _ in range(7):  # the tight bounding box moves with the text: measure, correct, measure again
         fig.set_size_inches(width_in / k, height_in / k)
         _relayout(fig)
         if collisions(fig) > drawn:
-            if shown is not None and not step_back and k > 1.0:
-                k, step_back = 1 + (k - 1) * 0.8, True  # one step back from the collision
-                continue
-            break  # keep the last rendering saved, or none
-        fig.savefig(path, dpi=dpi * k, bbox_inches="tight")
-        png_px, shown, saved_k = text_pt * dpi * k / 72.0, text_px_shown(text_pt, dpi * k, *png_size(path)), k
-        if shown >= MIN_TEXT_PX or k >= MAX_SHRINK or step_back:
+            collided_k = k
+        else:
+            fig.savefig(path, dpi=dpi * k, bbox_inches="tight")
+            png_px, shown, saved_k = text_pt * dpi * k / 72.0, text_px_shown(text_pt, dpi * k, *png_size(path)), k
+            if shown >= MIN_TEXT_PX or k >= MAX_SHRINK:
+                break
+        if collided_k is None:
+            k = min(MAX_SHRINK, k * MIN_TEXT_PX / shown * 1.03)
+        elif saved_k is None or collided_k - saved_k < 0.08:
             break
-        k = min(MAX_SHRINK, k * MIN_TEXT_PX / shown * 1.03)
+        else:  # between the largest k that fitted and the smallest that collided
+            k = (saved_k + collided_k) / 2
     if saved_k == 1.0:  # no larger text fits without a collision: the report's PNG is the same picture
         path.unlink()
         return None
