@@ -263,7 +263,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from harness.panel.app import serve
 
     serve(_root(args), args.run, host=args.host, port=args.port, auth=auth, share=args.share,
-          settings_file=Path(args.config) if args.config else None)
+          settings_file=Path(args.config) if args.config else None, lang=args.lang)
     return 0
 
 
@@ -368,6 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auth", metavar="USER:PASS", help="require this login on every page")
     p.add_argument("--share", action="store_true", help="also open a public Gradio share link (off by default)")
     p.add_argument("--config", metavar="TOML", help="settings file whose [team] and [course] the run keeps from now on")
+    p.add_argument("--lang", choices=("es", "en"), default="es",
+                   help="language the panel opens in and its login page speaks (default es)")
     p.set_defaults(fn=cmd_serve)
 
     p = sub.add_parser("clean", help="remove old run folders (never the latest, never one in use)")

@@ -196,22 +196,41 @@ class Context:
         """
         _name(name)
         if not callable(fig):
-            path = self._save_figure(fig, f"{name}.png", dpi)
-            self.result["figures"].append({"name": name, "file": self._rel(path), "caption": bilingual(caption)})
-            return path
-        paths = {lang: self._save_figure(fig(lang), f"{name}.{lang}.png", dpi) for lang in LANGS}
-        files = {lang: self._rel(path) for lang, path in paths.items()}
-        self.result["figures"].append({"name": name, "file": files["es"], "files": files, "caption": bilingual(caption)})
-        return paths["es"]
+            saved = self._save_figure(fig, name, dpi)
+            self.result["figures"].append({"name": name, "file": self._rel(saved["file"]), "caption": bilingual(caption),
+                                           **self._sizes({lang: saved for lang in LANGS})})
+            return saved["file"]
+        saved = {lang: self._save_figure(fig(lang), f"{name}.{lang}", dpi) for lang in LANGS}
+        files = {lang: self._rel(one["file"]) for lang, one in saved.items()}
+        self.result["figures"].append({"name": name, "file": files["es"], "files": files, "caption": bilingual(caption),
+                                       **self._sizes(saved)})
+        return saved["es"]["file"]
 
-    def _save_figure(self, fig: Any, filename: str, dpi: int) -> Path:
+    def _save_figure(self, fig: Any, stem: str, dpi: int) -> dict[str, Any]:
+        """<stem>.png for the report, then <stem>.screen.png for the panel's slide (harness.figure_screen),
+        with the height in px of the smallest text in each PNG (None: no text, or no screen rendering)."""
         import matplotlib.pyplot as plt
 
-        path = self.out_dir / "figures" / filename
+        from harness.figure_screen import save_for_screen, smallest_text_pt
+
+        path = self.out_dir / "figures" / f"{stem}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
+        text_pt = smallest_text_pt(fig)
+        screen = path.with_name(f"{stem}.screen.png")
+        screen_px = save_for_screen(fig, screen, dpi)
         plt.close(fig)
-        return path
+        return {"file": path, "text_px": None if text_pt is None else round(text_pt * dpi / 72.0, 2),
+                "screen": screen if screen_px is not None else None, "screen_text_px": screen_px}
+
+    def _sizes(self, saved: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """What the panel needs to show a figure readably: its smallest text per language, and the
+        screen rendering with its own smallest text when every language has one."""
+        out: dict[str, Any] = {"text_px": {lang: one["text_px"] for lang, one in saved.items()}}
+        if all(one["screen"] is not None for one in saved.values()):
+            out["screen"] = {lang: self._rel(one["screen"]) for lang, one in saved.items()}
+            out["screen_text_px"] = {lang: one["screen_text_px"] for lang, one in saved.items()}
+        return out
 
     def _rel(self, path: Path) -> str:
         return path.relative_to(self.out_dir).as_posix()

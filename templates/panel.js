@@ -1,15 +1,16 @@
 // The presentation deck (harness/panel/deck.py renders it): stepping, keyboard, overview, full
 // screen, the countdown and the presenter draw all run here, with no server round trip, and
 // survive a reload or a language switch: the state lives in sessionStorage (this browser tab),
-// the light/dark choice in localStorage (this browser).
+// the light/dark choice too.
 (() => {
   const KEY = 'inf395.panel.';
   const load = (store, k, d) => { try { const v = store.getItem(KEY + k); return v === null ? d : JSON.parse(v); } catch (e) { return d; } };
   const save = (store, k, v) => { try { store.setItem(KEY + k, JSON.stringify(v)); } catch (e) { /* private mode: state lasts the page */ } };
-  const S = window.sessionStorage, L = window.localStorage;
+  const S = window.sessionStorage;
   const deck = () => document.getElementById('deck');
   const slides = () => Array.from(document.querySelectorAll('#deck .deck-slides > .slide'));
-  const visible = () => { const d = deck(); return d && d.offsetParent !== null ? d : null; };
+  // In full screen the deck is position: fixed, whose offsetParent is null: visible all the same.
+  const visible = () => { const d = deck(); return d && (d.offsetParent !== null || document.fullscreenElement === d) ? d : null; };
 
   // ---------------------------------------------------------------- slides
   let current = load(S, 'slide', null);  // the slide's item id: stays put when the deck is re-rendered
@@ -63,7 +64,8 @@
     let share = 0.52;
     const img = slide.classList.contains('wide') && slide.querySelector('.slide-fig img');
     if (img) img.style.maxHeight = Math.round(share * h) + 'px';
-    while (img && over() && share > 0.3) { share -= 0.03; img.style.maxHeight = Math.round(share * h) + 'px'; }
+    while (img && over() && share > 0.4) {  // 0.4: the height harness/figure_screen.py renders for
+      share -= 0.03; img.style.maxHeight = Math.round(share * h) + 'px'; }
     while (over() && px > 11) { px -= 1; text.style.fontSize = px + 'px'; }
   }
 
@@ -179,12 +181,19 @@
     if (el) el.textContent = who && members.includes(who) ? who : '—';
   }
 
+  // Light or dark: the header's button flips it for this browser tab (sessionStorage, like the
+  // talk's state); until then the page follows Gradio's choice (the system's, or ?__theme=).
   function theme(toggle) {
-    let dark = load(L, 'dark', null);
-    if (dark === null) dark = document.body.classList.contains('dark');
-    if (toggle) { dark = !dark; save(L, 'dark', dark); }
+    let dark = load(S, 'dark', null);
+    if (dark === null) dark = document.body.classList.contains('dark') || document.documentElement.classList.contains('dark');
+    if (toggle) { dark = !dark; save(S, 'dark', dark); }
     document.body.classList.toggle('dark', dark);
     document.documentElement.classList.toggle('dark', dark);
+    const btn = document.getElementById('theme-toggle');
+    if (btn) {  // the button names the theme it switches to
+      btn.textContent = (dark ? '☀ ' : '☾ ') + (dark ? btn.dataset.light : btn.dataset.dark);
+      btn.setAttribute('aria-pressed', String(dark));
+    }
   }
 
   document.addEventListener('click', (e) => {
@@ -198,6 +207,8 @@
 
   // A (re)rendered deck (page load, language switch, a re-run's new results) picks the state up again.
   setInterval(() => {
+    const btn = document.getElementById('theme-toggle');
+    if (btn && btn.dataset.bound !== '1') { btn.dataset.bound = '1'; theme(false); }  // a re-rendered header
     const d = deck();
     if (d && d.dataset.bound !== '1') {
       d.dataset.bound = '1';

@@ -18,7 +18,7 @@ from pathlib import Path
 import gradio as gr
 
 from harness.errors import HarnessError
-from harness.panel import tabs
+from harness.panel import explorer_tabs, tabs
 from harness.panel.deck import deck_html, slide_parts
 from harness.panel.pretalk import pretalk_html, print_pretalk
 from harness.panel.state import Panel
@@ -30,30 +30,30 @@ TABS = ("presentation", "items", "vae", "gan", "compare", "report")
 
 
 def build_app(root: Path, run_id: str | None, registry: Registry | None = None, dataset_loader=None,
-              settings_file: Path | None = None) -> gr.Blocks:
-    """The panel over run `run_id` under `root` (the latest when None)."""
+              settings_file: Path | None = None, lang: str = "es") -> gr.Blocks:
+    """The panel over run `run_id` under `root` (the latest when None), opening in `lang`."""
     panel = Panel(Path(root), run_id, registry, dataset_loader, settings_file)
-    s0 = panel.strings("es")
+    start, s0 = lang, panel.strings(lang)  # `lang` names the language radio below
     item_ids = [i.id for i in panel.view("es").items]
     theme = gr.themes.Default(font=["system-ui", "Segoe UI", "Arial", "sans-serif"], font_mono=["monospace"])
     with gr.Blocks(title=f"INF-395 · {panel.store.run_id}", analytics_enabled=False) as app:
-        app.panel, app.panel_theme = panel, theme
+        app.panel, app.panel_theme, app.panel_lang = panel, theme, start
         with gr.Row(elem_id="panel-head"):
-            title = gr.HTML(_title_html(panel, "es"), elem_id="panel-title", js_on_load=None)
-            lang = gr.Radio(list(LANGS), value="es", label=s0["panel_language"], scale=0, min_width=160,
+            title = gr.HTML(_title_html(panel, start), elem_id="panel-title", js_on_load=None)
+            lang = gr.Radio(list(LANGS), value=start, label=s0["panel_language"], scale=0, min_width=160,
                             container=False, elem_id="lang")
         with gr.Tabs(elem_id="panel-tabs"):
             views = {}
             with gr.Tab(s0["panel_tab_presentation"], id="presentation") as views["presentation"]:
                 # What is missing for the talk, there from the first paint: the deck fits below it.
-                check = gr.HTML(pretalk_html(panel, "es"), elem_id="pretalk", js_on_load=None)
-                deck = gr.HTML(deck_html(panel, "es"), elem_id="deck-host", js_on_load=None)
+                check = gr.HTML(pretalk_html(panel, start), elem_id="pretalk", js_on_load=None)
+                deck = gr.HTML(deck_html(panel, start), elem_id="deck-host", js_on_load=None)
             with gr.Tab(s0["panel_tab_items"], id="items") as views["items"]:
                 items_ui = tabs.items_tab(panel, item_ids)
             with gr.Tab(s0["panel_tab_vae"], id="vae") as views["vae"]:
-                vae_ui = tabs.vae_tab(panel)
+                vae_ui = explorer_tabs.vae_tab(panel)
             with gr.Tab(s0["panel_tab_gan"], id="gan") as views["gan"]:
-                gan_ui = tabs.gan_tab(panel)
+                gan_ui = explorer_tabs.gan_tab(panel)
             with gr.Tab(s0["panel_tab_compare"], id="compare") as views["compare"]:
                 cmp_ui = tabs.compare_tab(panel)
             with gr.Tab(s0["panel_tab_report"], id="report") as views["report"]:
@@ -62,8 +62,8 @@ def build_app(root: Path, run_id: str | None, registry: Registry | None = None, 
         for trigger in (app.load, lang.change, items_ui["gen"].change):
             trigger(lambda lg: pretalk_html(panel, lg), lang, check, api_visibility="private", show_progress="hidden")
         tabs.wire_items(app, panel, lang, items_ui)
-        tabs.wire_vae(app, panel, lang, vae_ui)
-        tabs.wire_gan(app, panel, lang, gan_ui)
+        explorer_tabs.wire_vae(app, panel, lang, vae_ui, items_ui["gen"])
+        explorer_tabs.wire_gan(app, panel, lang, gan_ui, items_ui["gen"])
         tabs.wire_compare(app, panel, lang, cmp_ui)
         labels = [views[t] for t in TABS] + [title, lang]
         lang.change(lambda lg: [gr.Tab(label=panel.strings(lg)[f"panel_tab_{t}"]) for t in TABS]
@@ -81,7 +81,12 @@ def _title_html(panel: Panel, lang: str) -> str:
     from harness.panel.state import esc
 
     s = panel.strings(lang)
-    return f"<div class='panel-title'>{esc(s['panel_title'])} · <code>{esc(panel.store.run_id)}</code></div>"
+    # The light/dark switch sits in the header: every tab is shown on the projector, not only the deck.
+    toggle = (f"<button type='button' id='theme-toggle' data-act='theme' title='{esc(s['panel_theme'])}' "
+              f"data-dark='{esc(s['panel_theme_dark'])}' data-light='{esc(s['panel_theme_light'])}'>"
+              f"◐ {esc(s['panel_theme'])}</button>")
+    return (f"<div class='panel-title'><span>{esc(s['panel_title'])} · <code>{esc(panel.store.run_id)}</code></span>"
+            f"{toggle}</div>")
 
 
 def _wire_presentation(app: gr.Blocks, panel: Panel, lang: gr.Radio, deck: gr.HTML, gen: gr.State) -> None:
@@ -126,16 +131,17 @@ def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, auth: tupl
                       allowed_paths=[str(panel.run_dir)], inbrowser=False, ssr_mode=False, mcp_server=False,
                       footer_links=["api"], theme=app.panel_theme, css=templates.read_text("panel.css"),
                       head=f"<script>\n{templates.read_text('panel.js')}</script>",
-                      auth_message=panel.strings("es")["panel_auth_message"])
+                      auth_message=panel.strings(app.panel_lang)["panel_auth_message"])  # the login page's one line of ours
 
 
 def serve(root: Path, run_id: str | None, host: str = "127.0.0.1", port: int = 7860,
-          auth: tuple[str, str] | None = None, share: bool = False, settings_file: Path | None = None) -> None:
+          auth: tuple[str, str] | None = None, share: bool = False, settings_file: Path | None = None,
+          lang: str = "es") -> None:
     """`harness serve`: build the panel over the run and serve it until interrupted."""
     check_port(host, port)  # before the models and data load: fail in a second, not a minute
     if host not in ("127.0.0.1", "localhost", "::1") and auth is None:
         print(f"harness: warning: --host {host} lets other machines open the panel and start training; add --auth USER:PASS")
-    app = build_app(Path(root), run_id, settings_file=settings_file)
+    app = build_app(Path(root), run_id, settings_file=settings_file, lang=lang)
     print_pretalk(app.panel)
     _warm_explorers(app.panel)
     launch(app, host, port, auth, share)

@@ -14,12 +14,12 @@ from functools import lru_cache
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.figure_screen import is_wide as wide_size
 from harness.panel.points import render_point, talking_points
 from harness.panel.state import Panel, esc, safe_file, section_key, status_label
 from harness.report.content import ItemView, format_value, png_header_size
 
 MAX_HEADLINE = 3
-WIDE_RATIO = 2.2
 # Metrics stored as a fraction of 1.
 SHARES = {"upsample_share", "knn_accuracy", "inside_90_region", "central_confidence", "beyond_90_confidence",
           "dense1024_share", "test_accuracy"}
@@ -43,7 +43,7 @@ def is_wide(uri: str | None) -> bool:
     if not uri:
         return False
     size = png_header_size(base64.b64decode(uri.split(",", 1)[1][:44]))  # 44 base64 chars: 33 bytes
-    return bool(size and size[1] > 0 and size[0] / size[1] > WIDE_RATIO)
+    return bool(size and wide_size(*size))
 
 
 def headline_numbers(panel: Panel, it: ItemView, lang: str) -> list[dict[str, str]]:
@@ -86,7 +86,8 @@ def slide_parts(panel: Panel, lang: str, it: ItemView) -> dict:
 
 def slide_html(panel: Panel, lang: str, idx: int, total: int, it: ItemView) -> str:
     s, p = panel.strings(lang), slide_parts(panel, lang, it)
-    uri = figure_uri(panel, p["figure"].file) if p["figure"] else None
+    # The rendering drawn for the screen when the run has it (a run from before has the report's only).
+    uri = figure_uri(panel, p["figure"].screen or p["figure"].file) if p["figure"] else None
     text = [f"<div class='slide-top'><span>{esc(s['panel_sec_' + p['section']])}</span>"
             f"<span class='slide-no'>{idx + 1} / {total}</span></div>",
             f"<h2>{esc(it.id)} · {esc(it.title)}</h2>", _metrics_html(p["numbers"])]
@@ -154,7 +155,6 @@ def deck_html(panel: Panel, lang: str) -> str:
            f"<span class='deck-note' aria-live='polite'></span><span class='pt-pace' hidden></span>"
            f"<button type='button' data-act='overview'>▦ {esc(s['panel_overview'])}</button>"
            f"<button type='button' data-act='full'>{esc(s['panel_fullscreen'])}</button>"
-           f"<button type='button' data-act='theme'>◐ {esc(s['panel_theme'])}</button>"
            f"<button type='button' data-act='next' class='nav-next'>{esc(s['panel_next'])}</button></nav>")
     data = {"lang": lang, "run": panel.store.run_id, "first": s["panel_first_slide"], "last": s["panel_last_slide"]}
     attrs = " ".join(f"data-{k}=\"{esc(v)}\"" for k, v in data.items())

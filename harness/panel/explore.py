@@ -168,6 +168,16 @@ class VaeExplorer(_Cached):
             _cross(img, *self.z_to_pixel(z1, z2))
         return img
 
+    def count(self, digit: int) -> int:
+        """How many of the explorer's test digits are a `digit`."""
+        self.ensure()
+        return int(np.sum(self.latents.labels == digit))
+
+    def nth(self, digit: int, n: int) -> int:
+        """The test-set index of the n-th (from 0) test digit of class `digit`."""
+        self.ensure()
+        return int(np.flatnonzero(self.latents.labels == digit)[n])
+
     def interpolate(self, a: int, b: int, steps: int = 10) -> np.ndarray:
         """Test digit a, the decoded path between their means, test digit b."""
         self.ensure()

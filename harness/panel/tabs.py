@@ -1,5 +1,5 @@
-"""The panel's working tabs: Items (status, queued re-runs, live progress), the VAE and GAN
-explorers, Compare and Report. Each `_x_tab` lays out components, each `wire_x` connects them
+"""The panel's working tabs: Items (status, queued re-runs, live progress), Compare and Report
+(the VAE and GAN explorers are in harness.panel.explorer_tabs). Each `_x_tab` lays out components, each `wire_x` connects them
 to plain functions of the panel's state (harness.panel.state, harness.panel.views).
 """
 from __future__ import annotations
@@ -10,10 +10,9 @@ from typing import Any
 import gradio as gr
 
 from harness.errors import HarnessError
-from harness.panel.explore import SCATTER_PX
 from harness.panel.jobs import Job
 from harness.panel.state import Panel
-from harness.panel.views import (build_report, comparison, side_by_side, compare_html, explorer_message, gallery,
+from harness.panel.views import (build_report, side_by_side, compare_html, gallery,
                                  headline, item_detail_html, missing_md, plan_md, progress_html, queue_md)
 
 
@@ -142,132 +141,10 @@ def _item_json(panel: Panel, item_id: str, lang: str) -> str:
                        "figures": [f.rel for f in it.figures], "error": it.error}, default=str)
 
 
-def vae_tab(panel: Panel) -> dict[str, Any]:
-    s = panel.strings("es")
-    ui: dict[str, Any] = {}
-    ui["msg"] = gr.Markdown(s["panel_vae_hint"])
-    with gr.Row():
-        with gr.Column(scale=3):
-            # No label badge: it would sit on the plot's corner, over the "↑ z2" axis name.
-            ui["scatter"] = gr.Image(type="numpy", label=s["panel_vae_scatter"], show_label=False, interactive=False,
-                                     height=SCATTER_PX + 24, format="png", elem_classes=["pixel"], buttons=[])
-        with gr.Column(scale=2):
-            ui["z1"] = gr.Slider(-4, 4, value=0.0, step=0.01, label="z1", elem_id="vae-z1")
-            ui["z2"] = gr.Slider(-4, 4, value=0.0, step=0.01, label="z2", elem_id="vae-z2")
-            ui["digit"] = gr.Image(type="numpy", label=s["panel_vae_decoded"], interactive=False, height=300,
-                                   format="png", elem_id="vae-digit", elem_classes=["pixel"], buttons=[])
-    with gr.Row():
-        ui["a"] = gr.Number(0, label=s["panel_digit_a"], precision=0, minimum=0)
-        ui["b"] = gr.Number(1, label=s["panel_digit_b"], precision=0, minimum=0)
-        ui["interp"] = gr.Button(s["panel_interpolate"], variant="primary")
-    ui["strip"] = gr.Image(type="numpy", label=s["panel_interp_strip"], interactive=False, format="png",
-                           elem_classes=["pixel"], buttons=[])
-    return ui
-
-
-def wire_vae(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]) -> None:
-    def setup(lg: str):
-        try:
-            panel.vae.ensure()
-        except Exception as exc:  # noqa: BLE001 -- shown in the tab, the other tabs still work
-            return explorer_message(panel, lg, panel.vae, exc), None, gr.skip(), gr.skip(), None, None
-        lim = panel.vae.latents.limit
-        # The strip starts filled (test digits 0 and 1, the fields' defaults): no empty box on screen.
-        return (panel.strings(lg)["panel_vae_hint"], panel.vae.scatter_with_marker(0.0, 0.0),
-                gr.Slider(minimum=-lim, maximum=lim, value=0.0), gr.Slider(minimum=-lim, maximum=lim, value=0.0),
-                panel.vae.decode(0.0, 0.0), panel.vae.interpolate(0, 1))
-
-    def decode(z1: float, z2: float):
-        try:
-            return panel.vae.decode(float(z1), float(z2))
-        except Exception:  # noqa: BLE001 -- no model: the tab already says which item to re-run; no toast per move
-            return gr.skip()
-
-    def click(evt: gr.SelectData):
-        z1, z2 = panel.vae.pixel_to_z(*evt.index[:2])
-        return z1, z2, panel.vae.decode(z1, z2), panel.vae.scatter_with_marker(z1, z2)
-
-    def interp(a: float, b: float, lg: str):
-        try:
-            return panel.vae.interpolate(int(a), int(b)), gr.skip()
-        except HarnessError:  # an index out of range: said inline, in the panel's language
-            return None, f"⚠ {panel.strings(lg)['panel_vae_bad_index'].format(last=len(panel.vae.latents.images) - 1)}"
-        except Exception as exc:  # noqa: BLE001 -- no model
-            return None, explorer_message(panel, lg, panel.vae, exc)
-
-    app.load(setup, lang, [ui["msg"], ui["scatter"], ui["z1"], ui["z2"], ui["digit"], ui["strip"]],
-             api_visibility="private")
-    # Both sliders share one endpoint; z1's is public so clients (and tests) can decode a point.
-    for slider, api in ((ui["z1"], "public"), (ui["z2"], "private")):
-        slider.input(decode, [ui["z1"], ui["z2"]], ui["digit"], trigger_mode="always_last", show_progress="hidden",
-                     api_name="decode", api_visibility=api)
-    ui["scatter"].select(click, None, [ui["z1"], ui["z2"], ui["digit"], ui["scatter"]], api_visibility="private")
-    ui["z1"].release(lambda a, b: panel.vae.scatter_with_marker(a, b), [ui["z1"], ui["z2"]], ui["scatter"],
-                     api_visibility="private", show_progress="hidden")
-    ui["z2"].release(lambda a, b: panel.vae.scatter_with_marker(a, b), [ui["z1"], ui["z2"]], ui["scatter"],
-                     api_visibility="private", show_progress="hidden")
-    ui["interp"].click(interp, [ui["a"], ui["b"], lang], [ui["strip"], ui["msg"]], api_name="vae_interpolate")
-
-
-def gan_tab(panel: Panel) -> dict[str, Any]:
-    s = panel.strings("es")
-    ui: dict[str, Any] = {}
-    ui["msg"] = gr.Markdown(s["panel_gan_hint"])
-    with gr.Row():
-        with gr.Column(scale=2):
-            ui["n1"] = gr.Slider(-1, 1, value=0.0, step=0.01, label="z1", elem_id="gan-z1")
-            ui["n2"] = gr.Slider(-1, 1, value=0.0, step=0.01, label="z2", elem_id="gan-z2")
-            ui["digit"] = gr.Image(type="numpy", label=s["panel_gan_sample"], interactive=False, height=300, elem_id="gan-digit",
-                                   format="png", elem_classes=["pixel"], buttons=[])
-        with gr.Column(scale=3):
-            with gr.Row():
-                ui["seed"] = gr.Number(0, label=s["seed"], precision=0)
-                ui["grid_btn"] = gr.Button(s["panel_gan_grid"], variant="primary")
-            ui["grid"] = gr.Image(type="numpy", label=s["panel_gan_grid"], interactive=False, height=560,
-                                  format="png", elem_classes=["pixel"], buttons=[])
-    with gr.Row():
-        ui["sa"] = gr.Number(1, label=s["panel_seed_a"], precision=0)
-        ui["sb"] = gr.Number(2, label=s["panel_seed_b"], precision=0)
-        ui["interp"] = gr.Button(s["panel_interpolate"], variant="primary")
-    ui["strip"] = gr.Image(type="numpy", label=s["panel_interp_strip"], interactive=False, format="png",
-                           elem_classes=["pixel"], buttons=[])
-    return ui
-
-
-def wire_gan(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]) -> None:
-    def setup(lg: str):
-        try:
-            panel.gan.ensure()
-        except Exception as exc:  # noqa: BLE001 -- shown in the tab
-            return explorer_message(panel, lg, panel.gan, exc), gr.skip(), gr.skip(), None, None, None
-        lim, two = panel.gan.limit, panel.gan.noise_dim == 2
-        msg = panel.strings(lg)["panel_gan_hint"] if two else panel.strings(lg)["panel_gan_not_2d"].format(dim=panel.gan.noise_dim)
-        return (msg, gr.Slider(minimum=-lim, maximum=lim, value=0.0, visible=two),
-                gr.Slider(minimum=-lim, maximum=lim, value=0.0, visible=two),
-                panel.gan.from_noise(0.0, 0.0) if two else None, panel.gan.seed_grid(0),
-                panel.gan.interpolate(1, 2))  # seeds 1 and 2, the fields' defaults: the strip starts filled
-
-    def sample(a: float, b: float):
-        try:
-            return panel.gan.from_noise(float(a), float(b))
-        except Exception:  # noqa: BLE001 -- no model: the tab already says which item to re-run
-            return gr.skip()
-
-    app.load(setup, lang, [ui["msg"], ui["n1"], ui["n2"], ui["digit"], ui["grid"], ui["strip"]],
-             api_visibility="private")
-    for slider, api in ((ui["n1"], "public"), (ui["n2"], "private")):
-        slider.input(sample, [ui["n1"], ui["n2"]], ui["digit"], trigger_mode="always_last", show_progress="hidden",
-                     api_name="gan_sample", api_visibility=api)
-    ui["grid_btn"].click(lambda seed: panel.gan.seed_grid(int(seed or 0)), ui["seed"], ui["grid"], api_name="gan_grid")
-    ui["interp"].click(lambda a, b: panel.gan.interpolate(int(a or 0), int(b or 0)), [ui["sa"], ui["sb"]], ui["strip"],
-                       api_name="gan_interpolate")
-
-
 def compare_tab(panel: Panel) -> dict[str, Any]:
     s = panel.strings("es")
     ui: dict[str, Any] = {}
-    ui["table"] = gr.HTML(js_on_load=None)
-    ui["gallery"] = gr.Gallery(label=s["figures"], columns=2, height="auto", object_fit="contain")
+    ui["table"] = gr.HTML(js_on_load=None, elem_id="compare-table")  # its tables and figures
     ui["side_title"] = gr.Markdown(f"### {s['side_by_side']}")
     with gr.Row():
         for item_id in side_by_side(panel):
@@ -281,13 +158,12 @@ def compare_tab(panel: Panel) -> dict[str, Any]:
 
 def wire_compare(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]) -> None:
     def render(lg: str):
-        out: list[Any] = [compare_html(panel, lg), gallery(panel, comparison(panel, lg), lg),
-                          f"### {panel.strings(lg)['side_by_side']}"]
+        out: list[Any] = [compare_html(panel, lg), f"### {panel.strings(lg)['side_by_side']}"]
         for item_id in side_by_side(panel):
             out += list(headline(panel, lg, item_id))
         return out
 
-    outs = [ui["table"], ui["gallery"], ui["side_title"]] + [ui[k] for i in side_by_side(panel) for k in (i, i + "_cap")]
+    outs = [ui["table"], ui["side_title"]] + [ui[k] for i in side_by_side(panel) for k in (i, i + "_cap")]
     for trigger in (app.load, lang.change, ui["refresh"].click):
         trigger(render, lang, outs, api_visibility="private")
 

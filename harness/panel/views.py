@@ -131,16 +131,17 @@ def item_detail_html(panel: Panel, lang: str, item_id: str | None) -> str:
                        + "</li>" for c in it.checks)
         out.append(f"<h4>{esc(s['checks'])} ({esc(it.check_score)})</h4><ul>{rows}</ul>")
     for table in it.tables:
-        out.append(table_html(s, table))
+        out.append(table_html(s, table, lang))
     if it.answer_html:
         out.append(f"<h4>{esc(s['written_answer'])}</h4>{it.answer_html}")
     out.append("</div>")
     return "".join(out)
 
 
-def table_html(s: dict[str, str], table) -> str:
+def table_html(s: dict[str, str], table, lang: str) -> str:
     head = "".join(f"<th>{esc(c)}</th>" for c in table.columns)
-    body = "".join("<tr>" + "".join(f"<td>{esc(format_value(v))}</td>" for v in row) + "</tr>" for row in table.rows)
+    body = "".join("<tr>" + "".join(f"<td>{esc(format_value(v, lang))}</td>" for v in row) + "</tr>"
+                   for row in table.rows)
     return (f"<p><b>{esc(s['table'])} {table.number}.</b> {esc(table.caption)}</p>"
             f"<table><tr>{head}</tr>{body}</table>")
 
@@ -156,7 +157,14 @@ def compare_html(panel: Panel, lang: str) -> str:
     s, it = panel.strings(lang), comparison(panel, lang)
     if it is None or not it.ran:
         return f"<div class='item-detail'><p>{esc(s['panel_compare_missing'])}</p></div>"
-    return "<div class='item-detail'>" + "".join(table_html(s, t) for t in it.tables) + "</div>"
+    # Figures as images at their own aspect, full width (a gallery's thumbnails crop a wide bar chart).
+    from harness.panel.deck import figure_uri
+
+    figures = "".join(f"<figure class='compare-fig'><img alt='{esc(f.caption)}' src='{uri}'>"
+                      f"<figcaption>{esc(s['figure'])} {f.number}. {esc(f.caption)}</figcaption></figure>"
+                      for f in it.figures if (uri := figure_uri(panel, f.screen or f.file)))
+    return ("<div class='item-detail compare'>" + "".join(table_html(s, t, lang) for t in it.tables)
+            + f"<div class='compare-figs'>{figures}</div></div>")
 
 
 def headline(panel: Panel, lang: str, item_id: str) -> tuple[str | None, str]:

@@ -102,6 +102,7 @@ class Figure:
     rel: str
     caption: str
     name: str
+    screen: Path | None = None  # the rendering for the panel's slides (harness.figure_screen), when drawn
 
     @property
     def width_mm(self) -> float:
@@ -339,9 +340,10 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
         if result is not None and result.get("status") == "ok":
             folder = store.item_dir(item_id)
             for fig in result.get("figures", []):
-                file = figure_file(fig, lang)
+                file, screen = figure_file(fig, lang), fig.get("screen", {}).get(lang)
                 view.figures.append(Figure(0, folder / file, f"items/{item_id}/{file}",
-                                           _pick(fig.get("caption"), lang), fig.get("name", "")))
+                                           _pick(fig.get("caption"), lang), fig.get("name", ""),
+                                           folder / screen if screen else None))
             for name, table in result.get("tables", {}).items():
                 table_no += 1
                 view.tables.append(Table(table_no, name, _pick(table.get("caption"), lang),
@@ -442,6 +444,8 @@ def format_value(value: Any, lang: str = "en") -> str:
     if isinstance(value, float):
         if value != value:
             return "NaN"
+        if value == 0:
+            value = 0.0  # -0.0 (a difference that cancels) prints as 0, never "-0.000"
         if value == 0 or 1e-3 <= abs(value) < 1e6:
             digits = max(0, 4 - len(str(int(abs(value)))))
             return localise(f"{value:,.{digits}f}", lang)

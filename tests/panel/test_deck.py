@@ -215,5 +215,5 @@ def test_an_explorer_without_its_model_names_the_item_to_rerun(reports, tmp_path
         panel.vae.ensure()
     es = explorer_message(panel, "es", panel.vae, caught.value)
     en = explorer_message(panel, "en", panel.vae, caught.value)
-    assert "1.1e" in es and "Ítems" in es and "Traceback" not in es and "model" not in es.replace("modelo", "")
-    assert "1.1e" in en and "Items tab" in en
+    assert "1.1e" in es and "«Ejecutar 1.1e»" in es and "Traceback" not in es and "model" not in es.replace("modelo", "")
+    assert "1.1e" in en and "“Run 1.1e”" in en

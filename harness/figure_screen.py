@@ -1,0 +1,152 @@
+"""A figure's second rendering, for the projector: the same drawing with its text large enough
+to read from the back row.
+
+The report prints a figure at its drawn size; the panel's slide shows it in a box of about
+700 × 430 px at 1280 × 720 (beside the talking points), or 1180 × 225 px under them (at least 0.4 of the deck, panel.js) when the
+figure is much wider than tall. Shown there, a 8 pt tick label drawn at 110 dpi is 7–10 px
+tall. The screen rendering draws the figure k times smaller in inches at k times the dpi:
+the same pixels, every text (and line) k times larger against the data, k chosen so that the
+smallest text reaches MIN_TEXT_PX in the slide's box. The layout is recomputed at the new size
+(tight_layout) so larger labels push the axes in instead of overlapping.
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+# Where the slide shows a figure at 1280 × 720 (templates/panel.css, measured in Chromium):
+# beside the text, or (wider than WIDE_RATIO) under it, full width.
+SLIDE_BOX = (700, 430)
+WIDE_BOX = (1180, 225)
+WIDE_RATIO = 2.2
+MIN_TEXT_PX = 15.0   # the target is 14 px as shown; one px of margin for rounding in the browser
+MAX_SHRINK = 3.0     # beyond this the plot area itself becomes too small to read: keep what k gives
+
+
+def is_wide(width: int, height: int) -> bool:
+    """A figure much wider than tall (panels side by side) goes under the slide's text, full width."""
+    return height > 0 and width / height > WIDE_RATIO
+
+
+def display_scale(width: int, height: int) -> float:
+    """Displayed size / natural size of a `width` × `height` px image in its slide box (object-fit: contain)."""
+    box_w, box_h = WIDE_BOX if is_wide(width, height) else SLIDE_BOX
+    return min(box_w / width, box_h / height)
+
+
+def shown_texts(fig: Any) -> list[Any]:
+    """The Text artists the figure draws: visible, not empty, and for tick labels only those of
+    ticks inside the axis' view (matplotlib keeps labels for ticks beyond it, undrawn)."""
+    from matplotlib.text import Text
+
+    ticks, drawn = set(), set()
+    for ax in fig.axes:
+        for axis in ax._axis_map.values():
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                ticks |= {tick.label1, tick.label2}
+            if ax.axison and axis.get_visible():  # axis("off") hides its tick labels
+                for tick in axis._update_ticks():  # the ticks the next draw shows
+                    drawn |= {tick.label1, tick.label2}
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip() and t.get_figure() is not None
+            and (t not in ticks or t in drawn)]
+
+
+def smallest_text_pt(fig: Any) -> float | None:
+    """The font size (pt) of the smallest text the figure shows, or None when it shows none."""
+    sizes = [t.get_fontsize() for t in shown_texts(fig)]
+    return min(sizes) if sizes else None
+
+
+def text_px_shown(text_pt: float, dpi: float, width: int, height: int) -> float:
+    """How tall `text_pt` drawn at `dpi` is on screen once the image is scaled into its slide box."""
+    return text_pt * dpi / 72.0 * display_scale(width, height)
+
+
+def save_for_screen(fig: Any, path: Path, dpi: float) -> float | None:
+    """Save `fig` for the slide at `path`; returns the height in px of its smallest text in that PNG
+    (as shown, it is this times the displayed / natural width: text_px_shown).
+
+    k grows until that text reaches MIN_TEXT_PX, but never so far that two texts collide that did
+    not collide as drawn (a layer diagram's words outgrowing their box, labels meeting): then k is
+    halved back towards the largest k that fitted, and the largest found is kept. A figure without
+    text (an image grid), or one whose text collides at once, gets no screen rendering (None):
+    the slide shows the report's PNG.
+    Call after the report's PNG is saved: this resizes the figure."""
+    from harness.report.content import png_size
+
+    text_pt = smallest_text_pt(fig)
+    if text_pt is None:
+        return None
+    width_in, height_in = fig.get_size_inches()
+    fig.canvas.draw()
+    drawn = collisions(fig)  # what the author drew touching is not ours to judge
+    _legends_below(fig)
+    k, png_px, saved_k, collided_k = 1.0, None, None, None
+    for _ in range(7):  # the tight bounding box moves with the text: measure, correct, measure again
+        fig.set_size_inches(width_in / k, height_in / k)
+        _relayout(fig)
+        if collisions(fig) > drawn:
+            collided_k = k
+        else:
+            fig.savefig(path, dpi=dpi * k, bbox_inches="tight")
+            png_px, shown, saved_k = text_pt * dpi * k / 72.0, text_px_shown(text_pt, dpi * k, *png_size(path)), k
+            if shown >= MIN_TEXT_PX or k >= MAX_SHRINK:
+                break
+        if collided_k is None:
+            k = min(MAX_SHRINK, k * MIN_TEXT_PX / shown * 1.03)
+        elif saved_k is None or collided_k - saved_k < 0.08:
+            break
+        else:  # between the largest k that fitted and the smallest that collided
+            k = (saved_k + collided_k) / 2
+    if saved_k == 1.0:  # no larger text fits without a collision: the report's PNG is the same picture
+        path.unlink()
+        return None
+    if saved_k is not None and saved_k != k:  # leave the figure as saved (callers may measure it)
+        fig.set_size_inches(width_in / saved_k, height_in / saved_k)
+        _relayout(fig)
+    return None if png_px is None else round(png_px, 2)
+
+
+def collisions(fig: Any) -> int:
+    """How many pairs of the figure's texts overlap on the canvas (by more than a pixel each way)."""
+    fig.canvas.draw()  # places the ticks and the moved legends where the PNG will have them
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in shown_texts(fig)]
+    boxes = [b for b in boxes if b.width > 0 and b.height > 0]
+    count = 0
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            if min(a.x1, b.x1) - max(a.x0, b.x0) > 1 and min(a.y1, b.y1) - max(a.y0, b.y0) > 1:
+                count += 1
+    return count
+
+
+def _legends_below(fig: Any) -> None:
+    """A legend inside the axes would cover the data once its text grows: put it under its axes,
+    below the tick labels and the axis name (the offset is in points: it does not change with k)."""
+    from matplotlib.transforms import offset_copy
+
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is None or legend._bbox_to_anchor is not None:
+            continue  # none, or placed outside the axes by its author
+        handles, labels = legend.legend_handles, [t.get_text() for t in legend.get_texts()]
+        size, title = legend.get_texts()[0].get_fontsize(), legend.get_title().get_text() or None
+        legend.remove()
+        below_px = ax.bbox.y0 - ax.get_tightbbox(renderer).y0  # tick labels and x label
+        anchor = offset_copy(ax.transAxes, fig=fig, y=-below_px * 72 / fig.dpi - 2, units="points")
+        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=anchor,
+                  fontsize=size, title=title, frameon=False)
+
+
+def _relayout(fig: Any) -> None:
+    """Lay the axes out again at the new size; a figure placed by hand (add_axes) keeps its places."""
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    if isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):
+        return  # redone at draw
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "not compatible with tight_layout": then nothing moves, as intended
+        fig.tight_layout()
