@@ -211,7 +211,8 @@ def record(ctx, names: list[str], seeds: list[int], runs: list[Trained], fid_1_2
     ctx.save_value("seeds", seeds)
     ctx.save_value("best", best)
     ctx.save_value("class_hists", pooled)
-    ctx.save_value("model_rows", [model_row(f"GAN z=2 {m} (seed {by_model[m][0].seed})", ctx.id, by_model[m][0].train_s,
+    # One row per change, at its first seed (the item says so): a label in no language, as the others.
+    ctx.save_value("model_rows", [model_row(f"GAN z=2 {m}", ctx.id, by_model[m][0].train_s,
                                             by_model[m][0].sample_ips, by_model[m][0].scores, timing=by_model[m][0].timing)
                                   for m in names])
     return best
