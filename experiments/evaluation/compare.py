@@ -252,6 +252,23 @@ def fid_figure(rows: list[dict[str, Any]], floor: float, ceiling: float, lang: s
     return fig
 
 
+def label_groups(named: list[tuple[tuple[float, float], str]], span: tuple[float, float],
+                 near: float = 0.05, line: float = 0.033) -> list[tuple[tuple[float, float], list[str]]]:
+    """Points that one label would print over share it, a line per name, at the first of them:
+    weak models crowd near (0, 0). `span`: the axes' data width and height; a shared label
+    reaches `line` of the height higher per name, so a point under it joins too."""
+    groups: list[tuple[tuple[float, float], list[str]]] = []
+    for point, name in named:
+        for anchor, names in groups:
+            reach = (near + line * len(names)) * span[1]
+            if abs(point[0] - anchor[0]) < near * span[0] and -near * span[1] < point[1] - anchor[1] < reach:
+                names.append(name)
+                break
+        else:
+            groups.append((point, [name]))
+    return groups
+
+
 def density_coverage_figure(rows: list[dict[str, Any]], references: list[dict[str, Any]], lang: str):
     """Each model and reference set at (coverage, density); density above the plot's top is drawn at the edge."""
     import matplotlib.pyplot as plt
@@ -259,13 +276,20 @@ def density_coverage_figure(rows: list[dict[str, Any]], references: list[dict[st
     w = FIGURE_WORDS[lang]
     top = 1.3
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    named = []
     for r in rows + references:
         if r.get("density") is None or r.get("coverage") is None:
             continue
         marker = "s" if r["family"] == "reference" else "o"
         point = (r["coverage"], min(r["density"], top))
         ax.scatter(*point, color=COLORS[r["family"]], marker=marker if r["density"] <= top else "^", s=30)
-        ax.annotate(point_name(r, lang), point, fontsize=6, xytext=(3, 3), textcoords="offset points")
+        named.append((point, point_name(r, lang)))
+    for point, names in label_groups(named, span=(1.08, top + 0.08)):
+        if len(names) == 1:
+            ax.annotate(names[0], point, fontsize=6, xytext=(4, 2), textcoords="offset points", va="bottom")
+        else:  # set off to the right of the crowd, a thin line back to it
+            ax.annotate("\n".join(names), point, fontsize=6, xytext=(36, 0), textcoords="offset points",
+                        va="bottom", arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "gray"})
     ax.axhline(1.0, color="gray", ls=":", lw=1)  # density of real digits on average
     ax.set(xlim=(-0.03, 1.05), ylim=(-0.03, top + 0.05), xlabel=w["coverage"], ylabel=w["density"])
     for family in ("vae", "gan", "reference"):

@@ -375,3 +375,15 @@ def test_compare_answers_word_the_winner_by_the_uncertainty(tmp_path, rows, verd
     texts = render_both(compare.__file__, "eval.compare", {"eval.compare": result}, "smoke")
     assert verdict in texts["en"]
     assert "GAN handout" in texts["en"]  # the model with a missing digit is named
+
+
+def test_crowded_points_share_one_label_and_distant_ones_keep_their_own():
+    from experiments.evaluation.compare import label_groups
+
+    named = [((0.01, 0.04), "VAE z=2 BCE"), ((0.02, 0.05), "GAN z=10"), ((0.0, 0.0), "Imágenes vacías"),
+             ((0.92, 0.81), "Dígitos reales")]
+    groups = label_groups(named, span=(1.08, 1.38))
+    assert groups == [((0.01, 0.04), ["VAE z=2 BCE", "GAN z=10", "Imágenes vacías"]),
+                      ((0.92, 0.81), ["Dígitos reales"])]
+    # every name is printed exactly once
+    assert sorted(n for _, names in groups for n in names) == sorted(n for _, n in named)
