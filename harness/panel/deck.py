@@ -17,7 +17,7 @@ from harness.errors import HarnessError
 from harness.figure_screen import is_wide as wide_size
 from harness.panel.points import render_point, talking_points
 from harness.panel.state import Panel, esc, safe_file, section_key, status_label
-from harness.report.content import ItemView, format_value, png_header_size
+from harness.report.content import ItemView, Table, format_value, png_header_size
 
 MAX_HEADLINE = 3
 # Metrics stored as a fraction of 1.
@@ -84,6 +84,34 @@ def slide_parts(panel: Panel, lang: str, it: ItemView) -> dict:
             "figure": fig, "caption": f"{s['figure']} {fig.number}. {fig.caption}" if fig else ""}
 
 
+# A layer diagram's boxes shrink with the slide until no one can read them; the item's layer
+# table keeps 16 px on any screen, so an architecture slide shows its first columns instead:
+# layer, type, output shape, parameters.
+LAYER_COLUMNS = 4
+
+
+def layer_table(it: ItemView, figure) -> Table | None:
+    """The table an architecture slide shows in place of its layer diagram, if it has one."""
+    if figure is None or not figure.name.endswith("graph"):
+        return None
+    return next((t for t in it.tables if t.name.endswith("layers")), None)
+
+
+def _shape(value: str) -> str:
+    """'(None, 28, 28, 32)' as a listener reads it: (28, 28, 32), without the batch's None."""
+    return value.replace("(None, ", "(") if isinstance(value, str) else value
+
+
+def _layer_table_html(s: dict[str, str], lang: str, t: Table) -> str:
+    cell = lambda v: f"<td class='num'>{esc(format_value(v, lang))}</td>" if isinstance(v, (int, float)) \
+        else f"<td>{esc(format_value(_shape(v), lang))}</td>"
+    head = "".join(f"<th>{esc(c)}</th>" for c in t.columns[:LAYER_COLUMNS])
+    body = "".join("<tr>" + "".join(cell(v) for v in row[:LAYER_COLUMNS]) + "</tr>" for row in t.rows)
+    return (f"<figure class='slide-fig slide-layers'><div class='layers-box'><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table></div><figcaption>{esc(s['table'])} {t.number}. {esc(t.caption)}"
+            f"</figcaption></figure>")
+
+
 def slide_html(panel: Panel, lang: str, idx: int, total: int, it: ItemView) -> str:
     s, p = panel.strings(lang), slide_parts(panel, lang, it)
     # The rendering drawn for the screen when the run has it (a run from before has the report's only).
@@ -100,7 +128,10 @@ def slide_html(panel: Panel, lang: str, idx: int, total: int, it: ItemView) -> s
                     f"<code>{esc(it.command)}</code></div>")
     figure = (f"<figure class='slide-fig'><img alt='{esc(p['caption'])}' src='{uri}'>"
               f"<figcaption>{esc(p['caption'])}</figcaption></figure>") if uri else ""
-    kind = " no-fig" if not uri else (" wide" if is_wide(uri) else "")
+    layers = layer_table(it, p["figure"]) if p["figure"] and p["figure"].screen is None else None
+    if layers is not None:
+        figure = _layer_table_html(s, lang, layers)
+    kind = " no-fig" if not figure else (" wide" if is_wide(uri) and layers is None else "")
     return (f"<section class='slide{kind}' data-n='{idx}' data-item='{esc(it.id)}' "
             f"data-section='{p['section']}' hidden><div class='slide-text'>{''.join(text)}</div>{figure}</section>")
 

@@ -217,3 +217,20 @@ def test_an_explorer_without_its_model_names_the_item_to_rerun(reports, tmp_path
     en = explorer_message(panel, "en", panel.vae, caught.value)
     assert "1.1e" in es and "«Ejecutar 1.1e»" in es and "Traceback" not in es and "model" not in es.replace("modelo", "")
     assert "1.1e" in en and "“Run 1.1e”" in en
+
+
+def test_an_architecture_slide_shows_its_layer_table_instead_of_an_unreadable_diagram(tmp_path):
+    from harness.panel.deck import LAYER_COLUMNS, _layer_table_html, layer_table
+    from harness.report.content import Figure, ItemView, Table, strings
+
+    layers = Table(1, "encoder_layers", "El encoder capa por capa",
+                   ["capa", "tipo", "forma de salida", "parámetros", "activación"],
+                   [["conv_1", "Conv2D", "(None, 28, 28, 32)", 320, "relu"]], detail=True)
+    it = ItemView("1.1a", "Encoder", "", "1.1", "ok", None, "c", tables=[layers])
+    diagram = Figure(1, tmp_path / "encoder_graph.es.png", "x", "", "encoder_graph")
+    curves = Figure(2, tmp_path / "curves.es.png", "x", "", "curves")
+    assert layer_table(it, diagram) is layers and layer_table(it, curves) is None
+    html = _layer_table_html(strings("es"), "es", layers)
+    assert html.count("<th>") == LAYER_COLUMNS and "activación" not in html
+    assert "(28, 28, 32)" in html and "None" not in html  # the batch dimension is noise to a listener
+    assert "Tabla 1. El encoder capa por capa" in html
