@@ -182,6 +182,7 @@ class ItemView:
     seed: int | None = None
     code: list[dict[str, str]] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
+    units: int = 0  # trainings computed apart (harness.registry.Units) whose time `timing` includes
 
     @property
     def ran(self) -> bool:
@@ -329,13 +330,14 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
             status="cached" if status == "ok" and entry.get("cached") else status,
             error=(result or {}).get("error") or entry.get("error"),
             command=reproduce_command(manifest, [item_id]),
-            timing=(result or {}).get("timing") or entry.get("timing") or {},
+            timing=item_timing(result, entry),
             device=(result or {}).get("device") or entry.get("device"),
             cached=bool(entry.get("cached")),
             fingerprint=(result or {}).get("fingerprint"),
             seed=(result or {}).get("seed"),
             code=(result or {}).get("code", []),
             values=(result or {}).get("values", {}),
+            units=len((result or {}).get("units") or {}),
         )
         if result is not None and result.get("status") == "ok":
             folder = store.item_dir(item_id)
@@ -381,6 +383,22 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
     roles = {role: item_id for role in ROLES if (item_id := registry.showing(role))}
     return RunView(store.run_id, store.dir, lang, s, manifest, views, profile, team, reproduce_command(manifest),
                    model_code(views), roles, title_page(manifest, lang))
+
+
+def item_timing(result: dict[str, Any] | None, entry: dict[str, Any]) -> dict[str, float]:
+    """What the item cost: its own time plus that of the units it gathered (the runner may have
+    computed them side by side, so wall times add up to work, not to the run's wall clock).
+    Only the units its result names, at the fingerprints it used, count."""
+    timing = dict((result or {}).get("timing") or entry.get("timing") or {})
+    used = (result or {}).get("units") or {}
+    units = [u.get("timing") or {} for key, u in (entry.get("units") or {}).items()
+             if used.get(key) == u.get("fingerprint")]
+    if not units or "wall_s" not in timing:
+        return timing
+    for key in ("wall_s", "cpu_s"):
+        timing[key] = round(timing.get(key, 0.0) + sum(u.get(key, 0.0) for u in units), 3)
+    timing["peak_rss_mb"] = max([timing.get("peak_rss_mb", 0.0)] + [u.get("peak_rss_mb", 0.0) for u in units])
+    return timing
 
 
 def code_anchor(entry: dict[str, str]) -> str:
