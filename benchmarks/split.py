@@ -47,8 +47,9 @@ def counts(cfg: dict[str, Any]) -> dict[str, int]:
     seeds = int(gan_cmp.get("seeds", 1))
     gan_trainings = (1 + (seeds - 1) + len(gan_cmp["improve"]) * seeds   # 1.2d, 1.2f's seeds
                      + 2 + len(set(gan_cmp["noise_dims"]) - {cfg["gan"]["noise_dim"]}))  # 1.2g (and matched), 1.2h
-    # Scores of n_samples images: each trained model once, 1.2g the base again, 1.1i/1.2h their reused base.
-    scores = vae_trainings + gan_trainings + 1 + 2
+    # Scores of n_samples images: each trained model once; 1.2d's generator again in 1.2f, 1.2g and 1.2h;
+    # 1.2e's GAN and VAE; eval.classifier's four reference sets (n_test images each, as many at full).
+    scores = vae_trainings + gan_trainings + 3 + 2 + 4
     return {
         "vae_batches": vae_trainings * vae["epochs"] * math.ceil(n_train / vae["batch_size"]),
         "vae_val_batches": vae_trainings * vae["epochs"] * math.ceil(n_test / vae["batch_size"]),
