@@ -47,9 +47,26 @@ def fid_bootstrap_se(features: np.ndarray, ref_mu: np.ndarray, ref_sigma: np.nda
     rng = np.random.default_rng(seed)
     values = []
     for _ in range(n_boot):
-        sample = f[rng.integers(0, len(f), len(f))]
-        values.append(_fid_against(sample.mean(axis=0), np.cov(sample, rowvar=False), ref_mu, ref_sigma, ref_root))
+        counts = np.bincount(rng.integers(0, len(f), len(f)), minlength=len(f))
+        values.append(_fid_against(*resample_moments(f, counts), ref_mu, ref_sigma, ref_root))
     return float(np.std(values, ddof=1))
+
+
+def resample_moments(f: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and unbiased covariance of the resample that holds row i of f counts[i] times.
+
+    The same numbers as np.mean and np.cov of the gathered copy, from the rows drawn at least once:
+    a resample of n rows with replacement leaves about 1/e of them out, so the Gram matrix costs
+    about 0.63 of np.cov's, and no n x d copy is made twice (on two shared cores the bootstrap was
+    most of an evaluator score's time).
+    """
+    drawn = np.flatnonzero(counts)
+    rows, weights = f[drawn], counts[drawn].astype(np.float64)
+    n = weights.sum()
+    mu = weights @ rows / n
+    centred = rows - mu
+    sigma = (centred * weights[:, None]).T @ centred / (n - 1)
+    return mu, sigma
 
 
 def mean_and_spread(values: list[float]) -> tuple[float, float]:

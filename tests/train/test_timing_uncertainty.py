@@ -5,7 +5,7 @@ import pytest
 from harness.train.evaluation import frechet_distance, gaussian_statistics
 from harness.train.timing import (SAMPLE_BATCH, TIMED_CALLS, fixed_batch, forward_flops, sampling_speed,
                                   split_training)
-from harness.train.uncertainty import fid_bootstrap_se, mean_and_spread
+from harness.train.uncertainty import fid_bootstrap_se, mean_and_spread, resample_moments
 
 
 def test_the_bootstrap_error_matches_the_spread_of_fresh_draws():
@@ -30,6 +30,18 @@ def test_the_bootstrap_fid_is_the_frechet_distance():
     from harness.train.uncertainty import _fid_against, _symmetric_sqrt
     assert _fid_against(*gaussian_statistics(f), mu, sigma, _symmetric_sqrt(sigma)) == pytest.approx(
         frechet_distance(*gaussian_statistics(f), mu, sigma)[0], rel=1e-9)
+
+
+def test_a_resample_by_counts_has_the_moments_of_its_gathered_copy():
+    rng = np.random.default_rng(3)
+    f = rng.standard_normal((300, 6)) @ rng.standard_normal((6, 6)) + 2.0
+    picks = rng.integers(0, len(f), len(f))
+    counts = np.bincount(picks, minlength=len(f))
+    assert (counts == 0).any() and (counts > 1).any()      # some rows left out, some drawn twice
+    gathered = f[picks]
+    mu, sigma = resample_moments(f, counts)
+    np.testing.assert_allclose(mu, gathered.mean(axis=0), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(sigma, np.cov(gathered, rowvar=False), rtol=1e-10, atol=1e-12)
 
 
 def test_bootstrap_and_spread_refuse_too_little_data():
