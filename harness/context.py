@@ -295,7 +295,8 @@ class Context:
         if done >= total:
             self.phase("evaluate")
 
-    def log(self, message: str) -> None:
+    def log(self, message: Text) -> None:
+        """A line for the run's log: a str, or {"es": ..., "en": ...} for the panel to show in its language."""
         self.result["log"].append(message)
         if self._on_log:
             self._on_log(self.id, message)

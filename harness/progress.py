@@ -57,7 +57,8 @@ class ProgressPrinter:
                 self.stream.write("\r" + text.ljust(78))
                 self.stream.flush()
         elif kind == "log":
-            self._line(f"  {item}  {kw['message']}")
+            message = kw["message"]  # a message in words may come in both languages: the terminal's is English
+            self._line(f"  {item}  {message.get('en', '') if isinstance(message, dict) else message}")
         elif kind == "skip":
             self._line(f"- {item}  skipped: {kw['reason']}")
         elif kind == "done":

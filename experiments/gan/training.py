@@ -194,7 +194,9 @@ def train_one(ctx: Any, settings: GanSettings, label: str,
     gan_cfg = ctx.settings("gan")
     gan = build_gan(settings)
     watcher = watch(gan) if watch else None
-    ctx.log(f"{label}: {gan_cfg['steps']} steps of batch {gan_cfg['batch_size']} on {len(ctx.data.x_train)} images")
+    n, steps, batch = len(ctx.data.x_train), gan_cfg["steps"], gan_cfg["batch_size"]
+    ctx.log({"es": f"{label}: {steps} pasos de lotes de {batch} sobre {n} imágenes",
+             "en": f"{label}: {steps} steps of batch {batch} on {n} images"})
     ctx.phase("compile")  # the first step builds D's and G's graphs: seconds before any progress
     t0 = time.perf_counter()
     history = train_gan(gan, ctx.data.x_train, gan_cfg["steps"], gan_cfg["batch_size"],

@@ -507,7 +507,9 @@ def fit_vae(ctx: Any, vae: VAE, settings: dict[str, Any], label: str) -> Trainin
     """
     data = ctx.data
     epochs = settings["epochs"]
-    ctx.log(f"training {label}: {epochs} epochs of {len(data.x_train)} images, batch {settings['batch_size']}")
+    n, batch = len(data.x_train), settings["batch_size"]
+    ctx.log({"es": f"entrenando {label}: {epochs} épocas de {n} imágenes, lotes de {batch}",
+             "en": f"training {label}: {epochs} epochs of {n} images, batch {batch}"})
     loop = Epochs(vae, data.x_train, data.x_test, settings["batch_size"], seed=ctx.seed)
     steps = loop.steps_per_epoch
     ctx.phase("compile")  # the first batch builds the fused step: seconds before any progress

@@ -19,8 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from harness.errors import HarnessError
+from harness.report import content
+from harness.report.content import LANGS
 
 LOG_LINES = 300
+# An item's outcome in the job's log, in each language (the runner's statuses are English ids).
+STATUS_WORDS = {"ok": {"es": "listo", "en": "ok"}, "cached": {"es": "en caché", "en": "cached"},
+                "failed": {"es": "falló", "en": "failed"}, "cancelled": {"es": "cancelado", "en": "cancelled"},
+                "skipped": {"es": "omitido", "en": "skipped"}}
 FINAL = ("done", "failed", "cancelled", "finished_first", "refused")
 
 
@@ -39,7 +45,7 @@ class Job:
     done: int = 0
     total: int = 0
     unit: str = ""
-    log: list[str] = field(default_factory=list)
+    log: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (strings key, its fields): any language
     message: str = ""
     outcomes: dict[str, str] = field(default_factory=dict)
     submitted: float = field(default_factory=time.time)
@@ -56,34 +62,43 @@ class Job:
         elapsed = (now or time.time()) - self.item_started
         return elapsed / self.done * (self.total - self.done)
 
-    def add_log(self, line: str) -> None:
-        self.log.append(line)
+    def add_log(self, key: str, **fields: Any) -> None:
+        """One line of the job's log, kept as a strings key and its fields: the panel writes it in
+        whichever language it shows when it is read, not the one it had when the line was made."""
+        self.log.append((key, fields))
         del self.log[:-LOG_LINES]
+
+    def log_text(self, s: dict[str, str], lang: str) -> str:
+        def word(v: Any) -> str:
+            return (v.get(lang) or v.get("en", "")) if isinstance(v, dict) else str(v)
+        return "\n".join(s[key].format(**{k: word(v) for k, v in fields.items()}) for key, fields in self.log)
 
     def on_event(self, kind: str, **kw: Any) -> None:
         """The Runner's events, kept as the state the UI polls."""
         item = kw.get("item")
         if kind == "plan":
-            self.add_log(f"plan: {' '.join(kw['items'])}")
+            self.add_log("panel_log_plan", items=" ".join(kw["items"]))
         elif kind == "start":
             self.item, self.item_started, self.done, self.total, self.unit = item, time.time(), 0, 0, ""
             self.phase = "work"
-            self.add_log(f"▶ {item} {kw.get('title', '')}")
+            self.add_log("panel_log_start", item=item)
         elif kind == "phase":
             self.item, self.phase = item, kw["phase"]
         elif kind == "progress":
             self.item, self.done, self.total, self.unit, self.phase = item, kw["done"], kw["total"], kw["unit"], "train"
         elif kind == "log":
-            self.add_log(f"  {item}: {kw['message']}")
+            self.add_log("panel_log_message", item=item, message=kw["message"])
         elif kind == "skip":
             self.outcomes[item] = "skipped"
-            self.add_log(f"- {item} skipped: {kw['reason']}")
+            self.add_log("panel_log_skipped", item=item, reason=kw["reason"])
         elif kind == "done":
             self.outcomes[item] = kw["status"]
             wall = (kw.get("timing") or {}).get("wall_s")
-            took = f" in {wall:.1f} s" if wall is not None and kw["status"] == "ok" else ""
-            err = f": {kw['error']}" if kw.get("error") else ""
-            self.add_log(f"{'✓' if kw['status'] in ('ok', 'cached') else '✗'} {item} {kw['status']}{took}{err}")
+            ok = kw["status"] in ("ok", "cached")
+            took = {"es": f" en {wall:.1f} s".replace(".", ","), "en": f" in {wall:.1f} s"} \
+                if wall is not None and kw["status"] == "ok" else ""
+            self.add_log("panel_log_done", mark="✓" if ok else "✗", item=item, status=STATUS_WORDS.get(kw["status"], kw["status"]),
+                         took=took, error=f": {kw['error']}" if kw.get("error") else "")
 
 
 RunJob = Callable[[Job], Any]
@@ -213,7 +228,8 @@ class JobQueue:
 
     def _finish(self, job: Job, state: str, message: str) -> None:
         job.state, job.message, job.finished = state, message, time.time()
-        job.add_log(f"== {state}: {message}")
+        job.add_log("panel_log_final", state={lg: content.strings(lg).get(f"panel_job_{state}", state) for lg in LANGS},
+                    message=message)
         self.history.append(job)
         del self.history[:-50]
         self.generation += 1

@@ -31,11 +31,22 @@ def items_tab(panel: Panel, item_ids: list[str]) -> dict[str, Any]:
     ui["ack"] = gr.Markdown()
     ui["progress"] = gr.HTML(js_on_load=None)
     ui["queue"] = gr.Markdown()
-    ui["log"] = gr.Textbox(label="log", lines=8, max_lines=8, interactive=False, autoscroll=True)
+    ui["log"] = gr.Textbox(label=s["panel_log"], lines=8, max_lines=8, interactive=False, autoscroll=True)
     ui["detail"] = gr.HTML(js_on_load=None)
     ui["gallery"] = gr.Gallery(label=s["figures"], columns=3, height="auto", object_fit="contain")
     ui["tick"] = gr.Timer(1.0)
     return ui
+
+
+LABELLED = ("run_missing", "item", "force", "run", "cancel", "log", "gallery")
+
+
+def items_labels(panel: Panel, lang: str) -> list[Any]:
+    """The Items tab's labels in `lang` (the LABELLED components, in order): built in Spanish."""
+    s = panel.strings(lang)
+    return [gr.Button(value=s["panel_run_missing"]), gr.Dropdown(label=s["item"]), gr.Checkbox(label=s["panel_force"]),
+            gr.Button(value=s["panel_run"]), gr.Button(value=s["panel_cancel"]), gr.Textbox(label=s["panel_log"]),
+            gr.Gallery(label=s["figures"])]
 
 
 def _headers(s: dict[str, str]) -> list[str]:
@@ -80,7 +91,7 @@ def wire_items(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any])
     def poll(lg: str, gen: int, item_id: str | None, request: gr.Request):
         owner = session(request)
         shown = panel.jobs.last(owner) or Job(0, [], "", False)
-        live = (progress_html(panel, lg, owner), queue_md(panel, lg, owner), "\n".join(shown.log))
+        live = (progress_html(panel, lg, owner), queue_md(panel, lg, owner), shown.log_text(panel.strings(lg), lg))
         if gen == panel.jobs.generation:
             return (*live, gen, gr.skip(), gr.skip(), gr.skip(), gr.skip())
         return (*live, panel.jobs.generation, *results(lg, item_id))
@@ -113,6 +124,8 @@ def wire_items(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any])
 
     ui["table"].select(pick_row, None, ui["item"], api_visibility="private")
     lang.change(results, [lang, ui["item"]], res_outs, api_visibility="private")
+    lang.change(lambda lg: items_labels(panel, lg), lang, [ui[k] for k in LABELLED], api_visibility="private",
+                show_progress="hidden")
     app.load(results, [lang, ui["item"]], res_outs, api_visibility="private")
     def job(job_id: int) -> str:
         return _job_json(panel, int(job_id))

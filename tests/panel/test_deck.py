@@ -234,3 +234,17 @@ def test_an_architecture_slide_shows_its_layer_table_instead_of_an_unreadable_di
     assert html.count("<th>") == LAYER_COLUMNS and "activación" not in html
     assert "(28, 28, 32)" in html and "None" not in html  # the batch dimension is noise to a listener
     assert "Tabla 1. El encoder capa por capa" in html
+
+
+def test_the_items_tab_follows_the_language_switch(served, browser):
+    page = open_deck(browser, served[1], 1280, 720)
+    try:
+        page.get_by_label("en").check()
+        page.wait_for_function("document.querySelector('#deck').dataset.lang === 'en'", timeout=30000)
+        page.get_by_role("tab", name="Items").click()
+        page.get_by_role("button", name="Run", exact=True).wait_for(timeout=10000)
+        assert page.get_by_text("Recompute even if cached").is_visible()
+        assert page.get_by_label("Log").count() == 1
+        assert page.get_by_role("button", name="Ejecutar", exact=True).count() == 0
+    finally:
+        page.close()

@@ -86,7 +86,12 @@ def test_phases_replace_the_bar_once_training_ends(small):
     assert "evaluating…" in progress_html(panel, "en", "tab-a")
     held.release.set()
     assert wait_for(job, 30).state == "done", job.message
-    assert "== done" in job.log[-1]
+    from harness.report.content import strings
+
+    # the log is written in the language it is read in, the item's outcome included
+    assert job.log_text(strings("en"), "en").splitlines()[-1].startswith("== done")
+    es = job.log_text(strings("es"), "es")
+    assert es.splitlines()[-1].startswith("== terminado") and "✓ 9.9a listo en " in es and " in " not in es
 
 
 def test_a_real_smoke_training_reports_its_phases_in_order(served, monkeypatch):

@@ -166,7 +166,7 @@ def test_corrupted_artifact_is_not_trusted_and_is_recomputed(tmp_path, toy_data)
     summary = run.run(["1.1b"])
     assert calls == ["1.1a", "1.1b"]
     assert summary.outcomes[0].status == "ok"
-    said = [kw["message"] for kind, kw in events if kind == "log" and kw.get("item") == "1.1a"]
+    said = [kw["message"]["en"] for kind, kw in events if kind == "log" and kw.get("item") == "1.1a"]
     assert any("items/1.1a/arrays/codes.npy" in m and "recomputing" in m for m in said), said
 
 

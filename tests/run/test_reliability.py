@@ -184,7 +184,7 @@ def test_point14_a_truncated_result_is_recomputed_with_a_line_saying_why(tmp_pat
     path.write_text(path.read_text()[:40])
     events = []
     _, summary = toy_run(tmp_path, events=events)
-    logs = [kw["message"] for kind, kw in events if kind == "log"]
+    logs = [kw["message"]["en"] for kind, kw in events if kind == "log"]
     assert summary.outcomes[0].status == "ok"
     assert any("result.json is not valid JSON" in m and "recomputing" in m for m in logs), logs
 
