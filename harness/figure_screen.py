@@ -15,6 +15,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from harness.png import png_size
+
 # Where the slide shows a figure at 1280 × 720 (templates/panel.css, measured in Chromium):
 # beside the text, or (wider than WIDE_RATIO) under it, full width.
 SLIDE_BOX = (700, 430)
@@ -73,8 +75,6 @@ def save_for_screen(fig: Any, path: Path, dpi: float) -> float | None:
     text (an image grid), or one whose text collides at once, gets no screen rendering (None):
     the slide shows the report's PNG.
     Call after the report's PNG is saved: this resizes the figure."""
-    from harness.report.content import png_size
-
     text_pt = smallest_text_pt(fig)
     if text_pt is None:
         return None

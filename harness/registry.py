@@ -34,6 +34,7 @@ ROLES = {
     "vae_samples": "its first figure is the VAE's headline grid of samples",
     "gan_samples": "its first figure is the GAN's headline grid of samples",
     "comparison": "compares every generative model of the run",
+    "evaluator": "trains the classifier every model is scored with (FID-MNIST, coverage)",
 }
 ITEM_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]*$")
 # Infrastructure modules: changing them does not change what an item computes.

@@ -153,7 +153,7 @@ def scale_ends(evaluator: Evaluator, data, seed: int) -> dict[str, Any]:
             "n_reference": evaluator.n_reference, "feature_dim": int(reference.features.shape[1]), "self_fid": self_fid}
 
 
-@item(ID, TITLE, config=("eval",))
+@item(ID, TITLE, config=("eval",), shows=("evaluator",))
 def mnist_evaluator(ctx) -> None:
     epochs, batch, lr = training_settings(ctx.settings("eval"))
     data = ctx.data

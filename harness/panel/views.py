@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from experiments.evaluation.model_rows import EVALUATOR_ITEM
 from harness.errors import HarnessError
 from harness.panel.explore import NotReady
 from harness.panel.jobs import Job
@@ -86,7 +85,8 @@ def plan_md(panel: Panel, lang: str, item_ids: list[str], force: bool) -> str:
         return f"⚠ {exc}"
     if not todo:
         return s["panel_plan_nothing"].format(items=", ".join(item_ids))
-    named = [f"{i} ({s['panel_evaluator']})" if i == EVALUATOR_ITEM else i for i in todo]
+    evaluator = panel.registry.showing("evaluator")
+    named = [f"{i} ({s['panel_evaluator']})" if i == evaluator else i for i in todo]
     if seconds is None:
         unknown = [i for i in todo if panel.recorded_seconds([i]) is None]
         when = s["panel_plan_unknown"].format(items=", ".join(unknown))

@@ -18,13 +18,14 @@ from markdown_it import MarkdownIt
 
 from harness.report.answers import AnswerError, item_text, localise, render_answer_text, answer_path, variables
 from harness import templates
-from harness.context import FIGURE_DPI
 from harness.errors import HarnessError
 from harness.context import FAILED, NOT_GRADED, PASSED, check_state, tally
 
 MARKS = {PASSED: "✓", FAILED: "✗", NOT_GRADED: "○"}  # a check's three states, as every view shows them
 from harness.registry import ROLES, Registry
 from harness.report.title import TitlePage, title_page
+from harness.png import png_header_size, png_size  # noqa: F401 (the panel's deck reads PNG headers through here)
+from harness.report.figures import Figure, beside_answer  # noqa: F401
 from harness.run.store import RunStore
 
 LANGS = ("es", "en")
@@ -65,87 +66,6 @@ def markdown() -> MarkdownIt:
 
 def render_markdown(text: str) -> str:
     return markdown().render(text)
-
-
-# A4 (210 mm) less the 13 mm margins of report.css (184 mm), rounded down; figures print at half their drawn size.
-TEXT_WIDTH_MM = 182.0
-PRINT_SCALE = 0.5
-MAX_FIGURE_MM = 80.0
-BESIDE_TEXT_MM = 88.0
-# Floats beside an answer stop where its text would: a stack taller than the text leaves white
-# beside nothing, and one taller than a page makes WeasyPrint push the answer past the floats.
-# A word of the answer fills about MM_PER_WORD of a half-width column at 9.4 pt.
-MM_PER_WORD = 1.0
-MIN_STACK_MM = 60.0
-MAX_STACK_MM = 230.0
-
-
-def png_header_size(head: bytes) -> tuple[int, int] | None:
-    """Width and height from a PNG's first 24 bytes (the IHDR chunk), without decoding the image."""
-    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n":
-        return None
-    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-
-
-def png_size(file: Path) -> tuple[int, int] | None:
-    try:
-        with open(file, "rb") as fh:
-            return png_header_size(fh.read(24))
-    except OSError:
-        return None
-
-
-@dataclass
-class Figure:
-    number: int
-    file: Path
-    rel: str
-    caption: str
-    name: str
-    screen: Path | None = None  # the rendering for the panel's slides (harness.figure_screen), when drawn
-
-    @property
-    def width_mm(self) -> float:
-        """The figure's printed width: its drawn size scaled by PRINT_SCALE (the matplotlib text of
-        every figure prints at the same size, about 5 pt), no taller than MAX_FIGURE_MM and no
-        wider than the text block. Small figures then share a row instead of each taking a page's
-        third, which is most of what keeps the report of 40 figures short."""
-        size = png_size(self.file)
-        if not size or not size[1]:
-            return TEXT_WIDTH_MM
-        width_in, height_in = size[0] / FIGURE_DPI, size[1] / FIGURE_DPI
-        width = width_in * 25.4 * PRINT_SCALE
-        width = min(width, MAX_FIGURE_MM * width_in / height_in, TEXT_WIDTH_MM)
-        if width <= BESIDE_TEXT_MM * 1.15:
-            width = min(width, BESIDE_TEXT_MM)
-        return round(width, 1)
-
-    beside: bool = False  # set by beside_answer: floated beside the answer, not in the rows below it
-
-    @property
-    def beside_text(self) -> bool:
-        """A figure no wider than about half the text block may float beside the answer, the text
-        flowing round it; a wider one gets a row of its own below the answer."""
-        return self.width_mm <= BESIDE_TEXT_MM
-
-    @property
-    def height_mm(self) -> float:
-        size = png_size(self.file)
-        return self.width_mm * size[1] / size[0] if size and size[0] else self.width_mm
-
-
-def beside_answer(figures: list[Figure], answer_words: int) -> None:
-    """Float the item's narrow figures beside its answer, in order, while their stack stays about
-    as tall as the answer's text (MM_PER_WORD) and within a page; the others go in rows below."""
-    room = min(max(answer_words * MM_PER_WORD, MIN_STACK_MM), MAX_STACK_MM)
-    stack = 0.0
-    for fig in figures:
-        if not fig.beside_text:
-            continue
-        stack += fig.height_mm
-        if stack > room and stack > fig.height_mm:  # the first narrow figure always floats
-            break
-        fig.beside = True
 
 
 @dataclass
@@ -372,7 +292,7 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
                     view.answer_html = render_markdown(view.answer_md)
                 except AnswerError as exc:
                     view.answer_error = str(exc)
-        beside_answer(view.figures, len((view.answer_md or "").split()))
+        beside_answer(view.figures)
         # Numbered in the order the page shows them: the figures beside the answer first.
         view.figures.sort(key=lambda f: not f.beside)
         for f in view.figures:

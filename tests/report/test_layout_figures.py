@@ -2,8 +2,9 @@
 import pytest
 
 from harness.context import FIGURE_DPI
-from harness.report.content import (BESIDE_TEXT_MM, MAX_FIGURE_MM, MAX_STACK_MM, MM_PER_WORD, TEXT_WIDTH_MM, Figure,
-                                    beside_answer, png_size)
+from harness.png import png_size
+from harness.report.figures import (BESIDE_TEXT_MM, MAX_FIGURE_MM, MAX_STACK_MM, TEXT_WIDTH_MM, Figure,
+                                    beside_answer)
 
 
 def saved_png(tmp_path, width_in: float, height_in: float):
@@ -54,23 +55,17 @@ def test_an_unreadable_file_takes_the_full_width(tmp_path):
     assert fig.width_mm == TEXT_WIDTH_MM and not fig.beside_text
 
 
-def test_floats_stop_before_their_stack_outgrows_the_answer_or_a_page(tmp_path):
-    """Five tall narrow figures (about 80 mm each) beside a long answer: they float while the stack
-    stays within a page, and the rest go to rows below, where two share a row."""
+def test_floats_stop_before_their_stack_outgrows_a_page(tmp_path):
+    """Five tall narrow figures (about 80 mm each): they float while the stack stays within a page,
+    the rest go to rows below, where two share a row."""
     figs = [saved_png(tmp_path, 6.4 + i / 10, 10) for i in range(5)]
-    beside_answer(figs, answer_words=5000)
+    beside_answer(figs)
     floated = [f for f in figs if f.beside]
     assert 1 <= len(floated) < len(figs) and floated == figs[:len(floated)]
-    assert sum(f.height_mm for f in floated) <= MAX_STACK_MM
-    # a short answer keeps only what its text can run beside; the first narrow figure always floats
-    for f in figs:
-        f.beside = False
-    beside_answer(figs, answer_words=10)
-    assert [f.beside for f in figs] == [True, False, False, False, False]
-    assert 10 * MM_PER_WORD < figs[0].height_mm
+    assert sum(f.height_mm for f in floated) <= MAX_STACK_MM < sum(f.height_mm for f in figs[:len(floated) + 1])
 
 
 def test_a_wide_figure_never_floats(tmp_path):
     strip, small = saved_png(tmp_path, 13, 3.8), saved_png(tmp_path, 5, 4.5)
-    beside_answer([strip, small], answer_words=1000)
+    beside_answer([strip, small])
     assert not strip.beside and small.beside
