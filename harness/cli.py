@@ -217,7 +217,7 @@ def cmd_settings(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness.run.catalogue import discover
+    from harness.run import catalogue
     from harness.report.render import FORMATS, write_reports
     from harness.run.store import resolve_run
 
@@ -227,7 +227,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise HarnessError(f"unknown format {','.join(unknown) or args.format!r}: choose from {','.join(FORMATS)}")
     langs = ["es", "en"] if args.lang == "both" else [args.lang]
     store = resolve_run(_root(args), args.run)
-    registry = discover()
+    # The report reads results, never runs an item: the catalogue (no Keras import) serves while current.
+    registry = catalogue.items()
     started = time.perf_counter()
     warn_if_no_team(store)
     out = Path(args.out) if args.out else None

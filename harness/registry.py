@@ -60,6 +60,11 @@ class Item:
     def module(self) -> ModuleType:
         return sys.modules[self.fn.__module__]
 
+    @property
+    def source_file(self) -> str:
+        """The file that defines the item (its answers live beside it, in answers/<lang>/)."""
+        return self.module.__file__
+
     def code_modules(self) -> list[ModuleType]:
         """The item's module plus the project modules it imports names from (one level)."""
         mods = {self.module.__name__: self.module}

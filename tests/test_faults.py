@@ -193,9 +193,14 @@ def test_point7_a_read_only_run_is_listed_and_reported_to_another_folder(tmp_pat
 # -- 15: the CLI answers without TensorFlow ------------------------------------------------------------
 
 PROBE = """
-import sys
+import json, sys
+from pathlib import Path
 from harness.cli import main
-codes = [main(["--root", sys.argv[1], "run", "9.9z"]), main(["--root", sys.argv[1], "list"])]
+other = Path(sys.argv[1] + "-other")  # a run folder with nothing computed yet: its report lists every item as not run
+(other / "empty").mkdir(parents=True)
+(other / "empty" / "manifest.json").write_text(json.dumps({"run_id": "empty", "profile": "smoke", "items": {}, "config": {}}))
+codes = [main(["--root", sys.argv[1], "run", "9.9z"]), main(["--root", sys.argv[1], "list"]),
+         main(["--root", str(other), "report", "--run", "empty", "--format", "html"])]
 print(codes, sorted(m for m in ("tensorflow", "keras") if m in sys.modules))
 """
 
@@ -206,12 +211,14 @@ def test_point15_run_and_list_answer_without_importing_tensorflow_or_keras(tmp_p
     warm = subprocess.run([sys.executable, "-c", "from harness.run import catalogue; r = catalogue.discover(); "
                            "c = catalogue.load(); print(sorted(r.items) == sorted(c.items) and all("
                            "r.get(i).code_digest() == c.get(i).code_digest() and r.get(i).needs == c.get(i).needs "
-                           "and r.get(i).title == c.get(i).title for i in r.items))"],
+                           "and r.get(i).title == c.get(i).title and r.get(i).source_file == c.get(i).source_file "
+                           "for i in r.items))"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert warm.stdout.strip() == "True", warm.stderr
     probe = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path / "reports")], cwd=ROOT, env=env,
                            capture_output=True, text=True, timeout=300)
-    assert probe.stdout.strip().splitlines()[-1] == "[2, 0] []", probe.stdout + probe.stderr
+    # `report` writes a run's report without Keras too: it reads the catalogue, not the items
+    assert probe.stdout.strip().splitlines()[-1] == "[2, 0, 0] []", probe.stdout + probe.stderr
     assert "unknown item '9.9z'" in probe.stderr
 
 

@@ -219,7 +219,7 @@ def _pick(text: Any, lang: str) -> str:
 
 def _module_file(registry: Registry, item_id: str) -> str | None:
     item = registry.items.get(item_id)
-    return item.module.__file__ if item else None
+    return item.source_file if item else None
 
 
 def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:

@@ -12,6 +12,7 @@ import logging
 import re
 import urllib.parse
 from functools import lru_cache
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any, Callable
 
@@ -62,7 +63,9 @@ def _side_by_side(view: RunView) -> list[Any]:
     return picks if len(picks) == 2 else []
 
 
-def render_html(view: RunView, templates: Path | None = None) -> str:
+def render_html(view: RunView, templates: Path | None = None, coloured_code: bool = True) -> str:
+    """The report's HTML. `coloured_code=False` prints the model-code appendix in plain type: the
+    PDF's version, where the colour spans cost a fifth of WeasyPrint's time and paper does not need them."""
     templates = templates or template_files.folder()
     s = view.s
     labels = {"ok": s["ok"], "cached": s["cached"], "failed": s["failed"], "skipped": s["skipped"],
@@ -91,7 +94,7 @@ def render_html(view: RunView, templates: Path | None = None) -> str:
         fmt=lambda v: format_value(v, lang), seconds=lambda v: _seconds(v, lang),
         short=lambda v: _short(v, lang), status_label=lambda st: labels.get(st, st),
         yesno=lambda b: s["yes"] if b else s["no"],
-        highlight=highlight_python,
+        highlight=highlight_python if coloured_code else plain_python,
     )
 
 
@@ -122,6 +125,11 @@ def highlight_python(src: str) -> str:
     quick run rendered in about half the time without them)."""
     html = pyg_highlight(src, PythonLexer(), HtmlFormatter(cssclass="highlight"))
     return _plain_token_span().sub(r"\1", html)
+
+
+def plain_python(src: str) -> str:
+    """The code as highlight_python lays it out, without colour: one text box per listing."""
+    return f'<div class="highlight"><pre>{html_escape(src)}</pre></div>'
 
 
 def _flat(tree: dict[str, Any], prefix: str = ""):
@@ -173,12 +181,11 @@ def write_report(store: RunStore, registry: Registry, lang: str = "es", formats:
     names = output_names(lang)
     out = Path(out) if out is not None else store.dir
     written: dict[str, Path] = {}
-    html = render_html(view, templates) if {"html", "pdf"} & set(formats) else None
     if "html" in formats:
-        atomic_write_text(out / names["html"], html)
+        atomic_write_text(out / names["html"], render_html(view, templates))
         written["html"] = out / names["html"]
     if "pdf" in formats:
-        write_pdf(html, store.dir, out / names["pdf"])
+        write_pdf(render_html(view, templates, coloured_code=False), store.dir, out / names["pdf"])
         written["pdf"] = out / names["pdf"]
     if "ipynb" in formats:
         from harness.report.notebook import write_notebook

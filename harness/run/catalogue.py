@@ -20,7 +20,7 @@ import harness
 from harness.registry import Item, Registry
 
 PACKAGES = ("harness", "experiments")
-VERSION = 1  # of the file's layout
+VERSION = 2  # of the file's layout (2: each item's source file)
 
 
 @dataclass(frozen=True)
@@ -28,9 +28,14 @@ class ListedItem(Item):
     """An item as the catalogue knows it: everything but its function, and its code's digest."""
 
     digest: str = ""
+    file: str = ""
 
     def code_digest(self) -> str:
         return self.digest
+
+    @property
+    def source_file(self) -> str:
+        return self.file
 
 
 def catalogue_path() -> Path:
@@ -64,7 +69,8 @@ def save(registry: Registry) -> None:
     """Keep what `registry` (just discovered) knows; a failure to write only costs the next command time."""
     items = [{"id": it.id, "title": it.title, "section": it.section, "needs": list(it.needs),
               "config": list(it.config), "uses_data": it.uses_data, "order": it.order,
-              "shows": list(it.shows), "digest": it.code_digest()} for it in registry.items.values()]
+              "shows": list(it.shows), "digest": it.code_digest(), "file": it.source_file}
+             for it in registry.items.values()]
     path = catalogue_path()
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -84,7 +90,7 @@ def load() -> Registry | None:
             registry.items[entry["id"]] = ListedItem(
                 id=entry["id"], title=entry["title"], section=entry["section"], fn=None,
                 needs=tuple(entry["needs"]), config=tuple(entry["config"]), uses_data=entry["uses_data"],
-                order=entry["order"], shows=tuple(entry["shows"]), digest=entry["digest"])
+                order=entry["order"], shows=tuple(entry["shows"]), digest=entry["digest"], file=entry["file"])
         return registry
     except (OSError, ValueError, KeyError, TypeError, AttributeError):  # absent or damaged: discover instead
         return None
