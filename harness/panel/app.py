@@ -40,13 +40,14 @@ def build_app(root: Path, run_id: str | None, registry: Registry | None = None, 
         app.panel, app.panel_theme, app.panel_lang = panel, theme, start
         with gr.Row(elem_id="panel-head"):
             title = gr.HTML(_title_html(panel, start), elem_id="panel-title", js_on_load=None)
+            # What is missing for the talk, in the header from the first paint: it takes no height
+            # from the slides (a line above the deck cost the slide figures a px of text each).
+            check = gr.HTML(pretalk_html(panel, start), elem_id="pretalk", js_on_load=None)
             lang = gr.Radio(list(LANGS), value=start, label=s0["panel_language"], scale=0, min_width=160,
                             container=False, elem_id="lang")
         with gr.Tabs(elem_id="panel-tabs"):
             views = {}
             with gr.Tab(s0["panel_tab_presentation"], id="presentation") as views["presentation"]:
-                # What is missing for the talk, there from the first paint: the deck fits below it.
-                check = gr.HTML(pretalk_html(panel, start), elem_id="pretalk", js_on_load=None)
                 deck = gr.HTML(deck_html(panel, start), elem_id="deck-host", js_on_load=None)
             with gr.Tab(s0["panel_tab_items"], id="items") as views["items"]:
                 items_ui = tabs.items_tab(panel, item_ids)

@@ -128,7 +128,7 @@ def slide_html(panel: Panel, lang: str, idx: int, total: int, it: ItemView) -> s
                     f"<code>{esc(it.command)}</code></div>")
     figure = (f"<figure class='slide-fig'><img alt='{esc(p['caption'])}' src='{uri}'>"
               f"<figcaption>{esc(p['caption'])}</figcaption></figure>") if uri else ""
-    layers = layer_table(it, p["figure"]) if p["figure"] and p["figure"].screen is None else None
+    layers = layer_table(it, p["figure"])
     if layers is not None:
         figure = _layer_table_html(s, lang, layers)
     kind = " no-fig" if not figure else (" wide" if is_wide(uri) and layers is None else "")
