@@ -17,9 +17,9 @@ from typing import Any
 
 from harness.png import png_size
 
-# The box the slide's image gets at 1280 × 720 (templates/panel.css, measured in Chromium, the
-# caption below the image): beside the text, or (wider than WIDE_RATIO) under it, full width,
-# where it is at least this tall (more when the slide's text is short).
+# The box the slide's image gets at 1280 × 720 under templates/panel.css (the caption below the
+# image): beside the text, or (wider than WIDE_RATIO) under it, full width, where it is at least
+# this tall. How they were measured: benchmarks/RESULTS.md, 2026-11-28 09:10 entry.
 SLIDE_BOX = (700, 430)
 WIDE_BOX = (1180, 225)
 WIDE_RATIO = 2.2

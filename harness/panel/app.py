@@ -41,7 +41,7 @@ def build_app(root: Path, run_id: str | None, registry: Registry | None = None, 
         with gr.Row(elem_id="panel-head"):
             title = gr.HTML(_title_html(panel, start), elem_id="panel-title", js_on_load=None)
             # What is missing for the talk, in the header from the first paint: it takes no height
-            # from the slides (a line above the deck cost the slide figures a px of text each).
+            # from the slides (a line above the deck shrank every slide's figure: benchmarks/RESULTS.md).
             check = gr.HTML(pretalk_html(panel, start), elem_id="pretalk", js_on_load=None)
             lang = gr.Radio(list(LANGS), value=start, label=s0["panel_language"], scale=0, min_width=160,
                             container=False, elem_id="lang")

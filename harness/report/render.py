@@ -65,7 +65,8 @@ def _side_by_side(view: RunView) -> list[Any]:
 
 def render_html(view: RunView, templates: Path | None = None, coloured_code: bool = True) -> str:
     """The report's HTML. `coloured_code=False` prints the model-code appendix in plain type: the
-    PDF's version, where the colour spans cost a fifth of WeasyPrint's time and paper does not need them."""
+    PDF's version: paper does not need the colour spans, and each costs WeasyPrint layout time
+    (benchmarks/RESULTS.md, 2026-11-28 09:50 entry)."""
     templates = templates or template_files.folder()
     s = view.s
     labels = {"ok": s["ok"], "cached": s["cached"], "failed": s["failed"], "skipped": s["skipped"],
