@@ -212,10 +212,12 @@ class Context:
         import matplotlib.pyplot as plt
 
         from harness.figure_screen import save_for_screen, smallest_text_pt
+        from harness.png import drop_opaque_alpha
 
         path = self.out_dir / "figures" / f"{stem}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
+        drop_opaque_alpha(path)
         text_pt = smallest_text_pt(fig)
         screen = path.with_name(f"{stem}.screen.png")
         screen_px = save_for_screen(fig, screen, dpi)

@@ -18,3 +18,17 @@ def png_size(file: Path) -> tuple[int, int] | None:
             return png_header_size(fh.read(24))
     except OSError:
         return None
+
+
+def drop_opaque_alpha(file: Path) -> bool:
+    """Re-save an RGBA PNG whose every pixel is opaque as RGB (Matplotlib writes RGBA even on a white
+    page). The PDF writer splits an alpha channel into a mask of its own and re-encodes both, so an
+    opaque figure is cheaper to print without one. Returns whether the file changed."""
+    from PIL import Image
+
+    with Image.open(file) as image:
+        if image.mode != "RGBA" or image.getchannel("A").getextrema() != (255, 255):
+            return False
+        rgb = image.convert("RGB")
+    rgb.save(file, format="PNG")
+    return True

@@ -8,9 +8,7 @@ else (no network, no /etc/passwd).
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
-import urllib.parse
 from functools import lru_cache
 from html import escape as html_escape
 from pathlib import Path
@@ -21,14 +19,13 @@ from pygments import highlight as pyg_highlight
 from pygments.formatters import HtmlFormatter
 from pygments.token import STANDARD_TYPES
 from pygments.lexers import PythonLexer
-from weasyprint.urls import URLFetcher
 
 from harness import templates as template_files
 from harness.report.answers import localise
 from harness.report.content import RunView, build, dataset_source, format_value, render_markdown, strings
 from harness.errors import HarnessError
 from harness.registry import Registry
-from harness.run.store import RunStore, atomic_write_bytes, atomic_write_text
+from harness.run.store import RunStore, atomic_write_text
 
 FORMATS = ("html", "pdf", "ipynb")
 
@@ -85,7 +82,8 @@ def render_html(view: RunView, templates: Path | None = None, coloured_code: boo
     lang = view.lang
     return template.render(
         run=view, s=s, lang=view.lang, title=view.title, css=css,
-        pygments_css=HtmlFormatter(style=CODE_STYLE).get_style_defs(".highlight"),
+        # Plain code has no token spans: the PDF skips the colour rules, and matching them.
+        pygments_css=HtmlFormatter(style=CODE_STYLE).get_style_defs(".highlight") if coloured_code else "",
         generated=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
         checks_passed=passed, checks_total=total, side_by_side=_side_by_side(view),
         env=manifest.get("environment", {}), dataset=manifest.get("dataset"),
@@ -141,59 +139,60 @@ def _flat(tree: dict[str, Any], prefix: str = ""):
             yield f"{prefix}{key}", value
 
 
-class RunFolderFetcher(URLFetcher):
-    """Admits file:// URLs inside the run folder; refuses everything else and remembers it."""
-
-    def __init__(self, folder: Path) -> None:
-        super().__init__(allowed_protocols={"file"}, fail_on_errors=False)
-        self.folder = folder.resolve()
-        self.refused: list[str] = []
-
-    def inside(self, url: str) -> bool:
-        parsed = urllib.parse.urlsplit(url)
-        if parsed.scheme != "file":
-            return False
-        path = Path(urllib.parse.unquote(parsed.path)).resolve()
-        return path == self.folder or self.folder in path.parents
-
-    def fetch(self, url: str, headers: dict | None = None):
-        if not self.inside(url):
-            self.refused.append(url)
-            raise ValueError(f"refused to fetch {url}: only files inside the run folder")
-        return super().fetch(url, headers)
-
-
-def write_pdf(html: str, folder: Path, out: Path) -> list[str]:
-    from weasyprint import HTML
-
-    fetcher = RunFolderFetcher(folder)
-    # WeasyPrint logs every refused URL as a warning; the fetcher keeps the list instead.
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    pdf = HTML(string=html, base_url=str(folder.resolve()) + "/", url_fetcher=fetcher).write_pdf()
-    atomic_write_bytes(out, pdf)
-    return fetcher.refused
-
-
 def write_report(store: RunStore, registry: Registry, lang: str = "es", formats: list[str] | tuple[str, ...] = FORMATS,
-                 templates: Path | None = None, out: Path | None = None) -> dict[str, Path]:
-    """`out`: the folder the files go to (default the run folder; another one for a read-only run)."""
+                 templates: Path | None = None, out: Path | None = None, pdf_aside: bool = False) -> dict[str, Path]:
+    """`out`: the folder the files go to (default the run folder; another one for a read-only run).
+
+    `pdf_aside`: lay out the PDF in a forked process while this one writes the HTML and the
+    notebook. WeasyPrint's layout is pure Python on one core and most of a report's time, so a
+    second core takes the rest off its path. Only for a caller with no threads of its own to
+    fork (the CLI); the panel writes in one process.
+    """
     strings(lang)  # an unknown language fails before anything is written
     view = build(store, registry, lang)
     names = output_names(lang)
     out = Path(out) if out is not None else store.dir
     written: dict[str, Path] = {}
-    if "html" in formats:
-        atomic_write_text(out / names["html"], render_html(view, templates))
-        written["html"] = out / names["html"]
+    pdf_job = None
     if "pdf" in formats:
-        write_pdf(render_html(view, templates, coloured_code=False), store.dir, out / names["pdf"])
+        pdf_html = render_html(view, templates, coloured_code=False)
+        if pdf_aside and len(formats) > 1:
+            pdf_job = _aside(_write_pdf, pdf_html, store.dir, out / names["pdf"])
+        else:
+            _write_pdf(pdf_html, store.dir, out / names["pdf"])
         written["pdf"] = out / names["pdf"]
-    if "ipynb" in formats:
-        from harness.report.notebook import write_notebook
+    try:
+        if "html" in formats:
+            atomic_write_text(out / names["html"], render_html(view, templates))
+            written["html"] = out / names["html"]
+        if "ipynb" in formats:
+            from harness.report.notebook import write_notebook
 
-        write_notebook(view, out / names["ipynb"])
-        written["ipynb"] = out / names["ipynb"]
-    return written
+            write_notebook(view, out / names["ipynb"])
+            written["ipynb"] = out / names["ipynb"]
+    finally:
+        if pdf_job is not None:
+            pool, future = pdf_job
+            try:
+                future.result()  # the PDF's own error, if any, surfaces here
+            finally:
+                pool.shutdown()
+    return {fmt: written[fmt] for fmt in FORMATS if fmt in written}
+
+
+def _write_pdf(html: str, folder: Path, out: Path) -> list[str]:
+    from harness.report import pdf  # WeasyPrint loads here: in the PDF's own process when aside
+
+    return pdf.write_pdf(html, folder, out)
+
+
+def _aside(function: Callable, *args: Any):
+    """Start function(*args) in one forked worker; returns (pool, future)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    return pool, pool.submit(function, *args)
 
 
 def write_reports(store: RunStore, registry: Registry, langs: list[str] | tuple[str, ...] = ("es", "en"),
@@ -210,8 +209,9 @@ def write_reports(store: RunStore, registry: Registry, langs: list[str] | tuple[
 
     for lang in langs:
         strings(lang)  # an unknown language fails here, before any worker starts
-    if len(langs) < 2 or (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return {lang: write_report(store, registry, lang, formats, out=out) for lang in langs}
+    spare_core = (os.cpu_count() or 1) >= 2 and "fork" in multiprocessing.get_all_start_methods()
+    if len(langs) < 2 or not spare_core:
+        return {lang: write_report(store, registry, lang, formats, out=out, pdf_aside=spare_core) for lang in langs}
     global _FORKED
     _FORKED = (store, registry, tuple(formats), out)
     try:

@@ -9,7 +9,8 @@ import pytest
 from harness.config import load_config
 from harness.report.content import build, strings
 from harness.errors import HarnessError
-from harness.report.render import RunFolderFetcher, write_pdf, write_report, write_reports
+from harness.report.pdf import RunFolderFetcher, write_pdf
+from harness.report.render import write_report, write_reports
 from harness.run.runner import Runner
 from harness.run.store import RunStore
 from tests.conftest import toy_dataset
@@ -421,3 +422,26 @@ def test_an_items_time_includes_the_units_it_gathered():
     entry["units"]["z8"]["fingerprint"] = "old"  # a unit computed at other settings is not this item's
     assert item_timing(result, entry)["wall_s"] == 125.0
     assert item_timing({"timing": {"wall_s": 3.0}}, {}) == {"wall_s": 3.0}
+
+
+def test_one_language_lays_out_its_pdf_aside_to_the_same_pages(run_store, tmp_path):
+    """`harness report --lang es` forks the PDF's layout beside the HTML and the notebook: same
+    files, and the same PDF text as one process writes."""
+    aside = write_reports(run_store, REG, ("es",), out=tmp_path / "aside")["es"]
+    inline = write_report(run_store, REG, "es", out=tmp_path / "inline")
+    assert [p.name for p in aside.values()] == [p.name for p in inline.values()]
+    assert pdf_text(aside["pdf"]) == pdf_text(inline["pdf"])
+
+
+def test_a_pdf_that_fails_aside_is_one_clear_error_and_the_other_files_are_written(run_store, tmp_path, monkeypatch):
+    import harness.report.pdf
+
+    def broken(html, folder, out):
+        raise HarnessError("report.pdf: the layout failed")
+
+    monkeypatch.setattr(harness.report.pdf, "write_pdf", broken)  # the forked worker inherits it
+    out = tmp_path / "out"
+    with pytest.raises(HarnessError, match="the layout failed"):
+        write_report(run_store, REG, "es", out=out, pdf_aside=True)
+    assert (out / "report.html").stat().st_size > 0 and (out / "submission.ipynb").stat().st_size > 0
+    assert not (out / "report.pdf").exists()
