@@ -187,31 +187,38 @@ class Context:
             "detail": bool(detail),
         }
 
-    def figure(self, name: str, fig: Any, caption: Text, dpi: int = FIGURE_DPI) -> Path:
+    def figure(self, name: str, fig: Any, caption: Text, dpi: int = FIGURE_DPI, screen: Any = None) -> Path:
         """Save a matplotlib figure as PNG and close it.
 
         `fig` is either a Figure (language-neutral: an image grid with no text) or a callable
         `make(lang) -> Figure`, drawn once per language and saved as <name>.es.png and <name>.en.png.
+        `screen`, a callable like `make`, draws the figure again for the panel's slides when the
+        report's layout cannot carry large text (labels that would collide); by default the slide's
+        renderings are drawn from the report's figure itself.
         Returns the path of the file saved first (the Spanish one for a per-language figure).
         """
         _name(name)
         if not callable(fig):
+            if screen is not None:
+                raise HarnessError(f"item {self.id}: figure '{name}' has a screen drawing but no per-language one; "
+                                   f"pass the figure as make(lang) too")
             saved = self._save_figure(fig, name, dpi)
             self.result["figures"].append({"name": name, "file": self._rel(saved["file"]), "caption": bilingual(caption),
                                            **self._sizes({lang: saved for lang in LANGS})})
             return saved["file"]
-        saved = {lang: self._save_figure(fig(lang), f"{name}.{lang}", dpi) for lang in LANGS}
+        saved = {lang: self._save_figure(fig(lang), f"{name}.{lang}", dpi, screen and (lambda lg=lang: screen(lg)))
+                 for lang in LANGS}
         files = {lang: self._rel(one["file"]) for lang, one in saved.items()}
         self.result["figures"].append({"name": name, "file": files["es"], "files": files, "caption": bilingual(caption),
                                        **self._sizes(saved)})
         return saved["es"]["file"]
 
-    def _save_figure(self, fig: Any, stem: str, dpi: int) -> dict[str, Any]:
-        """<stem>.png for the report, then <stem>.screen.png for the panel's slide (harness.figure_screen),
+    def _save_figure(self, fig: Any, stem: str, dpi: int, screen_fig: Callable[[], Any] | None = None) -> dict[str, Any]:
+        """<stem>.png for the report, then the panel's slide renderings (harness.figure_screen.save_screens),
         with the height in px of the smallest text in each PNG (None: no text, or no screen rendering)."""
         import matplotlib.pyplot as plt
 
-        from harness.figure_screen import save_for_screen, smallest_text_pt
+        from harness.figure_screen import save_screens, smallest_text_pt
         from harness.png import drop_opaque_alpha
 
         path = self.out_dir / "figures" / f"{stem}.png"
@@ -219,19 +226,22 @@ class Context:
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
         drop_opaque_alpha(path)
         text_pt = smallest_text_pt(fig)
-        screen = path.with_name(f"{stem}.screen.png")
-        screen_px = save_for_screen(fig, screen, dpi)
+        if screen_fig is not None:  # the slide's own drawing of it
+            plt.close(fig)
+            fig = screen_fig()
+        screens = save_screens(fig, path, dpi, own_drawing=screen_fig is not None)
         plt.close(fig)
-        return {"file": path, "text_px": None if text_pt is None else round(text_pt * dpi / 72.0, 2),
-                "screen": screen if screen_px is not None else None, "screen_text_px": screen_px}
+        return {"file": path, "text_px": None if text_pt is None else round(text_pt * dpi / 72.0, 2), **screens}
 
     def _sizes(self, saved: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """What the panel needs to show a figure readably: its smallest text per language, and the
-        screen rendering with its own smallest text when every language has one."""
+        screen renderings with their own smallest text when every language has them."""
         out: dict[str, Any] = {"text_px": {lang: one["text_px"] for lang, one in saved.items()}}
         if all(one["screen"] is not None for one in saved.values()):
             out["screen"] = {lang: self._rel(one["screen"]) for lang, one in saved.items()}
             out["screen_text_px"] = {lang: one["screen_text_px"] for lang, one in saved.items()}
+            out["screen_large"] = {lang: self._rel(one["screen_large"]) for lang, one in saved.items()}
+            out["screen_large_text_px"] = {lang: one["screen_large_text_px"] for lang, one in saved.items()}
         return out
 
     def _rel(self, path: Path) -> str:

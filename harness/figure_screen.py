@@ -8,10 +8,17 @@ tall. The screen rendering draws the figure k times smaller in inches at k times
 the same pixels, every text (and line) k times larger against the data, k chosen so that the
 smallest text reaches MIN_TEXT_PX in the slide's box. The layout is recomputed at the new size
 (tight_layout) so larger labels push the axes in instead of overlapping.
+
+A large viewport (a 1920 × 1080 projector) gives the slide's image boxes about 1.6 times as many
+pixels: the rendering for 1280 × 720 shown there has its text at 22–30 px and its plots squeezed
+between labels drawn for a smaller box. A second rendering (LARGE) is drawn for those boxes, with
+a smaller k: the text still at LARGE.min_px there, and the room it gives back goes to the plots.
+The panel's slide lets the browser pick one by the viewport's size (harness/panel/deck.py).
 """
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +34,32 @@ MIN_TEXT_PX = 15.0   # the target is 14 px as shown; one px of margin for roundi
 MAX_SHRINK = 3.0     # beyond this the plot area itself becomes too small to read: keep what k gives
 
 
+@dataclass(frozen=True)
+class Screen:
+    """A viewport a rendering is drawn for: the slide's two image boxes there, and the smallest text wanted."""
+
+    slide_box: tuple[int, int]
+    wide_box: tuple[int, int]
+    min_px: float
+    suffix: str  # <stem><suffix>.png
+
+
+NORMAL = Screen(SLIDE_BOX, WIDE_BOX, MIN_TEXT_PX, ".screen")
+# The same boxes at 1920 × 1080 (measured as SLIDE_BOX; benchmarks/RESULTS.md, 2026-11-28 12:30 entry).
+# 20 px there: the rendering still shows 14 px or more down to the 1600 × 850 viewport the deck picks
+# it from (LARGE_MEDIA), where its boxes are about 0.75 as large.
+LARGE = Screen((1084, 794), (1826, 481), 20.0, ".screen-large")
+LARGE_MEDIA = "(min-width: 1600px) and (min-height: 850px)"
+
+
 def is_wide(width: int, height: int) -> bool:
     """A figure much wider than tall (panels side by side) goes under the slide's text, full width."""
     return height > 0 and width / height > WIDE_RATIO
 
 
-def display_scale(width: int, height: int) -> float:
+def display_scale(width: int, height: int, screen: Screen = NORMAL) -> float:
     """Displayed size / natural size of a `width` × `height` px image in its slide box (object-fit: contain)."""
-    box_w, box_h = WIDE_BOX if is_wide(width, height) else SLIDE_BOX
+    box_w, box_h = screen.wide_box if is_wide(width, height) else screen.slide_box
     return min(box_w / width, box_h / height)
 
 
@@ -61,16 +86,16 @@ def smallest_text_pt(fig: Any) -> float | None:
     return min(sizes) if sizes else None
 
 
-def text_px_shown(text_pt: float, dpi: float, width: int, height: int) -> float:
+def text_px_shown(text_pt: float, dpi: float, width: int, height: int, screen: Screen = NORMAL) -> float:
     """How tall `text_pt` drawn at `dpi` is on screen once the image is scaled into its slide box."""
-    return text_pt * dpi / 72.0 * display_scale(width, height)
+    return text_pt * dpi / 72.0 * display_scale(width, height, screen)
 
 
-def save_for_screen(fig: Any, path: Path, dpi: float) -> float | None:
+def save_for_screen(fig: Any, path: Path, dpi: float, screen: Screen = NORMAL) -> float | None:
     """Save `fig` for the slide at `path`; returns the height in px of its smallest text in that PNG
     (as shown, it is this times the displayed / natural width: text_px_shown).
 
-    k grows until that text reaches MIN_TEXT_PX, but never so far that two texts collide that did
+    k grows until that text reaches `screen.min_px` in `screen`'s boxes, but never so far that two texts collide that did
     not collide as drawn (a layer diagram's words outgrowing their box, labels meeting): then k is
     halved back towards the largest k that fitted, and the largest found is kept. A figure without
     text (an image grid), or one whose text collides at once, gets no screen rendering (None):
@@ -91,11 +116,12 @@ def save_for_screen(fig: Any, path: Path, dpi: float) -> float | None:
             collided_k = k
         else:
             fig.savefig(path, dpi=dpi * k, bbox_inches="tight")
-            png_px, shown, saved_k = text_pt * dpi * k / 72.0, text_px_shown(text_pt, dpi * k, *png_size(path)), k
-            if shown >= MIN_TEXT_PX or k >= MAX_SHRINK:
+            png_px, saved_k = text_pt * dpi * k / 72.0, k
+            shown = text_px_shown(text_pt, dpi * k, *png_size(path), screen)
+            if shown >= screen.min_px or k >= MAX_SHRINK:
                 break
         if collided_k is None:
-            k = min(MAX_SHRINK, k * MIN_TEXT_PX / shown * 1.03)
+            k = min(MAX_SHRINK, k * screen.min_px / shown * 1.03)
         elif saved_k is None or collided_k - saved_k < 0.08:
             break
         else:  # between the largest k that fitted and the smallest that collided
@@ -107,6 +133,34 @@ def save_for_screen(fig: Any, path: Path, dpi: float) -> float | None:
         fig.set_size_inches(width_in / saved_k, height_in / saved_k)
         _relayout(fig)
     return None if png_px is None else round(png_px, 2)
+
+
+def save_screens(fig: Any, report_png: Path, dpi: float, own_drawing: bool) -> dict[str, Any]:
+    """The slide's renderings of `fig` beside the report's <stem>.png: <stem>.screen.png (NORMAL) and
+    <stem>.screen-large.png (LARGE), each from the figure's drawn size; `own_drawing` when `fig` is
+    drawn for the slide, not the report's figure. Returns the files and their smallest text (px):
+    screen None when no rendering helps (the slide shows the report's PNG); screen_large the
+    report's PNG itself when that already reads at 1920 × 1080."""
+    size = fig.get_size_inches()
+    saved = {}
+    for kind in (NORMAL, LARGE):
+        fig.set_size_inches(size)  # each rendering starts from the drawn size, not the previous one's
+        target = report_png.with_name(f"{report_png.stem}{kind.suffix}.png")
+        saved[kind] = (target, save_for_screen(fig, target, dpi, kind))
+    (screen, screen_px), (large, large_px) = saved[NORMAL], saved[LARGE]
+    if screen_px is None:
+        if large_px is not None:  # one drawing or none: the slide must not switch to another at 1920
+            large.unlink()
+        return {"screen": None, "screen_text_px": None}
+    if large_px is None:  # the drawn size already reads in the large boxes: no smaller text than drawn
+        if own_drawing:  # the report's PNG is another drawing: save this one as drawn
+            fig.set_size_inches(size)
+            _relayout(fig)
+            fig.savefig(large, dpi=dpi, bbox_inches="tight")
+        else:
+            large = report_png
+        large_px = round(smallest_text_pt(fig) * dpi / 72.0, 2)
+    return {"screen": screen, "screen_text_px": screen_px, "screen_large": large, "screen_large_text_px": large_px}
 
 
 def collisions(fig: Any) -> int:

@@ -7,7 +7,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from harness.figure_screen import collisions, display_scale, save_for_screen, text_px_shown  # noqa: E402
+from harness.figure_screen import (LARGE, NORMAL, collisions, display_scale, is_wide, save_for_screen,  # noqa: E402
+                                   save_screens, text_px_shown)
 from harness.report.content import png_size  # noqa: E402
 
 
@@ -73,3 +74,78 @@ def test_an_image_grid_without_text_gets_no_second_rendering(tmp_path):
     assert save_for_screen(fig, tmp_path / "screen.png", 110) is None
     assert not (tmp_path / "screen.png").exists()
     plt.close(fig)
+
+
+def plot_share(fig) -> float:
+    """The plots' share of the figure's height: what the text leaves to the data."""
+    return max(ax.get_position().height for ax in fig.axes)
+
+
+def test_a_large_viewport_gets_taller_plots_with_text_still_large(tmp_path):
+    """LARGE's boxes are ~1.6 × NORMAL's: its rendering needs a smaller k for its text, so the plots
+    keep more of the height; the text still reaches LARGE.min_px there (and 14 px in NORMAL's box)."""
+    fig = curves()
+    report = tmp_path / "curves.png"
+    fig.savefig(report, dpi=110, bbox_inches="tight")
+    size = fig.get_size_inches()
+    normal_px = save_for_screen(fig, tmp_path / "normal.png", 110, NORMAL)
+    normal_share = plot_share(fig)
+    fig.set_size_inches(size)
+    large_px = save_for_screen(fig, tmp_path / "large.png", 110, LARGE)
+    large_share = plot_share(fig)
+    assert normal_px is not None and large_px is not None and collisions(fig) == 0
+    assert large_px * display_scale(*png_size(tmp_path / "large.png"), LARGE) >= LARGE.min_px - 0.5
+    assert large_px < normal_px and large_share > normal_share + 0.05, (normal_share, large_share)
+    plt.close(fig)
+
+
+def test_save_screens_keeps_the_two_renderings_in_step(tmp_path):
+    fig = curves()
+    report = tmp_path / "curves.png"
+    fig.savefig(report, dpi=110, bbox_inches="tight")
+    out = save_screens(fig, report, 110, own_drawing=False)
+    assert out["screen"] == tmp_path / "curves.screen.png" and out["screen_large"] == tmp_path / "curves.screen-large.png"
+    assert out["screen"].exists() and out["screen_large"].exists()
+    plt.close(fig)
+    grid, axes = plt.subplots(1, 2, figsize=(3, 1.5))  # no text: neither rendering, nothing left behind
+    for ax in axes:
+        ax.imshow(np.zeros((4, 4)))
+        ax.axis("off")
+    grid.savefig(tmp_path / "grid.png", dpi=110)
+    assert save_screens(grid, tmp_path / "grid.png", 110, own_drawing=False) == {"screen": None, "screen_text_px": None}
+    assert sorted(p.name for p in tmp_path.glob("grid*")) == ["grid.png"]
+    plt.close(grid)
+
+
+# The 1.2c freezing proof as a full run measured it (tables freezing_proof): D has 10 weight tensors, G 26.
+PROOF = {"d_step_D": {"n": 10, "changed": 10, "identical": 0, "max_abs_change": 2.52e-3},
+         "d_step_G": {"n": 26, "changed": 0, "identical": 26, "max_abs_change": 0.0},
+         "g_step_D": {"n": 10, "changed": 0, "identical": 10, "max_abs_change": 0.0},
+         "g_step_G": {"n": 26, "changed": 26, "identical": 0, "max_abs_change": 9.99e-3}}
+
+
+def test_the_freezing_proof_reads_at_14_px_on_the_slide_and_the_report_keeps_its_strip(tmp_path):
+    """1.2c's strip, scaled into the slide at 1280 × 720, stopped at 13.5 px (its bar notes collide
+    beyond); its slide drawing stands beside the text, at 14 px or more in both languages and sizes."""
+    from experiments.gan.c_adversarial import proof_figure, proof_screen_figure
+    from harness.config import load_config
+    from harness.context import Context
+
+    ctx = Context("1.2c", load_config("smoke"), (), 0, tmp_path, None, {})
+    ctx.figure("freezing_proof", lambda lang: proof_figure(PROOF, lang), "proof",
+               screen=lambda lang: proof_screen_figure(PROOF, lang))
+    entry = ctx.result["figures"][0]
+    for lang in ("es", "en"):
+        screen, large = tmp_path / entry["screen"][lang], tmp_path / entry["screen_large"][lang]
+        assert not is_wide(*png_size(screen))  # beside the talking points, not in the 225 px strip under them
+        assert entry["screen_text_px"][lang] * display_scale(*png_size(screen), NORMAL) >= 14, lang
+        assert entry["screen_large_text_px"][lang] * display_scale(*png_size(large), LARGE) >= 14, lang
+        drawn = proof_screen_figure(PROOF, lang)
+        assert collisions(drawn) == 0
+        plt.close(drawn)
+        # The report's PNG is the report's strip, byte for byte as drawn without a slide in mind.
+        alone = tmp_path / f"alone.{lang}.png"
+        strip = proof_figure(PROOF, lang)
+        strip.savefig(alone, dpi=110, bbox_inches="tight")
+        plt.close(strip)
+        assert (tmp_path / entry["files"][lang]).read_bytes() == alone.read_bytes()

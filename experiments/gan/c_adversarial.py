@@ -95,11 +95,13 @@ PROOF_WORDS = {
     "es": {"steps": ("paso de D: D", "paso de D: G", "paso de G: D", "paso de G: G"), "changed": "cambiaron",
            "identical": "idénticos bit a bit", "all_identical": "todos idénticos",
            "tensors": "tensores de pesos (entrenables y no entrenables)",
-           "title": "Prueba del congelamiento: qué cambió cada paso"},
+           "title": "Prueba del congelamiento: qué cambió cada paso",
+           "screen_title": "Qué cambió cada paso", "screen_tensors": "tensores de pesos", "max": "máx"},
     "en": {"steps": ("D step: D", "D step: G", "G step: D", "G step: G"), "changed": "changed",
            "identical": "bit-identical", "all_identical": "all identical",
            "tensors": "weight tensors (trainable and non-trainable)",
-           "title": "Freezing proof: what each step changed"},
+           "title": "Freezing proof: what each step changed",
+           "screen_title": "What each step changed", "screen_tensors": "weight tensors", "max": "max"},
 }
 
 
@@ -125,6 +127,42 @@ def proof_figure(proof: dict[str, Any], lang: str) -> Any:
     ax.set_xlabel(w["tensors"])
     ax.set_title(w["title"], fontsize=10)
     ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def proof_screen_figure(proof: dict[str, Any], lang: str) -> Any:
+    """The same bars drawn for a slide: taller than wide, so it sits beside the talking points
+    where the box is tall enough for rows of large text (the report's strip, shown full width
+    under them, left 225 px for four rows and their notes); shorter words, the legend on top."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    w = PROOF_WORDS[lang]
+    keys = list(zip(("d_step_D", "d_step_G", "g_step_D", "g_step_G"), w["steps"]))
+    fig, ax = plt.subplots(figsize=(5.6, 4.4))
+    for i, (key, label) in enumerate(keys):
+        change = proof[key]
+        ax.barh(i, change["changed"], height=0.55, color="#e76f51", label=w["changed"] if i == 0 else None)
+        ax.barh(i, change["identical"], height=0.55, left=change["changed"], color="#2a9d8f",
+                label=w["identical"] if i == 0 else None)
+        delta = f"{change['max_abs_change']:.1e}"
+        note = f"{w['max']} |Δ| {delta.replace('.', ',') if lang == 'es' else delta}" if change["changed"] \
+            else w["all_identical"]
+        ax.text(change["n"] + 0.5, i, note, va="center", fontsize=9)
+    ax.set_yticks(range(len(keys)), [label for _, label in keys], fontsize=9)
+    ax.tick_params(axis="x", labelsize=9)
+    ax.invert_yaxis()
+    n_max = max(proof[k]["n"] for k, _ in keys)
+    ax.set_xlim(0, n_max * 2.0)  # room for the note beside the longest bar
+    ax.set_xticks([t for t in MaxNLocator(nbins=3, integer=True).tick_values(0, n_max) if 0 <= t <= n_max])
+    ax.set_xlabel(w["screen_tensors"], fontsize=9)
+    ax.set_title(w["screen_title"], fontsize=10, pad=26)
+    ax.legend(fontsize=9, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False,
+              handlelength=1.2, columnspacing=1.0, borderaxespad=0.1)
     fig.tight_layout()
     return fig
 
@@ -242,7 +280,8 @@ def record_freezing(ctx, proof: dict[str, dict[str, Any]]) -> None:
     rows = [proof_row("1: D", "D", proof["d_step_D"]), proof_row("1: D", "G", proof["d_step_G"]),
             proof_row("2: G", "D", proof["g_step_D"]), proof_row("2: G", "G", proof["g_step_G"])]
     ctx.table("freezing_proof", PROOF_COLUMNS, rows, CAPTIONS["freezing_table"])
-    ctx.figure("freezing_proof", lambda lang: proof_figure(proof, lang), CAPTIONS["freezing_figure"])
+    ctx.figure("freezing_proof", lambda lang: proof_figure(proof, lang), CAPTIONS["freezing_figure"],
+               screen=lambda lang: proof_screen_figure(proof, lang))
     ctx.check("d_step_trains_D_only", d_step_ok, CHECKS["d_step_trains_D_only"],
               expected="D changed, G identical",
               observed=f"D {proof['d_step_D']['changed']}/{proof['d_step_D']['n']} changed, G {proof['d_step_G']['identical']}/{proof['d_step_G']['n']} identical")

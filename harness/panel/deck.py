@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.figure_screen import LARGE_MEDIA
 from harness.figure_screen import is_wide as wide_size
 from harness.panel.points import render_point, talking_points
 from harness.panel.state import Panel, esc, safe_file, section_key, status_label
@@ -115,7 +116,9 @@ def _layer_table_html(s: dict[str, str], lang: str, t: Table) -> str:
 def slide_html(panel: Panel, lang: str, idx: int, total: int, it: ItemView) -> str:
     s, p = panel.strings(lang), slide_parts(panel, lang, it)
     # The rendering drawn for the screen when the run has it (a run from before has the report's only).
-    uri = figure_uri(panel, p["figure"].screen or p["figure"].file) if p["figure"] else None
+    fig = p["figure"]
+    uri = figure_uri(panel, fig.screen or fig.file) if fig else None
+    large = figure_uri(panel, fig.screen_large) if fig and fig.screen and fig.screen_large else None
     text = [f"<div class='slide-top'><span>{esc(s['panel_sec_' + p['section']])}</span>"
             f"<span class='slide-no'>{idx + 1} / {total}</span></div>",
             f"<h2>{esc(it.id)} · {esc(it.title)}</h2>", _metrics_html(p["numbers"])]
@@ -126,7 +129,9 @@ def slide_html(panel: Panel, lang: str, idx: int, total: int, it: ItemView) -> s
     if not p["ran"]:
         text.append(f"<div class='missing'>{esc(p['status'])}. {esc(s['panel_run_from_items'])} "
                     f"<code>{esc(it.command)}</code></div>")
-    figure = (f"<figure class='slide-fig'><img alt='{esc(p['caption'])}' src='{uri}'>"
+    # A large viewport gets the rendering drawn for its larger box; the browser picks by media query.
+    source = f"<source media='{LARGE_MEDIA}' srcset='{large}'>" if large and large != uri else ""
+    figure = (f"<figure class='slide-fig'><picture>{source}<img alt='{esc(p['caption'])}' src='{uri}'></picture>"
               f"<figcaption>{esc(p['caption'])}</figcaption></figure>") if uri else ""
     layers = layer_table(it, p["figure"])
     if layers is not None:

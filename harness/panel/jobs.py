@@ -21,6 +21,7 @@ from typing import Any, Callable
 from harness.errors import HarnessError
 from harness.report import content
 from harness.report.content import LANGS
+from harness.run import words
 
 LOG_LINES = 300
 # An item's outcome in the job's log, in each language (the runner's statuses are English ids).
@@ -90,15 +91,27 @@ class Job:
             self.add_log("panel_log_message", item=item, message=kw["message"])
         elif kind == "skip":
             self.outcomes[item] = "skipped"
-            self.add_log("panel_log_skipped", item=item, reason=kw["reason"])
+            self.add_log("panel_log_skipped", item=item, reason=kw.get("words") or kw["reason"])
         elif kind == "done":
             self.outcomes[item] = kw["status"]
             wall = (kw.get("timing") or {}).get("wall_s")
             ok = kw["status"] in ("ok", "cached")
             took = {"es": f" en {wall:.1f} s".replace(".", ","), "en": f" in {wall:.1f} s"} \
                 if wall is not None and kw["status"] == "ok" else ""
+            error = kw.get("words") or (words.program_message(kw["error"]) if kw.get("error") else None)
             self.add_log("panel_log_done", mark="✓" if ok else "✗", item=item, status=STATUS_WORDS.get(kw["status"], kw["status"]),
-                         took=took, error=f": {kw['error']}" if kw.get("error") else "")
+                         took=took, error={lg: f": {t}" for lg, t in error.items()} if error else "")
+
+
+def _final_words(job: Job) -> dict[str, str] | str:
+    """The job's last log line in each language: every item's outcome, what a cancel had saved
+    (item ids), or the harness's own one line (a lock held by the CLI, a crash) under a lead."""
+    if job.state in ("done", "failed", "finished_first") and job.outcomes:
+        return {lg: ", ".join(f"{i} {STATUS_WORDS.get(st, {}).get(lg, st)}" for i, st in job.outcomes.items())
+                for lg in LANGS}
+    if job.state in ("refused", "failed") and job.message:
+        return words.program_message(job.message)
+    return job.message
 
 
 RunJob = Callable[[Job], Any]
@@ -229,7 +242,7 @@ class JobQueue:
     def _finish(self, job: Job, state: str, message: str) -> None:
         job.state, job.message, job.finished = state, message, time.time()
         job.add_log("panel_log_final", state={lg: content.strings(lg).get(f"panel_job_{state}", state) for lg in LANGS},
-                    message=message)
+                    message=_final_words(job))
         self.history.append(job)
         del self.history[:-50]
         self.generation += 1

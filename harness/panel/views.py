@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.run.words import program_message
 from harness.panel.explore import NotReady
 from harness.panel.jobs import Job
 from harness.panel.state import Panel, esc, safe_file, status_label
@@ -35,7 +36,7 @@ def progress_html(panel: Panel, lang: str, owner: str | None = None) -> str:
     other = f" · {s['panel_other_session']}" if owner is not None and job.owner != owner else ""
     head = f"#{job.id} {esc(' '.join(job.items))} · {esc(job.profile)} · {esc(s['panel_job_' + job.state])}{esc(other)}"
     if job.final:
-        return f"<div class='progress-box'><b>{head}</b><br>{esc(job_outcome(s, job))}</div>"
+        return f"<div class='progress-box'><b>{head}</b><br>{esc(job_outcome(s, job, lang))}</div>"
     elapsed = _fmt_s(time.time() - job.item_started) if job.item_started else "0:00"
     line = ""
     if job.phase == "train" and job.total:
@@ -51,13 +52,14 @@ def progress_html(panel: Panel, lang: str, owner: str | None = None) -> str:
     return f"<div class='progress-box'><b>{head}</b>{line}</div>"
 
 
-def job_outcome(s: dict[str, str], job: Job) -> str:
+def job_outcome(s: dict[str, str], job: Job, lang: str) -> str:
     """How a job ended, in the panel's language; a cancel says what was saved before it, if anything."""
     if job.state == "cancelled":
         return s["panel_cancel_saved"].format(items=job.message) if job.message else s["panel_cancel_nothing"]
     if job.outcomes and job.state in ("done", "failed", "finished_first"):
         return ", ".join(f"{i} {status_label(s, st)}" for i, st in job.outcomes.items())
-    return job.message  # refused or broken: the one line the harness wrote
+    # Refused or broken: the one line the harness wrote, in English, under a lead in the page's language.
+    return program_message(job.message)[lang] if job.message else ""
 
 
 def queue_md(panel: Panel, lang: str, owner: str | None = None) -> str:

@@ -19,6 +19,7 @@ from markdown_it import MarkdownIt
 from harness.report.answers import AnswerError, item_text, localise, render_answer_text, answer_path, variables
 from harness import templates
 from harness.errors import HarnessError
+from harness.run.words import pick as pick_words
 from harness.context import FAILED, NOT_GRADED, PASSED, check_state, tally
 
 MARKS = {PASSED: "✓", FAILED: "✗", NOT_GRADED: "○"}  # a check's three states, as every view shows them
@@ -222,6 +223,14 @@ def _module_file(registry: Registry, item_id: str) -> str | None:
     return item.source_file if item else None
 
 
+def _error(result: dict[str, Any] | None, entry: dict[str, Any], lang: str) -> str | None:
+    """Why the item did not finish, in `lang` (harness.run.words); a run from before kept it in English only."""
+    for where in (result or {}, entry):
+        if where.get("error"):
+            return pick_words(where.get("error_words"), lang) or where["error"]
+    return None
+
+
 def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
     """Everything the report shows about a run, in one language."""
     s = strings(lang)
@@ -248,7 +257,7 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
             summary=texts.get("summary", ""),
             section=(result or {}).get("section") or (reg_item.section if reg_item else ""),
             status="cached" if status == "ok" and entry.get("cached") else status,
-            error=(result or {}).get("error") or entry.get("error"),
+            error=_error(result, entry, lang),
             command=reproduce_command(manifest, [item_id]),
             timing=item_timing(result, entry),
             device=(result or {}).get("device") or entry.get("device"),
@@ -263,9 +272,10 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
             folder = store.item_dir(item_id)
             for fig in result.get("figures", []):
                 file, screen = figure_file(fig, lang), fig.get("screen", {}).get(lang)
+                large = fig.get("screen_large", {}).get(lang)
                 view.figures.append(Figure(0, folder / file, f"items/{item_id}/{file}",
                                            _pick(fig.get("caption"), lang), fig.get("name", ""),
-                                           folder / screen if screen else None))
+                                           folder / screen if screen else None, folder / large if large else None))
             for name, table in result.get("tables", {}).items():
                 table_no += 1
                 view.tables.append(Table(table_no, name, _pick(table.get("caption"), lang),

@@ -28,6 +28,7 @@ class Figure:
     caption: str
     name: str
     screen: Path | None = None  # the rendering for the panel's slides (harness.figure_screen), when drawn
+    screen_large: Path | None = None  # the same for a 1920 × 1080 viewport (a run from before has none)
 
     @property
     def width_mm(self) -> float:

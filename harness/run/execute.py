@@ -16,6 +16,7 @@ from harness.config import Config
 from harness.context import Context, ItemOutput, Splits, Stopwatch
 from harness.errors import Cancelled, HarnessError, ItemFailed
 from harness.registry import Item
+from harness.run import words
 from harness.run.plan import item_seed, sections
 from harness.run.units import UnitTask
 from harness.run.store import RunStore, now_iso
@@ -34,6 +35,7 @@ class ItemOutcome:
     error: str | None = None
     device: str | None = None  # where it computed ('CPU', 'cuda:0 NVIDIA H200'); a cached one's, when computed
     started: str | None = None  # when it started computing (ISO time); None if cached, skipped or never started
+    words: dict[str, str] | None = None  # `error` in each language, for the panel and the report (harness.run.words)
 
 
 
@@ -45,17 +47,21 @@ def _listing(item: Item) -> list[dict[str, str]]:
         return []
 
 
-def _commit(store: RunStore, item_id: str, tmp, result: dict[str, Any]) -> tuple[str, str | None]:
-    """Commit the result; the status and error the run reports. A disk that is full (or read-only)
-    fails this item in one line and keeps whatever result it had before."""
-    status, error = result["status"], result["error"]
+def _commit(store: RunStore, item_id: str, tmp, result: dict[str, Any]) -> tuple[str, str | None, words.Words | None]:
+    """Commit the result; the status and error the run reports, and the error in each language. A disk
+    that is full (or read-only) fails this item in one line and keeps whatever result it had before."""
+    status, error, said = result["status"], result["error"], result.get("error_words")
     try:
         kept = store.commit_item(item_id, tmp, result)
     except OSError as exc:
         store.discard(tmp)
-        return "failed", (f"cannot save its result ({exc.strerror or exc}); free space or fix permissions "
-                          f"in {store.dir} and rerun; any earlier result is kept")
-    return status, f"{error}; {kept}" if kept else error
+        why = str(exc.strerror or exc)
+        return "failed", (f"cannot save its result ({why}); free space or fix permissions "
+                          f"in {store.dir} and rerun; any earlier result is kept"), words.cannot_save(why, store.run_id)
+    if not kept:
+        return status, error, said
+    good = words.kept_last_good((store.load_result(item_id, verify=False) or {}).get("finished_at", "?"))
+    return status, f"{error}; {kept}", words.joined(said, good) if said else good
 
 
 def execute_item(item: Item, fingerprint: str, config: Config, store: RunStore, inputs: dict[str, ItemOutput],
@@ -112,7 +118,7 @@ def _execute(job: _Job, item_id: str, seed: int, fingerprint: str, config: Confi
         on_phase=lambda i, name: on_event("phase", item=job.id, phase=name),
         units=units,
     )
-    status, error, tb = "ok", None, None
+    status, error, tb, said = "ok", None, None, None
     watch = Stopwatch()
     try:
         set_seed(seed)
@@ -120,14 +126,18 @@ def _execute(job: _Job, item_id: str, seed: int, fingerprint: str, config: Confi
             job.fn(ctx, **dict(job.params))
     except Cancelled as exc:
         status, error = "cancelled", str(exc)
+        said = words.cancelled_while(job.id, error)
     except (ItemFailed, HarnessError) as exc:
         status, error = "failed", str(exc)
+        said = words.program_message(error)
     except Exception as exc:  # an item's bug must not take the other items down
         status, error = "failed", f"{type(exc).__name__}: {exc}".splitlines()[0]
+        said = words.program_message(error)
         tb = traceback.format_exc()
     if status == "ok" and cancel.is_set():
         # The last moment a cancel can leave the run as it was: nothing of this item is saved.
-        status, error = "cancelled", f"item {job.id} cancelled before its result was saved"
+        said = words.cancelled_before_saved(job.id)
+        status, error = "cancelled", said["en"]
     timing = watch.as_dict() if hasattr(watch, "wall_s") else {}
     device = compute_device()
     # The models, compiled steps and data tensors an item built reference each other in cycles;
@@ -135,7 +145,7 @@ def _execute(job: _Job, item_id: str, seed: int, fingerprint: str, config: Confi
     gc.collect()
     result = {
         "id": job.id, "title": job.title, **({"section": extra["section"]} if "section" in extra else {}),
-        "fingerprint": fingerprint, "status": status, "error": error, "traceback": tb, "seed": seed,
+        "fingerprint": fingerprint, "status": status, "error": error, "error_words": said, "traceback": tb, "seed": seed,
         "profile": config.profile, "config": {name: config.get(name) for name in job.sections},
         "timing": timing, "device": device, "started_at": started, "finished_at": now_iso(),
         **{k: v for k, v in extra.items() if k != "section"},
@@ -145,6 +155,6 @@ def _execute(job: _Job, item_id: str, seed: int, fingerprint: str, config: Confi
         store.discard(tmp)
     else:
         on_event("phase", item=job.id, phase="save")
-        status, error = _commit(store, job.id, tmp, result)
-    on_event("done", item=job.id, status=status, timing=timing, error=error, device=device)
-    return ItemOutcome(job.id, status, fingerprint, timing, error, device, started)
+        status, error, said = _commit(store, job.id, tmp, result)
+    on_event("done", item=job.id, status=status, timing=timing, error=error, words=said, device=device)
+    return ItemOutcome(job.id, status, fingerprint, timing, error, device, started, said)

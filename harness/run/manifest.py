@@ -55,7 +55,7 @@ def record_outcome(store: RunStore, manifest: dict[str, Any], item: Item, outcom
     entry = manifest["items"].get(item.id, {})
     entry.update({
         "title": item.title, "section": item.section, "needs": list(item.needs), "fingerprint": outcome.fingerprint,
-        "status": outcome.status, "error": outcome.error, "updated": now_iso(),
+        "status": outcome.status, "error": outcome.error, "error_words": outcome.words, "updated": now_iso(),
         "cached": outcome.status == "cached", "timing": outcome.timing, "device": outcome.device,
         "started": outcome.started,
     })
@@ -70,7 +70,7 @@ def record_unit(store: RunStore, manifest: dict[str, Any], task: UnitTask, outco
     entry = manifest["items"].setdefault(task.item.id, {"title": task.item.title, "section": task.item.section})
     units = entry.setdefault("units", {})
     units[task.key] = {"params": task.params, "fingerprint": outcome.fingerprint, "status": outcome.status,
-                       "error": outcome.error, "cached": outcome.status == "cached", "timing": outcome.timing,
+                       "error": outcome.error, "error_words": outcome.words, "cached": outcome.status == "cached", "timing": outcome.timing,
                        "device": outcome.device, "started": outcome.started, "updated": now_iso()}
     manifest["updated"] = now_iso()
     store.write_manifest(manifest)

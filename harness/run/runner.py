@@ -17,7 +17,7 @@ from harness.config import Config
 from harness.context import ItemOutput, Splits
 from harness.errors import HarnessError
 from harness.registry import Item, Registry
-from harness.run import plan
+from harness.run import plan, words
 from harness.run.execute import Event, ItemOutcome, execute_item, execute_unit
 from harness.run.manifest import open_manifest, record_outcome, record_unit
 from harness.run.store import RunStore, list_runs, set_latest
@@ -146,11 +146,13 @@ class Runner:
         """Skipped (an input failed) or cancelled before it started; None if it may run."""
         broken = [d for d in task.needs if outcomes[d].status not in ("ok", "cached")]
         if broken:
-            outcome = ItemOutcome(task.id, "skipped", fp, error=f"needs {', '.join(broken)}, which did not finish")
-            self.on_event("skip", item=task.id, reason=outcome.error)
+            said = words.needs_unfinished(broken)
+            outcome = ItemOutcome(task.id, "skipped", fp, error=said["en"], words=said)
+            self.on_event("skip", item=task.id, reason=outcome.error, words=said)
             return outcome
         if self.cancel.is_set():
-            return ItemOutcome(task.id, "cancelled", fp, error="cancelled before it started")
+            said = words.cancelled_before_start()
+            return ItemOutcome(task.id, "cancelled", fp, error=said["en"], words=said)
         return None
 
     def _broken_unit(self, item: Item, fp: str, work: Work, outcomes: dict[str, ItemOutcome]) -> ItemOutcome | None:
@@ -159,7 +161,9 @@ class Runner:
             unit = outcomes[task.id]
             if unit.status not in ("ok", "cached"):
                 status = "cancelled" if unit.status == "cancelled" else "failed"
-                return ItemOutcome(item.id, status, fp, error=f"its unit {task.key} {unit.status}: {unit.error}")
+                said = words.unit_broken(task.key, unit.status, unit.words, unit.error)
+                return ItemOutcome(item.id, status, fp, error=f"its unit {task.key} {unit.status}: {unit.error}",
+                                   words=said)
         return None
 
     def _unit_outputs(self, item_id: str, work: Work) -> dict[str, ItemOutput] | None:
@@ -230,10 +234,10 @@ class Runner:
                     self.on_event(kind, **kw)
                 for task_id, outcome, error in pool.finished(timeout=0.2):
                     if outcome is None:
-                        outcome = ItemOutcome(task_id, "failed", work.fps.get(task_id) or fps[task_id], error=(
-                            f"its worker process ended abruptly ({type(error).__name__}: {error}); "
-                            f"rerun it, with --jobs 1 if it happens again"))
-                        self.on_event("done", item=task_id, status="failed", timing={}, error=outcome.error)
+                        said = words.worker_died(error)
+                        outcome = ItemOutcome(task_id, "failed", work.fps.get(task_id) or fps[task_id],
+                                              error=said["en"], words=said)
+                        self.on_event("done", item=task_id, status="failed", timing={}, error=outcome.error, words=said)
                     self._record(task_id, outcome, outcomes, manifest, work)
         for kind, kw in pool.events():  # what the workers said last, flushed as they exited
             self.on_event(kind, **kw)

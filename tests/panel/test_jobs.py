@@ -277,3 +277,41 @@ def test_pretalk_on_the_smoke_run_and_in_the_presentation_tab(served, browser):
         assert plan.inner_text().startswith(("Se recalcularán 1.1a", "Nada que recalcular: 1.1a")), plan.inner_text()
     finally:
         page.close()
+
+
+# ---------------------------------------------------------------- the runner's sentences in the panel's language
+def test_a_failed_and_a_skipped_item_speak_the_panels_language(tmp_path):
+    """The runner's own sentences (a skip's reason) come in Spanish; an exception's own message,
+    which cannot be translated, comes under a Spanish lead: in the job's log, the job's line and the Items tab."""
+    from harness.panel.views import item_detail_html
+    from harness.report.content import strings
+
+    reg = Registry()
+
+    @reg.item("9.8a", "an item that breaks", config=(), uses_data=False)
+    def breaks(ctx):
+        raise ValueError("boom at step 3")
+
+    @reg.item("9.8b", "an item that needs it", needs=("9.8a",), config=(), uses_data=False)
+    def needs_it(ctx):
+        ctx.metric("x", 1.0)
+
+    Runner(reg, load_config("smoke"), RunStore(tmp_path, "bad")).run(["9.8b"])
+    panel = Panel(tmp_path, "bad", registry=reg)
+    job = wait_for(panel.submit(["9.8b"], force=True, owner="tab-a"), 60)
+    assert job.state == "failed" and job.outcomes == {"9.8a": "failed", "9.8b": "skipped"}
+
+    es, en = job.log_text(strings("es"), "es"), job.log_text(strings("en"), "en")
+    assert "- 9.8b omitido: necesita 9.8a, que no terminó" in es, es
+    assert "✗ 9.8a falló: mensaje del programa (en inglés): ValueError: boom at step 3" in es, es
+    assert es.splitlines()[-1] == "== falló: 9.8a falló, 9.8b omitido", es
+    for english in ("which did not finish", "failed", "skipped", "the program's message"):
+        assert english not in es, (english, es)
+    assert "- 9.8b skipped: needs 9.8a, which did not finish" in en and "9.8a failed, 9.8b skipped" in en, en
+
+    line = progress_html(panel, "es", "tab-a")
+    assert "9.8a falló" in line and "9.8b omitido" in line and "failed" not in line, line
+    skipped, failed = item_detail_html(panel, "es", "9.8b"), item_detail_html(panel, "es", "9.8a")
+    assert "necesita 9.8a, que no terminó" in skipped and "which did not finish" not in skipped, skipped
+    assert "mensaje del programa (en inglés): ValueError: boom at step 3" in failed, failed
+    assert "which did not finish" in item_detail_html(panel, "en", "9.8b")

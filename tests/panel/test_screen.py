@@ -241,3 +241,53 @@ def test_login_page_speaks_the_serve_language(reports, browser):
     finally:
         page.close()
         app.close()
+
+
+# ---------------------------------------------------------------- large viewports
+SHOWN_IMG = """i => { const r = i.getBoundingClientRect();
+                       return {nw: i.naturalWidth, nh: i.naturalHeight, bw: r.width, bh: r.height, top: r.top,
+                               bottom: r.bottom, right: r.right, src: i.currentSrc, small: i.getAttribute('src'),
+                               large: (i.parentElement.querySelector('source') || {}).srcset || null}; }"""
+
+
+def figure_entry(panel, item_id: str) -> dict:
+    name = slide_parts(panel, "es", panel.view("es").item(item_id))["figure"].name
+    return next(f for f in panel.store.load_result(item_id, verify=False)["figures"] if f["name"] == name)
+
+
+@pytest.mark.parametrize("item", ["1.1e", "1.2c"])
+@pytest.mark.parametrize("width,height", [(1920, 1080), (1600, 900), (1280, 720)])
+def test_each_viewport_gets_the_rendering_drawn_for_its_box(served, browser, tmp_path, item, width, height):
+    """1920 × 1080 and 1600 × 900 show the rendering drawn for the large boxes, 1280 × 720 the one for
+    its own. Criterion for a figure that fills its box: the picture, scaled to fit (object-fit: contain),
+    spans at least 95 % of its box's width or height, covers at least 18 % of the screen (a wide strip
+    under the talking points at 1280 × 720 covers about a fifth), and lies inside the viewport; its smallest text
+    is 14 px or more, and at 1920 no more than 26 px (the 1280 rendering showed 29.5 px there: text
+    huge, plots short)."""
+    panel = served[0].panel
+    page = open_deck(browser, served[1], width, height)
+    theme = "dark" if width == 1600 else "light"
+    try:
+        if theme == "dark":
+            page.click("#theme-toggle")
+        jump_to(page, item)
+        page.wait_for_timeout(400)
+        img = page.locator(f"{SHOWN} .slide-fig img").evaluate(SHOWN_IMG)
+        entry = figure_entry(panel, item)
+        large = width >= 1600
+        assert img["large"] is not None and img["src"] == (img["large"] if large else img["small"]), (width, img["src"][:40])
+        scale = min(img["bw"] / img["nw"], img["bh"] / img["nh"])
+        text = entry["screen_large_text_px" if large else "screen_text_px"]["es"] * scale
+        assert text >= 14, f"{item} at {width}×{height}: smallest text {text:.1f} px"
+        if width == 1920:
+            assert text <= 26, f"{item} at 1920×1080: text {text:.1f} px, drawn for a smaller box"
+        shown_w, shown_h = img["nw"] * scale, img["nh"] * scale
+        assert max(shown_w / img["bw"], shown_h / img["bh"]) >= 0.95
+        assert shown_w * shown_h >= 0.18 * width * height, (shown_w, shown_h)
+        assert img["top"] >= 0 and img["bottom"] <= height and img["right"] <= width
+        for part in (f"{SHOWN} h2", "#deck .nav-next", "#deck .pt-clock"):
+            box = page.locator(part).first.bounding_box()
+            assert box and box["y"] >= 0 and box["y"] + box["height"] <= height + 1, part
+        page.screenshot(path=str(shots_dir(tmp_path) / f"slide-{item}-{width}x{height}-{theme}.png"))
+    finally:
+        page.close()
