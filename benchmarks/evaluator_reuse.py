@@ -1,0 +1,111 @@
+"""What one worker's shared evaluator saves each unit that scores images (experiments/evaluation/shared.py).
+
+Before, every item or unit a worker computed loaded eval.classifier's model again and wired its
+feature extractor again (the test set's embedding was already kept per process); now the
+worker's first one builds it and the next ones reuse it. This times, in one process, what a unit
+spends getting the evaluator and scoring the profile's n_samples images both ways, alternated
+`--repeats` times after one warm-up of each (the steady state of a worker), and prints medians
+of wall and CPU seconds and their ratio. With `--count RUN_FOLDER` it also counts, in a finished
+run, the tasks that scored images (each built the evaluator before) and the builds the run logged.
+
+    python -m benchmarks.evaluator_reuse --run RUN_FOLDER --profile smoke [--repeats 9]
+    python -m benchmarks.evaluator_reuse --count RUN_FOLDER
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from benchmarks.common import median
+
+BUILD_LOG = "evaluator loaded in this process"
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, float]:
+    w0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - w0, time.process_time() - c0
+
+
+def unit_costs(run: Path, profile: str, repeats: int) -> dict[str, list[tuple[float, float]]]:
+    """(wall s, CPU s) of one unit's evaluator work, with a fresh build ('before') and reused ('after')."""
+    import harness  # noqa: F401 (the harness's thread defaults, as `harness run` sets them)
+    from experiments.evaluation import shared
+    from harness.config import load_config
+    from harness.context import ItemOutput, Splits
+    from harness.data import load_dataset
+    from harness.train.evaluation import Evaluator
+
+    config = load_config(profile)
+    data = Splits.for_config(load_dataset(config.values.get("dataset", "mnist")), config)
+    images = data.x_train[:config.section("eval")["n_samples"]]
+    folder = run / "items" / "eval.classifier"
+    result = json.loads((folder / "result.json").read_text())
+
+    def output() -> ItemOutput:  # what a worker's task reads: a fresh output, its model not loaded
+        return ItemOutput("eval.classifier", folder, result)
+
+    ways = {"before": lambda: Evaluator.from_output(output(), data).score(images),
+            "after": lambda: shared.shared_evaluator(output(), data).score(images)}
+    for way in ways.values():
+        way()  # warm-up: the test set's embedding, TensorFlow's kernels, the shared evaluator's first build
+    costs: dict[str, list[tuple[float, float]]] = {name: [] for name in ways}
+    for _ in range(repeats):
+        for name, way in ways.items():
+            costs[name].append(timed(way))
+    return costs
+
+
+def build_counts(run: Path) -> tuple[int, int]:
+    """(tasks that scored images, evaluator builds they logged) in a finished run folder."""
+    scoring = builds = 0
+    for result_file in sorted((run / "items").glob("*/result.json")) + sorted((run / "units").glob("*/result.json")):
+        result = json.loads(result_file.read_text())
+        if result.get("status") != "ok" or result.get("id") == "eval.classifier":
+            continue
+        logged = sum(1 for line in result.get("log", []) if BUILD_LOG in (line.get("en", "") if isinstance(line, dict)
+                                                                             else str(line)))
+        builds += logged
+        scoring += bool(logged) or _scores(result)
+    return scoring, builds
+
+
+def _scores(result: dict[str, Any]) -> bool:
+    """Whether a task scored images with the evaluator: it kept a model row or an FID."""
+    values, metrics = result.get("values", {}), result.get("metrics", {})
+    return "model_rows" in values or "scores" in values or any("fid" in name for name in metrics)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", type=Path, help="a run folder holding eval.classifier (items/eval.classifier)")
+    parser.add_argument("--profile", default="smoke", help="whose n_samples and test set the units score")
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--count", type=Path, action="append", default=[],
+                        help="a finished run folder: count its scoring tasks and logged builds (repeatable)")
+    opts = parser.parse_args(argv)
+    for run in opts.count:
+        scoring, builds = build_counts(run)
+        print(f"{run}: {scoring} tasks scored images; {builds} evaluator builds logged")
+    if opts.run is None:
+        return 0
+    load = os.getloadavg()
+    costs = unit_costs(opts.run, opts.profile, opts.repeats)
+    print(f"profile {opts.profile}, {opts.repeats} repeats; load average at start {load[0]:.1f}, "
+          f"at end {os.getloadavg()[0]:.1f}")
+    print("| per unit | wall s (median) | CPU s (median) |\n|---|---|---|")
+    med = {name: (median([w for w, _ in c]), median([c_ for _, c_ in c])) for name, c in costs.items()}
+    for name, (wall, cpu) in med.items():
+        print(f"| {name} | {wall:.3f} | {cpu:.3f} |")
+    print(f"| after / before | {med['after'][0] / med['before'][0]:.2f} | {med['after'][1] / med['before'][1]:.2f} |")
+    print(f"| saved per unit | {med['before'][0] - med['after'][0]:.3f} | {med['before'][1] - med['after'][1]:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
