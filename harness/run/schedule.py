@@ -16,6 +16,7 @@ what it computes.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -65,20 +66,38 @@ def recorded_seconds(manifests: Iterable[Mapping[str, Any]], profile: str) -> di
     for manifest in manifests:
         if manifest.get("profile") != profile:
             continue
-        for item_id, entry in (manifest.get("items") or {}).items():
-            rows = [(item_id, entry)] + [(f"{item_id}.{key}", unit) for key, unit in (entry.get("units") or {}).items()]
+        items = manifest.get("items")
+        for item_id, entry in (items.items() if isinstance(items, dict) else ()):
+            if not isinstance(entry, dict):
+                continue
+            rows = [(item_id, entry)] + [(f"{item_id}.{key}", unit) for key, unit in _units(entry)]
             for task_id, row in rows:
-                wall = (row.get("timing") or {}).get("wall_s")
+                timing = row.get("timing")
+                wall = timing.get("wall_s") if isinstance(timing, dict) else None
                 if task_id not in seconds and row.get("status") in ("ok", "cached") and isinstance(wall, (int, float)):
                     seconds[task_id] = float(wall)
     return seconds
 
 
-def manifests_newest_first(root: Path) -> list[dict[str, Any]]:
-    """Every run folder's manifest under root, the newest first (harness.run.store.list_runs order reversed)."""
-    from harness.run.store import RunStore, list_runs
+def _units(entry: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    units = entry.get("units")
+    return [(key, unit) for key, unit in units.items() if isinstance(unit, dict)] if isinstance(units, dict) else []
 
-    return [RunStore(root, run_id).read_manifest() for run_id in reversed(list_runs(root))]
+
+def manifests_newest_first(root: Path) -> list[dict[str, Any]]:
+    """Every run folder's manifest under root, the newest first. Read as they are, never repaired:
+    another run may own that folder, and a manifest that cannot be read only leaves its estimates out."""
+    from harness.run.store import list_runs
+
+    manifests = []
+    for run_id in reversed(list_runs(root)):
+        try:
+            manifest = json.loads((Path(root) / run_id / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(manifest, dict):
+            manifests.append(manifest)
+    return manifests
 
 
 def remaining_path(waits: Mapping[str, tuple[str, ...]], seconds: Mapping[str, float]) -> dict[str, float]:

@@ -111,10 +111,15 @@ def recording_pool(monkeypatch):
 def test_the_runner_starts_the_chain_a_previous_run_timed_longest(tmp_path, recording_pool):
     RunStore(tmp_path, "before").write_manifest(manifest("smoke", {
         task: {"status": "ok", "timing": {"wall_s": float(s)}} for task, s in SECONDS.items()}))
+    # Another run's damaged manifest only leaves its estimates out: it is read, never repaired from here.
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "manifest.json").write_text("{not json")
     registry = registry_of(WAITS)
     Runner(registry, Config("smoke", {"seed": 1}), RunStore(tmp_path, "now"), load_toy, jobs=2).run()
     assert recording_pool.submitted[:2] == ["c1", "x"]
     assert recording_pool.submitted.index("h") > recording_pool.submitted.index("c2")
+    assert (tmp_path / "broken" / "manifest.json").read_text() == "{not json"
+    assert not (tmp_path / "broken" / "manifest.damaged.json").exists()
 
 
 def test_without_a_previous_run_the_declared_work_decides(tmp_path, recording_pool):
