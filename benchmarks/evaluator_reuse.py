@@ -51,7 +51,9 @@ def unit_costs(run: Path, profile: str, repeats: int) -> dict[str, list[tuple[fl
         return ItemOutput("eval.classifier", folder, result)
 
     ways = {"before": lambda: Evaluator.from_output(output(), data).score(images),
-            "after": lambda: shared.shared_evaluator(output(), data).score(images)}
+            "after": lambda: shared.shared_evaluator(output(), data).score(images),
+            "build alone (before)": lambda: Evaluator.from_output(output(), data),
+            "look-up alone (after)": lambda: shared.shared_evaluator(output(), data)}
     for way in ways.values():
         way()  # warm-up: the test set's embedding, TensorFlow's kernels, the shared evaluator's first build
     costs: dict[str, list[tuple[float, float]]] = {name: [] for name in ways}
@@ -86,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", type=Path, help="a run folder holding eval.classifier (items/eval.classifier)")
     parser.add_argument("--profile", default="smoke", help="whose n_samples and test set the units score")
     parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="TensorFlow and BLAS threads (0: their defaults). 1 gives CPU seconds that other jobs "
+                             "on the cores do not inflate (as benchmarks.split)")
     parser.add_argument("--count", type=Path, action="append", default=[],
                         help="a finished run folder: count its scoring tasks and logged builds (repeatable)")
     opts = parser.parse_args(argv)
@@ -94,9 +99,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{run}: {scoring} tasks scored images; {builds} evaluator builds logged")
     if opts.run is None:
         return 0
+    if opts.threads:
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[name] = str(opts.threads)
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(opts.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(opts.threads)
     load = os.getloadavg()
     costs = unit_costs(opts.run, opts.profile, opts.repeats)
-    print(f"profile {opts.profile}, {opts.repeats} repeats; load average at start {load[0]:.1f}, "
+    print(f"profile {opts.profile}, {opts.repeats} repeats, threads {opts.threads or 'default'}; load average at start {load[0]:.1f}, "
           f"at end {os.getloadavg()[0]:.1f}")
     print("| per unit | wall s (median) | CPU s (median) |\n|---|---|---|")
     med = {name: (median([w for w, _ in c]), median([c_ for _, c_ in c])) for name, c in costs.items()}
