@@ -6,7 +6,7 @@ worker's first one builds it and the next ones reuse it. This times, in one proc
 spends getting the evaluator and scoring the profile's n_samples images both ways, alternated
 `--repeats` times after one warm-up of each (the steady state of a worker), and prints medians
 of wall and CPU seconds and their ratio. With `--count RUN_FOLDER` it also counts, in a finished
-run, the tasks that scored images (each built the evaluator before) and the builds the run logged.
+run, the evaluator builds its tasks logged.
 
     python -m benchmarks.evaluator_reuse --run RUN_FOLDER --profile smoke [--repeats 9]
     python -m benchmarks.evaluator_reuse --count RUN_FOLDER
@@ -63,24 +63,16 @@ def unit_costs(run: Path, profile: str, repeats: int) -> dict[str, list[tuple[fl
     return costs
 
 
-def build_counts(run: Path) -> tuple[int, int]:
-    """(tasks that scored images, evaluator builds they logged) in a finished run folder."""
-    scoring = builds = 0
+def logged_builds(run: Path) -> dict[str, int]:
+    """The evaluator builds each task of a finished run folder logged (tasks that logged none omitted).
+    Before the shared evaluator nothing was logged: every task that scored images built one."""
+    builds = {}
     for result_file in sorted((run / "items").glob("*/result.json")) + sorted((run / "units").glob("*/result.json")):
         result = json.loads(result_file.read_text())
-        if result.get("status") != "ok" or result.get("id") == "eval.classifier":
-            continue
-        logged = sum(1 for line in result.get("log", []) if BUILD_LOG in (line.get("en", "") if isinstance(line, dict)
-                                                                             else str(line)))
-        builds += logged
-        scoring += bool(logged) or _scores(result)
-    return scoring, builds
-
-
-def _scores(result: dict[str, Any]) -> bool:
-    """Whether a task scored images with the evaluator: it kept a model row or an FID."""
-    values, metrics = result.get("values", {}), result.get("metrics", {})
-    return "model_rows" in values or "scores" in values or any("fid" in name for name in metrics)
+        lines = [line.get("en", "") if isinstance(line, dict) else str(line) for line in result.get("log", [])]
+        if n := sum(BUILD_LOG in line for line in lines):
+            builds[result["id"]] = n
+    return builds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,11 +84,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="TensorFlow and BLAS threads (0: their defaults). 1 gives CPU seconds that other jobs "
                              "on the cores do not inflate (as benchmarks.split)")
     parser.add_argument("--count", type=Path, action="append", default=[],
-                        help="a finished run folder: count its scoring tasks and logged builds (repeatable)")
+                        help="a finished run folder: count the evaluator builds its tasks logged (repeatable)")
     opts = parser.parse_args(argv)
     for run in opts.count:
-        scoring, builds = build_counts(run)
-        print(f"{run}: {scoring} tasks scored images; {builds} evaluator builds logged")
+        builds = logged_builds(run)
+        print(f"{run}: {sum(builds.values())} evaluator builds logged, by "
+              + (", ".join(f"{task} ({n})" for task, n in builds.items()) or "no task"))
     if opts.run is None:
         return 0
     if opts.threads:
