@@ -101,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         tf.config.threading.set_inter_op_parallelism_threads(opts.threads)
     load = os.getloadavg()
     costs = unit_costs(opts.run, opts.profile, opts.repeats)
-    print(f"profile {opts.profile}, {opts.repeats} repeats, threads {opts.threads or 'default'}; load average at start {load[0]:.1f}, "
-          f"at end {os.getloadavg()[0]:.1f}")
+    print(f"profile {opts.profile}, {opts.repeats} repeats, threads {opts.threads or 'default'}; "
+          f"load average at start {load[0]:.1f}, at end {os.getloadavg()[0]:.1f}")
     print("| per unit | wall s (median) | CPU s (median) |\n|---|---|---|")
     med = {name: (median([w for w, _ in c]), median([c_ for _, c_ in c])) for name, c in costs.items()}
     for name, (wall, cpu) in med.items():

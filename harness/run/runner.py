@@ -21,7 +21,8 @@ from harness.run import plan
 from harness.run.execute import Event, ItemOutcome, execute_item, execute_unit
 from harness.run.manifest import open_manifest, record_outcome, record_unit
 from harness.run.store import RunStore, list_runs, set_latest
-from harness.run.schedule import critical_first, item_static_seconds, manifests_newest_first, recorded_seconds, static_seconds
+from harness.run.schedule import (critical_first, item_static_seconds, manifests_newest_first, recorded_seconds,
+                                  static_seconds)
 from harness.run.units import UnitTask, plan_units, unit_fingerprint
 from harness.run.workers import WorkerPool, check_picklable, share_gpu_memory
 
