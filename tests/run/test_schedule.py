@@ -130,3 +130,16 @@ def test_without_a_previous_run_the_declared_work_decides(tmp_path, recording_po
     registry.item("1.1e", "vae", config=("vae",))(noop)                  # trains a VAE
     Runner(registry, smoke_config(), RunStore(tmp_path, "now"), load_toy, jobs=2).run()
     assert recording_pool.submitted == ["1.2d", "1.1e", "1.1a", "1.1b"]
+
+
+def test_the_benchmark_replays_the_runner_rule():
+    """benchmarks/schedule.py's replay: the chain first ends at the lower bound, the old rule later."""
+    from benchmarks.schedule import dependents_first, makespan
+
+    waits, seconds = {**WAITS, "y": ()}, {**SECONDS, "y": 100}
+    place = {**PLACE, "y": len(PLACE)}
+    span, started = makespan(waits, seconds, critical_first(waits, seconds, place), jobs=2)
+    assert (span, started[:4]) == (200.0, ["c1", "x", "c2", "y"])
+    old_span, old_started = makespan(waits, seconds, dependents_first(waits, place), jobs=2)
+    assert (old_span, old_started[:2]) == (204.0, ["h", "c1"])
+    assert makespan(waits, seconds, critical_first(waits, seconds, place), jobs=1)[0] == sum(seconds.values())
