@@ -27,8 +27,8 @@ import numpy as np
 
 from harness.train.evaluation import Evaluator, reference_key
 
-BUILT = {"es": "evaluador cargado en este proceso en {s:.1f} s (n.º {n}); los siguientes puntajes lo reutilizan",
-         "en": "evaluator loaded in this process in {s:.1f} s (build {n}); later scores here reuse it"}
+BUILT = {"es": "evaluador cargado en este proceso en {s} s (n.º {n}); los siguientes puntajes lo reutilizan",
+         "en": "evaluator loaded in this process in {s} s (build {n}); later scores here reuse it"}
 
 
 @dataclass
@@ -63,7 +63,9 @@ def shared_evaluator(output: Any, splits: Any, log: Callable[[dict[str, str]], N
             evaluator = Evaluator(model, splits.x_test, cache_key=key[1:])
         _SHARED.key, _SHARED.evaluator, _SHARED.builds = key, evaluator, _SHARED.builds + 1
         if log is not None:
-            log({lang: text.format(s=time.perf_counter() - start, n=_SHARED.builds) for lang, text in BUILT.items()})
+            seconds = f"{time.perf_counter() - start:.1f}"
+            log({lang: text.format(s=seconds.replace(".", ",") if lang == "es" else seconds, n=_SHARED.builds)
+                 for lang, text in BUILT.items()})
     return _SHARED.evaluator
 
 

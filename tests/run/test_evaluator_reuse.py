@@ -1,6 +1,7 @@
 """One evaluator per worker process (experiments/evaluation/shared.py): reused only while it is the
 same evaluator, with the same scores as a fresh build, and without moving the random state."""
 import random
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -44,6 +45,7 @@ def test_a_reused_evaluator_scores_as_a_fresh_one(tmp_path):
                                     log=logs.append)
     assert again is first and shared.builds() == built + 1 and len(logs) == 1
     assert set(logs[0]) == {"es", "en"} and "evaluador" in logs[0]["es"]
+    assert re.search(r"en \d+,\d s", logs[0]["es"]) and re.search(r"in \d+\.\d s", logs[0]["en"])
     for scores in (first.score(images), again.score(images)):
         assert scores == fresh
 
