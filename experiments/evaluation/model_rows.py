@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from experiments.evaluation.shared import shared_evaluator
 from harness.train.evaluation import Evaluator
 
 EVALUATOR_ITEM = "eval.classifier"
@@ -21,8 +22,9 @@ FAMILIES = ("vae", "gan", "reference")
 
 
 def evaluator(ctx: Any) -> Evaluator:
-    """The MNIST evaluator trained by eval.classifier, against this run's test images."""
-    return Evaluator.from_output(ctx.input(EVALUATOR_ITEM), ctx.data)
+    """The MNIST evaluator trained by eval.classifier, against this run's test images: built once per
+    process and reused by every item and unit it computes next (experiments/evaluation/shared.py)."""
+    return shared_evaluator(ctx.input(EVALUATOR_ITEM), ctx.data, log=ctx.log)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from harness.config import Config
 from harness.context import ItemOutput, Splits
@@ -21,7 +21,9 @@ from harness.run import plan, words
 from harness.run.execute import Event, ItemOutcome, execute_item, execute_unit
 from harness.run.manifest import open_manifest, record_outcome, record_unit
 from harness.run.store import RunStore, list_runs, set_latest
-from harness.run.units import UnitTask, dependents_count, plan_units, unit_fingerprint
+from harness.run.schedule import (critical_first, item_static_seconds, manifests_newest_first, recorded_seconds,
+                                  static_seconds)
+from harness.run.units import UnitTask, plan_units, unit_fingerprint
 from harness.run.workers import WorkerPool, check_picklable, share_gpu_memory
 
 
@@ -207,7 +209,7 @@ class Runner:
 
     def _run_parallel(self, order: list[str], fps: dict[str, str], forced: set[str],
                       manifest: dict[str, Any], work: Work) -> dict[str, ItemOutcome]:
-        """Every item or unit whose inputs are done goes to a free worker, longest chain of dependents first."""
+        """Every item or unit whose inputs are done goes to a free worker, longest remaining path first."""
         for item_id in order:  # fail before anything starts, not halfway through
             check_picklable(f"item {item_id}", self.registry.get(item_id))
         waits = {i: tuple(self.registry.get(i).needs) + tuple(t.id for t in work.units.get(i, [])) for i in order}
@@ -244,13 +246,26 @@ class Runner:
         return outcomes
 
     def _chain_first(self, order: list[str], waits: dict[str, tuple[str, ...]],
-                     work: Work) -> Callable[[str], tuple[int, int]]:
-        """Sort key: tasks more others wait on come first (1.1e before 1.1a), then handout order (a unit
-        at its item's place)."""
-        waiting_on = dependents_count(waits)
+                     work: Work) -> Callable[[str], tuple[float, int]]:
+        """Sort key: the task heading the longest remaining path of estimated seconds first
+        (harness.run.schedule), then handout order (a unit at its item's place)."""
         place = {task_id: order.index(work.tasks[task_id].item.id if task_id in work.tasks else task_id)
                  for task_id in waits}
-        return lambda task_id: (-waiting_on[task_id], place[task_id])
+        return critical_first(waits, self.estimated_seconds(waits, work), place)
+
+    def estimated_seconds(self, tasks: Iterable[str], work: Work) -> dict[str, float]:
+        """Each task's seconds as this root's runs recorded them, else as its declared work suggests."""
+        recorded = recorded_seconds(manifests_newest_first(self.store.root), self.config.profile)
+        seconds = {}
+        for task_id in tasks:
+            if task_id in recorded:
+                seconds[task_id] = recorded[task_id]
+            elif task_id in work.tasks:
+                task = work.tasks[task_id]
+                seconds[task_id] = static_seconds(task.sections(self.config), task.item.uses_data, self.config)
+            else:
+                seconds[task_id] = item_static_seconds(self.registry.get(task_id), self.config)
+        return seconds
 
     def _decide(self, task_id: str, fps: dict[str, str], work: Work, forced: set[str],
                 outcomes: dict[str, ItemOutcome], not_cached: set[str]) -> ItemOutcome | None:

@@ -91,22 +91,3 @@ def unit_fingerprint(task: UnitTask, config: Config, input_fps: dict[str, str], 
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
-
-def dependents_count(waits: dict[str, tuple[str, ...]]) -> dict[str, int]:
-    """For each task, how many tasks wait on it, directly or not: the schedulers start the ones
-    most others wait on first (1.1e before 1.1a, 1.1i's units before 1.1j)."""
-    after: dict[str, set[str]] = {task: set() for task in waits}
-    for task, deps in waits.items():
-        for dep in deps:
-            after.setdefault(dep, set()).add(task)
-    memo: dict[str, set[str]] = {}
-
-    def reach(task: str) -> set[str]:
-        if task not in memo:
-            found: set[str] = set()
-            for nxt in after.get(task, ()):
-                found |= {nxt} | reach(nxt)
-            memo[task] = found
-        return memo[task]
-
-    return {task: len(reach(task)) for task in waits}
