@@ -145,23 +145,24 @@ def write_report(store: RunStore, registry: Registry, lang: str = "es", formats:
 
     `pdf_aside`: lay out the PDF in a forked process while this one writes the HTML and the
     notebook. WeasyPrint's layout is pure Python on one core and most of a report's time, so a
-    second core takes the rest off its path. Only for a caller with no threads of its own to
-    fork (the CLI); the panel writes in one process.
+    second core takes the rest off its path: the worker loads WeasyPrint while this process
+    builds the page. Only for a caller with no threads of its own to fork (the CLI); the panel
+    writes in one process.
     """
     strings(lang)  # an unknown language fails before anything is written
-    view = build(store, registry, lang)
-    names = output_names(lang)
     out = Path(out) if out is not None else store.dir
+    names = output_names(lang)
+    pdf = PdfAside(store.dir, out / names["pdf"]) if "pdf" in formats and pdf_aside and len(formats) > 1 else None
     written: dict[str, Path] = {}
-    pdf_job = None
-    if "pdf" in formats:
-        pdf_html = render_html(view, templates, coloured_code=False)
-        if pdf_aside and len(formats) > 1:
-            pdf_job = _aside(_write_pdf, pdf_html, store.dir, out / names["pdf"])
-        else:
-            _write_pdf(pdf_html, store.dir, out / names["pdf"])
-        written["pdf"] = out / names["pdf"]
     try:
+        view = build(store, registry, lang)
+        if "pdf" in formats:
+            pdf_html = render_html(view, templates, coloured_code=False)
+            if pdf is not None:
+                pdf.send(pdf_html)
+            else:
+                _write_pdf(pdf_html, store.dir, out / names["pdf"])
+            written["pdf"] = out / names["pdf"]
         if "html" in formats:
             atomic_write_text(out / names["html"], render_html(view, templates))
             written["html"] = out / names["html"]
@@ -171,12 +172,8 @@ def write_report(store: RunStore, registry: Registry, lang: str = "es", formats:
             write_notebook(view, out / names["ipynb"])
             written["ipynb"] = out / names["ipynb"]
     finally:
-        if pdf_job is not None:
-            pool, future = pdf_job
-            try:
-                future.result()  # the PDF's own error, if any, surfaces here
-            finally:
-                pool.shutdown()
+        if pdf is not None:
+            pdf.finish()  # the PDF's own error, if any, surfaces here
     return {fmt: written[fmt] for fmt in FORMATS if fmt in written}
 
 
@@ -186,13 +183,58 @@ def _write_pdf(html: str, folder: Path, out: Path) -> list[str]:
     return pdf.write_pdf(html, folder, out)
 
 
-def _aside(function: Callable, *args: Any):
-    """Start function(*args) in one forked worker; returns (pool, future)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+class PdfAside:
+    """A forked process that loads WeasyPrint at once, then lays out the HTML it is sent."""
 
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-    return pool, pool.submit(function, *args)
+    def __init__(self, folder: Path, out: Path) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self._conn, child_end = context.Pipe()
+        self._process = context.Process(target=_pdf_worker, args=(child_end, folder, out), daemon=True)
+        self._process.start()
+        child_end.close()
+        self._sent = False
+
+    def send(self, html: str) -> None:
+        self._sent = True
+        try:
+            self._conn.send(html)
+        except OSError:
+            pass  # the worker has stopped already: finish() says why
+
+    def finish(self) -> None:
+        try:
+            if not self._sent:
+                self._conn.send(None)  # this process failed first: the worker stops without writing
+            error = self._conn.recv()
+        except (EOFError, OSError):
+            error = HarnessError("report.pdf: its process ended without writing it; run `harness report` again")
+        finally:
+            self._process.join()
+            self._conn.close()
+        if error is not None and self._sent:
+            raise error
+
+
+def _pdf_worker(conn: Any, folder: Path, out: Path) -> None:
+    import pickle
+
+    try:
+        from harness.report import pdf
+
+        html = conn.recv()
+        if html is not None:
+            pdf.write_pdf(html, folder, out)
+        conn.send(None)
+    except BaseException as exc:  # handed to the parent, which raises it as its own
+        try:
+            pickle.dumps(exc)
+        except Exception:
+            exc = HarnessError(f"report.pdf: {type(exc).__name__}: {exc}")
+        conn.send(exc)
+    finally:
+        conn.close()
 
 
 def write_reports(store: RunStore, registry: Registry, langs: list[str] | tuple[str, ...] = ("es", "en"),
