@@ -71,9 +71,10 @@ CAPTIONS = {
                   "en": "G during training: each row is one step, each column the same z in every row"},
     "mode_probes": {
         "es": "El mismo D, con abandono activo como al entrenar, ante {n} imágenes reales y las falsas de G "
-              "en cada modo de BatchNorm a partir de las mismas {n} z",
+              "en cada modo de BatchNorm a partir de las mismas {n} z: en modo inferencia, las que D aprende a "
+              "rechazar; en modo entrenamiento, las que G optimiza",
         "en": "The same D, dropout on as in training, on {n} real images and on G's fakes in each BatchNorm mode "
-              "from the same {n} z"},
+              "from the same {n} z: in inference mode, those D learns to reject; in training mode, those G optimises"},
 }
 PROBE_NOTES = {
     "probe_fooled_by_inference": {"es": "último 20 % de las sondas; G en modo inferencia (G.predict)",

@@ -18,18 +18,18 @@ WORDS = {
            "ln2": "ln 2: D responde 0,5 (equilibrio)", "loss_title": "pérdida por paso",
            "acc_title": "exactitud por paso", "uniform": "uniforme (0,1)", "threshold": "umbral del 2 %",
            "predicted": "dígito que predice el evaluador", "share": "fracción de muestras",
-           "step_n": "paso {step}", "probe_title": "¿Cuántas veces D acepta la imagen como verdadera? (mismo D, mismas z)",
-           "on_real": "imágenes reales", "fooled_inference": "falsas de G en modo inferencia (las que D aprende a rechazar)",
-           "fooled_training": "falsas de G en modo entrenamiento (las que G optimiza)", "called_real": "fracción que D acepta como verdadera",
+           "step_n": "paso {step}", "probe_title": "¿Cuántas acepta D como reales? (mismo D, mismas z)",
+           "on_real": "imágenes reales", "fooled_inference": "falsas de G, modo inferencia",
+           "fooled_training": "falsas de G, modo entrenamiento", "called_real": "aceptadas como reales",
            "start": "inicio", "end": "fin"},
     "en": {"d": "D (real + fake)", "g": "G (through D)", "smoothed": "smoothed ({window} steps)",
            "step": "step", "bce": "binary cross-entropy (log scale)", "acc": "accuracy",
            "ln2": "ln 2: D answers 0.5 (equilibrium)", "loss_title": "loss per step",
            "acc_title": "accuracy per step", "uniform": "uniform (0.1)", "threshold": "2 % threshold",
            "predicted": "digit predicted by the evaluator", "share": "share of samples",
-           "step_n": "step {step}", "probe_title": "How often does D say \"real\"? (same D, same z)",
-           "on_real": "real images", "fooled_inference": "G's fakes in inference mode (those D learns to reject)",
-           "fooled_training": "G's fakes in training mode (those G optimises)", "called_real": "share D calls real",
+           "step_n": "step {step}", "probe_title": "How often D says \"real\" (same D, same z)",
+           "on_real": "real images", "fooled_inference": "G's fakes, inference mode",
+           "fooled_training": "G's fakes, training mode", "called_real": "called real",
            "start": "start", "end": "end"},
 }
 
@@ -176,7 +176,9 @@ def snapshots_figure(grids: dict[int, np.ndarray], lang: str) -> Any:
 def probes_figure(probes: np.ndarray, lang: str) -> Any:
     """The share of images the same D calls real: real ones, and G's fakes in each BatchNorm mode."""
     w = WORDS[lang]
-    fig, ax = plt.subplots(figsize=(8, 3.4))
+    # Taller than the other step curves: its legend goes under the axes on a slide, and a
+    # wide, short drawing left the curves a strip there.
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
     step = probes[:, 0]
     for col, key, style in ((1, "on_real", "k-"), (2, "fooled_inference", "b-o"), (3, "fooled_training", "r-s")):
         ax.plot(step, probes[:, col], style, ms=3, lw=1.3, label=w[key])
