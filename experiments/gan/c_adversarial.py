@@ -115,12 +115,8 @@ def proof_figure(proof: dict[str, Any], lang: str) -> Any:
     w = PROOF_WORDS[lang]
     keys = list(zip(("d_step_D", "d_step_G", "g_step_D", "g_step_G"), w["steps"]))
     fig, ax = plt.subplots(figsize=(7.5, 3.2))
-    for i, (key, label) in enumerate(keys):
-        change = proof[key]
-        ax.barh(i, change["changed"], color="#e76f51", label=w["changed"] if i == 0 else None)
-        ax.barh(i, change["identical"], left=change["changed"], color="#2a9d8f", label=w["identical"] if i == 0 else None)
-        note = f"max |Δ| = {change['max_abs_change']:.2e}" if change["changed"] else w["all_identical"]
-        ax.text(change["n"] + 0.4, i, note, va="center", fontsize=8)
+    _proof_bars(ax, proof, keys, w, height=0.8, fontsize=8, gap=0.4,
+                note=lambda change: f"max |Δ| = {change['max_abs_change']:.2e}")
     ax.set_yticks(range(len(keys)), [label for _, label in keys])
     ax.invert_yaxis()
     ax.set_xlim(0, max(proof[k]["n"] for k, _ in keys) * 1.55)
@@ -144,15 +140,12 @@ def proof_screen_figure(proof: dict[str, Any], lang: str) -> Any:
     w = PROOF_WORDS[lang]
     keys = list(zip(("d_step_D", "d_step_G", "g_step_D", "g_step_G"), w["steps"]))
     fig, ax = plt.subplots(figsize=(5.6, 4.4))
-    for i, (key, label) in enumerate(keys):
-        change = proof[key]
-        ax.barh(i, change["changed"], height=0.55, color="#e76f51", label=w["changed"] if i == 0 else None)
-        ax.barh(i, change["identical"], height=0.55, left=change["changed"], color="#2a9d8f",
-                label=w["identical"] if i == 0 else None)
+
+    def short_note(change: dict[str, Any]) -> str:
         delta = f"{change['max_abs_change']:.1e}"
-        note = f"{w['max']} |Δ| {delta.replace('.', ',') if lang == 'es' else delta}" if change["changed"] \
-            else w["all_identical"]
-        ax.text(change["n"] + 0.5, i, note, va="center", fontsize=9)
+        return f"{w['max']} |Δ| {delta.replace('.', ',') if lang == 'es' else delta}"
+
+    _proof_bars(ax, proof, keys, w, height=0.55, fontsize=9, gap=0.5, note=short_note)
     ax.set_yticks(range(len(keys)), [label for _, label in keys], fontsize=9)
     ax.tick_params(axis="x", labelsize=9)
     ax.invert_yaxis()
@@ -165,6 +158,19 @@ def proof_screen_figure(proof: dict[str, Any], lang: str) -> Any:
               handlelength=1.2, columnspacing=1.0, borderaxespad=0.1)
     fig.tight_layout()
     return fig
+
+
+def _proof_bars(ax: Any, proof: dict[str, Any], keys: list[tuple[str, str]], w: dict[str, Any], height: float,
+                fontsize: float, gap: float, note: Any) -> None:
+    """One bar per step and network: the tensors that changed (red), then the bit-identical ones
+    (green), with a note after it: note(change) for a changed network, "all identical" otherwise."""
+    for i, (key, _) in enumerate(keys):
+        change = proof[key]
+        ax.barh(i, change["changed"], height=height, color="#e76f51", label=w["changed"] if i == 0 else None)
+        ax.barh(i, change["identical"], height=height, left=change["changed"], color="#2a9d8f",
+                label=w["identical"] if i == 0 else None)
+        text = note(change) if change["changed"] else w["all_identical"]
+        ax.text(change["n"] + gap, i, text, va="center", fontsize=fontsize)
 
 
 def proof_row(step: str, net: str, change: dict[str, Any]) -> list[Any]:
