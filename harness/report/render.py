@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 from html import escape as html_escape
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
 from pygments import highlight as pyg_highlight
@@ -22,7 +22,7 @@ from pygments.lexers import PythonLexer
 
 from harness import templates as template_files
 from harness.report.answers import localise
-from harness.report.content import RunView, build, dataset_source, format_value, render_markdown, strings
+from harness.report.content import RunView, build, dataset_source, format_value, strings
 from harness.errors import HarnessError
 from harness.registry import Registry
 from harness.run.store import RunStore, atomic_write_text
