@@ -22,7 +22,7 @@ from pygments.lexers import PythonLexer
 
 from harness import templates as template_files
 from harness.report.answers import localise
-from harness.report.content import RunView, build, dataset_source, format_value, strings
+from harness.report.content import RunView, build, column_shares, dataset_source, format_value, strings
 from harness.errors import HarnessError
 from harness.registry import Registry
 from harness.run.store import RunStore, atomic_write_text
@@ -90,7 +90,9 @@ def render_html(view: RunView, templates: Path | None = None, coloured_code: boo
         dataset_source=dataset_source((manifest.get("dataset") or {}).get("source"), lang),
         conclusions=conclusions(view), references=REFERENCES,
         settings=sorted(_flat(manifest.get("config", {}))), overrides=manifest.get("overrides", {}),
-        fmt=lambda v: format_value(v, lang), seconds=lambda v: _seconds(v, lang),
+        fmt=lambda v: format_value(v, lang),
+        shares=lambda t: column_shares([str(c) for c in t.columns], [[format_value(v, lang) for v in row] for row in t.rows]),
+        seconds=lambda v: _seconds(v, lang),
         short=lambda v: _short(v, lang), status_label=lambda st: labels.get(st, st),
         yesno=lambda b: s["yes"] if b else s["no"],
         highlight=highlight_python if coloured_code else plain_python,

@@ -270,6 +270,29 @@ def test_every_column_of_a_wide_table_reaches_the_pdf_page(written, run_store):
                     assert word in text, (lang, name, header, word)
 
 
+def test_a_wide_tables_columns_are_as_wide_as_their_cells_need(written):
+    """A model's name beside twelve numbers keeps one line: the width goes where the text is, and a
+    number never wraps (equal shares broke each name over three lines)."""
+    for lang in ("es", "en"):
+        lines = [" ".join(line.split()) for line in pdf_text(written[lang]["pdf"]).splitlines()]
+        for name in ("GAN z=2 d_spectral_norm", "VAE z=2 BCE +conv block", "GAN z=100 uniform"):
+            assert any(line.startswith(name + " ") for line in lines), (lang, name)
+
+
+def test_column_shares_follow_the_printed_cells():
+    from harness.report.content import TEXT_CELL_CAP, column_shares, share_table_columns
+
+    shares = column_shares(["model", "n", "note"], [["GAN z=2 d_spectral_norm", "3\u202f280\u202f901", "x" * 200]])
+    assert abs(sum(shares) - 100) < 0.05
+    name, number, note = shares
+    assert number > 100 * (9 + 1) / (TEXT_CELL_CAP * 3 + 9 + 6)  # the whole number on one line
+    assert note == name  # both capped: a long text wraps instead of taking the table
+    html = share_table_columns("<p>a</p><table><thead><tr><th>a</th><th>b</th></tr></thead>"
+                               "<tbody><tr><td>enunciado (1.1e)</td><td>1</td></tr></tbody></table>")
+    widths = [float(w) for w in re.findall(r'<col style="width: ([\d.]+)%">', html)]
+    assert len(widths) == 2 and widths[0] > widths[1] and html.startswith("<p>a</p><table><colgroup>")
+
+
 def test_body_shows_no_internal_metric_ids(written):
     html = written["en"]["html"].read_text()
     body = html[html.index('id="section-1.1"'):html.index('id="conclusions"')]
