@@ -96,8 +96,10 @@ def record(ctx, scores: dict[str, dict[str, Any]]) -> None:
     for metric in FIDELITY + DIVERSITY:
         for name, s in scores.items():
             ctx.metric(f"{name}_{metric}", float(s[metric]))
-        ctx.metric(f"{metric}_passes_references", not failures(metric, scores),
-                   note=", ".join(failures(metric, scores)) or None)
+        failed = failures(metric, scores)
+        ctx.metric(f"{metric}_passes_references", not failed,
+                   note={lang: "; ".join(LABELS[name][lang].lower() for name in failed) for lang in ("es", "en")}
+                   if failed else None)
     n = min(int(s["n"]) for s in scores.values())
     # Below GRADED_FROM_N images per set the estimators' own sampling noise reaches the bounds
     # (noise scores density 0.10 from 500 images): the check is recorded as not graded, with why.

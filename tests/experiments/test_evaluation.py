@@ -163,6 +163,39 @@ def smoke_run(tmp_path_factory, mnist):
 
 
 @pytest.mark.slow
+def test_the_evaluators_headline_numbers_have_labels(smoke_run):
+    from tests.experiments.headlines import unlabelled_headlines
+
+    runner, _ = smoke_run
+    assert not unlabelled_headlines(runner.store, REGISTRY)
+
+
+def test_a_metric_that_fails_a_reference_names_it_in_each_language():
+    from experiments.evaluation import references
+
+    class Ctx:
+        def __init__(self):
+            self.metrics = {}
+
+        def metric(self, name, value, unit=None, note=None):
+            self.metrics[name] = (value, note)
+
+        def check(self, *args, **kwargs):
+            pass
+
+    good = {"density": 0.9, "coverage": 0.9, "precision": 0.9, "recall": 0.9, "n": 10000}
+    scores = {"real": good, "noise": {**good, "precision": 0.99, "density": 0.0, "coverage": 0.0, "recall": 0.0},
+              "blank": {**good, "precision": 0.5, "density": 0.0, "coverage": 0.0, "recall": 0.0},
+              "one_digit": {**good, "coverage": 0.1, "recall": 0.1}}
+    ctx = Ctx()
+    references.record(ctx, scores)
+    value, note = ctx.metrics["precision_passes_references"]
+    assert value is False
+    assert note == {"es": "ruido uniforme; imágenes vacías (negras)", "en": "uniform noise; blank (black) images"}
+    assert ctx.metrics["density_passes_references"] == (True, None)
+
+
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_evaluator_item_trains_at_smoke_and_frames_the_fid_scale(smoke_run):
     runner, summary = smoke_run
