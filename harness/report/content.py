@@ -331,9 +331,8 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
                                          [[_pick(v, lang) if isinstance(v, dict) else v for v in row]
                                           for row in table.get("rows", [])],
                                          bool(table.get("detail"))))
-            labels = s.get("metric_labels", {})
             view.metrics = [{"name": k, "value": v.get("value"), "unit": v.get("unit"), "note": _pick(v.get("note"), lang),
-                             "label": labels.get(k, "")}
+                             "label": metric_label(s, item_id, k)}
                             for k, v in result.get("metrics", {}).items()]
             view.checks = [{**c, "detail": _pick(c.get("detail"), lang), "reason": _pick(c.get("reason"), lang),
                             "state": check_state(c), "index": n}
@@ -425,6 +424,13 @@ def dataset_source(source: str | None, lang: str) -> str:
         return "caché de Keras (" + _ABS_PATH.sub(base, source[len("keras cache"):].strip()) + ")" if es else \
             "Keras cache (" + _ABS_PATH.sub(base, source[len("keras cache"):].strip()) + ")"
     return _ABS_PATH.sub(base, source)
+
+
+def metric_label(s: dict[str, Any], item_id: str, name: str) -> str:
+    """A metric's name for a reader: the item's own ("1.1j.base_fid"), the report's, else the slides';
+    "" when none has one (the metric then stays in result.json, never shown by its id)."""
+    labels = s.get("metric_labels", {})
+    return labels.get(f"{item_id}.{name}") or labels.get(name) or s.get("panel_metric_labels", {}).get(name, "")
 
 
 def format_value(value: Any, lang: str = "en") -> str:

@@ -33,6 +33,14 @@ def gan_run(tmp_path_factory):
 
 
 @pytest.mark.slow
+def test_every_headline_number_has_a_label_in_both_languages(gan_run):
+    from harness.registry import discover
+    from tests.experiments.headlines import unlabelled_headlines
+
+    assert not unlabelled_headlines(gan_run[2], discover())
+
+
+@pytest.mark.slow
 def test_items_finish(gan_run):
     summary, results, _, _ = gan_run
     bad = {o.id: o.error for o in summary.outcomes if o.status not in ("ok", "cached")}

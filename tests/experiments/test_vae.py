@@ -210,6 +210,13 @@ def smoke_run(tmp_path_factory):
 
 
 @pytest.mark.slow
+def test_every_headline_number_has_a_label_in_both_languages(smoke_run):
+    from tests.experiments.headlines import unlabelled_headlines
+
+    assert not unlabelled_headlines(smoke_run["store"], smoke_run["registry"])
+
+
+@pytest.mark.slow
 def test_every_item_runs_and_writes_figures(smoke_run):
     outcomes = {o.id: o for o in smoke_run["summary"].outcomes}
     for item_id in VAE_ITEMS:
