@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import shlex
-from html import unescape as html_unescape
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -28,6 +27,7 @@ from harness.registry import ROLES, Registry
 from harness.report.title import TitlePage, title_page
 from harness.png import png_header_size, png_size  # noqa: F401 (the panel's deck reads PNG headers through here)
 from harness.report.figures import Figure, beside_answer  # noqa: F401
+from harness.report.tables import share_table_columns
 from harness.run.store import RunStore
 
 LANGS = ("es", "en")
@@ -68,52 +68,6 @@ def markdown() -> MarkdownIt:
 
 def render_markdown(text: str) -> str:
     return markdown().render(text)
-
-
-# How a table's width is shared among its columns (the report's fixed table layout). A column gets
-# what its widest cell needs on one line: a number never wraps, a text cell may, past TEXT_CELL_CAP
-# characters; and at least its header's longest word (a header wraps between words). Equal shares
-# gave a model's name a column as narrow as a count's, so every row of a wide table stood three or
-# four lines tall.
-TEXT_CELL_CAP = 22
-CELL_PADDING = 2      # characters' worth of a cell's padding and rule
-# A number as either language prints it, with an uncertainty or a unit after it: it never wraps.
-_NUMBER = re.compile(r"^[−+-]?[\d\s.,]+(\s*±\s*[\d\s.,]+)?(\s*[%s]|\s*nats)?$")
-
-
-def column_shares(columns: list[str], rows: list[list[str]]) -> list[float]:
-    """Each column's percentage of the table's width (they add up to 100), from the printed texts."""
-    def longest_word(text: str) -> int:
-        return max((len(word) for word in text.split()), default=1)
-
-    needs = []
-    for j, header in enumerate(columns):
-        need = longest_word(header)
-        for row in rows:
-            text = row[j].strip() if j < len(row) else ""
-            need = max(need, len(text) if _NUMBER.match(text) else min(len(text), TEXT_CELL_CAP))
-        needs.append(need + CELL_PADDING)
-    total = sum(needs)
-    return [round(100.0 * need / total, 2) for need in needs]
-
-
-_HTML_TABLE = re.compile(r"<table>(.*?)</table>", re.S)
-_HTML_ROW = re.compile(r"<tr>(.*?)</tr>", re.S)
-_HTML_CELL = re.compile(r"<t[hd][^>]*>(.*?)</t[hd]>", re.S)
-_HTML_TAG = re.compile(r"<[^>]+>")
-
-
-def share_table_columns(html: str) -> str:
-    """The Markdown tables of an answer, each with a <colgroup> sharing its width as column_shares does."""
-    def with_shares(match: re.Match) -> str:
-        rows = [[html_unescape(_HTML_TAG.sub("", cell)) for cell in _HTML_CELL.findall(row)]
-                for row in _HTML_ROW.findall(match.group(1))]
-        if not rows or not rows[0]:
-            return match.group(0)
-        cols = "".join(f'<col style="width: {w}%">' for w in column_shares(rows[0], rows[1:]))
-        return f"<table><colgroup>{cols}</colgroup>{match.group(1)}</table>"
-
-    return _HTML_TABLE.sub(with_shares, html)
 
 
 @dataclass

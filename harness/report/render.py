@@ -22,7 +22,8 @@ from pygments.lexers import PythonLexer
 
 from harness import templates as template_files
 from harness.report.answers import localise
-from harness.report.content import RunView, build, column_shares, dataset_source, format_value, strings
+from harness.report.content import RunView, build, dataset_source, format_value, strings
+from harness.report.tables import column_shares
 from harness.errors import HarnessError
 from harness.registry import Registry
 from harness.run.store import RunStore, atomic_write_text

@@ -280,7 +280,7 @@ def test_a_wide_tables_columns_are_as_wide_as_their_cells_need(written):
 
 
 def test_column_shares_follow_the_printed_cells():
-    from harness.report.content import TEXT_CELL_CAP, column_shares, share_table_columns
+    from harness.report.tables import TEXT_CELL_CAP, column_shares, share_table_columns
 
     shares = column_shares(["model", "n", "note"], [["GAN z=2 d_spectral_norm", "3\u202f280\u202f901", "x" * 200]])
     assert abs(sum(shares) - 100) < 0.05
