@@ -1,8 +1,8 @@
 """How a report table's width is shared among its columns.
 
-The report lays tables out at a fixed width (every column reaches the page). Equal shares gave a
-model's name a column as narrow as a count's, so each row of a wide table stood three or four lines
-tall; here a column gets what its widest printed cell needs on one line: a number never wraps, a
+The report lays tables out at a fixed width (every column reaches the page). Equal shares give a
+model's name a column as narrow as a count's, and each row of a wide table then stands several lines
+tall. Here a column gets what its widest printed cell needs on one line: a number never wraps, a
 text cell may, past TEXT_CELL_CAP characters; and at least its header's longest word (a header
 wraps between words).
 """
