@@ -51,10 +51,10 @@ def headline_numbers(panel: Panel, it: ItemView, lang: str) -> list[dict[str, st
     """At most three metrics a listener can read: each with a human label and its unit, in the
     item's order; a metric with no label in either language table is left to the report's appendix."""
     s = panel.strings(lang)
-    labels, units = s.get("panel_metric_labels", {}), s.get("panel_units", {})
+    units = s.get("panel_units", {})
     out = []
     for m in it.metrics:
-        label = m.get("label") or labels.get(m["name"])
+        label = m.get("label")  # the report's, else the slides' table (harness.report.content.metric_label)
         if not label:
             continue
         value, unit = m["value"], units.get(m.get("unit") or "", m.get("unit") or "")

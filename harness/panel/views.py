@@ -120,8 +120,8 @@ def item_detail_html(panel: Panel, lang: str, item_id: str | None) -> str:
         out.append(f"<p><b>{esc(s['error'])}:</b> {esc(it.error)}</p>")
     if not it.ran:
         out.append(f"<p>{esc(s['run_it'])}: <code>{esc(it.command)}</code></p>")
-    labels, units = s.get("panel_metric_labels", {}), s.get("panel_units", {})
-    named = [(m.get("label") or labels.get(m["name"]), m) for m in it.metrics]
+    units = s.get("panel_units", {})
+    named = [(m.get("label"), m) for m in it.metrics]  # harness.report.content.metric_label
     named = [(label, m) for label, m in named if label]  # never an internal key: the rest is in the report's appendix
     if named:
         rows = "".join(f"<tr><td>{esc(label)}</td><td>{esc(format_value(m['value'], lang))} "
