@@ -45,9 +45,9 @@ class Screen:
 
 
 NORMAL = Screen(SLIDE_BOX, WIDE_BOX, MIN_TEXT_PX, ".screen")
-# The same boxes at 1920 × 1080, and the text size chosen there so the rendering still reads at 14 px
-# in the smallest viewport the deck picks it for (LARGE_MEDIA): how both were measured is in
-# benchmarks/RESULTS.md, 2026-11-28 12:30 entry.
+# The same boxes at 1920 × 1080, and the text size chosen there so the rendering still reads at the
+# slides' minimum in the smallest viewport the deck picks it for (LARGE_MEDIA): how both were
+# measured is in benchmarks/RESULTS.md, 2026-11-28 12:30 entry.
 LARGE = Screen((1084, 794), (1826, 481), 20.0, ".screen-large")
 LARGE_MEDIA = "(min-width: 1600px) and (min-height: 850px)"
 
