@@ -99,7 +99,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from harness.report.render import write_reports
 
         warn_if_no_team(store)
-        for written in write_reports(store, registry, ("es", "en")).values():
+        submission = Path(args.submission) if args.submission else None
+        for written in write_reports(store, registry, ("es", "en"), submission=submission).values():
             for fmt, path in written.items():
                 print(f"{fmt:5s} {path}")
     return 1 if summary.failed else 0
@@ -237,7 +238,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise HarnessError(f"--out {args.out}: cannot make that folder ({exc.strerror}); pick a writable one") from None
-    for lang, written in write_reports(store, registry, langs, formats, out=out).items():
+    submission = Path(args.submission) if args.submission else None
+    for lang, written in write_reports(store, registry, langs, formats, out=out, submission=submission).items():
         for fmt, path in written.items():
             print(f"{fmt:5s} {path}")
     print(f"report ({', '.join(langs)}) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -342,7 +344,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", metavar="ID", help="run folder name under reports/ (default: the profile's name)")
     p.add_argument("--jobs", default="auto", metavar="N", help="items run at the same time, one process each "
                    "(default auto: 1 on a CPU, up to 4 beside an NVIDIA GPU)")
-    p.add_argument("--report", action="store_true", help="then write report.html, report.pdf and submission.ipynb (es and en)")
+    p.add_argument("--report", action="store_true", help="then write report.html and report.pdf (es and en) and the "
+                   "submission folder")
+    p.add_argument("--submission", metavar="DIR", help="the submission folder to write (default: submission/ beside "
+                   "the reports folder, the project's root for reports/)")
     p.set_defaults(fn=cmd_run)
 
     p = sub.add_parser("list", help="items with their status in a run, or the runs with --runs")
@@ -355,11 +360,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", help="mnist (default) or fashion_mnist")
     p.set_defaults(fn=cmd_data)
 
-    p = sub.add_parser("report", help="write report.html, report.pdf and submission.ipynb into the run folder")
+    p = sub.add_parser("report", help="write report.html and report.pdf into the run folder and the submission folder "
+                       "(notebooks in es and en, the weights they load, the PDFs)")
     p.add_argument("--run", metavar="ID", help="run to report (default: the latest)")
     p.add_argument("--lang", choices=["es", "en", "both"], default="es", help="language (default es)")
     p.add_argument("--format", default="html,pdf,ipynb", help="comma-separated: html,pdf,ipynb (default all)")
     p.add_argument("--out", metavar="DIR", help="write the files here instead of the run folder (e.g. a read-only run)")
+    p.add_argument("--submission", metavar="DIR", help="the submission folder to write (format ipynb; default: "
+                   "submission/ beside the reports folder, the project's root for reports/)")
     p.set_defaults(fn=cmd_report)
 
     p = sub.add_parser("serve", help="the presentation panel (Gradio) over a run")

@@ -33,6 +33,8 @@ ROLES = {
                     "that the GAN explorer loads",
     "vae_samples": "its first figure is the VAE's headline grid of samples",
     "gan_samples": "its first figure is the GAN's headline grid of samples",
+    "gan_improved": "saves the generator (model 'generator') of its best change to the GAN and values 'best' and "
+                    "'variants' (each variant's settings changes) that the submission notebook loads",
     "comparison": "compares every generative model of the run",
     "evaluator": "trains the classifier every model is scored with (FID-MNIST, coverage)",
 }

@@ -47,7 +47,7 @@ WORDS = {
         "report": "## Informe",
         "lang_suffix": "",
         "notebook": "## Cuaderno de entrega\n\nLas celdas del cuaderno que se entrega, con sus figuras. "
-                    "La última celda descarga el informe y el cuaderno.",
+                    "La última celda descarga el informe y la carpeta de la entrega (submission.zip: súbela al repositorio del equipo).",
         "download": "## Descarga",
     },
     "en": {
@@ -76,7 +76,7 @@ WORDS = {
         "report": "## Report",
         "lang_suffix": ".en",
         "notebook": "## Submission notebook\n\nThe cells of the notebook to hand in, with their figures. "
-                    "The last cell downloads the report and the notebook.",
+                    "The last cell downloads the report and the submission folder (submission.zip: commit it to the team's repository).",
         "download": "## Download",
     },
 }
@@ -137,7 +137,8 @@ NOTEBOOK = '''import base64
 import nbformat
 from IPython.display import Image, Markdown
 
-for cell in nbformat.read(RUN_DIR / "submission{lang_suffix}.ipynb", as_version=4).cells:
+SUBMISSION = Path("submission")  # the folder to commit: the notebook, the weights it loads, the PDFs
+for cell in nbformat.read(SUBMISSION / "submission{lang_suffix}.ipynb", as_version=4).cells:
     if cell.cell_type == "markdown":
         display(Markdown(cell.source))
         continue
@@ -149,15 +150,18 @@ for cell in nbformat.read(RUN_DIR / "submission{lang_suffix}.ipynb", as_version=
         elif "text/plain" in data or "text" in output:
             print(data.get("text/plain") or output.get("text"))'''
 
-DOWNLOAD = '''try:
+DOWNLOAD = '''import shutil
+
+try:
     from google.colab import files
 except ImportError:
     files = None
-for name in ("report{lang_suffix}.pdf", "report{lang_suffix}.html", "submission{lang_suffix}.ipynb"):
+shutil.make_archive("submission", "zip", root_dir=".", base_dir="submission")  # the folder to commit
+for name in (RUN_DIR / "report{lang_suffix}.pdf", RUN_DIR / "report{lang_suffix}.html", Path("submission.zip")):
     if files:
-        files.download(str(RUN_DIR / name))
+        files.download(str(name))
     else:
-        print(RUN_DIR / name)'''
+        print(name)'''
 
 
 def notebook(lang: str) -> nbformat.NotebookNode:

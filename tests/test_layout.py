@@ -28,6 +28,10 @@ def modules() -> dict[str, Path]:
             parts = [p for p in rel.parts if p != "__init__"]
             if "answers" in parts:
                 continue
+            # A file outside a package is no module: templates/submission/notebook.py holds the cells
+            # of the submission notebook, which run with the settings the notebook's first cell sets.
+            if any(not (d / "__init__.py").exists() for d in [path.parent, *path.parent.parents] if folder in [d, *d.parents]):
+                continue
             found[".".join([package, *parts])] = path
     return found
 

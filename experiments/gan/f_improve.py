@@ -156,7 +156,7 @@ def trained_run(unit) -> Trained:
 
 @item("1.2f", "Improving the GAN: a change to D, a change to G, over seeds", needs=("1.2d", EVALUATOR_ITEM),
       config=("gan", "gan_compare", "eval"), extra_code=CODE + ("experiments.gan.f_seeds",),
-      units=Units(seed_runs, train_run, needs=(EVALUATOR_ITEM,), config=("gan", "eval")))
+      units=Units(seed_runs, train_run, needs=(EVALUATOR_ITEM,), config=("gan", "eval")), shows=("gan_improved",))
 def improve(ctx):
     cmp_cfg, gan_cfg = ctx.settings("gan_compare"), ctx.settings("gan")
     names = chosen_variants(cmp_cfg["improve"])

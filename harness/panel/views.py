@@ -208,12 +208,16 @@ def build_report(panel: Panel, lang: str, formats: list[str]) -> tuple[list[str]
     if not formats:
         return [], s["panel_pick_format"]
     try:
-        from harness.report.render import write_report
+        from harness.report.render import write_reports
     except ImportError:
         return [], s["panel_report_unavailable"]
     try:
-        written = write_report(panel.store, panel.registry, lang, list(formats))
+        written = write_reports(panel.store, panel.registry, (lang,), list(formats))
     except HarnessError as exc:
         return [], f"⚠ {exc}"
-    files = [str(safe_file(panel.run_dir, p)) for p in written.values()]
-    return files, s["panel_report_built"].format(n=len(files))
+    # The notebook is in the submission folder, outside the run folder the panel serves files from.
+    files = [str(safe_file(panel.run_dir, p)) for fmt, p in written.get(lang, {}).items() if fmt != "ipynb"]
+    message = s["panel_report_built"].format(n=len(files))
+    if "ipynb" in formats:
+        message += " " + s["panel_submission_built"].format(folder=written[lang]["ipynb"].parent.name)
+    return files, message

@@ -1,6 +1,6 @@
 """report.pdf: WeasyPrint over the report's HTML, fetching only files inside the run folder.
 
-Kept apart from render.py so that writing the HTML and the notebook never imports WeasyPrint
+Kept apart from render.py so that writing the HTML never imports WeasyPrint
 (about a second of loading Pango): the PDF can then be laid out in a process of its own.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The submission: report.html, report.pdf and submission.ipynb, from one content model.
+"""The report: report.html and report.pdf, from one content model (the notebook: report/submission.py).
 
 It reads the run folder only. The HTML references figures by paths inside the
 run folder, so the folder is self-contained; the PDF is WeasyPrint over the
@@ -34,7 +34,7 @@ FORMATS = ("html", "pdf", "ipynb")
 def output_names(lang: str) -> dict[str, str]:
     """Spanish, the course's language, gets the plain names; English gets a .en suffix."""
     suffix = "" if lang == "es" else f".{lang}"
-    return {"html": f"report{suffix}.html", "pdf": f"report{suffix}.pdf", "ipynb": f"submission{suffix}.ipynb"}
+    return {"html": f"report{suffix}.html", "pdf": f"report{suffix}.pdf"}
 
 
 def _jinja(templates: Path) -> Environment:
@@ -144,10 +144,11 @@ def _flat(tree: dict[str, Any], prefix: str = ""):
 
 def write_report(store: RunStore, registry: Registry, lang: str = "es", formats: list[str] | tuple[str, ...] = FORMATS,
                  templates: Path | None = None, out: Path | None = None, pdf_aside: bool = False) -> dict[str, Path]:
-    """`out`: the folder the files go to (default the run folder; another one for a read-only run).
+    """The HTML and PDF of one language ("ipynb" is the submission folder: write_reports writes it).
+    `out`: the folder the files go to (default the run folder; another one for a read-only run).
 
-    `pdf_aside`: lay out the PDF in a forked process while this one writes the HTML and the
-    notebook. WeasyPrint's layout is pure Python on one core and most of a report's time, so a
+    `pdf_aside`: lay out the PDF in a forked process while this one writes the HTML.
+    WeasyPrint's layout is pure Python on one core and most of a report's time, so a
     second core takes the rest off its path: the worker loads WeasyPrint while this process
     builds the page. Only for a caller with no threads of its own to fork (the CLI); the panel
     writes in one process.
@@ -169,11 +170,6 @@ def write_report(store: RunStore, registry: Registry, lang: str = "es", formats:
         if "html" in formats:
             atomic_write_text(out / names["html"], render_html(view, templates))
             written["html"] = out / names["html"]
-        if "ipynb" in formats:
-            from harness.report.notebook import write_notebook
-
-            write_notebook(view, out / names["ipynb"])
-            written["ipynb"] = out / names["ipynb"]
     finally:
         if pdf is not None:
             pdf.finish()  # the PDF's own error, if any, surfaces here
@@ -241,19 +237,42 @@ def _pdf_worker(conn: Any, folder: Path, out: Path) -> None:
 
 
 def write_reports(store: RunStore, registry: Registry, langs: list[str] | tuple[str, ...] = ("es", "en"),
-                  formats: list[str] | tuple[str, ...] = FORMATS, out: Path | None = None) -> dict[str, dict[str, Path]]:
+                  formats: list[str] | tuple[str, ...] = FORMATS, out: Path | None = None,
+                  submission: Path | None = None) -> dict[str, dict[str, Path]]:
     """write_report for each language; on a machine with cores to spare, one process per language.
+    Then, with "ipynb" in `formats`, the submission folder (harness.report.submission: both
+    languages' notebooks beside their PDFs), at `submission` or its default place.
 
     WeasyPrint's layout is pure Python, so two languages take twice one language's time in one
     process (benchmarks/RESULTS.md). The workers are forked: they
     inherit the registry and never touch the Keras backend, so nothing is re-imported.
     """
+    written = _write_pages(store, registry, langs, [f for f in formats if f != "ipynb"], out)
+    if "ipynb" in formats:
+        from harness.report.submission import NOTEBOOKS, write_submission
+
+        # The folder holds both notebooks, each linking to its language's PDF: one not at hand is written.
+        pdfs = {lang: paths["pdf"] for lang, paths in written.items() if "pdf" in paths}
+        for lang in NOTEBOOKS:
+            there = (Path(out) if out is not None else store.dir) / output_names(lang)["pdf"]
+            pdfs[lang] = pdfs.get(lang) or (there if there.is_file() else
+                                            write_report(store, registry, lang, ["pdf"], out=out)["pdf"])
+        folder = write_submission(store, registry, submission, tuple(NOTEBOOKS), reports=pdfs)
+        for lang in langs:
+            written.setdefault(lang, {})["ipynb"] = folder / NOTEBOOKS[lang]
+    return written
+
+
+def _write_pages(store: RunStore, registry: Registry, langs: list[str] | tuple[str, ...], formats: list[str],
+                 out: Path | None) -> dict[str, dict[str, Path]]:
     import multiprocessing
     import os
     from concurrent.futures import ProcessPoolExecutor
 
     for lang in langs:
         strings(lang)  # an unknown language fails here, before any worker starts
+    if not formats:
+        return {}
     spare_core = (os.cpu_count() or 1) >= 2 and "fork" in multiprocessing.get_all_start_methods()
     if len(langs) < 2 or not spare_core:
         return {lang: write_report(store, registry, lang, formats, out=out, pdf_aside=spare_core) for lang in langs}

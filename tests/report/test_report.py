@@ -28,7 +28,8 @@ def run_store(tmp_path_factory):
 @pytest.fixture(scope="module")
 def written(run_store):
     # Both languages at once, as `harness run --report` writes them: one forked worker per language.
-    return write_reports(run_store, REG, ("es", "en"))
+    # (The fixture's toy items are not the handout's: the submission folder is tests/report/test_submission.py's.)
+    return write_reports(run_store, REG, ("es", "en"), ["html", "pdf"])
 
 
 def test_an_unknown_language_fails_before_any_report_is_written(tmp_path):
@@ -42,9 +43,9 @@ def pdf_text(path: Path) -> str:
     return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
 
 
-def test_three_files_in_both_languages(written, run_store):
-    assert {p.name for p in written["es"].values()} == {"report.html", "report.pdf", "submission.ipynb"}
-    assert {p.name for p in written["en"].values()} == {"report.en.html", "report.en.pdf", "submission.en.ipynb"}
+def test_two_files_in_both_languages(written, run_store):
+    assert {p.name for p in written["es"].values()} == {"report.html", "report.pdf"}
+    assert {p.name for p in written["en"].values()} == {"report.en.html", "report.en.pdf"}
     for paths in written.values():
         assert all(p.parent == run_store.dir and p.stat().st_size > 0 for p in paths.values())
 
@@ -84,9 +85,7 @@ def tags_and_attributes(html: str) -> list[tuple[str, dict]]:
 @pytest.mark.parametrize("lang,other", [("es", "en"), ("en", "es")])
 def test_each_language_shows_its_own_figure_files(written, lang, other):
     html = written[lang]["html"].read_text(encoding="utf-8")
-    notebook = written[lang]["ipynb"].read_text(encoding="utf-8")
     assert f"curve.{lang}.png" in html and f"curve.{other}.png" not in html
-    assert f"figures/curve.{lang}.png" in notebook and f"curve.{other}.png" not in notebook
 
 
 def test_html_is_self_contained_and_answer_is_inert(written):
@@ -155,79 +154,6 @@ def test_pdf_fetches_nothing_outside_the_run_folder(tmp_path):
     assert not any(u.endswith("/run/ok.png") for u in refused)
     fetcher = RunFolderFetcher(folder)
     assert fetcher.inside((folder / "ok.png").as_uri()) and not fetcher.inside("file:///etc/passwd")
-
-
-def notebook_outputs(nb):
-    """What each code cell shows: (kind, data, text) of its outputs."""
-    return [[(o.output_type, dict(o.get("data", {})), o.get("text")) for o in c.outputs]
-            for c in nb.cells if c.cell_type == "code"]
-
-
-def test_notebook_is_laid_out_as_the_handout(written, run_store):
-    import nbformat
-
-    text = written["es"]["ipynb"].read_text(encoding="utf-8")
-    nb = nbformat.reads(text, as_version=4)
-    nbformat.validate(nb)
-    assert len(nb.cells) <= 45
-    assert not re.search(r"/(work|tmp|home|root)\b", text)  # no path of this machine
-    title = nb.cells[0].source
-    assert title.startswith("# ") and strings("es")["team_not_configured"] in title
-    assert re.search(r"\d{1,2} de [a-z]+ de \d{4}", title)
-    markdown = [c.source for c in nb.cells if c.cell_type == "markdown"]
-    assert any("### 1.1a · Codificador de prueba" in m and "La pérdida es 146,2 nats." in m for m in markdown)
-    assert any("### 1.2a" in m and "harness run 1.2a --profile smoke" in m for m in markdown)  # not run: how to
-    assert markdown[-2].startswith("## Conclusiones") and markdown[-1].startswith("## Referencias")
-    assert "Kingma" in markdown[-1] and "http" not in markdown[-1]
-    # the handout item with a figure shows it, stored as the run's PNG
-    cells = {re.search(r"show\('([^']+)'", c.source).group(1): c for c in nb.cells if c.cell_type == "code"
-             and "show('" in c.source}
-    png = [o for o in cells["1.1a"].outputs if "image/png" in o.get("data", {})]
-    assert len(png) == 1
-    import base64
-    assert "'figures/curve.es.png'" in cells["1.1a"].source  # the Spanish notebook shows the Spanish drawing
-    assert base64.b64decode(png[0].data["image/png"]) == (run_store.item_dir("1.1a") / "figures" / "curve.es.png").read_bytes()
-    # the model code is the models module's, each definition once, and no harness plumbing
-    code = "\n".join(c.source for c in nb.cells[2:] if c.cell_type == "code")
-    assert code.count("class ToyModel") == 1 and code.count("def build_toy_model") == 1
-    assert "def toy_encoder" not in code and "ctx" not in code
-    # a plain constant is copied into the setup cell (the cells run with Keras alone); a function is imported
-    setup = nb.cells[1].source
-    assert re.search(r"^POWER = \d", setup, re.M) and "import POWER" not in setup and ", POWER" not in setup
-    assert "from tests.fixtures.report_items.models import registered" in setup
-    assert "from harness" not in setup
-    en = nbformat.read(written["en"]["ipynb"], as_version=4)
-    assert en.cells[-1].source.startswith("## References") and "Conclusions" in en.cells[-2].source
-
-
-@pytest.mark.slow
-def test_notebook_reexecutes_from_a_copy_and_copied_alone_says_what_it_needs(written, run_store, tmp_path,
-                                                                              monkeypatch):
-    """A grader runs it in the run folder: same outputs, nothing trained. Alone: one sentence, no traceback."""
-    import nbformat
-
-    # The kernel runs in the run folder; the toy models module is importable from the checkout (as
-    # experiments is from the installed package).
-    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parents[2]))
-
-    from harness.report.notebook import TEXT, execute_notebook
-
-    copy = tmp_path / "copy"
-    shutil.copytree(run_store.dir, copy)
-    stored = nbformat.read(copy / "submission.ipynb", as_version=4)
-    nb = execute_notebook(copy / "submission.ipynb")
-    assert notebook_outputs(nb) == notebook_outputs(stored)
-    assert not [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    assert "&lt;script&gt;" in markdown and "<script>" not in markdown
-
-    alone = tmp_path / "alone"
-    alone.mkdir()
-    shutil.copy(copy / "submission.ipynb", alone)
-    nb = execute_notebook(alone / "submission.ipynb")
-    printed = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    assert [(o.output_type, o.get("name"), o.get("text")) for o in printed] == \
-        [("stream", "stdout", TEXT["es"]["missing"] + "\n")]
 
 
 def test_missing_template_is_a_clear_error(run_store, tmp_path):
@@ -448,9 +374,9 @@ def test_an_items_time_includes_the_units_it_gathered():
 
 
 def test_one_language_lays_out_its_pdf_aside_to_the_same_pages(run_store, tmp_path):
-    """`harness report --lang es` forks the PDF's layout beside the HTML and the notebook: same
+    """`harness report --lang es` forks the PDF's layout beside the HTML: same
     files, and the same PDF text as one process writes."""
-    aside = write_reports(run_store, REG, ("es",), out=tmp_path / "aside")["es"]
+    aside = write_reports(run_store, REG, ("es",), ["html", "pdf"], out=tmp_path / "aside")["es"]
     inline = write_report(run_store, REG, "es", out=tmp_path / "inline")
     assert [p.name for p in aside.values()] == [p.name for p in inline.values()]
     assert pdf_text(aside["pdf"]) == pdf_text(inline["pdf"])
@@ -466,5 +392,5 @@ def test_a_pdf_that_fails_aside_is_one_clear_error_and_the_other_files_are_writt
     out = tmp_path / "out"
     with pytest.raises(HarnessError, match="the layout failed"):
         write_report(run_store, REG, "es", out=out, pdf_aside=True)
-    assert (out / "report.html").stat().st_size > 0 and (out / "submission.ipynb").stat().st_size > 0
+    assert (out / "report.html").stat().st_size > 0
     assert not (out / "report.pdf").exists()
