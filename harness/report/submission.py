@@ -143,7 +143,7 @@ class Settings:
 
     def source(self, lang: str) -> str:
         w = words(lang)["cells"]
-        head = [f"# {w['retrain']}", "RETRAIN = False",
+        head = [f"RETRAIN = False  # {w['retrain']}",
                 ", ".join(RETRAIN) + " = " + ", ".join(repr(v) for v in RETRAIN.values()), "",
                 f"# {w['run_settings']}"]
         body = [f"{key} = {value!r}" for key, value in self.values.items()]

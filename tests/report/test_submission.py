@@ -208,11 +208,11 @@ def test_the_plain_models_load_the_weight_files_and_compute_what_the_harness_tra
         ours, fp32, as_trained = (np.asarray(t, dtype="float32") for t in (ours, fp32, as_trained))
         np.testing.assert_allclose(ours, fp32, rtol=1e-4, atol=1e-5)
         # bfloat16 keeps 8 bits of mantissa: the trained precision may differ by that much, no more
-        # (measured: benchmarks/RESULTS.md, "plain Keras against the harness"; this bound is about ten times that)
+        # (measured: benchmarks/RESULTS.md, "plain Keras against the harness"; this bound is twice the largest)
         assert np.max(np.abs(ours - as_trained)) <= BF16_TOLERANCE * max(1.0, float(np.max(np.abs(ours))))
 
 
-BF16_TOLERANCE = 0.01
+BF16_TOLERANCE = 0.02
 
 
 def _gradients(loss_fn, variables):
@@ -287,8 +287,7 @@ def test_one_training_step_has_the_same_loss_gradients_and_update(folder):
 
 # ----------------------------------------------------------------- safe with what is already there
 def test_every_comment_and_word_of_the_code_has_its_text_in_both_languages():
-    keys = set(re.findall(r"# @(\w+)", (Path(submission.__file__).parents[2] / "templates" / "submission" /
-                                       "notebook.py").read_text(encoding="utf-8")))
+    keys = set(re.findall(r"# @(\w+)", "".join(submission.code_cells().values())))
     used = set(re.findall(r'WORDS\["(\w+)"\]', "".join(submission.code_cells().values())))
     for lang in ("es", "en"):
         w = submission.words(lang)
@@ -329,3 +328,40 @@ def test_a_swap_killed_between_its_renames_is_put_back_by_the_next_write(run, tm
     submission.write_submission(run, discover(), dest, run_cells=False)
     assert (dest / "notas.md").read_text(encoding="utf-8") == "nuestras notas"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["submission"]
+
+
+RETRAIN_PATCH = """import keras
+import numpy as np
+with np.load("mnist_for_test.npz") as f:
+    _arrays = ((f["x_train"], f["y_train"]), (f["x_test"], f["y_test"]))
+keras.datasets.mnist.load_data = lambda: _arrays  # the test machine has no network: Keras's copy, offline
+"""
+
+
+def test_with_retrain_true_it_trains_every_model_from_scratch(folder, tmp_path):
+    """RETRAIN = True at a budget cut to seconds: fit with the added loss, the adversarial steps and the
+    figures of the models just trained (MNIST handed in offline in place of Keras's download)."""
+    from harness.report.submission import execute
+
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    for name in ("weights", "data/history.json"):  # nothing the run trained may be needed
+        shutil.rmtree(copy / name) if (copy / name).is_dir() else (copy / name).unlink()
+    (copy / "data" / "history.json").write_text("{}", encoding="utf-8")
+    ds = load_dataset("mnist")
+    np.savez(copy / "mnist_for_test.npz", x_train=ds.x_train[:600], y_train=ds.y_train[:600],
+             x_test=ds.x_test, y_test=ds.y_test)
+    nb = notebook(copy, "en")
+    setup = nb.cells[1].source
+    assert setup.startswith("RETRAIN = False") and "RETRAIN_IMAGES, RETRAIN_EPOCHS, RETRAIN_STEPS = " in setup
+    setup = re.sub(r"^RETRAIN = False", "RETRAIN = True", setup)
+    nb.cells[1].source = re.sub(r"^RETRAIN_IMAGES, RETRAIN_EPOCHS, RETRAIN_STEPS = .*$",
+                                "RETRAIN_IMAGES, RETRAIN_EPOCHS, RETRAIN_STEPS = 600, 1, 5", setup, flags=re.M)
+    nb.cells.insert(1, nbformat.v4.new_code_cell(RETRAIN_PATCH))
+    nb.cells = [c for c in nb.cells if "weights/generator_best" not in c.source]  # 1.2f's G is the run's, not retrained
+    execute(nb, copy)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    printed = "".join(o.get("text", "") for o in outputs)
+    assert re.search(r"loss: [\d.]+ - val_loss: [\d.]+", printed), printed
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 5
