@@ -181,6 +181,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         runner = Runner(registry, config, store, _loader(config, None))
         status = runner.status()
         print(f"run '{run_id}' (profile {config.profile}) in {store.dir}")
+        if older := runner.older_digests():
+            stale = sum(status.get(i) == "stale" for i in older)
+            print(f"note: {len(older)} of this run's results were fingerprinted by an older harness whose code digests "
+                  f"covered fewer modules; {stale} of them are stale now, and `harness run` recomputes only those")
     else:
         print(f"no run yet in {root}/: every item is 'not run'")
     for item_id in registry.ordered_ids():

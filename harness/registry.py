@@ -12,17 +12,16 @@ rest: data, seed, output folder, progress.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib
 import inspect
 import pkgutil
 import re
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable
 
+from harness.code_graph import CodeGraph, project_graph
 from harness.errors import RegistryError
 
 # What the faces (the panel, the report) show of an item beyond its own page. An item takes a role
@@ -39,9 +38,6 @@ ROLES = {
     "evaluator": "trains the classifier every model is scored with (FID-MNIST, coverage)",
 }
 ITEM_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]*$")
-# Infrastructure modules: changing them does not change what an item computes.
-_INFRA = {"harness.registry", "harness.run.runner", "harness.run.store", "harness.run.execute", "harness.cli",
-          "harness.config", "harness.errors"}
 
 
 @dataclass(frozen=True)
@@ -63,29 +59,21 @@ class Item:
         return sys.modules[self.fn.__module__]
 
     @property
+    def module_name(self) -> str:
+        return self.fn.__module__
+
+    @property
     def source_file(self) -> str:
         """The file that defines the item (its answers live beside it, in answers/<lang>/)."""
         return self.module.__file__
 
-    def code_modules(self) -> list[ModuleType]:
-        """The item's module plus the project modules it imports names from (one level)."""
-        mods = {self.module.__name__: self.module}
-        for value in vars(self.module).values():
-            name = value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None)
-            if isinstance(name, str) and name.startswith(("experiments", "harness.")) and name not in _INFRA:
-                mod = sys.modules.get(name)
-                if mod is not None and getattr(mod, "__file__", None):
-                    mods[name] = mod
-        for name in self.extra_code:
-            mods[name] = importlib.import_module(name)
-        return [mods[k] for k in sorted(mods)]
+    def code_modules(self, graph: "CodeGraph | None" = None) -> list[str]:
+        """Every project module the item's execution can import (harness.code_graph): its module's
+        imports, transitively, including imports inside functions, and the modules of extra_code."""
+        return (graph or project_graph()).closure([self.module_name, *self.extra_code])
 
-    def code_digest(self) -> str:
-        digest = hashlib.sha256()
-        for mod in self.code_modules():
-            digest.update(mod.__name__.encode())
-            digest.update(Path(mod.__file__).read_bytes())
-        return digest.hexdigest()
+    def code_digest(self, graph: "CodeGraph | None" = None) -> str:
+        return (graph or project_graph()).digest([self.module_name, *self.extra_code])
 
     def source(self) -> str:
         return inspect.getsource(self.fn)

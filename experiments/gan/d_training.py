@@ -13,7 +13,7 @@ from experiments.gan.figures import class_histogram_figure, curves_figure, image
 from experiments.gan.snapshots import PROBE_COLUMNS, TrainingWatch, early_phase, mode_gap
 from experiments.gan.models import GAN, GanSettings
 from harness.train.hardware import resolve_precision
-from experiments.gan.training import (CODE, COLUMNS, EVALUATOR_ITEM, HANDOUT_STEPS, LAW_MOMENTS, STUCK_TAIL, History,
+from experiments.gan.training import (COLUMNS, EVALUATOR_ITEM, HANDOUT_STEPS, LAW_MOMENTS, STUCK_TAIL, History,
                                       evaluate, evaluator, follows_law, model_row, quality_not_graded, record_scores,
                                       train_one, train_settings)
 from harness.figure_text import fill
@@ -109,7 +109,7 @@ def sampler_draws(gan: GAN) -> np.ndarray:
     return np.asarray(gan.sample_z(NOISE_DRAWS))
 
 
-@item("1.2d", "GAN training, step by step", needs=(EVALUATOR_ITEM,), config=("gan", "eval"), extra_code=CODE,
+@item("1.2d", "GAN training, step by step", needs=(EVALUATOR_ITEM,), config=("gan", "eval"),
       shows=("gan_explorer",))
 def training(ctx):
     gan_cfg = ctx.settings("gan")

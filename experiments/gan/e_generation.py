@@ -17,7 +17,7 @@ from experiments.gan.figures import (class_histogram_figure, comparison_grids, i
                                     latent_grid, manifold_figure)
 from experiments.gan.models import sample_noise
 from experiments.gan.costs import FID_SE_NOTE, costs, record_costs
-from experiments.gan.training import (TABLE_SCORES, CODE, EVALUATOR_ITEM, evaluator, follows_law, generate, n_eval_samples,
+from experiments.gan.training import (TABLE_SCORES, EVALUATOR_ITEM, evaluator, follows_law, generate, n_eval_samples,
                                       score)
 from harness.train.evaluation import SAMPLE_SEED
 from harness.train.timing import SAMPLE_BATCH, TIMED_CALLS
@@ -121,7 +121,7 @@ def interpolation(generator: Any, scorer: Any, noise: str, dim: int, seed: int) 
     return images.reshape(INTERP_PAIRS, INTERP_STEPS, *images.shape[1:]), np.asarray(digits).reshape(INTERP_PAIRS, -1)
 
 
-@item("1.2e", "Generating digits with G, compared with the VAE", needs=("1.2d", VAE_ITEM, EVALUATOR_ITEM), config=("gan", "eval"), extra_code=CODE,
+@item("1.2e", "Generating digits with G, compared with the VAE", needs=("1.2d", VAE_ITEM, EVALUATOR_ITEM), config=("gan", "eval"),
       shows=("gan_samples",))
 def generation(ctx):
     gan_cfg = ctx.settings("gan")

@@ -17,7 +17,7 @@ from experiments.gan.f_seeds import (SEED_COLUMNS, SUMMARY_COLUMNS, SeedScores, 
                                      seed_figure, seed_rows, summary, summary_rows)
 from experiments.gan.figures import class_histogram_figure, comparison_grids
 from experiments.gan.models import sample_noise
-from experiments.gan.training import (CODE, EVALUATOR_ITEM, evaluator, generate, model_row, n_eval_samples, score,
+from experiments.gan.training import (EVALUATOR_ITEM, evaluator, generate, model_row, n_eval_samples, score,
                                       quality_not_graded, sample_images, train_one, train_settings)
 from harness.errors import ConfigError
 from harness.registry import Units, item
@@ -155,7 +155,7 @@ def trained_run(unit) -> Trained:
 
 
 @item("1.2f", "Improving the GAN: a change to D, a change to G, over seeds", needs=("1.2d", EVALUATOR_ITEM),
-      config=("gan", "gan_compare", "eval"), extra_code=CODE + ("experiments.gan.f_seeds",),
+      config=("gan", "gan_compare", "eval"),
       units=Units(seed_runs, train_run, needs=(EVALUATOR_ITEM,), config=("gan", "eval")), shows=("gan_improved",))
 def improve(ctx):
     cmp_cfg, gan_cfg = ctx.settings("gan_compare"), ctx.settings("gan")

@@ -13,7 +13,7 @@ import numpy as np
 
 from experiments.gan.figures import class_histogram_figure, comparison_grids, curves_figure, latent_grid, manifold_figure
 from experiments.gan.models import GAN, sample_noise
-from experiments.gan.training import (TABLE_SCORES, CODE, EVALUATOR_ITEM, LAW_MOMENTS, History, evaluator, follows_law, generate,
+from experiments.gan.training import (TABLE_SCORES, EVALUATOR_ITEM, LAW_MOMENTS, History, evaluator, follows_law, generate,
                                       model_row, n_eval_samples, record_scores, sample_images, score, train_one,
                                       train_settings)
 from harness.errors import ConfigError
@@ -109,7 +109,7 @@ def compare_laws(gan: GAN, base_generator: Any, scorer: Any, noise: str, base_no
             "z_draws": z_draws, "manifold": manifold}
 
 
-@item("1.2g", "Another latent distribution for z", needs=("1.2d", EVALUATOR_ITEM), config=("gan", "gan_compare", "eval"), extra_code=CODE)
+@item("1.2g", "Another latent distribution for z", needs=("1.2d", EVALUATOR_ITEM), config=("gan", "gan_compare", "eval"))
 def latent_distribution(ctx):
     gan_cfg, cmp_cfg = ctx.settings("gan"), ctx.settings("gan_compare")
     noise = cmp_cfg["noise"]

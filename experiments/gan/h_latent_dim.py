@@ -14,7 +14,7 @@ import numpy as np
 from experiments.gan.figures import class_histogram_figure, comparison_grids
 from experiments.gan.models import sample_noise
 from harness.train.timing import TrainingTime
-from experiments.gan.training import (TABLE_SCORES, CODE, EVALUATOR_ITEM, evaluator, generate, model_row, n_eval_samples, sample_images, score,
+from experiments.gan.training import (TABLE_SCORES, EVALUATOR_ITEM, evaluator, generate, model_row, n_eval_samples, sample_images, score,
                                       train_one, train_settings)
 from harness.train.evaluation import SAMPLE_SEED
 from harness.figure_text import fill
@@ -166,7 +166,7 @@ def trained_point(unit) -> SweepPoint:
 
 
 @item("1.2h", "Latent dimension of the GAN", needs=("1.2d", VAE_SWEEP, EVALUATOR_ITEM), config=("gan", "gan_compare", "eval"),
-      extra_code=CODE, units=Units(sweep_points, train_point, needs=(EVALUATOR_ITEM,), config=("gan", "eval")))
+      units=Units(sweep_points, train_point, needs=(EVALUATOR_ITEM,), config=("gan", "eval")))
 def latent_dim(ctx):
     gan_cfg = ctx.settings("gan")
     dims = sorted(set(int(d) for d in ctx.settings("gan_compare")["noise_dims"]))

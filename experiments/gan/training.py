@@ -24,8 +24,6 @@ from harness.train.steps import backend, compiled_scan
 from harness.train.timing import TrainingTime, sampling_speed, split_training
 
 COLUMNS = ("d_loss", "d_acc", "g_loss", "g_acc")
-# The modules a training item's result depends on, whatever names it imports (its cache fingerprint covers them).
-CODE = ("experiments.gan.models", "experiments.gan.training", "experiments.gan.figures", "experiments.gan.snapshots")
 STUCK_TAIL = 0.2   # D accuracy at 1.0 over this last fraction of steps means G lost the game
 HANDOUT_STEPS = 5000  # the handout's budget: checks of a trained GAN's quality are graded from here on
 # Filled with the steps trained: why a quality check is not graded at a reduced budget.

@@ -213,7 +213,7 @@ def best_gan(view: RunView) -> dict[str, Any] | None:
         return None
     best = it.values["best"]
     changes = (it.values.get("variants", {}).get(best) or {}).get("changes", {})
-    return {"name": best, "g_norm": changes.get("g_norm", "batch")}
+    return {"g_norm": changes.get("g_norm", "batch")}
 
 
 def write_data(store: RunStore, view: RunView, folder: Path) -> None:
@@ -247,14 +247,13 @@ def write_data(store: RunStore, view: RunView, folder: Path) -> None:
 
 # ----------------------------------------------------------------- the cells
 def _brief(view: RunView, it_id: str, registry: Registry, results: dict[str, Any]) -> str:
-    from harness.report.content import _module_file
-
     it = view.item(it_id)
     heading = f"### {it_id} · {it.title}\n\n" if it is not None else f"### {it_id}\n\n"
     if it is None or not it.ran:
         command = it.command if it is not None else f"harness run {it_id}"
         return heading + f"*{words(view.lang)['cells']['not_run']}* `{command}`"
-    module_file = _module_file(registry, it_id)
+    reg_item = registry.items.get(it_id)
+    module_file = reg_item.source_file if reg_item is not None else None
     path = Path(module_file).parent / "answers" / view.lang / "brief.toml" if module_file else None
     texts = tomllib.loads(path.read_text(encoding="utf-8")) if path and path.exists() else {}
     if it_id not in texts:

@@ -20,7 +20,7 @@ import harness
 from harness.registry import Item, Registry
 
 PACKAGES = ("harness", "experiments")
-VERSION = 2  # of the file's layout (2: each item's source file)
+VERSION = 3  # of the file's layout (2: each item's source file; 3: its module and extra code)
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,11 @@ class ListedItem(Item):
 
     digest: str = ""
     file: str = ""
+    module_name: str = ""
 
-    def code_digest(self) -> str:
-        return self.digest
+    def code_digest(self, graph=None) -> str:
+        """As discovered, unless asked for another source tree's."""
+        return self.digest if graph is None else super().code_digest(graph)
 
     @property
     def source_file(self) -> str:
@@ -69,7 +71,8 @@ def save(registry: Registry) -> None:
     """Keep what `registry` (just discovered) knows; a failure to write only costs the next command time."""
     items = [{"id": it.id, "title": it.title, "section": it.section, "needs": list(it.needs),
               "config": list(it.config), "uses_data": it.uses_data, "order": it.order,
-              "shows": list(it.shows), "digest": it.code_digest(), "file": it.source_file}
+              "shows": list(it.shows), "digest": it.code_digest(), "file": it.source_file,
+              "module": it.module_name, "extra_code": list(it.extra_code)}
              for it in registry.items.values()]
     path = catalogue_path()
     with contextlib.suppress(OSError):
@@ -90,7 +93,8 @@ def load() -> Registry | None:
             registry.items[entry["id"]] = ListedItem(
                 id=entry["id"], title=entry["title"], section=entry["section"], fn=None,
                 needs=tuple(entry["needs"]), config=tuple(entry["config"]), uses_data=entry["uses_data"],
-                order=entry["order"], shows=tuple(entry["shows"]), digest=entry["digest"], file=entry["file"])
+                order=entry["order"], shows=tuple(entry["shows"]), digest=entry["digest"], file=entry["file"],
+                module_name=entry["module"], extra_code=tuple(entry["extra_code"]))
         return registry
     except (OSError, ValueError, KeyError, TypeError, AttributeError):  # absent or damaged: discover instead
         return None

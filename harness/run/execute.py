@@ -12,6 +12,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from harness.code_graph import CODE_SCHEME
 from harness.config import Config
 from harness.context import Context, ItemOutput, Splits, Stopwatch
 from harness.errors import Cancelled, HarnessError, ItemFailed
@@ -145,7 +146,7 @@ def _execute(job: _Job, item_id: str, seed: int, fingerprint: str, config: Confi
     gc.collect()
     result = {
         "id": job.id, "title": job.title, **({"section": extra["section"]} if "section" in extra else {}),
-        "fingerprint": fingerprint, "status": status, "error": error, "error_words": said, "traceback": tb, "seed": seed,
+        "fingerprint": fingerprint, "code_scheme": CODE_SCHEME, "status": status, "error": error, "error_words": said, "traceback": tb, "seed": seed,
         "profile": config.profile, "config": {name: config.get(name) for name in job.sections},
         "timing": timing, "device": device, "started_at": started, "finished_at": now_iso(),
         **{k: v for k, v in extra.items() if k != "section"},

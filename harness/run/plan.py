@@ -10,6 +10,7 @@ import hashlib
 import json
 from typing import Callable
 
+from harness.code_graph import CodeGraph
 from harness.config import Config
 from harness.registry import Item, Registry
 from harness.train.hardware import backend_name
@@ -23,9 +24,10 @@ def sections(item: Item, config: Config) -> tuple[str, ...]:
 
 
 def fingerprints(registry: Registry, config: Config, ids: list[str],
-                 data_checksum: Callable[[], str]) -> dict[str, str]:
+                 data_checksum: Callable[[], str], graph: CodeGraph | None = None) -> dict[str, str]:
     """The fingerprint of each item in `ids` (and of what they need); `data_checksum` is asked only
-    if an item reads the data, since loading it is slow."""
+    if an item reads the data, since loading it is slow. `graph`: the source tree the code digests
+    read (this checkout's unless given)."""
     fps: dict[str, str] = {}
 
     def visit(item_id: str) -> str:
@@ -33,7 +35,7 @@ def fingerprints(registry: Registry, config: Config, ids: list[str],
             item = registry.get(item_id)
             payload = {
                 "id": item.id,
-                "code": item.code_digest(),
+                "code": item.code_digest(graph),
                 "config": config.digest(sections(item, config)),
                 "seed": config.values.get("seed"),
                 "inputs": {dep: visit(dep) for dep in item.needs},

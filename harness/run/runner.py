@@ -23,6 +23,7 @@ from harness.run.manifest import open_manifest, record_outcome, record_unit
 from harness.run.store import RunStore, list_runs, set_latest
 from harness.run.schedule import (critical_first, item_static_seconds, manifests_newest_first, recorded_seconds,
                                   static_seconds)
+from harness.code_graph import CODE_SCHEME
 from harness.run.units import UnitTask, plan_units, unit_fingerprint
 from harness.run.workers import WorkerPool, check_picklable, share_gpu_memory
 
@@ -99,6 +100,12 @@ class Runner:
             else:
                 out[item_id] = "cached" if result.get("fingerprint") == fps[item_id] else "stale"
         return out
+
+    def older_digests(self, ids: list[str] | None = None) -> list[str]:
+        """The items whose stored result was fingerprinted by digests that covered less code (no code_scheme)."""
+        ids = ids or self.registry.ordered_ids()
+        return [i for i in ids if (r := self.store.load_result(i, verify=False)) is not None
+                and r.get("status") == "ok" and r.get("code_scheme", 1) < CODE_SCHEME]
 
     def to_compute(self, requested: list[str], force: bool = False) -> list[str]:
         """The items `run(requested, force)` would compute rather than take from a cache, in order.
