@@ -36,6 +36,9 @@ class RunFolderFetcher(URLFetcher):
         return super().fetch(url, headers)
 
 
+PDF_PPI = 150
+
+
 def write_pdf(html: str, folder: Path, out: Path) -> list[str]:
     """Lay out `html` with `folder` as its base and write the PDF to `out`; returns the refused URLs."""
     from weasyprint import HTML
@@ -43,6 +46,9 @@ def write_pdf(html: str, folder: Path, out: Path) -> list[str]:
     fetcher = RunFolderFetcher(folder)
     # WeasyPrint logs every refused URL as a warning; the fetcher keeps the list instead.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    pdf = HTML(string=html, base_url=str(folder.resolve()) + "/", url_fetcher=fetcher).write_pdf()
+    # Figures embedded at 150 ppi at most (screen and ebook quality): the 30×30 latent grids alone are
+    # over a megabyte each at their saved resolution, and the PDFs travel in the submission folder,
+    # which GitHub must show whole (benchmarks/RESULTS.md: sizes). Downsampling costs no measurable time.
+    pdf = HTML(string=html, base_url=str(folder.resolve()) + "/", url_fetcher=fetcher).write_pdf(dpi=PDF_PPI)
     atomic_write_bytes(out, pdf)
     return fetcher.refused

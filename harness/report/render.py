@@ -251,11 +251,14 @@ def write_reports(store: RunStore, registry: Registry, langs: list[str] | tuple[
     if "ipynb" in formats:
         from harness.report.submission import NOTEBOOKS, write_submission
 
-        # The folder holds both notebooks, each linking to its language's PDF: one not at hand is written.
+        # The folder holds both notebooks, each linking to its language's PDF: one not at hand, or older
+        # than the run's last change (its manifest), is written.
         pdfs = {lang: paths["pdf"] for lang, paths in written.items() if "pdf" in paths}
+        changed = (store.dir / "manifest.json").stat().st_mtime if (store.dir / "manifest.json").exists() else 0
         for lang in NOTEBOOKS:
             there = (Path(out) if out is not None else store.dir) / output_names(lang)["pdf"]
-            pdfs[lang] = pdfs.get(lang) or (there if there.is_file() else
+            current = there.is_file() and there.stat().st_mtime >= changed
+            pdfs[lang] = pdfs.get(lang) or (there if current else
                                             write_report(store, registry, lang, ["pdf"], out=out)["pdf"])
         folder = write_submission(store, registry, submission, tuple(NOTEBOOKS), reports=pdfs)
         for lang in langs:

@@ -319,16 +319,32 @@ def _result(view: RunView, item_id: str) -> dict[str, Any] | None:
         return None
 
 
-def execute(nb: Any, folder: Path, timeout: int = 900) -> Any:
+def execute(nb: Any, folder: Path, backend: str | None = None, timeout: int = 900) -> Any:
     """Runs every cell in `folder` as a grader's fresh kernel does; the outputs stay in the notebook.
-    Python's warnings (stderr) are left out of what is stored: they are the machine's, not the work's."""
-    from nbclient import NotebookClient
+    Python's warnings (stderr) are left out of what is stored: they are the machine's, not the work's.
 
-    env = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    `backend`: the Keras backend the run trained with. The kernel inherits this process's
+    environment, and `harness report` imports Keras on its NumPy backend (it trains nothing),
+    which cannot run a training cell; a student's kernel has Keras's default instead."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    env = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+           "KERAS_BACKEND": backend if backend and backend != "numpy" else None}
     saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
+    for key, value in env.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
     try:
         NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    except CellExecutionError as exc:
+        cell = next((c for c in nb.cells if c.cell_type == "code"
+                     and any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
+        where = (cell.source.splitlines() or ["?"])[0][:60] if cell is not None else "?"
+        raise SubmissionError(f"the submission notebook stopped at the cell starting {where!r}: {exc.ename}: "
+                              f"{exc.evalue}; the previous submission/ folder is unchanged") from None
     finally:
         for key, value in saved.items():
             if value is None:
@@ -403,7 +419,7 @@ def write_submission(store: RunStore, registry: Registry, dest: Path | None = No
         for lang, view in views.items():
             nb = build_submission_notebook(view, registry, settings, trained)
             if run_cells:
-                execute(nb, stage)
+                execute(nb, stage, first.manifest.get("environment", {}).get("backend"))
             nbformat.validate(nb)
             (stage / NOTEBOOKS[lang]).write_text(nbformat.writes(nb), encoding="utf-8")
             written.add(NOTEBOOKS[lang])
