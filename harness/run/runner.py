@@ -1,10 +1,11 @@
 """The runner: orders the items a request needs, reuses what is cached, runs the rest.
 
-In turn (one item after another, in this process) or, with `jobs` above 1, in
-worker processes (harness.run.workers), each item whose inputs are done going
-to a free worker. An item's units (harness.run.units) are tasks of their own
-that run before it: in turn just before it, in workers as soon as theirs are done. Both execute an item with harness.run.execute.execute_item
-and record it with harness.run.manifest.
+Items and their units (harness.run.units) are tasks of one loop (Runner._schedule), which
+decides each ready task (skipped, cancelled, cached, a unit broke) or hands it to an executor:
+this process (InProcess: one task after another, in handout order, a unit just before its
+item) or, with `jobs` above 1, worker processes (harness.run.workers), each task whose inputs
+are done going to a free worker. Both execute with harness.run.execute and the loop records
+every outcome with harness.run.manifest.
 """
 from __future__ import annotations
 
@@ -36,6 +37,49 @@ class Work:
     tasks: dict[str, UnitTask] = field(default_factory=dict)
     fps: dict[str, str] = field(default_factory=dict)
     stale: set[str] = field(default_factory=set)  # items with units found not cached while planning
+
+
+class InProcess:
+    """The executor of a run without workers: one task at a time, in this process, with the runner's
+    dataset and cancel flag (the panel's Stop reaches a training in progress). Same interface as
+    harness.run.workers.WorkerPool, so one loop schedules both."""
+
+    def __init__(self, runner: "Runner") -> None:
+        self._runner = runner
+        self.running: dict[str, Callable[[], ItemOutcome]] = {}
+
+    def __enter__(self) -> "InProcess":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.running.clear()
+
+    @property
+    def free(self) -> int:
+        return 1 - len(self.running)
+
+    def _inputs(self, needs: tuple[str, ...]) -> dict[str, ItemOutput]:
+        return {dep: self._runner.store.output(dep) for dep in needs}
+
+    def submit(self, item: Item, fingerprint: str, units: dict[str, str] | None = None) -> None:
+        r = self._runner
+        outputs = None if units is None else {key: r.store.units.output(unit_id) for key, unit_id in units.items()}
+        self.running[item.id] = lambda: execute_item(item, fingerprint, r.config, r.store, self._inputs(item.needs),
+                                                     r._splits, r.on_event, r.cancel, units=outputs)
+
+    def submit_unit(self, task: UnitTask, fingerprint: str) -> None:
+        r = self._runner
+        self.running[task.id] = lambda: execute_unit(task, fingerprint, r.config, r.store.units,
+                                                     self._inputs(task.needs), r._splits, r.on_event, r.cancel)
+
+    def events(self) -> list[tuple[str, dict[str, Any]]]:
+        return []  # this process's tasks speak through on_event directly
+
+    def finished(self, timeout: float) -> list[tuple[str, ItemOutcome, BaseException | None]]:
+        """Computes the task handed over (an error of the machinery, not of the item, propagates)."""
+        out = [(task_id, run(), None) for task_id, run in self.running.items()]
+        self.running.clear()
+        return out
 
 
 @dataclass
@@ -130,8 +174,7 @@ class Runner:
             manifest = open_manifest(self.store, self.config, self.dataset() if uses_data else None, self.command)
             self.on_event("plan", run_id=self.store.run_id, items=order)
             work = self._plan_units(order, fps, forced)
-            schedule = self._run_parallel if parallel else self._run_in_turn
-            outcomes = schedule(order, fps, forced, manifest, work)
+            outcomes = self._schedule(order, fps, forced, manifest, work, parallel)
             set_latest(self.store.root, self.store.run_id)
         return RunSummary(self.store.run_id, self.store.dir, [outcomes[i] for i in order])
 
@@ -180,51 +223,23 @@ class Runner:
             return None
         return {task.key: self.store.units.output(task.id) for task in work.units[item_id]}
 
-    def _run_in_turn(self, order: list[str], fps: dict[str, str], forced: set[str],
-                     manifest: dict[str, Any], work: Work) -> dict[str, ItemOutcome]:
-        outputs: dict[str, ItemOutput] = {}
-        outcomes: dict[str, ItemOutcome] = {}
-        for item_id in order:
-            item = self.registry.get(item_id)
-            outcome = self._unrunnable(item, fps[item_id], outcomes)
-            if outcome is None and item_id not in forced and item_id not in work.stale:
-                outcome = self._cached_outcome(item, fps[item_id])
-            if outcome is None:
-                for task in work.units.get(item_id, []):  # the item's units first, one after another
-                    outcomes[task.id] = self._unit_in_turn(task, work.fps[task.id], item_id in forced, outcomes,
-                                                           outputs, manifest)
-                outcome = self._broken_unit(item, fps[item_id], work, outcomes)
-            if outcome is None:
-                outcome = execute_item(item, fps[item_id], self.config, self.store, outputs, self._splits,
-                                       self.on_event, self.cancel, units=self._unit_outputs(item_id, work))
-            if outcome.status in ("ok", "cached"):
-                outputs[item_id] = self.store.output(item_id)
-            outcomes[item_id] = outcome
-            record_outcome(self.store, manifest, item, outcome)
-        return outcomes
-
-    def _unit_in_turn(self, task: UnitTask, fp: str, forced: bool, outcomes: dict[str, ItemOutcome],
-                      outputs: dict[str, ItemOutput], manifest: dict[str, Any]) -> ItemOutcome:
-        outcome = self._unrunnable(task, fp, outcomes)
-        if outcome is None and not forced:
-            outcome = self._cached_unit_outcome(task, fp)
-        if outcome is None:
-            outcome = execute_unit(task, fp, self.config, self.store.units, outputs, self._splits, self.on_event,
-                                   self.cancel)
-        record_unit(self.store, manifest, task, outcome)
-        return outcome
-
-    def _run_parallel(self, order: list[str], fps: dict[str, str], forced: set[str],
-                      manifest: dict[str, Any], work: Work) -> dict[str, ItemOutcome]:
-        """Every item or unit whose inputs are done goes to a free worker, longest remaining path first."""
-        for item_id in order:  # fail before anything starts, not halfway through
-            check_picklable(f"item {item_id}", self.registry.get(item_id))
+    def _schedule(self, order: list[str], fps: dict[str, str], forced: set[str], manifest: dict[str, Any],
+                  work: Work, parallel: bool) -> dict[str, ItemOutcome]:
+        """The one loop over tasks (items and their units): each task whose inputs are done is decided
+        (skipped, cancelled, cached, a unit broke) or handed to the executor, which computes it: worker
+        processes, longest remaining path first, or this process, in handout order (a unit just before
+        its item). Both executors run a task with harness.run.execute."""
+        if parallel:
+            for item_id in order:  # fail before anything starts, not halfway through
+                check_picklable(f"item {item_id}", self.registry.get(item_id))
         waits = {i: tuple(self.registry.get(i).needs) + tuple(t.id for t in work.units.get(i, [])) for i in order}
         waits.update({task_id: task.needs for task_id, task in work.tasks.items()})
         outcomes: dict[str, ItemOutcome] = {}
-        waiting = sorted(waits, key=self._chain_first(order, waits, work))
+        waiting = sorted(waits, key=self._chain_first(order, waits, work) if parallel else self._in_order(order, work))
         not_cached: set[str] = set(work.stale)  # looked up once: a lookup reads run folders and may log
-        with WorkerPool(self.jobs, self.config, self.store.root, self.store.run_id, self._dataset_loader) as pool:
+        executor = (WorkerPool(self.jobs, self.config, self.store.root, self.store.run_id, self._dataset_loader)
+                    if parallel else InProcess(self))
+        with executor as pool:
             while waiting or pool.running:
                 started = True
                 while started:  # cached and skipped tasks decide at once and may free others
@@ -251,6 +266,15 @@ class Runner:
         for kind, kw in pool.events():  # what the workers said last, flushed as they exited
             self.on_event(kind, **kw)
         return outcomes
+
+    def _in_order(self, order: list[str], work: Work) -> Callable[[str], tuple[int, int, int]]:
+        """Sort key in this process: handout order, an item's units just before it, in their planned order."""
+        def key(task_id: str) -> tuple[int, int, int]:
+            if task_id in work.tasks:
+                item_id = work.tasks[task_id].item.id
+                return order.index(item_id), 0, [t.id for t in work.units[item_id]].index(task_id)
+            return order.index(task_id), 1, 0
+        return key
 
     def _chain_first(self, order: list[str], waits: dict[str, tuple[str, ...]],
                      work: Work) -> Callable[[str], tuple[float, int]]:

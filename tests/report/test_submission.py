@@ -365,3 +365,17 @@ def test_with_retrain_true_it_trains_every_model_from_scratch(folder, tmp_path):
     printed = "".join(o.get("text", "") for o in outputs)
     assert re.search(r"loss: [\d.]+ - val_loss: [\d.]+", printed), printed
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 5
+
+
+def test_the_kernel_runs_on_the_runs_backend_not_the_reports_numpy_one(tmp_path, monkeypatch):
+    """`harness report` imports Keras on its NumPy backend; the notebook's kernel inherited it and
+    could not train (train_on_batch is not implemented there). A failing cell is one line."""
+    monkeypatch.setenv("KERAS_BACKEND", "numpy")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import keras\nprint(keras.backend.backend())")])
+    submission.execute(nb, tmp_path, "tensorflow")
+    assert nb.cells[0].outputs[0]["text"].strip() == "tensorflow"
+    assert os.environ["KERAS_BACKEND"] == "numpy"  # this process's own is put back
+    broken = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 / 0")])
+    with pytest.raises(submission.SubmissionError, match=r"^the submission notebook stopped at the cell starting "
+                                                        r"'1 / 0': ZeroDivisionError: .*unchanged$"):
+        submission.execute(broken, tmp_path, "numpy")
