@@ -224,3 +224,26 @@ def test_team_and_course_survive_a_later_run_without_the_settings_file(tmp_path)
     manifest = open_manifest(store, load_config("smoke", user_file=other), None, None)
     assert manifest["config"]["team"]["members"] == ["Carla"]
     assert store.read_manifest()["config"]["course"]["professor"] == "Prof. X"
+
+
+def test_results_of_older_digests_are_named_and_recomputed_once(tmp_path, toy_data):
+    """A result written before the digests covered the import closure (no code_scheme) is said to be
+    from an older harness; one run makes it current again, and the next finds everything cached."""
+    calls = []
+    reg = make_registry(calls)
+    r, _ = runner(reg, config(), tmp_path, toy_data)
+    r.run()
+    assert r.older_digests() == []
+    path = r.store.item_dir("1.1a") / "result.json"
+    result = json.loads(path.read_text())
+    del result["code_scheme"]
+    atomic_write_json(path, result)
+    assert r.older_digests() == ["1.1a"]
+    calls.clear()
+    r.run()
+    assert calls == []  # the digest itself did not change here: cached, and the scheme stays old
+    result["fingerprint"] = "0" * 16  # what an older digest gives: a different fingerprint
+    atomic_write_json(path, result)
+    assert r.status()["1.1a"] == "stale"
+    r.run()
+    assert "1.1a" in calls and r.older_digests() == []
