@@ -17,13 +17,13 @@ import numpy as np
 
 from harness.config import Config
 from harness.errors import Cancelled, HarnessError
+from harness.locale import LANGS, localise_axes
 
 # Figures are saved at this resolution; the report sizes them on the page from it (report.content).
 FIGURE_DPI = 110
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 Text = str | dict[str, str]  # one string, or {"es": ..., "en": ...}
-LANGS = ("es", "en")
 PASSED, FAILED, NOT_GRADED = "passed", "failed", "not_graded"  # the three states of a rubric check
 # What an item is doing, as the panel's job line and the CLI show it: "work" until it says more.
 PHASES = ("work", "data", "compile", "train", "evaluate", "save")
@@ -206,7 +206,8 @@ class Context:
             self.result["figures"].append({"name": name, "file": self._rel(saved["file"]), "caption": bilingual(caption),
                                            **self._sizes({lang: saved for lang in LANGS})})
             return saved["file"]
-        saved = {lang: self._save_figure(fig(lang), f"{name}.{lang}", dpi, screen and (lambda lg=lang: screen(lg)))
+        saved = {lang: self._save_figure(localise_axes(fig(lang), lang), f"{name}.{lang}", dpi,
+                                         screen and (lambda lg=lang: localise_axes(screen(lg), lg)))
                  for lang in LANGS}
         files = {lang: self._rel(one["file"]) for lang, one in saved.items()}
         self.result["figures"].append({"name": name, "file": files["es"], "files": files, "caption": bilingual(caption),

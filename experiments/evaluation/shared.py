@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from harness.locale import localise
 from harness.train.evaluation import Evaluator, reference_key
 
 BUILT = {"es": "evaluador cargado en este proceso en {s} s (n.º {n}); los siguientes puntajes lo reutilizan",
@@ -63,8 +64,8 @@ def shared_evaluator(output: Any, splits: Any, log: Callable[[dict[str, str]], N
             evaluator = Evaluator(model, splits.x_test, cache_key=key[1:])
         _SHARED.key, _SHARED.evaluator, _SHARED.builds = key, evaluator, _SHARED.builds + 1
         if log is not None:
-            seconds = f"{time.perf_counter() - start:.1f}"
-            log({lang: text.format(s=seconds.replace(".", ",") if lang == "es" else seconds, n=_SHARED.builds)
+            took = time.perf_counter() - start
+            log({lang: text.format(s=localise(f"{took:.1f}", lang), n=_SHARED.builds)
                  for lang, text in BUILT.items()})
     return _SHARED.evaluator
 

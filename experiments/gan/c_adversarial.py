@@ -17,6 +17,7 @@ from keras import ops
 
 from experiments.gan.models import (GAN, GanSettings, build_discriminator, build_gan, build_generator, current_lr,
                                     rmsprop, sample_noise)
+from harness.locale import localise
 from harness.registry import item
 from harness.train.steps import run_once
 
@@ -142,8 +143,7 @@ def proof_screen_figure(proof: dict[str, Any], lang: str) -> Any:
     fig, ax = plt.subplots(figsize=(5.6, 4.4))
 
     def short_note(change: dict[str, Any]) -> str:
-        delta = f"{change['max_abs_change']:.1e}"
-        return f"{w['max']} |Δ| {delta.replace('.', ',') if lang == 'es' else delta}"
+        return f"{w['max']} |Δ| {localise(format(change['max_abs_change'], '.1e'), lang)}"
 
     _proof_bars(ax, proof, keys, w, height=0.55, fontsize=9, gap=0.5, note=short_note)
     ax.set_yticks(range(len(keys)), [label for _, label in keys], fontsize=9)

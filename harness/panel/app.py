@@ -24,8 +24,8 @@ from harness.panel.pretalk import pretalk_html, print_pretalk
 from harness.panel.state import Panel
 from harness.registry import Registry
 from harness import templates
+from harness.locale import LANGS
 
-LANGS = ("es", "en")
 TABS = ("presentation", "items", "vae", "gan", "compare", "report")
 
 

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from harness.errors import HarnessError
 from harness.report import content
-from harness.report.content import LANGS
+from harness.locale import LANGS, seconds
 from harness.run import words
 
 LOG_LINES = 300
@@ -96,7 +96,7 @@ class Job:
             self.outcomes[item] = kw["status"]
             wall = (kw.get("timing") or {}).get("wall_s")
             ok = kw["status"] in ("ok", "cached")
-            took = {"es": f" en {wall:.1f} s".replace(".", ","), "en": f" in {wall:.1f} s"} \
+            took = {"es": f" en {seconds(wall, 1, 'es')}", "en": f" in {seconds(wall, 1, 'en')}"} \
                 if wall is not None and kw["status"] == "ok" else ""
             error = kw.get("words") or (words.program_message(kw["error"]) if kw.get("error") else None)
             self.add_log("panel_log_done", mark="✓" if ok else "✗", item=item, status=STATUS_WORDS.get(kw["status"], kw["status"]),

@@ -13,7 +13,6 @@ a silent blank. The sandbox keeps a template from reaching Python internals.
 from __future__ import annotations
 
 import functools
-import math
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -26,39 +25,11 @@ from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
 from harness.errors import HarnessError
+from harness.locale import num, pct
 from harness.report.compare_words import compare_global, share_se
-
-LANGS = ("es", "en")
-
 
 class AnswerError(HarnessError):
     pass
-
-
-THIN = "\u202f"  # narrow no-break space: thousands in Spanish, and never split from its digits
-
-
-def localise(text: str, lang: str) -> str:
-    """A number Python printed with ',' thousands and '.' decimals, in the language's convention:
-    Spanish 12 345,6 (thin-space thousands, decimal comma); English 12,345.6."""
-    if lang != "es":
-        return text
-    return text.replace(",", THIN).replace(".", ",")
-
-
-def num(value: Any, digits: int = 2, lang: str = "en") -> str:
-    """A number as prose prints it: fixed decimals, thousands separated, NaN said plainly."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("∞" if value > 0 else "−∞")
-    if isinstance(value, int) and digits == 0:
-        return localise(f"{value:,}", lang)
-    return localise(f"{value:,.{digits}f}", lang)
-
-
-def pct(value: Any, digits: int = 1, lang: str = "en") -> str:
-    return f"{num(100 * value, digits, lang)} %" if isinstance(value, (int, float)) else str(value)
 
 
 # An answer is a page of prose: these bounds are far above any real one, and keep a template that loops

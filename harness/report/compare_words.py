@@ -26,6 +26,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from harness.locale import num
+
 K = 2.0   # coverage factor of the expanded uncertainty
 
 WORDS = {
@@ -91,7 +93,6 @@ def sentence(v: Verdict, name_a: str, name_b: str, metric: str, lang: str, unit:
              basis: str | None = None) -> str:
     """The sentence for a verdict: the better model first when there is one. basis="samples" says
     the uncertainty covers only the sampling of images, not another training."""
-    from harness.report.answers import num
 
     words = WORDS[lang]
     unit_text = f" {unit}" if unit else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from harness.locale import num
 from harness.report.compare_words import sentence, verdict
 from harness.report.content import RunView, format_value
 
@@ -41,7 +42,6 @@ def _say(template: str, lang: str, **values: Any) -> str:
 
 
 def _num(value: Any, digits: int, lang: str) -> str:
-    from harness.report.answers import num
 
     return num(value, digits, lang)
 

@@ -16,7 +16,8 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
-from harness.report.answers import AnswerError, item_text, localise, render_answer_text, answer_path, variables
+from harness.locale import LANGS, localise
+from harness.report.answers import AnswerError, item_text, render_answer_text, answer_path, variables
 from harness import templates
 from harness.errors import HarnessError
 from harness.run.words import pick as pick_words
@@ -30,7 +31,6 @@ from harness.report.figures import Figure, beside_answer  # noqa: F401
 from harness.report.tables import share_table_columns
 from harness.run.store import RunStore
 
-LANGS = ("es", "en")
 SECTIONS = [("1.1", "section_vae"), ("1.2", "section_gan"), ("eval", "section_eval")]
 HEADLINE_METRICS = 6  # an item's table of headline numbers: three two-up rows
 # Links an answer may keep: in-page anchors and relative paths. Anything with a

@@ -21,7 +21,7 @@ from pygments.token import STANDARD_TYPES
 from pygments.lexers import PythonLexer
 
 from harness import templates as template_files
-from harness.report.answers import localise
+from harness.locale import localise
 from harness.report.content import RunView, build, dataset_source, format_value, strings
 from harness.report.tables import column_shares
 from harness.errors import HarnessError

@@ -33,7 +33,8 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from harness.registry import Registry
-from harness.report.answers import AnswerError, num, render_answer_text, variables
+from harness.locale import num
+from harness.report.answers import AnswerError, render_answer_text, variables
 from harness.report.content import RunView, build
 from harness.report.weights import SubmissionError, copy_weights, keras_file_weights
 from harness.run.files import atomic_write_text

@@ -368,7 +368,8 @@ def test_compare_fails_clearly_without_one_family_or_on_a_malformed_row(tmp_path
 
 
 def render_both(module_file, item_id, results, profile):
-    from harness.report.answers import LANGS, item_text, render_answer, variables
+    from harness.locale import LANGS
+    from harness.report.answers import item_text, render_answer, variables
 
     context = variables(item_id, results, load_config(profile).values, profile)
     texts = {lang: render_answer(module_file, item_id, lang, context) for lang in LANGS}

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
+from harness.locale import decimal_text, ident, localise_axes, num, pct
 from harness.config import load_config
 from harness.context import Context
 from harness.figure_text import figure_texts
@@ -163,3 +164,37 @@ def test_ctx_figure_keeps_a_language_neutral_figure_single(tmp_path):
     entry = ctx.result["figures"][0]
     assert entry["file"] == "figures/grid.png" and "files" not in entry
     assert figure_file(entry, "es") == figure_file(entry, "en") == "figures/grid.png"
+
+
+def test_ctx_figure_prints_tick_numbers_in_the_figures_language(tmp_path):
+    """Every axis of a per-language figure uses the language's decimal mark (harness.locale)."""
+    ctx = toy_context(tmp_path)
+    drawn = {}
+
+    def make(lang):
+        fig, ax = plt.subplots()
+        ax.plot([0, 0.5, 1.5], [0.001, 0.002, 0.0035])
+        ax.set_xticks([0, 0.5, 1.5])
+        ax.set_yscale("log")
+        drawn[lang] = fig
+        return fig
+
+    ctx.figure("curves", make, {"es": "curvas", "en": "curves"})
+    labels = {lang: [t.get_text() for t in fig.axes[0].get_xticklabels()] for lang, fig in drawn.items()}
+    assert labels == {"es": ["0,0", "0,5", "1,5"], "en": ["0.0", "0.5", "1.5"]}
+    # a text label that looks like a number with a point (an item id) is left as it is
+    fig, ax = plt.subplots()
+    ax.bar(["1.1e", "1.2d"], [1, 2])
+    localise_axes(fig, "es")
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1.1e", "1.2d"]
+    plt.close(fig)
+
+
+def test_numbers_that_name_things_are_never_grouped_and_decimals_follow_the_language():
+    assert ident(1604079708) == "1604079708"
+    assert num(1604079708, 0, "es") == "1\u202f604\u202f079\u202f708"
+    assert num(0.0008, 4, "es") == "0,0008" and num(0.0008, 4, "en") == "0.0008"
+    assert pct(0.125, 1, "es") == "12,5 %"
+    assert decimal_text("$\\mathdefault{0.5}$", "es") == "$\\mathdefault{0{,}5}$"
+    assert decimal_text("1.1e", "en") == "1.1e"

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from harness.report.answers import LANGS, render_answer, variables
+from harness.locale import LANGS
+from harness.report.answers import render_answer, variables
 from harness.config import load_config
 from harness.errors import ConfigError
 from harness.registry import discover

@@ -244,7 +244,7 @@ def test_no_machine_path_in_the_report(run_store, tmp_path):
 
 
 def test_numbers_follow_one_convention_per_language():
-    from harness.report.answers import num
+    from harness.locale import num
     from harness.report.content import format_value
 
     assert format_value(2000, "es") == "2\u202f000" and format_value(2000, "en") == "2,000"
