@@ -91,7 +91,7 @@ def run_job(job: dict[str, Any], x, xt) -> dict[str, Any]:
     if job["kind"] == "gan":
         return gan_job(job, x)
     if job["kind"] == "explorer":
-        from benchmarks.end_to_end import explorer_latency  # here: end_to_end spawns workers itself
+        from benchmarks.explorers import explorer_latency
 
         return explorer_latency(job["root"], job["run"], x, xt)
     raise ValueError(f"unknown job kind {job['kind']}")

@@ -201,7 +201,6 @@ def test_evaluator_item_trains_at_smoke_and_frames_the_fid_scale(smoke_run):
     runner, summary = smoke_run
     (outcome,) = summary.outcomes
     assert outcome.status == "ok", outcome.error
-    assert outcome.timing["wall_s"] < 60
     result = runner.store.load_result("eval.classifier")
     metrics = {k: v["value"] for k, v in result["metrics"].items()}
     assert list(metrics)[:3] == ["test_accuracy", "fid_floor", "fid_ceiling"]
@@ -219,7 +218,7 @@ def test_evaluator_item_trains_at_smoke_and_frames_the_fid_scale(smoke_run):
     assert all(r["family"] == "reference" and r["label"]["es"] != r["label"]["en"] for r in reference_rows)
     assert {"metric_references", "sanity"} <= set(result["tables"])
     # Smoke scores a few hundred images per set: the reference bounds are recorded, not graded.
-    assert metrics["density_passes_references"] in (True, False)
+    assert isinstance(metrics["density_passes_references"], bool)
     graded_from = {c["name"]: c for c in result["checks"] if c["name"].endswith("_passes_references")}
     assert set(graded_from) == {"density_passes_references", "coverage_passes_references"}
     assert all(check_state(c) == NOT_GRADED and "5000" in c["reason"]["en"] for c in graded_from.values())

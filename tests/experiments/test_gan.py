@@ -306,7 +306,7 @@ def test_watch_sees_both_modes_of_g_without_moving_its_state():
     assert np.array_equal(watch.grids[0].shape, (10, 28, 28, 1))
     probes = watch.probe_array()
     assert list(probes[:, 0]) == [0, 1, 2, 5, 10] and ((probes[:, 1:] >= 0) & (probes[:, 1:] <= 1)).all()
-    assert history.watched_s > 0 and history.seconds >= 0
+    assert history.watched_s > 0 and history.timed_steps > 0 and history.seconds > 0
 
 
 def test_early_phase_and_mode_gap_on_known_numbers():
