@@ -16,6 +16,7 @@ from experiments.evaluation.model_rows import EVALUATOR_ITEM
 from experiments.evaluation.references import LABELS as REFERENCE_LABELS
 from harness.errors import ItemFailed
 from harness.registry import item
+from harness.verdicts import verdict
 
 ID = "eval.compare"
 TITLE = "VAE versus GAN: comparison of every trained model"
@@ -134,6 +135,44 @@ def best(rows: list[dict[str, Any]], family: str) -> dict[str, Any]:
     return min((r for r in rows if r["family"] == family), key=lambda r: r["fid"])
 
 
+ONE_CLASS_SHARE = 0.9  # a generator with this share of its samples in one class draws one thing, not digits
+
+
+def degenerate(row: dict[str, Any], noise_fid: float | None) -> str | None:
+    """Why a model draws no digits at this budget ("one_class": ≥ 90 % of its samples in one class;
+    "noise": its FID not clearly below uniform noise's), or None. A degenerate model is ranked against nothing."""
+    hist = row.get("class_hist") or []
+    if hist and sum(hist) and max(hist) / sum(hist) >= ONE_CLASS_SHARE:
+        return "one_class"
+    fid, se = row.get("fid"), row.get("fid_se") or 0.0
+    if isinstance(noise_fid, (int, float)) and isinstance(fid, (int, float)) and fid + 2 * se >= noise_fid:
+        return "noise"
+    return None
+
+
+def family_verdict(rows: list[dict[str, Any]], noise_fid: float | None) -> dict[str, Any]:
+    """The one VAE-versus-GAN verdict of a run, as data: the conclusions, the notebook and the slides word
+    this record and never decide again. Each family's best non-degenerate model; no verdict when a family
+    has none ("degenerate"), else harness.report.compare_words.verdict on FID-MNIST with the sampling
+    error only (each model was trained once: the verdict is indicative)."""
+    record: dict[str, Any] = {"metric": "fid", "kind": "samples", "winner": None, "reason": None,
+                              "degenerate": {r["model"]: why for r in rows if r["family"] in ("vae", "gan")
+                                             and (why := degenerate(r, noise_fid))}}
+    sides = {}
+    for family in ("vae", "gan"):
+        usable = [r for r in rows if r["family"] == family and r["model"] not in record["degenerate"]]
+        sides[family] = min(usable, key=lambda r: r["fid"]) if usable else None
+        record[family] = sides[family]["model"] if sides[family] else None
+    if None in sides.values():
+        record["reason"] = "degenerate"
+        return record
+    v = verdict(sides["vae"]["fid"], sides["vae"].get("fid_se"), sides["gan"]["fid"], sides["gan"].get("fid_se"))
+    record.update(gap=v.gap, uncertainty=v.uncertainty if v.uncertainty == v.uncertainty else None,
+                  winner={"a": "vae", "b": "gan"}.get(v.winner),
+                  reason=None if v.clear else "within" if v.uncertainty == v.uncertainty else "unmeasured")
+    return record
+
+
 @dataclass
 class Comparison:
     rows: list[dict[str, Any]]          # every model, VAEs then GANs, best FID first
@@ -167,6 +206,7 @@ def record(ctx, comparison: Comparison, n_samples: int) -> None:
               expected=[], observed=comparison.silent)
     captions = {name: {lang: text.format(n_samples=n_samples) for lang, text in caption.items()}
                 for name, caption in CAPTIONS.items()}
+    ctx.save_value("family_verdict", family_verdict(rows, comparison.ceiling))
     ctx.figure("fid_by_model", lambda lang: fid_figure(rows, comparison.floor, comparison.ceiling, lang),
                captions["fid_by_model"])
     ctx.figure("density_coverage", lambda lang: density_coverage_figure(rows, references, lang),

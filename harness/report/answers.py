@@ -26,7 +26,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from harness.errors import HarnessError
 from harness.locale import num, pct
-from harness.report.compare_words import compare_global, share_se
+from harness.report.compare_words import compare_global, family_sentence, share_se
 
 class AnswerError(HarnessError):
     pass
@@ -117,6 +117,7 @@ def _env(lang: str = "en") -> SandboxedEnvironment:
     # Every comparison between two models is worded by one rule (gap against combined uncertainty).
     env.globals["compare"] = compare_global(lang)
     env.globals["share_se"] = share_se
+    env.globals["family_verdict"] = lambda record, digits=2: family_sentence(record, lang, digits)
     return env
 
 

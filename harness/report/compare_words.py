@@ -23,12 +23,9 @@ and the conclusions through `verdict` and `sentence` directly.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
-
 from harness.locale import num
+from harness.verdicts import Verdict, _finite, verdict  # noqa: F401 (answers and conclusions use them from here)
 
-K = 2.0   # coverage factor of the expanded uncertainty
 
 WORDS = {
     "es": {
@@ -38,6 +35,13 @@ WORDS = {
                    "dentro de la incertidumbre combinada ±{u}{unit}.",
         "unmeasured": "Entre {a} y {b} no hay diferencia clara en {metric} con este presupuesto: {gap}{unit} de diferencia, "
                       "sin incertidumbre medida para juzgarla.",
+        "vae": "el mejor VAE ({model})", "gan": "la mejor GAN ({model})",
+        "degenerate": "No se ordenan las familias: {which} no dibuja dígitos con este presupuesto ({why}); "
+                      "el enunciado entrena 5000 pasos de GAN y 10 a 15 épocas de VAE.",
+        "which_gan": "ninguna GAN", "which_vae": "ningún VAE",
+        "one_class": "el 90 % o más de sus muestras caen en una sola clase",
+        "noise": "su FID-MNIST no queda claramente por debajo del ruido uniforme",
+        "indicative": " Es una diferencia indicativa: cada modelo se entrenó una vez.",
     },
     "en": {
         "samples": " (the error of sampling the images only: each model was trained once)",
@@ -46,40 +50,15 @@ WORDS = {
                    "within the combined uncertainty ±{u}{unit}.",
         "unmeasured": "There is no clear difference between {a} and {b} on {metric} at this budget: {gap}{unit} apart, "
                       "with no measured uncertainty to judge it by.",
+        "vae": "the best VAE ({model})", "gan": "the best GAN ({model})",
+        "degenerate": "The families are not ranked: {which} draws digits at this budget ({why}); "
+                      "the handout trains 5000 GAN steps and 10 to 15 VAE epochs.",
+        "which_gan": "no GAN", "which_vae": "no VAE",
+        "one_class": "90 % or more of its samples fall in a single class",
+        "noise": "its FID-MNIST is not clearly below uniform noise's",
+        "indicative": " The difference is indicative: each model was trained once.",
     },
 }
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The decision about a − b; `winner` is "a", "b" or None (no clear difference)."""
-
-    gap: float            # |a − b|
-    uncertainty: float    # U, the expanded combined uncertainty (NaN when a side has none)
-    winner: str | None
-
-    @property
-    def clear(self) -> bool:
-        return self.winner is not None
-
-
-def _finite(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def verdict(a: float, u_a: float | None, b: float, u_b: float | None, lower_is_better: bool = True) -> Verdict:
-    """Decide a against b. A side without a finite, non-negative uncertainty makes the difference
-    unjudgeable, so it is never called a win."""
-    if not (_finite(a) and _finite(b)):
-        raise ValueError(f"compare needs two finite values; got {a!r} and {b!r}")
-    gap = abs(float(a) - float(b))
-    if not (_finite(u_a) and _finite(u_b)) or u_a < 0 or u_b < 0:
-        return Verdict(gap, float("nan"), None)
-    u = K * math.hypot(float(u_a), float(u_b))
-    if gap <= u:
-        return Verdict(gap, u, None)
-    a_lower = a < b
-    return Verdict(gap, u, "a" if a_lower == lower_is_better else "b")
 
 
 def shown_digits(uncertainty: float, digits: int) -> int:
@@ -137,3 +116,19 @@ def compare_global(lang: str):
         v = verdict(a, u_a, b, u_b, lower_is_better)
         return Comparison(v, sentence(v, name_a, name_b, metric, lang, unit, digits, basis))
     return compare
+
+
+def family_sentence(record: dict, lang: str, digits: int = 2) -> str:
+    """The VAE-versus-GAN verdict eval.compare recorded (experiments/evaluation/compare.py), in words:
+    every page that states it words this record, none decides again."""
+    w = WORDS[lang]
+    if record.get("reason") == "degenerate":
+        which = "gan" if record.get("gan") is None else "vae"
+        reasons = sorted({why for model, why in (record.get("degenerate") or {}).items()})
+        return w["degenerate"].format(which=w[f"which_{which}"], why="; ".join(w[r] for r in reasons if r in w))
+    v = Verdict(record["gap"], record["uncertainty"] if record.get("uncertainty") is not None else float("nan"),
+                {"vae": "a", "gan": "b"}.get(record.get("winner")))
+    text = sentence(v, w["vae"].format(model=record["vae"]), w["gan"].format(model=record["gan"]), "FID-MNIST", lang,
+                    digits=digits, basis="samples")
+    return text + (w["indicative"] if v.clear else "")
+

@@ -11,7 +11,7 @@ from html import escape
 from typing import Any
 
 from harness.locale import num
-from harness.report.compare_words import sentence, verdict
+from harness.report.compare_words import family_sentence
 from harness.report.content import RunView, format_value
 
 # Cited in the text as [n]: strings.toml's section intros and conclusions use these numbers.
@@ -55,8 +55,8 @@ def conclusions(view: RunView) -> list[str]:
     if {"best_vae_fid", "best_gan_fid", "best_vae_model", "best_gan_model"} <= m.keys():
         vae_fid, gan_fid = float(m["best_vae_fid"]), float(m["best_gan_fid"])
         vae_se, gan_se = m.get("best_vae_fid_se"), m.get("best_gan_fid_se")
-        # A winner only beyond the combined uncertainty (harness.report.compare_words).
-        decided = verdict(vae_fid, vae_se, gan_fid, gan_se)
+        # The verdict eval.compare recorded (no ranking of a family that draws no digits), worded, never re-decided.
+        record = cmp_item.values.get("family_verdict")
         n_samples = (view.manifest.get("config", {}).get("eval") or {}).get("n_samples")
         out.append(_say(s["concl_fid"], lang, n_models=m.get("n_models", "?"), n_samples=_num(n_samples, 0, lang)
                         if isinstance(n_samples, int) else "?",
@@ -64,8 +64,7 @@ def conclusions(view: RunView) -> list[str]:
                         gan_model=str(m["best_gan_model"]), gan_fid=_num(gan_fid, 2, lang),
                         vae_se=_num(vae_se, 2, lang) if vae_se is not None else "?",
                         gan_se=_num(gan_se, 2, lang) if gan_se is not None else "?",
-                        verdict=sentence(decided, s["concl_vae"], s["concl_gan"], "FID-MNIST", lang, digits=2,
-                                         basis="samples")))
+                        verdict=family_sentence(record, lang) if record else ""))
         if isinstance(m.get("fid_floor"), (int, float)) and m["fid_floor"] > 0:
             out.append(_say(s["concl_floor"], lang, floor=_num(m["fid_floor"], 2, lang),
                             times=_num(min(vae_fid, gan_fid) / m["fid_floor"], 1, lang)))

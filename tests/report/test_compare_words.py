@@ -4,7 +4,8 @@ import math
 import pytest
 
 from harness.report.answers import AnswerError, render_answer_text
-from harness.report.compare_words import K, share_se, sentence, verdict
+from harness.report.compare_words import share_se, sentence, verdict
+from harness.verdicts import K
 
 
 def test_a_gap_beyond_the_combined_uncertainty_names_the_lower_one_for_a_lower_is_better_score():
