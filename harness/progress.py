@@ -31,6 +31,9 @@ class ProgressPrinter:
         item = kw.get("item")
         if kind == "plan":
             self._line(f"run '{kw['run_id']}': {len(kw['items'])} item(s): {' '.join(kw['items'])}")
+        elif kind == "estimate":
+            if kw["tasks"]:
+                self._line(estimate_line(kw))
         elif kind == "start":
             self._started[item] = time.perf_counter()
             self._line(f"▶ {item}  {kw.get('title', '')}")
@@ -76,3 +79,22 @@ class ProgressPrinter:
             self.stream.write("\r")
         self.stream.write(text + "\n")
         self.stream.flush()
+
+
+def estimate_line(kw: dict) -> str:
+    """The run's estimated wall time, said before the first task, with where the figure comes from."""
+    minutes = kw["seconds"] / 60
+    size = f"{minutes:.0f} min" if minutes >= 1.5 else f"{kw['seconds']:.0f} s"
+    if minutes >= 90:
+        size = f"{minutes / 60:.1f} h"
+    known, n = kw["recorded"], kw["tasks"]
+    source = ("from this machine's earlier runs of the same tasks" if known == n else
+              f"{known} of {n} tasks from this machine's earlier runs, the rest from per-image costs measured on "
+              f"another machine: a rough figure" if known else
+              "from per-image costs measured on another machine (no earlier run here): a rough figure")
+    line = f"estimate: about {size} for {n} task(s) on {kw['jobs']} worker(s), {source}"
+    if minutes > 30:
+        line += ("; to finish sooner: --profile quick (minutes, reduced budgets), --jobs N on more cores, "
+                 "or the GPU notebook (notebooks/colab.ipynb)")
+    return line
+

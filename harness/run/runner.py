@@ -23,7 +23,7 @@ from harness.run.execute import Event, ItemOutcome, execute_item, execute_unit
 from harness.run.manifest import open_manifest, record_outcome, record_unit
 from harness.run.store import RunStore, list_runs, set_latest
 from harness.run.schedule import (critical_first, item_static_seconds, manifests_newest_first, recorded_seconds,
-                                  static_seconds)
+                                  simulated_wall, static_seconds)
 from harness.code_graph import CODE_SCHEME
 from harness.run.units import UnitTask, plan_units, unit_fingerprint
 from harness.run.workers import WorkerPool, check_picklable, share_gpu_memory
@@ -174,6 +174,7 @@ class Runner:
             manifest = open_manifest(self.store, self.config, self.dataset() if uses_data else None, self.command)
             self.on_event("plan", run_id=self.store.run_id, items=order)
             work = self._plan_units(order, fps, forced)
+            self.on_event("estimate", **self.estimate(order, fps, forced, work, parallel))
             outcomes = self._schedule(order, fps, forced, manifest, work, parallel)
             set_latest(self.store.root, self.store.run_id)
         return RunSummary(self.store.run_id, self.store.dir, [outcomes[i] for i in order])
@@ -266,6 +267,23 @@ class Runner:
         for kind, kw in pool.events():  # what the workers said last, flushed as they exited
             self.on_event(kind, **kw)
         return outcomes
+
+    def estimate(self, order: list[str], fps: dict[str, str], forced: set[str], work: Work,
+                 parallel: bool) -> dict[str, Any]:
+        """The run's wall seconds before it starts: each task to compute at the seconds this root's runs
+        recorded for it (else its declared work at per-image costs: `recorded` says how many were known),
+        scheduled as the loop will schedule them; a cached task costs nothing."""
+        waits = {i: tuple(self.registry.get(i).needs) + tuple(t.id for t in work.units.get(i, [])) for i in order}
+        waits.update({task_id: task.needs for task_id, task in work.tasks.items()})
+        computing = {i for i in order if i in forced or i in work.stale
+                     or not (self._own_cache(i, fps[i]) or self._other_run_with(i, fps[i]))}
+        computing |= set(work.tasks)
+        recorded = recorded_seconds(manifests_newest_first(self.store.root), self.config.profile)
+        seconds = {t: s if t in computing else 0.0 for t, s in self.estimated_seconds(waits, work).items()}
+        key = self._chain_first(order, waits, work) if parallel else self._in_order(order, work)
+        return {"seconds": simulated_wall(waits, seconds, self.jobs if parallel else 1, key),
+                "tasks": len(computing), "recorded": sum(t in recorded for t in computing),
+                "jobs": self.jobs if parallel else 1}
 
     def _in_order(self, order: list[str], work: Work) -> Callable[[str], tuple[int, int, int]]:
         """Sort key in this process: handout order, an item's units just before it, in their planned order."""

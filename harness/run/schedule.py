@@ -121,3 +121,26 @@ def critical_first(waits: Mapping[str, tuple[str, ...]], seconds: Mapping[str, f
     """Sort key for ready tasks: the longest remaining path first, then handout order (`place`)."""
     path = remaining_path(waits, seconds)
     return lambda task: (-path[task], place[task])
+
+
+def simulated_wall(waits: Mapping[str, tuple[str, ...]], seconds: Mapping[str, float], jobs: int,
+                   key: Callable[[str], Any]) -> float:
+    """The wall seconds of running `waits`' tasks on `jobs` workers as the runner schedules them: each
+    free worker takes the ready task that sorts first by `key`; a task is ready when all it waits on ended."""
+    done_at: dict[str, float] = {}
+    running: list[tuple[float, str]] = []
+    waiting = sorted(waits, key=key)
+    now = 0.0
+    while waiting or running:
+        ready = [t for t in waiting if all(d in done_at or d not in waits for d in waits[t])]
+        while ready and len(running) < max(1, jobs):
+            task = ready.pop(0)
+            waiting.remove(task)
+            running.append((now + max(0.0, seconds.get(task, 0.0)), task))
+        if not running:  # what is left waits on something that never ends: not a schedule
+            break
+        running.sort()
+        now, task = running.pop(0)
+        done_at[task] = now
+    return now
+

@@ -143,3 +143,45 @@ def test_the_benchmark_replays_the_runner_rule():
     old_span, old_started = makespan(waits, seconds, dependents_first(waits, place), jobs=2)
     assert (old_span, old_started[:2]) == (204.0, ["h", "c1"])
     assert makespan(waits, seconds, critical_first(waits, seconds, place), jobs=1)[0] == sum(seconds.values())
+
+
+def test_the_simulated_wall_follows_the_workers_and_the_waits():
+    from harness.run.schedule import simulated_wall
+
+    waits = {"a": (), "b": (), "c": ("a",), "d": ("b", "c")}
+    seconds = {"a": 10.0, "b": 4.0, "c": 5.0, "d": 1.0}
+    order = {"a": 0, "b": 1, "c": 2, "d": 3}
+    assert simulated_wall(waits, seconds, 1, order.get) == 20.0  # one after another
+    assert simulated_wall(waits, seconds, 2, order.get) == 16.0  # a → c → d is the chain; b runs beside it
+    assert simulated_wall(waits, {**seconds, "a": 0.0, "c": 0.0}, 2, order.get) == 5.0  # cached tasks cost nothing
+
+
+def test_a_run_says_its_estimate_before_the_first_task_and_a_cached_rerun_estimates_nothing(tmp_path, toy_data):
+    from tests.run.test_core import config, make_registry
+
+    events = []
+    reg = make_registry([])
+    r = Runner(reg, config(), RunStore(tmp_path, "r"), lambda: toy_data, lambda kind, **kw: events.append((kind, kw)))
+    r.run()
+    kinds = [k for k, _ in events]
+    assert kinds.index("estimate") < kinds.index("start")
+    first = dict(events)["estimate"]
+    assert first["tasks"] == 4 and first["recorded"] == 0 and first["seconds"] > 0 and first["jobs"] == 1
+    events.clear()
+    r.run()
+    again = dict(events)["estimate"]
+    assert again["tasks"] == 0 and again["seconds"] == 0
+    events.clear()
+    r.run(["1.1a"], force=True)
+    forced = dict(events)["estimate"]
+    assert forced["tasks"] == 1 and forced["recorded"] == 1  # this root's first run timed it
+
+
+def test_the_estimate_line_says_where_its_figure_comes_from_and_how_to_cut_a_long_run():
+    from harness.progress import estimate_line
+
+    short = estimate_line({"seconds": 300.0, "tasks": 3, "recorded": 3, "jobs": 2})
+    assert short.startswith("estimate: about 5 min for 3 task(s) on 2 worker(s), from this machine's earlier runs")
+    assert "sooner" not in short
+    long = estimate_line({"seconds": 3 * 3600.0, "tasks": 20, "recorded": 0, "jobs": 2})
+    assert "about 3.0 h" in long and "rough" in long and "--profile quick" in long
