@@ -55,3 +55,25 @@ def test_report_and_panel_views_count_not_graded_apart(tmp_path):
     assert view.check_score == "1/2 · 1 ○"
     assert [c["state"] for c in view.failed_checks] == [FAILED]
     assert [MARKS[c["state"]] for c in checks] == ["✓", "✗", "○"]
+
+
+def test_the_grade_line_says_incomplete_for_an_unfinished_item_or_an_impossible_value():
+    """'grade ok' only when every item finished and no measure is impossible (a KL with its sign flipped
+    gave a test -ELBO of about -1e27 with every check passing)."""
+    from types import SimpleNamespace as NS
+
+    from harness.cli import grade_line
+
+    passed = {"name": "c", "state": "passed", "passed": True}
+    results = {"1.1e": {"checks": [passed], "metrics": {"test_neg_elbo": {"value": 150.0},
+                                                        "fid_gain": {"value": -3.0}}}}
+    store = NS(load_result=lambda item_id, verify=False: results.get(item_id))
+    ok = [NS(id="1.1e", status="ok")]
+    assert grade_line(store, ok).endswith("(grade ok)")  # a negative gain is a difference, not a measure
+    assert "GRADE INCOMPLETE: 1 item(s) did not finish: 1.1d" in grade_line(store, ok + [NS(id="1.1d", status="failed")])
+    results["1.1e"]["metrics"]["test_neg_elbo"]["value"] = -1.1e27
+    assert "GRADE INCOMPLETE: impossible values: 1.1e test_neg_elbo = -1.1e+27" in grade_line(store, ok)
+    results["1.1e"]["metrics"]["test_neg_elbo"]["value"] = float("nan")
+    assert "impossible values" in grade_line(store, ok)
+    results["1.1e"]["checks"].append({"name": "d", "state": "failed", "passed": False})
+    assert grade_line(store, ok).endswith("(GRADE FAILS)")
