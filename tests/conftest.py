@@ -45,3 +45,42 @@ def assert_worded_figures_in_both_languages(results: dict, item_dir, worded: dic
             for lang, rel in files.items():
                 assert rel == f"figures/{name}.{lang}.png"
                 assert (item_dir(item_id) / rel).stat().st_size > min_bytes
+
+
+# -- one smoke run of every item on real MNIST, shared by the suite ---------------------------------
+# Each module that trained its own items at smoke retrained the evaluator, 1.1e and the GANs
+# (the evaluator about six times). This run trains each once, in two workers; a module gets a copy
+# of its folder (smoke_copy) so that what it writes never reaches another module's view.
+SMOKE_RUN = "smoke"
+
+
+@pytest.fixture(scope="session")
+def smoke_all(tmp_path_factory):
+    from harness.config import load_config
+    from harness.data import load_dataset
+    from harness.registry import discover
+    from harness.run.runner import Runner
+    from harness.run.store import RunStore
+
+    store = RunStore(tmp_path_factory.mktemp("smoke-all") / "reports", SMOKE_RUN)
+    summary = Runner(discover(), load_config("smoke"), store, lambda: load_dataset("mnist"), jobs=2).run()
+    assert all(o.status == "ok" for o in summary.outcomes), [(o.id, o.status, o.error) for o in summary.outcomes]
+    return store, summary
+
+
+def smoke_copy(tmp_path_factory, smoke_all, items):
+    """A folder of its own holding the shared smoke run, and that run's summary cut to `items` and what
+    they need (in the order a run of `items` gives): what a module's own run of `items` returned."""
+    import shutil
+
+    from harness.registry import discover
+    from harness.run.runner import RunSummary
+    from harness.run.store import RunStore
+
+    source, summary = smoke_all
+    root = tmp_path_factory.mktemp("smoke-copy") / "reports"
+    shutil.copytree(source.root, root, symlinks=True)
+    store = RunStore(root, SMOKE_RUN)
+    wanted = discover().closure(list(items))
+    by_id = {o.id: o for o in summary.outcomes}
+    return store, RunSummary(store.run_id, store.dir, [by_id[i] for i in wanted])

@@ -50,15 +50,15 @@ def build_app(root: Path, run_id: str | None, registry: Registry | None = None, 
             with gr.Tab(s0["panel_tab_presentation"], id="presentation") as views["presentation"]:
                 deck = gr.HTML(deck_html(panel, start), elem_id="deck-host", js_on_load=None)
             with gr.Tab(s0["panel_tab_items"], id="items") as views["items"]:
-                items_ui = tabs.items_tab(panel, item_ids)
+                items_ui = tabs.items_tab(panel, item_ids, start)
             with gr.Tab(s0["panel_tab_vae"], id="vae") as views["vae"]:
-                vae_ui = explorer_tabs.vae_tab(panel)
+                vae_ui = explorer_tabs.vae_tab(panel, start)
             with gr.Tab(s0["panel_tab_gan"], id="gan") as views["gan"]:
-                gan_ui = explorer_tabs.gan_tab(panel)
+                gan_ui = explorer_tabs.gan_tab(panel, start)
             with gr.Tab(s0["panel_tab_compare"], id="compare") as views["compare"]:
-                cmp_ui = tabs.compare_tab(panel)
+                cmp_ui = tabs.compare_tab(panel, start)
             with gr.Tab(s0["panel_tab_report"], id="report") as views["report"]:
-                tabs.report_tab(panel, lang)
+                tabs.report_tab(panel, lang, start)
         _wire_presentation(app, panel, lang, deck, items_ui["gen"])
         for trigger in (app.load, lang.change, items_ui["gen"].change):
             trigger(lambda lg: pretalk_html(panel, lg), lang, check, api_visibility="private", show_progress="hidden")
@@ -130,7 +130,9 @@ def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, auth: tupl
     return app.launch(server_name=host, server_port=port, auth=auth, share=share,
                       prevent_thread_lock=prevent_thread_lock, quiet=quiet, show_error=True,
                       allowed_paths=[str(panel.run_dir)], inbrowser=False, ssr_mode=False, mcp_server=False,
-                      footer_links=["api"], theme=app.panel_theme, css=templates.read_text("panel.css"),
+                      # No footer: its "Use via API" link is English whatever the panel's language, and its
+                      # height pushed every page past a 720-px projector; the API itself stays served.
+                      footer_links=[], theme=app.panel_theme, css=templates.read_text("panel.css"),
                       head=f"<script>\n{templates.read_text('panel.js')}</script>",
                       auth_message=panel.strings(app.panel_lang)["panel_auth_message"])  # the login page's one line of ours
 

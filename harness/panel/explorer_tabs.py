@@ -55,8 +55,23 @@ def _missing(panel: Panel, explorer, lang: str, exc: Exception) -> tuple[str, An
 
 
 # ---------------------------------------------------------------- VAE
-def vae_tab(panel: Panel) -> dict[str, Any]:
-    s = panel.strings("es")
+class ClampedSlider(gr.Slider):
+    """A slider whose typed value outside its range is taken at the nearest end. Gradio's own answer is an
+    English error toast ("Value 99 is greater than maximum value 3.0") and a traceback in the server's log,
+    whatever the panel's language; moving to the end is what the student meant."""
+
+    def get_block_name(self) -> str:
+        return "slider"  # the browser draws it as a slider
+
+    def preprocess(self, payload: float | None) -> float | None:
+        if payload is None:
+            return None
+        value = min(max(float(payload), float(self.minimum)), float(self.maximum))
+        return super().preprocess(value)
+
+
+def vae_tab(panel: Panel, start: str = "es") -> dict[str, Any]:
+    s = panel.strings(start)  # built in the language the panel opens in
     ui: dict[str, Any] = {}
     with gr.Row(equal_height=True):
         ui["msg"] = gr.Markdown(s["panel_vae_hint"], elem_id="vae-msg")
@@ -67,8 +82,8 @@ def vae_tab(panel: Panel) -> dict[str, Any]:
             ui["scatter"] = gr.Image(type="numpy", label=s["panel_vae_scatter"], show_label=False, interactive=False,
                                      height=SCATTER_PX + 24, format="png", elem_classes=["pixel"], buttons=[])
         with gr.Column(scale=2):
-            ui["z1"] = gr.Slider(-4, 4, value=0.0, step=0.01, label="z1", elem_id="vae-z1")
-            ui["z2"] = gr.Slider(-4, 4, value=0.0, step=0.01, label="z2", elem_id="vae-z2")
+            ui["z1"] = ClampedSlider(-4, 4, value=0.0, step=0.01, label="z1", elem_id="vae-z1")
+            ui["z2"] = ClampedSlider(-4, 4, value=0.0, step=0.01, label="z2", elem_id="vae-z2")
             ui["digit"] = gr.Image(type="numpy", label=s["panel_vae_decoded"], interactive=False, height=300,
                                    format="png", elem_id="vae-digit", elem_classes=["pixel"], buttons=[])
     with gr.Row(elem_id="vae-ab"):
@@ -163,16 +178,16 @@ def _marked(panel: Panel, z1: float, z2: float):
 
 
 # ---------------------------------------------------------------- GAN
-def gan_tab(panel: Panel) -> dict[str, Any]:
-    s = panel.strings("es")
+def gan_tab(panel: Panel, start: str = "es") -> dict[str, Any]:
+    s = panel.strings(start)  # built in the language the panel opens in
     ui: dict[str, Any] = {}
     with gr.Row(equal_height=True):
         ui["msg"] = gr.Markdown(s["panel_gan_hint"], elem_id="gan-msg")
         ui["rerun"] = gr.Button(visible=False, variant="primary", scale=0, min_width=200, elem_id="gan-rerun")
     with gr.Row():
         with gr.Column(scale=2):
-            ui["n1"] = gr.Slider(-1, 1, value=0.0, step=0.01, label="z1", elem_id="gan-z1")
-            ui["n2"] = gr.Slider(-1, 1, value=0.0, step=0.01, label="z2", elem_id="gan-z2")
+            ui["n1"] = ClampedSlider(-1, 1, value=0.0, step=0.01, label="z1", elem_id="gan-z1")
+            ui["n2"] = ClampedSlider(-1, 1, value=0.0, step=0.01, label="z2", elem_id="gan-z2")
             ui["digit"] = gr.Image(type="numpy", label=s["panel_gan_sample"], interactive=False, height=300,
                                    elem_id="gan-digit", format="png", elem_classes=["pixel"], buttons=[])
         with gr.Column(scale=3):

@@ -16,8 +16,8 @@ from harness.panel.views import (build_report, side_by_side, compare_html, galle
                                  headline, item_detail_html, missing_md, plan_md, progress_html, queue_md)
 
 
-def items_tab(panel: Panel, item_ids: list[str]) -> dict[str, Any]:
-    s = panel.strings("es")
+def items_tab(panel: Panel, item_ids: list[str], start: str = "es") -> dict[str, Any]:
+    s = panel.strings(start)  # built in the language the panel opens in
     ui: dict[str, Any] = {"gen": gr.State(-1)}
     ui["missing"] = gr.Markdown()
     ui["run_missing"] = gr.Button(s["panel_run_missing"], size="sm")
@@ -42,7 +42,7 @@ LABELLED = ("run_missing", "item", "force", "run", "cancel", "log", "gallery")
 
 
 def items_labels(panel: Panel, lang: str) -> list[Any]:
-    """The Items tab's labels in `lang` (the LABELLED components, in order): built in Spanish."""
+    """The Items tab's labels in `lang` (the LABELLED components, in order), when the language changes."""
     s = panel.strings(lang)
     return [gr.Button(value=s["panel_run_missing"]), gr.Dropdown(label=s["item"]), gr.Checkbox(label=s["panel_force"]),
             gr.Button(value=s["panel_run"]), gr.Button(value=s["panel_cancel"]), gr.Textbox(label=s["panel_log"]),
@@ -154,8 +154,8 @@ def _item_json(panel: Panel, item_id: str, lang: str) -> str:
                        "figures": [f.rel for f in it.figures], "error": it.error}, default=str)
 
 
-def compare_tab(panel: Panel) -> dict[str, Any]:
-    s = panel.strings("es")
+def compare_tab(panel: Panel, start: str = "es") -> dict[str, Any]:
+    s = panel.strings(start)
     ui: dict[str, Any] = {}
     ui["table"] = gr.HTML(js_on_load=None, elem_id="compare-table")  # its tables and figures
     ui["side_title"] = gr.Markdown(f"### {s['side_by_side']}")
@@ -181,11 +181,17 @@ def wire_compare(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any
         trigger(render, lang, outs, api_visibility="private")
 
 
-def report_tab(panel: Panel, lang: gr.Radio) -> None:
-    s = panel.strings("es")
+def report_tab(panel: Panel, lang: gr.Radio, start: str = "es") -> None:
+    s = panel.strings(start)
     with gr.Row():
         formats = gr.CheckboxGroup(["html", "pdf", "ipynb"], value=["html", "pdf", "ipynb"], label=s["panel_formats"])
         build = gr.Button(s["panel_build_report"], variant="primary")
     msg = gr.Markdown()
     files = gr.File(label=s["panel_downloads"], file_count="multiple", interactive=False)
     build.click(lambda lg, f: build_report(panel, lg, f), [lang, formats], [files, msg], api_name="build_report")
+
+    def labels(lg: str) -> list[Any]:
+        t = panel.strings(lg)
+        return [gr.CheckboxGroup(label=t["panel_formats"]), gr.Button(value=t["panel_build_report"]),
+                gr.File(label=t["panel_downloads"])]
+    lang.change(labels, lang, [formats, build, files], api_visibility="private", show_progress="hidden")

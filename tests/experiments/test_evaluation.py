@@ -152,14 +152,12 @@ def mnist():
 
 
 @pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory, mnist):
+def smoke_run(tmp_path_factory, smoke_all, mnist):
     import experiments.evaluation.classifier  # noqa: F401  (registers eval.classifier)
+    from tests.conftest import smoke_copy
 
-    root = tmp_path_factory.mktemp("reports")
-    cfg = load_config("smoke")
-    runner = Runner(REGISTRY, cfg, RunStore(root, "smoke"), lambda: mnist)
-    summary = runner.run(["eval.classifier"])
-    return runner, summary
+    store, summary = smoke_copy(tmp_path_factory, smoke_all, ["eval.classifier"])  # the suite's shared run
+    return Runner(REGISTRY, load_config("smoke"), store, lambda: mnist), summary
 
 
 @pytest.mark.slow

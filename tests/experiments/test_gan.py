@@ -17,17 +17,12 @@ QUALITY_CHECKS = {"d_not_stuck_at_1", "improves_fid"}
 
 # -- the real runner, at smoke ---------------------------------------------------------
 @pytest.fixture(scope="module")
-def gan_run(tmp_path_factory):
+def gan_run(tmp_path_factory, smoke_all):
     from harness.config import load_config
-    from harness.data import load_dataset
-    from harness.registry import discover
-    from harness.run.runner import Runner
-    from harness.run.store import RunStore
+    from tests.conftest import smoke_copy
 
-    root = tmp_path_factory.mktemp("reports")
     config = load_config("smoke")
-    store = RunStore(root, "smoke-gan")
-    summary = Runner(discover(), config, store, lambda: load_dataset("mnist")).run(GAN_ITEMS)
+    store, summary = smoke_copy(tmp_path_factory, smoke_all, GAN_ITEMS)  # the suite's shared run of them
     results = {o.id: store.load_result(o.id) for o in summary.outcomes}
     return summary, results, store, config
 

@@ -18,17 +18,13 @@ UPSTREAM = ["eval.classifier", "1.1e"]  # trained once, clean; every mutated run
 
 
 @pytest.fixture(scope="module")
-def clean_root(tmp_path_factory):
-    from harness.config import load_config
+def clean_root(tmp_path_factory, smoke_all):
     from harness.data import load_dataset
-    from harness.registry import discover
-    from harness.run.runner import Runner
-    from harness.run.store import RunStore
+    from tests.conftest import smoke_copy
 
-    root = tmp_path_factory.mktemp("mutations")
     dataset = load_dataset("mnist")
-    store = RunStore(root, "clean")
-    summary = Runner(discover(), load_config("smoke"), store, lambda: dataset).run(UPSTREAM)
+    store, summary = smoke_copy(tmp_path_factory, smoke_all, UPSTREAM)  # the suite's shared, clean run
+    root = store.root
     assert all(o.status == "ok" for o in summary.outcomes), [(o.id, o.error) for o in summary.outcomes]
     # The control: without a mistake, no graded check of what the mutated runs build on fails.
     clean_failures = [(i, c["name"]) for i in UPSTREAM for c in store.load_result(i)["checks"] if check_state(c) == FAILED]
@@ -46,6 +42,7 @@ def run_mutated(root, dataset, mutation: Mutation, monkeypatch) -> tuple[list[st
     store = RunStore(root, "mutated")
     try:
         with monkeypatch.context() as mp:
+            mp.setenv("HARNESS_SLIDES", "0")  # only the checks are read: the slides' renderings are not drawn
             mutation.patch(mp)
             config = load_config("smoke", list(mutation.sets))
             summary = Runner(discover(), config, store, lambda: dataset).run(list(mutation.items), force=True)

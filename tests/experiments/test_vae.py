@@ -195,16 +195,15 @@ def test_bad_settings_the_schema_cannot_see():
 
 # ---------------------------------------------------------------- the items, at smoke
 @pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
+def smoke_run(tmp_path_factory, smoke_all):
     from harness.data import load_dataset
     from harness.run.runner import Runner
-    from harness.run.store import RunStore
+    from tests.conftest import smoke_copy
 
     registry = discover()
     config = load_config("smoke")
-    store = RunStore(tmp_path_factory.mktemp("reports"), "smoke")
+    store, summary = smoke_copy(tmp_path_factory, smoke_all, VAE_ITEMS)  # the suite's shared run of them
     runner = Runner(registry, config, store, dataset_loader=lambda: load_dataset("mnist"))
-    summary = runner.run(VAE_ITEMS)
     results = {o.id: store.load_result(o.id) for o in summary.outcomes}
     return {"registry": registry, "config": config, "store": store, "runner": runner,
             "summary": summary, "results": results}

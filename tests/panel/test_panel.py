@@ -194,3 +194,27 @@ def test_cancel_stops_the_running_item(served):
     wait_for(job, 120)
     assert job.state == "cancelled", (job.state, job.message)
     assert app.panel.store.load_result("1.1e")["status"] == "ok"  # the earlier result is kept
+
+
+def test_an_explorer_value_typed_out_of_range_is_taken_at_the_nearest_end():
+    """Gradio's slider answers 99 on a [-3, 3] slider with an English error toast; ours moves to the end."""
+    from harness.panel.explorer_tabs import ClampedSlider
+
+    slider = ClampedSlider(-3, 3, value=0.0, step=0.01)
+    assert slider.get_block_name() == "slider"
+    assert (slider.preprocess(99), slider.preprocess(-99.5), slider.preprocess(1.25)) == (3.0, -3.0, 1.25)
+    assert slider.preprocess(None) is None
+
+
+def test_every_tab_is_built_in_the_language_the_panel_opens_in(reports):
+    """With --lang en the Items, Compare and Report tabs opened with Spanish buttons until the radio moved."""
+    import gradio as gr
+
+    from harness.panel import app as panel_app
+
+    for lang, run_word in (("en", "Run"), ("es", "Ejecutar")):
+        blocks = panel_app.build_app(reports, RUN, lang=lang)
+        buttons = [b.value for b in blocks.blocks.values() if isinstance(b, gr.Button)]
+        assert run_word in buttons, (lang, buttons)
+        other = "Ejecutar" if lang == "en" else "Run"
+        assert other not in buttons, (lang, buttons)
