@@ -54,16 +54,32 @@ def assert_worded_figures_in_both_languages(results: dict, item_dir, worded: dic
 SMOKE_RUN = "smoke"
 
 
+def load_mnist():
+    """The real MNIST, by a module-level function: the run's workers are sent it (they unpickle it)."""
+    from harness.data import load_dataset
+
+    return load_dataset("mnist")
+
+
 @pytest.fixture(scope="session")
 def smoke_all(tmp_path_factory):
     from harness.config import load_config
-    from harness.data import load_dataset
     from harness.registry import discover
     from harness.run.runner import Runner
     from harness.run.store import RunStore
 
     store = RunStore(tmp_path_factory.mktemp("smoke-all") / "reports", SMOKE_RUN)
-    summary = Runner(discover(), load_config("smoke"), store, lambda: load_dataset("mnist"), jobs=2).run()
+    # No test that reads this run looks at the slides' renderings (tests/panel trains its own run):
+    # HARNESS_SLIDES=0 leaves them out, for this run and its workers (they inherit the environment).
+    saved = os.environ.get("HARNESS_SLIDES")
+    os.environ["HARNESS_SLIDES"] = "0"
+    try:
+        summary = Runner(discover(), load_config("smoke"), store, load_mnist, jobs=2).run()
+    finally:
+        if saved is None:
+            os.environ.pop("HARNESS_SLIDES", None)
+        else:
+            os.environ["HARNESS_SLIDES"] = saved
     assert all(o.status == "ok" for o in summary.outcomes), [(o.id, o.status, o.error) for o in summary.outcomes]
     return store, summary
 
