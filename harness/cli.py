@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shlex
 import sys
@@ -452,11 +453,17 @@ def choose_backend(command: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if sys.stdout is None:  # started with its standard output closed (`harness list >&-`): say it, not nothing
+        print("harness: error: standard output is closed; run it with its output to a terminal, a file or a pipe",
+              file=sys.stderr)
+        return EXIT_USAGE
     try:
         if args.fn.__name__ not in QUIET_COMMANDS:
             # Sets KERAS_BACKEND only: Keras itself loads later, where a command needs the items.
             choose_backend(args.fn.__name__)
-        return args.fn(args)
+        code = args.fn(args)
+        sys.stdout.flush()  # a full or broken output fails here, inside the handlers below, not at exit
+        return code
     except HarnessError as exc:
         print(f"harness: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -466,6 +473,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `harness list | head`: the reader left early, which is not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        if exc.filename is not None or exc.errno not in (errno.ENOSPC, errno.EIO, errno.EBADF):
+            raise  # a file's error, not the output's: the commands word those themselves
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        print(f"harness: error: cannot write the output ({exc.strerror}); send it to a terminal or a file "
+              f"on a disk with space", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

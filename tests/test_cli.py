@@ -38,3 +38,27 @@ def test_data_prints_the_four_canonical_checksums():
     for digest in CANONICAL_MNIST_SHA256.values():
         assert digest in proc.stdout
     assert "canonical yes" in proc.stdout
+
+
+@pytest.mark.parametrize("output", ["full", "closed"])
+def test_an_output_that_cannot_be_written_is_one_line_and_exit_2(tmp_path, output):
+    """`harness list > /dev/full` ended in a traceback; with its output closed it printed nothing, exit 0."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    stdout = open("/dev/full", "w") if output == "full" else subprocess.DEVNULL
+    close = {"pass_fds": ()} if output == "full" else {}
+    args = [sys.executable, "-c", "import os, sys; os.close(1) if sys.argv[1] == 'closed' else None; "
+            "sys.argv = ['harness', '--root', sys.argv[2], 'list']; from harness.cli import main; "
+            "raise SystemExit(main())", output, str(tmp_path)]
+    proc = subprocess.run(args, stdout=stdout, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                          env={**os.environ}, timeout=120, **close)
+    if output == "full":
+        stdout.close()
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("harness: error:")]
+    assert len(lines) == 1 and ("No space left" in lines[0] or "closed" in lines[0] or "Bad file" in lines[0]), proc.stderr
