@@ -68,6 +68,7 @@ def _run_id(args: argparse.Namespace, config) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.run import catalogue
+    from harness.run.grade import grade_line
     from harness.run.workers import parse_jobs
     from harness.run.runner import Runner
     from harness.run.store import RunReadOnly, RunStore
@@ -108,47 +109,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             for fmt, path in written.items():
                 print(f"{fmt:5s} {path}")
     return 1 if summary.failed else 0
-
-
-def grade_line(store: Any, outcomes: list) -> str:
-    """The checks of the items that ran, in their three states: items can be ok while the grade fails."""
-    from harness.context import FAILED, NOT_GRADED, PASSED, tally
-
-    results = {o.id: store.load_result(o.id, verify=False) for o in outcomes if o.status in ("ok", "cached")}
-    counts = tally([c for r in results.values() if r for c in r.get("checks", [])])
-    unfinished = [o.id for o in outcomes if o.status not in ("ok", "cached")]
-    impossible = [f"{item_id} {name} = {value}" for item_id, r in results.items() if r
-                  for name, value in impossible_metrics(r)]
-    if counts[FAILED]:
-        verdict = "GRADE FAILS"
-    elif unfinished or impossible:
-        why = ([f"{len(unfinished)} item(s) did not finish: {' '.join(unfinished)}"] if unfinished else []) + \
-              ([f"impossible values: {'; '.join(impossible[:3])}"] if impossible else [])
-        verdict = "GRADE INCOMPLETE: " + "; ".join(why)
-    else:
-        verdict = "grade ok"
-    return (f"checks: {counts[PASSED]} passed, {counts[FAILED]} failed, {counts[NOT_GRADED]} not graded "
-            f"at this profile ({verdict})")
-
-
-# Measures that cannot be negative: a negative one is a bug in training or in the measure, whatever the checks say.
-NON_NEGATIVE = ("neg_elbo", "kl", "fid", "nll", "reconstruction")
-
-
-def impossible_metrics(result: dict) -> list[tuple[str, float]]:
-    """(name, value) of a result's metrics that are not finite, or negative where they cannot be."""
-    import math
-
-    out = []
-    for name, metric in (result.get("metrics") or {}).items():
-        value = metric.get("value") if isinstance(metric, dict) else None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            continue
-        words = name.split("_")
-        if not math.isfinite(value) or (value < 0 and any(w in words or name.endswith(w) for w in NON_NEGATIVE)
-                                        and not name.endswith(("_gap", "_gain", "_delta", "_diff", "_change"))):
-            out.append((name, value))
-    return out
 
 
 def _run_read_only(runner: Any, items: list[str] | None, exc: Exception) -> int:

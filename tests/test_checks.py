@@ -33,7 +33,7 @@ def test_a_result_written_before_states_reads_as_passed_or_failed():
 
 
 def test_cli_line_says_the_grade_fails_even_when_items_are_ok(tmp_path):
-    from harness.cli import grade_line
+    from harness.run.grade import grade_line
 
     ctx = context(tmp_path)
     ctx.check("a", True)
@@ -62,7 +62,7 @@ def test_the_grade_line_says_incomplete_for_an_unfinished_item_or_an_impossible_
     gave a test -ELBO of about -1e27 with every check passing)."""
     from types import SimpleNamespace as NS
 
-    from harness.cli import grade_line
+    from harness.run.grade import grade_line
 
     passed = {"name": "c", "state": "passed", "passed": True}
     results = {"1.1e": {"checks": [passed], "metrics": {"test_neg_elbo": {"value": 150.0},
