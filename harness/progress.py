@@ -89,9 +89,9 @@ def estimate_line(kw: dict) -> str:
         size = f"{minutes / 60:.1f} h"
     known, n = kw["recorded"], kw["tasks"]
     source = ("from this machine's earlier runs of the same tasks" if known == n else
-              f"{known} of {n} tasks from this machine's earlier runs, the rest from per-image costs measured on "
-              f"another machine: a rough figure" if known else
-              "from per-image costs measured on another machine (no earlier run here): a rough figure")
+              f"{known} of {n} tasks from this machine's earlier runs, the rest from training costs measured on "
+              f"another 2-core machine: a rough figure" if known else
+              "from training costs measured on another 2-core machine (no earlier run here): a rough figure")
     line = f"estimate: about {size} for {n} task(s) on {kw['jobs']} worker(s), {source}"
     if minutes > 30:
         line += ("; to finish sooner: --profile quick (minutes, reduced budgets), --jobs N on more cores, "

@@ -23,7 +23,7 @@ from harness.run.execute import Event, ItemOutcome, execute_item, execute_unit
 from harness.run.manifest import open_manifest, record_outcome, record_unit
 from harness.run.store import RunStore, list_runs, set_latest
 from harness.run.schedule import (critical_first, item_static_seconds, manifests_newest_first, recorded_seconds,
-                                  simulated_wall, static_seconds)
+                                  simulated_wall, static_seconds, wall_seconds)
 from harness.code_graph import CODE_SCHEME
 from harness.run.units import UnitTask, plan_units, unit_fingerprint
 from harness.run.workers import WorkerPool, check_picklable, share_gpu_memory
@@ -278,10 +278,24 @@ class Runner:
         computing = {i for i in order if i in forced or i in work.stale
                      or not (self._own_cache(i, fps[i]) or self._other_run_with(i, fps[i]))}
         computing |= set(work.tasks)
+        from harness.train.hardware import native_bf16
+
         recorded = recorded_seconds(manifests_newest_first(self.store.root), self.config.profile)
-        seconds = {t: s if t in computing else 0.0 for t, s in self.estimated_seconds(waits, work).items()}
+        bf16, jobs = native_bf16(), self.jobs if parallel else 1
+        seconds = {}
+        for t in waits:
+            if t not in computing:
+                seconds[t] = 0.0
+            elif t in recorded:
+                seconds[t] = recorded[t]
+            else:  # workers share the cores: each task runs about `jobs` times slower than alone
+                task = work.tasks.get(t)
+                sections, uses_data = ((task.sections(self.config), task.item.uses_data) if task else
+                                       (() if self.registry.get(t).units else self.registry.get(t).config,
+                                        self.registry.get(t).uses_data))
+                seconds[t] = wall_seconds(sections, uses_data, self.config, bf16) * jobs
         key = self._chain_first(order, waits, work) if parallel else self._in_order(order, work)
-        return {"seconds": simulated_wall(waits, seconds, self.jobs if parallel else 1, key),
+        return {"seconds": simulated_wall(waits, seconds, jobs, key),
                 "tasks": len(computing), "recorded": sum(t in recorded for t in computing),
                 "jobs": self.jobs if parallel else 1}
 

@@ -27,6 +27,13 @@ from harness.registry import Item
 # batch of 100 took 0.309 s, a GAN step of 64 images 0.810 s, an evaluator batch of 64 0.035 s.
 SECONDS_PER_IMAGE = {"gan": 0.810 / 64, "vae": 0.309 / 100, "eval": 0.035 / 64}
 TASK_SECONDS = 5.0  # what any task costs besides training: start, tracing, scores, figures
+# The wall-time estimate printed before a run needs sizes, not only an order: two-core wall seconds per
+# training image as measured on the AVX512-BF16 host (benchmarks/RESULTS.md, "Where we stand": the VAE at
+# 2,768 img/s, a GAN step of 64 in 78.6 ms; the evaluator scaled from the one-thread figure as the VAE's
+# was). A host without native bfloat16 trains in float32, about four times slower (same file).
+VAE_SPEEDUP = 0.309 / 100 * 2768  # one-thread figure over the two-core one, for the VAE (about 8.6)
+WALL_SECONDS_PER_IMAGE = {"vae": 1 / 2768, "gan": 0.0786 / 64, "eval": SECONDS_PER_IMAGE["eval"] / VAE_SPEEDUP}
+FLOAT32_SLOWER = 4.0
 TRAINING_SECTIONS = ("gan", "vae", "eval")  # a task that trains is estimated as the first of these it reads
 
 
@@ -49,6 +56,16 @@ def static_seconds(sections: Iterable[str], uses_data: bool, config: Config) -> 
     if not uses_data or family is None:
         return TASK_SECONDS
     return TASK_SECONDS + training_images(family, config) * SECONDS_PER_IMAGE[family]
+
+
+def wall_seconds(sections: Iterable[str], uses_data: bool, config: Config, native_bf16: bool) -> float:
+    """A task's wall seconds on a two-core host, from the training it declares (the estimate's figure)."""
+    sections = set(sections)
+    family = next((s for s in TRAINING_SECTIONS if s in sections), None)
+    if not uses_data or family is None:
+        return TASK_SECONDS
+    per_image = WALL_SECONDS_PER_IMAGE[family] * (1.0 if native_bf16 else FLOAT32_SLOWER)
+    return TASK_SECONDS + training_images(family, config) * per_image
 
 
 def item_static_seconds(item: Item, config: Config) -> float:
