@@ -36,7 +36,7 @@ WORDS = {
         "unmeasured": "Entre {a} y {b} no hay diferencia clara en {metric} con este presupuesto: {gap}{unit} de diferencia, "
                       "sin incertidumbre medida para juzgarla.",
         "vae": "el mejor VAE ({model})", "gan": "la mejor GAN ({model})",
-        "degenerate": "No se ordenan las familias: {which} no dibuja dígitos con este presupuesto ({why}); "
+        "degenerate": "No se ordenan las familias: {which} dibuja dígitos con este presupuesto ({why}); "
                       "el enunciado entrena 5000 pasos de GAN y 10 a 15 épocas de VAE.",
         "which_gan": "ninguna GAN", "which_vae": "ningún VAE",
         "one_class": "el 90 % o más de sus muestras caen en una sola clase",

@@ -25,7 +25,7 @@ def test_no_ranking_when_every_gan_is_degenerate_and_the_sentence_says_why():
     assert record["reason"] == "degenerate" and record["winner"] is None and record["gan"] is None
     assert record["degenerate"] == {"GAN": "one_class"}
     es, en = family_sentence(record, "es"), family_sentence(record, "en")
-    assert es.startswith("No se ordenan las familias: ninguna GAN") and "90 %" in es and "mejor" not in es
+    assert es.startswith("No se ordenan las familias: ninguna GAN dibuja dígitos") and "90 %" in es and "mejor" not in es
     assert en.startswith("The families are not ranked: no GAN") and "better" not in en
 
 
