@@ -144,8 +144,10 @@ class VaeExplorer(_Cached):
         _call(decoder, np.zeros((1, 2), np.float32))  # first call traces; keep it off the user's first move
 
     def decode(self, z1: float, z2: float) -> np.ndarray:
+        """The decoded digit at (z1, z2); a point past the sliders' range is taken at its edge."""
         self.ensure()
-        return upscale(_call(self.decoder, np.array([[z1, z2]], np.float32))[0])
+        z = np.clip(np.array([[z1, z2]], np.float32), -self.latents.limit, self.latents.limit)
+        return upscale(_call(self.decoder, z)[0])
 
     def pixel_to_z(self, px: float, py: float) -> tuple[float, float]:
         """A click on the scatter image (pixels, origin top-left) -> the latent point under it."""
@@ -253,7 +255,8 @@ class GanExplorer(_Cached):
         self.ensure()
         if len(z) != self.noise_dim:
             raise HarnessError(f"the generator takes {self.noise_dim}-D noise; the sliders give {len(z)}")
-        return upscale(_call(self.generator, np.array([z], np.float32))[0])
+        # a point past the sliders' range is taken at its edge
+        return upscale(_call(self.generator, np.clip(np.array([z], np.float32), -self.limit, self.limit))[0])
 
     def sample(self, seed: int, n: int) -> np.ndarray:
         """n noise vectors from the law the generator was trained with (U(-1, 1) or N(0, 1))."""

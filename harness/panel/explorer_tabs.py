@@ -55,21 +55,6 @@ def _missing(panel: Panel, explorer, lang: str, exc: Exception) -> tuple[str, An
 
 
 # ---------------------------------------------------------------- VAE
-class ClampedSlider(gr.Slider):
-    """A slider whose typed value outside its range is taken at the nearest end. Gradio's own answer is an
-    English error toast ("Value 99 is greater than maximum value 3.0") and a traceback in the server's log,
-    whatever the panel's language; moving to the end is what the student meant."""
-
-    def get_block_name(self) -> str:
-        return "slider"  # the browser draws it as a slider
-
-    def preprocess(self, payload: float | None) -> float | None:
-        if payload is None:
-            return None
-        value = min(max(float(payload), float(self.minimum)), float(self.maximum))
-        return super().preprocess(value)
-
-
 def vae_tab(panel: Panel, start: str = "es") -> dict[str, Any]:
     s = panel.strings(start)  # built in the language the panel opens in
     ui: dict[str, Any] = {}
@@ -82,8 +67,8 @@ def vae_tab(panel: Panel, start: str = "es") -> dict[str, Any]:
             ui["scatter"] = gr.Image(type="numpy", label=s["panel_vae_scatter"], show_label=False, interactive=False,
                                      height=SCATTER_PX + 24, format="png", elem_classes=["pixel"], buttons=[])
         with gr.Column(scale=2):
-            ui["z1"] = ClampedSlider(-4, 4, value=0.0, step=0.01, label="z1", elem_id="vae-z1")
-            ui["z2"] = ClampedSlider(-4, 4, value=0.0, step=0.01, label="z2", elem_id="vae-z2")
+            ui["z1"] = gr.Slider(-4, 4, value=0.0, step=0.01, label="z1", elem_id="vae-z1")
+            ui["z2"] = gr.Slider(-4, 4, value=0.0, step=0.01, label="z2", elem_id="vae-z2")
             ui["digit"] = gr.Image(type="numpy", label=s["panel_vae_decoded"], interactive=False, height=300,
                                    format="png", elem_id="vae-digit", elem_classes=["pixel"], buttons=[])
     with gr.Row(elem_id="vae-ab"):
@@ -159,9 +144,11 @@ def wire_vae(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any], r
         trigger(lambda lg: vae_labels(panel, lg), lang, labelled, api_visibility="private", show_progress="hidden")
     ui["rerun"].click(lambda lg: rerun(panel, panel.vae, lg), lang, ui["msg"], api_name="vae_rerun")
     # Both sliders share one endpoint; z1's is public so clients (and tests) can decode a point.
+    # preprocess=False: a value typed past a slider's end reaches the explorer, which takes it at that end;
+    # Gradio's own check would answer with an English error toast and a server traceback.
     for slider, api in ((ui["z1"], "public"), (ui["z2"], "private")):
         slider.input(decode, [ui["z1"], ui["z2"]], ui["digit"], trigger_mode="always_last", show_progress="hidden",
-                     api_name="decode", api_visibility=api)
+                     api_name="decode", api_visibility=api, preprocess=False)
     ui["scatter"].select(click, None, [ui["z1"], ui["z2"], ui["digit"], ui["scatter"]], api_visibility="private")
     for slider in (ui["z1"], ui["z2"]):
         slider.release(lambda a, b: _marked(panel, a, b), [ui["z1"], ui["z2"]], ui["scatter"],
@@ -186,8 +173,8 @@ def gan_tab(panel: Panel, start: str = "es") -> dict[str, Any]:
         ui["rerun"] = gr.Button(visible=False, variant="primary", scale=0, min_width=200, elem_id="gan-rerun")
     with gr.Row():
         with gr.Column(scale=2):
-            ui["n1"] = ClampedSlider(-1, 1, value=0.0, step=0.01, label="z1", elem_id="gan-z1")
-            ui["n2"] = ClampedSlider(-1, 1, value=0.0, step=0.01, label="z2", elem_id="gan-z2")
+            ui["n1"] = gr.Slider(-1, 1, value=0.0, step=0.01, label="z1", elem_id="gan-z1")
+            ui["n2"] = gr.Slider(-1, 1, value=0.0, step=0.01, label="z2", elem_id="gan-z2")
             ui["digit"] = gr.Image(type="numpy", label=s["panel_gan_sample"], interactive=False, height=300,
                                    elem_id="gan-digit", format="png", elem_classes=["pixel"], buttons=[])
         with gr.Column(scale=3):
@@ -254,7 +241,7 @@ def wire_gan(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any], r
     ui["rerun"].click(lambda lg: rerun(panel, panel.gan, lg), lang, ui["msg"], api_name="gan_rerun")
     for slider, api in ((ui["n1"], "public"), (ui["n2"], "private")):
         slider.input(sample, [ui["n1"], ui["n2"]], ui["digit"], trigger_mode="always_last", show_progress="hidden",
-                     api_name="gan_sample", api_visibility=api)
+                     api_name="gan_sample", api_visibility=api, preprocess=False)  # as the VAE's sliders
     ui["grid_btn"].click(lambda seed, lg: seeded(panel.gan.seed_grid, lg, seed), [ui["seed"], lang],
                          [ui["grid"], ui["msg"]], api_name="gan_grid")
     ui["interp"].click(lambda a, b, lg: seeded(panel.gan.interpolate, lg, a, b), [ui["sa"], ui["sb"], lang],

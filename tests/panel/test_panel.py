@@ -196,14 +196,23 @@ def test_cancel_stops_the_running_item(served):
     assert app.panel.store.load_result("1.1e")["status"] == "ok"  # the earlier result is kept
 
 
-def test_an_explorer_value_typed_out_of_range_is_taken_at_the_nearest_end():
-    """Gradio's slider answers 99 on a [-3, 3] slider with an English error toast; ours moves to the end."""
-    from harness.panel.explorer_tabs import ClampedSlider
+def test_an_explorer_value_typed_out_of_range_is_taken_at_the_nearest_end(served, client):
+    """Gradio's slider answered 99 on a [-3, 3] slider with an English error toast and a server traceback;
+    the slider's event now hands the raw value to the explorer, which takes it at the slider's end."""
+    from harness.panel.explore import GanExplorer
 
-    slider = ClampedSlider(-3, 3, value=0.0, step=0.01)
-    assert slider.get_block_name() == "slider"
-    assert (slider.preprocess(99), slider.preprocess(-99.5), slider.preprocess(1.25)) == (3.0, -3.0, 1.25)
-    assert slider.preprocess(None) is None
+    vae = served[0].panel.vae
+    vae.ensure()
+    lim = vae.latents.limit
+    assert np.array_equal(vae.decode(99.0, -99.0), vae.decode(lim, -lim))
+    assert not np.array_equal(vae.decode(99.0, -99.0), vae.decode(0.0, 0.0))
+    assert client.predict(99.0, 0.0, api_name="/decode")  # through the panel's endpoint: answered, not refused
+
+    gan = GanExplorer.__new__(GanExplorer)  # the GAN's clamp, on a generator that returns its noise
+    gan.noise, gan.noise_dim, gan.ensure = "uniform", 2, lambda: None
+    gan.generator = lambda z, training=False: np.broadcast_to(np.asarray(z)[:, :1, None, None] * 0 + z[0, 0], (1, 28, 28, 1))
+    assert gan.from_noise(-50.0, 0.3)[0, 0, 0] == 0  # -1 after the clamp, shown as black
+    assert gan.from_noise(50.0, 0.3)[0, 0, 0] == 255  # +1, white
 
 
 def test_every_tab_is_built_in_the_language_the_panel_opens_in(reports):
