@@ -49,6 +49,15 @@ def seconds(value: float, digits: int = 1, lang: str = "en") -> str:
     return f"{localise(f'{value:.{digits}f}', lang)} s"
 
 
+def duration(value: float, lang: str = "en") -> str:
+    """A duration as a page says it: seconds under a minute, then '4 min 05 s', then '2 h 36 min'."""
+    value = float(value or 0)
+    if value < 60:
+        return seconds(value, 1, lang)
+    minutes, secs = divmod(int(round(value)), 60)
+    return f"{minutes} min {secs:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
 def ident(value: Any) -> str:
     """A number that names something (a seed, a step, a count of items): its digits, never grouped."""
     return str(int(value)) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)

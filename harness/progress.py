@@ -5,6 +5,8 @@ import sys
 import time
 from typing import Any
 
+from harness.locale import duration
+
 # What an item is doing between progress reports (harness.context.PHASES), as the terminal says it.
 PHASE_WORDS = {"work": "computing", "data": "loading the data", "compile": "compiling", "train": "training",
                "evaluate": "evaluating", "save": "saving the result"}
@@ -84,9 +86,7 @@ class ProgressPrinter:
 def estimate_line(kw: dict) -> str:
     """The run's estimated wall time, said before the first task, with where the figure comes from."""
     minutes = kw["seconds"] / 60
-    size = f"{minutes:.0f} min" if minutes >= 1.5 else f"{kw['seconds']:.0f} s"
-    if minutes >= 90:
-        size = f"{minutes / 60:.1f} h"
+    size = duration(kw["seconds"])
     known, n = kw["recorded"], kw["tasks"]
     source = ("from this machine's earlier runs of the same tasks" if known == n else
               f"{known} of {n} tasks from this machine's earlier runs, the rest from training costs measured on "

@@ -26,17 +26,17 @@ class Verdict:
         return self.winner is not None
 
 
-def _finite(x: Any) -> bool:
+def finite(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def verdict(a: float, u_a: float | None, b: float, u_b: float | None, lower_is_better: bool = True) -> Verdict:
     """Decide a against b. A side without a finite, non-negative uncertainty makes the difference
     unjudgeable, so it is never called a win."""
-    if not (_finite(a) and _finite(b)):
+    if not (finite(a) and finite(b)):
         raise ValueError(f"compare needs two finite values; got {a!r} and {b!r}")
     gap = abs(float(a) - float(b))
-    if not (_finite(u_a) and _finite(u_b)) or u_a < 0 or u_b < 0:
+    if not (finite(u_a) and finite(u_b)) or u_a < 0 or u_b < 0:
         return Verdict(gap, float("nan"), None)
     u = K * math.hypot(float(u_a), float(u_b))
     if gap <= u:

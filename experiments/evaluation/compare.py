@@ -9,6 +9,7 @@ pass those references (experiments/evaluation/references.py).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,9 +168,9 @@ def family_verdict(rows: list[dict[str, Any]], noise_fid: float | None) -> dict[
         record["reason"] = "degenerate"
         return record
     v = verdict(sides["vae"]["fid"], sides["vae"].get("fid_se"), sides["gan"]["fid"], sides["gan"].get("fid_se"))
-    record.update(gap=v.gap, uncertainty=v.uncertainty if v.uncertainty == v.uncertainty else None,
-                  winner={"a": "vae", "b": "gan"}.get(v.winner),
-                  reason=None if v.clear else "within" if v.uncertainty == v.uncertainty else "unmeasured")
+    measured = math.isfinite(v.uncertainty)
+    record.update(gap=v.gap, uncertainty=v.uncertainty if measured else None, winner={"a": "vae", "b": "gan"}.get(v.winner),
+                  reason=None if v.clear else "within" if measured else "unmeasured")
     return record
 
 

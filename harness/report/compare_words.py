@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from harness.locale import num
-from harness.verdicts import Verdict, _finite, verdict  # noqa: F401 (answers and conclusions use them from here)
+from harness.verdicts import Verdict, finite, verdict  # noqa: F401 (answers and conclusions use them from here)
 
 
 WORDS = {
@@ -90,7 +90,7 @@ def share_se(p: float, n: int) -> float:
 
     Plus-two estimate (Agresti and Caffo 2000): the share as if two more cases, one of each
     kind, had been seen, so a share of exactly 0 or 1 still carries an error instead of ±0."""
-    if not (_finite(p) and isinstance(n, int) and n > 0):
+    if not (finite(p) and isinstance(n, int) and n > 0):
         raise ValueError(f"a share's standard error needs a share and a positive count; got {p!r} and {n!r}")
     q = (p * n + 1.0) / (n + 2.0)
     return math.sqrt(q * (1.0 - q) / n)

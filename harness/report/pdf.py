@@ -46,9 +46,9 @@ def write_pdf(html: str, folder: Path, out: Path) -> list[str]:
     fetcher = RunFolderFetcher(folder)
     # WeasyPrint logs every refused URL as a warning; the fetcher keeps the list instead.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    # Figures embedded at 150 ppi at most (screen and ebook quality): the 30×30 latent grids alone are
-    # over a megabyte each at their saved resolution, and the PDFs travel in the submission folder,
-    # which GitHub must show whole (benchmarks/RESULTS.md: sizes). Downsampling costs no measurable time.
+    # Figures embedded at PDF_PPI at most (screen and ebook quality): the PDFs travel in the submission
+    # folder, which GitHub must show whole; sizes and layout times in benchmarks/RESULTS.md (2026-12-07,
+    # "the submission folder", update).
     pdf = HTML(string=html, base_url=str(folder.resolve()) + "/", url_fetcher=fetcher).write_pdf(dpi=PDF_PPI)
     atomic_write_bytes(out, pdf)
     return fetcher.refused

@@ -21,7 +21,7 @@ from pygments.token import STANDARD_TYPES
 from pygments.lexers import PythonLexer
 
 from harness import templates as template_files
-from harness.locale import localise
+from harness.locale import duration
 from harness.report.content import RunView, build, dataset_source, format_value, strings
 from harness.report.tables import column_shares
 from harness.errors import HarnessError
@@ -41,14 +41,6 @@ def _jinja(templates: Path) -> Environment:
     env = Environment(loader=FileSystemLoader(str(templates)), autoescape=select_autoescape(["html", "j2"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     return env
-
-
-def _seconds(value: float, lang: str = "en") -> str:
-    value = float(value or 0)
-    if value < 60:
-        return f"{localise(f'{value:.1f}', lang)} s"
-    minutes, secs = divmod(int(round(value)), 60)
-    return f"{minutes} min {secs:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def _side_by_side(view: RunView) -> list[Any]:
@@ -93,7 +85,7 @@ def render_html(view: RunView, templates: Path | None = None, coloured_code: boo
         settings=sorted(_flat(manifest.get("config", {}))), overrides=manifest.get("overrides", {}),
         fmt=lambda v: format_value(v, lang),
         shares=lambda t: column_shares([str(c) for c in t.columns], [[format_value(v, lang) for v in row] for row in t.rows]),
-        seconds=lambda v: _seconds(v, lang),
+        seconds=lambda v: duration(v, lang),
         short=lambda v: _short(v, lang), status_label=lambda st: labels.get(st, st),
         yesno=lambda b: s["yes"] if b else s["no"],
         highlight=highlight_python if coloured_code else plain_python,

@@ -23,7 +23,7 @@ from harness.run.execute import Event, ItemOutcome, execute_item, execute_unit
 from harness.run.manifest import open_manifest, record_outcome, record_unit
 from harness.run.store import RunStore, list_runs, set_latest
 from harness.run.schedule import (critical_first, item_static_seconds, manifests_newest_first, recorded_seconds,
-                                  simulated_wall, static_seconds, wall_seconds)
+                                  item_wall_seconds, simulated_wall, static_seconds, wall_seconds)
 from harness.code_graph import CODE_SCHEME
 from harness.run.units import UnitTask, plan_units, unit_fingerprint
 from harness.run.workers import WorkerPool, check_picklable, share_gpu_memory
@@ -290,10 +290,9 @@ class Runner:
                 seconds[t] = recorded[t]
             else:  # workers share the cores: each task runs about `jobs` times slower than alone
                 task = work.tasks.get(t)
-                sections, uses_data = ((task.sections(self.config), task.item.uses_data) if task else
-                                       (() if self.registry.get(t).units else self.registry.get(t).config,
-                                        self.registry.get(t).uses_data))
-                seconds[t] = wall_seconds(sections, uses_data, self.config, bf16) * jobs
+                alone = (wall_seconds(task.sections(self.config), task.item.uses_data, self.config, bf16) if task
+                         else item_wall_seconds(self.registry.get(t), self.config, bf16))
+                seconds[t] = alone * jobs
         key = self._chain_first(order, waits, work) if parallel else self._in_order(order, work)
         return {"seconds": simulated_wall(waits, seconds, jobs, key),
                 "tasks": len(computing), "recorded": sum(t in recorded for t in computing),

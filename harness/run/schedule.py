@@ -28,11 +28,12 @@ from harness.registry import Item
 SECONDS_PER_IMAGE = {"gan": 0.810 / 64, "vae": 0.309 / 100, "eval": 0.035 / 64}
 TASK_SECONDS = 5.0  # what any task costs besides training: start, tracing, scores, figures
 # The wall-time estimate printed before a run needs sizes, not only an order: two-core wall seconds per
-# training image as measured on the AVX512-BF16 host (benchmarks/RESULTS.md, "Where we stand": the VAE at
-# 2,768 img/s, a GAN step of 64 in 78.6 ms; the evaluator scaled from the one-thread figure as the VAE's
-# was). A host without native bfloat16 trains in float32, about four times slower (same file).
-VAE_SPEEDUP = 0.309 / 100 * 2768  # one-thread figure over the two-core one, for the VAE (about 8.6)
-WALL_SECONDS_PER_IMAGE = {"vae": 1 / 2768, "gan": 0.0786 / 64, "eval": SECONDS_PER_IMAGE["eval"] / VAE_SPEEDUP}
+# training image on the AVX512-BF16 host, the VAE's and the GAN step's rows of benchmarks/RESULTS.md's
+# "Where we stand"; the evaluator's scaled from its one-thread figure as the VAE's is. A host without
+# native bfloat16 trains in float32 (FLOAT32_SLOWER, from the same file's host comparison).
+VAE_IMAGES_PER_S, GAN_STEP_S = 2768, 0.0786
+VAE_SPEEDUP = SECONDS_PER_IMAGE["vae"] * VAE_IMAGES_PER_S  # one-thread cost over the two-core one, for the VAE
+WALL_SECONDS_PER_IMAGE = {"vae": 1 / VAE_IMAGES_PER_S, "gan": GAN_STEP_S / 64, "eval": SECONDS_PER_IMAGE["eval"] / VAE_SPEEDUP}
 FLOAT32_SLOWER = 4.0
 TRAINING_SECTIONS = ("gan", "vae", "eval")  # a task that trains is estimated as the first of these it reads
 
@@ -66,6 +67,11 @@ def wall_seconds(sections: Iterable[str], uses_data: bool, config: Config, nativ
         return TASK_SECONDS
     per_image = WALL_SECONDS_PER_IMAGE[family] * (1.0 if native_bf16 else FLOAT32_SLOWER)
     return TASK_SECONDS + training_images(family, config) * per_image
+
+
+def item_wall_seconds(item: Item, config: Config, native_bf16: bool) -> float:
+    """wall_seconds for an item: one with units gathers what they trained and trains nothing itself."""
+    return TASK_SECONDS if item.units is not None else wall_seconds(item.config, item.uses_data, config, native_bf16)
 
 
 def item_static_seconds(item: Item, config: Config) -> float:

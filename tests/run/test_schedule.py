@@ -181,7 +181,7 @@ def test_the_estimate_line_says_where_its_figure_comes_from_and_how_to_cut_a_lon
     from harness.progress import estimate_line
 
     short = estimate_line({"seconds": 300.0, "tasks": 3, "recorded": 3, "jobs": 2})
-    assert short.startswith("estimate: about 5 min for 3 task(s) on 2 worker(s), from this machine's earlier runs")
+    assert short.startswith("estimate: about 5 min 00 s for 3 task(s) on 2 worker(s), from this machine's earlier runs")
     assert "sooner" not in short
     long = estimate_line({"seconds": 3 * 3600.0, "tasks": 20, "recorded": 0, "jobs": 2})
-    assert "about 3.0 h" in long and "rough" in long and "--profile quick" in long
+    assert "about 3 h 00 min" in long and "rough" in long and "--profile quick" in long
