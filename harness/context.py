@@ -19,6 +19,7 @@ import numpy as np
 from harness.config import Config
 from harness.errors import Cancelled, HarnessError
 from harness.locale import LANGS, localise_axes
+from harness.result import Result
 
 # Figures are saved at this resolution; the report sizes them on the page from it (report.content).
 FIGURE_DPI = 110
@@ -73,7 +74,7 @@ class Splits:
 class ItemOutput:
     """A finished item's result, as a later item reads it."""
 
-    def __init__(self, item_id: str, folder: Path, result: dict[str, Any]) -> None:
+    def __init__(self, item_id: str, folder: Path, result: Result) -> None:
         self.id = item_id
         self.folder = folder
         self.result = result
@@ -81,31 +82,31 @@ class ItemOutput:
 
     @property
     def metrics(self) -> dict[str, Any]:
-        return {k: v["value"] for k, v in self.result.get("metrics", {}).items()}
+        return self.result.metric_values()
 
     def table(self, name: str) -> dict[str, Any]:
-        return self.result["tables"][name]
+        return self.result.tables[name]
 
     def model(self, name: str) -> Any:
         if name not in self._models:
             import keras
 
-            rel = self.result.get("models", {}).get(name)
+            rel = self.result.models.get(name)
             if rel is None:
-                raise KeyError(f"item {self.id} saved no model '{name}' (it saved {sorted(self.result.get('models', {}))})")
+                raise KeyError(f"item {self.id} saved no model '{name}' (it saved {sorted(self.result.models)})")
             # safe_mode keeps a tampered .keras file from running code on load.
             self._models[name] = keras.saving.load_model(self.folder / rel, safe_mode=True)
         return self._models[name]
 
     def array(self, name: str) -> np.ndarray:
-        rel = self.result.get("arrays", {}).get(name)
+        rel = self.result.arrays.get(name)
         if rel is None:
             raise KeyError(f"item {self.id} saved no array '{name}'")
         return np.load(self.folder / rel, allow_pickle=False)
 
     def value(self, name: str) -> Any:
         """A JSON value the item stored with ctx.save_value."""
-        return self.result.get("values", {})[name]
+        return self.result.values[name]
 
 
 class Context:
@@ -139,9 +140,8 @@ class Context:
         self._on_phase = on_phase
         self._phase = "work"
         self._cancel = cancel or threading.Event()
-        self.result: dict[str, Any] = {
-            "metrics": {}, "tables": {}, "figures": [], "checks": [], "models": {}, "arrays": {}, "values": {}, "log": [],
-        }
+        # What the item produces; the runner adds how it ran (status, fingerprint, timing) and stores it.
+        self.result = Result(item_id)
 
     # -- inputs -----------------------------------------------------------
     def settings(self, section: str) -> dict[str, Any]:
@@ -176,14 +176,14 @@ class Context:
     def metric(self, name: str, value: Any, unit: str | None = None, note: Text | None = None) -> Any:
         if isinstance(value, (np.floating, np.integer)):
             value = value.item()
-        self.result["metrics"][_name(name)] = {"value": value, "unit": unit, "note": bilingual(note) if note else None}
+        self.result.metrics[_name(name)] = {"value": value, "unit": unit, "note": bilingual(note) if note else None}
         return value
 
     def table(self, name: str, columns: list[Text], rows: list[list[Any]], caption: Text, detail: bool = False) -> None:
         """A table of the item. `detail=True` marks a long listing (an architecture's layers, a
         per-class breakdown): the report prints it in an appendix and links it from the item."""
         clean = [[v.item() if isinstance(v, (np.floating, np.integer)) else v for v in row] for row in rows]
-        self.result["tables"][_name(name)] = {
+        self.result.tables[_name(name)] = {
             "columns": [bilingual(c) for c in columns], "rows": clean, "caption": bilingual(caption),
             "detail": bool(detail),
         }
@@ -204,14 +204,14 @@ class Context:
                 raise HarnessError(f"item {self.id}: figure '{name}' has a screen drawing but no per-language one; "
                                    f"pass the figure as make(lang) too")
             saved = self._save_figure(fig, name, dpi)
-            self.result["figures"].append({"name": name, "file": self._rel(saved["file"]), "caption": bilingual(caption),
+            self.result.figures.append({"name": name, "file": self._rel(saved["file"]), "caption": bilingual(caption),
                                            **self._sizes({lang: saved for lang in LANGS})})
             return saved["file"]
         saved = {lang: self._save_figure(localise_axes(fig(lang), lang), f"{name}.{lang}", dpi,
                                          screen and (lambda lg=lang: localise_axes(screen(lg), lg)))
                  for lang in LANGS}
         files = {lang: self._rel(one["file"]) for lang, one in saved.items()}
-        self.result["figures"].append({"name": name, "file": files["es"], "files": files, "caption": bilingual(caption),
+        self.result.figures.append({"name": name, "file": files["es"], "files": files, "caption": bilingual(caption),
                                        **self._sizes(saved)})
         return saved["es"]["file"]
 
@@ -260,7 +260,7 @@ class Context:
         not graded at this profile instead of passed or failed: a budget too small to judge is said
         so, never counted as a pass. Returns True only for a graded pass."""
         state = NOT_GRADED if not_graded else (PASSED if passed else FAILED)
-        self.result["checks"].append({
+        self.result.checks.append({
             "name": name, "state": state, "passed": bool(passed) if state != NOT_GRADED else None,
             "detail": bilingual(detail) if detail else None,
             "reason": bilingual(not_graded) if not_graded else None,
@@ -272,17 +272,17 @@ class Context:
         path = self.out_dir / "models" / f"{_name(name)}.keras"
         path.parent.mkdir(parents=True, exist_ok=True)
         model.save(path)
-        self.result["models"][name] = path.relative_to(self.out_dir).as_posix()
+        self.result.models[name] = path.relative_to(self.out_dir).as_posix()
 
     def save_array(self, name: str, array: np.ndarray) -> None:
         path = self.out_dir / "arrays" / f"{_name(name)}.npy"
         path.parent.mkdir(parents=True, exist_ok=True)
         np.save(path, np.asarray(array), allow_pickle=False)
-        self.result["arrays"][name] = path.relative_to(self.out_dir).as_posix()
+        self.result.arrays[name] = path.relative_to(self.out_dir).as_posix()
 
     def save_value(self, name: str, value: Any) -> None:
         """A small JSON-able value (a history, a list of per-epoch losses) for later items and the report."""
-        self.result["values"][_name(name)] = json.loads(json.dumps(value, default=_plain))
+        self.result.values[_name(name)] = json.loads(json.dumps(value, default=_plain))
 
     # -- progress -----------------------------------------------------------
     def phase(self, name: str) -> None:
@@ -314,7 +314,7 @@ class Context:
 
     def log(self, message: Text) -> None:
         """A line for the run's log: a str, or {"es": ..., "en": ...} for the panel to show in its language."""
-        self.result["log"].append(message)
+        self.result.log.append(message)
         if self._on_log:
             self._on_log(self.id, message)
 

@@ -37,7 +37,7 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
 def assert_worded_figures_in_both_languages(results: dict, item_dir, worded: dict[str, set[str]], min_bytes: int) -> None:
     """Each figure with words of each item exists as <name>.es.png and <name>.en.png, and is a real image."""
     for item_id, names in worded.items():
-        figures = {f["name"]: f for f in results[item_id]["figures"]}
+        figures = {f["name"]: f for f in results[item_id].figures}
         assert names <= set(figures), (item_id, sorted(figures))
         for name in names:
             files = figures[name].get("files", {})

@@ -108,7 +108,7 @@ def test_manifest_and_report_say_where_each_item_computed(tmp_path, monkeypatch,
     store = RunStore(tmp_path, "r")
     Runner(REG, load_config("smoke"), store, toy_dataset).run(["1.1a"])
     assert json.loads((store.dir / "manifest.json").read_text())["items"]["1.1a"]["device"] == device
-    assert store.load_result("1.1a", verify=False)["device"] == device
+    assert store.load_result("1.1a", verify=False).device == device
     monkeypatch.setattr("harness.run.execute.compute_device", lambda: "a device that did not run it")
     Runner(REG, load_config("smoke"), store, toy_dataset).run(["1.1a"])  # cached: the device that computed it
     assert json.loads((store.dir / "manifest.json").read_text())["items"]["1.1a"]["device"] == device

@@ -135,7 +135,7 @@ def test_the_freezing_proof_reads_at_14_px_on_the_slide_and_the_report_keeps_its
     ctx = Context("1.2c", load_config("smoke"), (), 0, tmp_path, None, {})
     ctx.figure("freezing_proof", lambda lang: proof_figure(PROOF, lang), "proof",
                screen=lambda lang: proof_screen_figure(PROOF, lang))
-    entry = ctx.result["figures"][0]
+    entry = ctx.result.figures[0]
     for lang in ("es", "en"):
         screen, large = tmp_path / entry["screen"][lang], tmp_path / entry["screen_large"][lang]
         assert not is_wide(*png_size(screen))  # beside the talking points, not in the 225 px strip under them

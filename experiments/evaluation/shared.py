@@ -49,8 +49,8 @@ def builds() -> int:
 
 def evaluator_key(output: Any, reference_images: np.ndarray) -> tuple[str | None, str, str]:
     """What makes two evaluators the same: eval.classifier's fingerprint, its model file's bytes, the test images."""
-    path = Path(output.folder) / output.result["models"]["classifier"]
-    return (output.result.get("fingerprint"), *reference_key(path, reference_images))
+    path = Path(output.folder) / output.result.models["classifier"]
+    return (output.result.fingerprint, *reference_key(path, reference_images))
 
 
 def shared_evaluator(output: Any, splits: Any, log: Callable[[dict[str, str]], None] | None = None) -> Evaluator:

@@ -161,7 +161,7 @@ def improve(ctx):
     cmp_cfg, gan_cfg = ctx.settings("gan_compare"), ctx.settings("gan")
     names = chosen_variants(cmp_cfg["improve"])
     base = ctx.input("1.2d")
-    seeds = run_seeds(int(base.result["seed"]), int(cmp_cfg["seeds"]))
+    seeds = run_seeds(int(base.result.seed), int(cmp_cfg["seeds"]))
     scorer = evaluator(ctx)
     z = sample_noise(gan_cfg["noise"], n_eval_samples(ctx), gan_cfg["noise_dim"], SAMPLE_SEED)
 

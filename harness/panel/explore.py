@@ -59,14 +59,14 @@ def grid(images: np.ndarray, cols: int, k: int = 3, gap: int = 2) -> np.ndarray:
 
 def _output(store: RunStore, item_id: str) -> ItemOutput:
     result = store.load_result(item_id)
-    if result is None or result.get("status") != "ok":
+    if result is None or not result.ok:
         raise NotReady(f"item {item_id} has not run in '{store.run_id}' yet; run it from the Items tab")
     return ItemOutput(item_id, store.item_dir(item_id), result)
 
 
 def _submodel(out: ItemOutput, direct: str, whole: str, attr: str) -> Any:
     """`direct` if the item saved it, else the `attr` part of the whole model it saved."""
-    models = out.result.get("models", {})
+    models = out.result.models
     if direct in models:
         return out.model(direct)
     if whole in models:
@@ -92,7 +92,7 @@ class _Cached(abc.ABC):
 
     def _fresh(self) -> bool:
         result = self.store.load_result(self.item_id, verify=False)
-        fp = result.get("fingerprint") if result and result.get("status") == "ok" else None
+        fp = result.fingerprint if result and result.ok else None
         return fp is not None and fp == self._fp
 
     def ensure(self) -> None:
@@ -103,7 +103,7 @@ class _Cached(abc.ABC):
                 return
             out = _output(self.store, self.item_id)
             self._load(out)
-            self._fp = out.result.get("fingerprint")
+            self._fp = out.result.fingerprint
 
     @abc.abstractmethod
     def _load(self, out: ItemOutput) -> None:
@@ -240,10 +240,10 @@ class GanExplorer(_Cached):
     def _load(self, out: ItemOutput) -> None:
         generator = _submodel(out, "generator", "gan", "generator")
         self.noise_dim = int(generator.input_shape[-1])
-        values = out.result.get("values", {})
+        values = out.result.values
         # A run from before the item saved its noise law: the law is in the settings it ran with.
         self.noise = (values["noise"]["law"] if "noise" in values
-                      else out.result.get("config", {}).get("gan", {}).get("noise", "uniform"))
+                      else out.result.config.get("gan", {}).get("noise", "uniform"))
         _call(generator, np.zeros((1, self.noise_dim), np.float32))
         self.generator = generator
 

@@ -17,9 +17,9 @@ GROUPS = (("pretalk_not_run", ("not run",)), ("pretalk_failed", ("failed", "skip
 def model_saved(store: RunStore, item_id: str) -> bool:
     """The item finished here and every model file it recorded is in the run folder."""
     result = store.load_result(item_id, verify=False)
-    if not result or result.get("status") != "ok" or not result.get("models"):
+    if not result or not result.ok or not result.models:
         return False
-    return all((store.item_dir(item_id) / rel).is_file() for rel in result["models"].values())
+    return all((store.item_dir(item_id) / rel).is_file() for rel in result.models.values())
 
 
 def pretalk(panel: Panel, lang: str) -> list[str]:

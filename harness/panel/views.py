@@ -195,7 +195,7 @@ def explorer_message(panel: Panel, lang: str, explorer, exc: Exception) -> str:
     if item is None:
         return f"⚠ {s['panel_explorer_none']}"
     result = panel.store.load_result(item, verify=False)
-    if result is None or result.get("status") != "ok":
+    if result is None or not result.ok:
         return f"⚠ {s['panel_explorer_not_run'].format(item=item)}"
     if isinstance(exc, NotReady) and "latent space" in str(exc):
         return f"⚠ {s['panel_explorer_not_2d'].format(item=item)}"

@@ -25,6 +25,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
 from harness.errors import HarnessError
+from harness.result import Result
 from harness.locale import num, pct
 from harness.report.compare_words import compare_global, family_sentence, share_se
 
@@ -174,15 +175,12 @@ def item_text(module_file: str | Path, item_id: str, lang: str) -> dict[str, str
     return dict(_item_texts(answers_dir(module_file), lang).get(item_id, {}))
 
 
-def variables(item_id: str, results: dict[str, dict[str, Any]], config: dict[str, Any], profile: str) -> dict[str, Any]:
-    def metrics(result: dict[str, Any]) -> _Attr:
-        return _Attr({k: v["value"] for k, v in result.get("metrics", {}).items()})
-
-    own = results.get(item_id, {})
+def variables(item_id: str, results: dict[str, Result], config: dict[str, Any], profile: str) -> dict[str, Any]:
+    own = results.get(item_id) or Result(item_id)
     return {
-        "m": metrics(own),
-        "v": _Attr(own.get("values", {})),
-        "items": {i: metrics(r) for i, r in results.items()},
+        "m": _Attr(own.metric_values()),
+        "v": _Attr(own.values),
+        "items": {i: _Attr(r.metric_values()) for i, r in results.items()},
         "cfg": config,
         "profile": profile,
     }

@@ -29,6 +29,7 @@ from harness.report.title import TitlePage, title_page
 from harness.png import png_header_size, png_size  # noqa: F401 (the panel's deck reads PNG headers through here)
 from harness.report.figures import Figure, beside_answer  # noqa: F401
 from harness.report.tables import share_table_columns
+from harness.result import Result
 from harness.run.store import RunStore
 
 SECTIONS = [("1.1", "section_vae"), ("1.2", "section_gan"), ("eval", "section_eval")]
@@ -160,6 +161,7 @@ class RunView:
     model_code: list[dict[str, Any]] = field(default_factory=list)  # model modules' code, once each
     roles: dict[str, str] = field(default_factory=dict)  # role (harness.registry.ROLES) -> item id
     title: TitlePage | None = None
+    results: dict[str, Result] = field(default_factory=dict)  # the stored results the pages are made from
 
     def section(self, prefix: str) -> list[ItemView]:
         handout = ("1.1", "1.2")
@@ -224,11 +226,12 @@ def _module_file(registry: Registry, item_id: str) -> str | None:
     return item.source_file if item else None
 
 
-def _error(result: dict[str, Any] | None, entry: dict[str, Any], lang: str) -> str | None:
+def _error(result: Result | None, entry: dict[str, Any], lang: str) -> str | None:
     """Why the item did not finish, in `lang` (harness.run.words); a run from before kept it in English only."""
-    for where in (result or {}, entry):
-        if where.get("error"):
-            return pick_words(where.get("error_words"), lang) or where["error"]
+    if result is not None and result.error:
+        return pick_words(result.error_words, lang) or result.error
+    if entry.get("error"):
+        return pick_words(entry.get("error_words"), lang) or entry["error"]
     return None
 
 
@@ -249,35 +252,35 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
         module_file = _module_file(registry, item_id)
         texts = item_text(module_file, item_id, lang) if module_file else {}
         reg_item = registry.items.get(item_id)
-        status = (result or {}).get("status") or entry.get("status") or "not run"
+        status = (result and result.status) or entry.get("status") or "not run"
         if entry.get("status") in ("cached", "skipped", "cancelled") and result is None:
             status = entry["status"]
         view = ItemView(
             id=item_id,
-            title=texts.get("title") or (result or {}).get("title") or (reg_item.title if reg_item else item_id),
+            title=texts.get("title") or (result and result.title) or (reg_item.title if reg_item else item_id),
             summary=texts.get("summary", ""),
-            section=(result or {}).get("section") or (reg_item.section if reg_item else ""),
+            section=(result and result.section) or (reg_item.section if reg_item else ""),
             status="cached" if status == "ok" and entry.get("cached") else status,
             error=_error(result, entry, lang),
             command=reproduce_command(manifest, [item_id]),
             timing=item_timing(result, entry),
-            device=(result or {}).get("device") or entry.get("device"),
+            device=(result and result.device) or entry.get("device"),
             cached=bool(entry.get("cached")),
-            fingerprint=(result or {}).get("fingerprint"),
-            seed=(result or {}).get("seed"),
-            code=(result or {}).get("code", []),
-            values=(result or {}).get("values", {}),
-            units=len((result or {}).get("units") or {}),
+            fingerprint=result and result.fingerprint,
+            seed=result and result.seed,
+            code=result.code if result else [],
+            values=result.values if result else {},
+            units=len(result.units) if result else 0,
         )
-        if result is not None and result.get("status") == "ok":
+        if result is not None and result.ok:
             folder = store.item_dir(item_id)
-            for fig in result.get("figures", []):
+            for fig in result.figures:
                 file, screen = figure_file(fig, lang), fig.get("screen", {}).get(lang)
                 large = fig.get("screen_large", {}).get(lang)
                 view.figures.append(Figure(0, folder / file, f"items/{item_id}/{file}",
                                            _pick(fig.get("caption"), lang), fig.get("name", ""),
                                            folder / screen if screen else None, folder / large if large else None))
-            for name, table in result.get("tables", {}).items():
+            for name, table in result.tables.items():
                 table_no += 1
                 view.tables.append(Table(table_no, name, _pick(table.get("caption"), lang),
                                          [_pick(c, lang) for c in table.get("columns", [])],
@@ -287,10 +290,10 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
                                          bool(table.get("detail"))))
             view.metrics = [{"name": k, "value": v.get("value"), "unit": v.get("unit"), "note": _pick(v.get("note"), lang),
                              "label": metric_label(s, item_id, k)}
-                            for k, v in result.get("metrics", {}).items()]
+                            for k, v in result.metrics.items()]
             view.checks = [{**c, "detail": _pick(c.get("detail"), lang), "reason": _pick(c.get("reason"), lang),
                             "state": check_state(c), "index": n}
-                           for n, c in enumerate(result.get("checks", []), 1)]
+                           for n, c in enumerate(result.checks, 1)]
         if module_file:
             view.answers_present = {lg: answer_path(module_file, item_id, lg).exists() for lg in LANGS}
             path = answer_path(module_file, item_id, lang)
@@ -312,15 +315,15 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
     team = config.get("team", {})
     roles = {role: item_id for role in ROLES if (item_id := registry.showing(role))}
     return RunView(store.run_id, store.dir, lang, s, manifest, views, profile, team, reproduce_command(manifest),
-                   model_code(views), roles, title_page(manifest, lang))
+                   model_code(views), roles, title_page(manifest, lang), results)
 
 
-def item_timing(result: dict[str, Any] | None, entry: dict[str, Any]) -> dict[str, float]:
+def item_timing(result: Result | None, entry: dict[str, Any]) -> dict[str, float]:
     """What the item cost: its own time plus that of the units it gathered (the runner may have
     computed them side by side, so wall times add up to work, not to the run's wall clock).
     Only the units its result names, at the fingerprints it used, count."""
-    timing = dict((result or {}).get("timing") or entry.get("timing") or {})
-    used = (result or {}).get("units") or {}
+    timing = dict((result and result.timing) or entry.get("timing") or {})
+    used = result.units if result else {}
     units = [u.get("timing") or {} for key, u in (entry.get("units") or {}).items()
              if used.get(key) == u.get("fingerprint")]
     if not units or "wall_s" not in timing:

@@ -38,6 +38,7 @@ from harness.report.answers import AnswerError, render_answer_text, variables
 from harness.report.content import RunView, build
 from harness.report.weights import SubmissionError, copy_weights, keras_file_weights
 from harness.run.files import atomic_write_text
+from harness.result import Result
 from harness.run.store import RunStore
 
 RECORD = ".harness-files.json"
@@ -184,10 +185,10 @@ def export_weights(store: RunStore, view: RunView, settings: Settings, folder: P
     for model, role in MODEL_ROLES.items():
         it = view.showing(role)
         if it is not None and it.ran:
-            result = store.load_result(it.id, verify=False) or {}
+            result = store.load_result(it.id, verify=False)
             name = "vae" if model == "vae" else "generator"
-            if name in result.get("models", {}):
-                available[model] = store.item_dir(it.id) / result["models"][name]
+            if result is not None and name in result.models:
+                available[model] = store.item_dir(it.id) / result.models[name]
     if not available:
         return set()
     ns = plain_models(settings)
@@ -238,16 +239,16 @@ def write_data(store: RunStore, view: RunView, folder: Path) -> None:
         history["vae"] = {k: [round(float(v), 4) for v in vae.values["history"][k]] for k in ("loss", "val_loss")}
     gan = view.showing(MODEL_ROLES["gan"])
     if gan is not None and gan.ran:
-        result = store.load_result(gan.id, verify=False) or {}
+        result = store.load_result(gan.id, verify=False)
         columns = list(gan.values["history_columns"])
-        values = np.load(store.item_dir(gan.id) / result["arrays"]["history"], allow_pickle=False)
+        values = np.load(store.item_dir(gan.id) / result.arrays["history"], allow_pickle=False)
         history["gan"] = {short: [round(float(v), 4) for v in values[:, columns.index(f"{short}_loss")]]
                           for short in ("d", "g")}
     atomic_write_text(folder / "data" / "history.json", json.dumps(history, separators=(",", ":")))
 
 
 # ----------------------------------------------------------------- the cells
-def _brief(view: RunView, it_id: str, registry: Registry, results: dict[str, Any]) -> str:
+def _brief(view: RunView, it_id: str, registry: Registry, results: dict[str, Result]) -> str:
     it = view.item(it_id)
     heading = f"### {it_id} · {it.title}\n\n" if it is not None else f"### {it_id}\n\n"
     if it is None or not it.ran:
@@ -283,7 +284,7 @@ def _title(view: RunView) -> str:
 
 def build_submission_notebook(view: RunView, registry: Registry, settings: Settings, trained: set[str]) -> Any:
     w = words(view.lang)["cells"]
-    results = {it.id: r for it in view.items if (r := _result(view, it.id)) is not None}
+    results = view.results
     compare = view.showing("comparison")
     cells = []
     for kind, what, needs in LAYOUT:
@@ -312,12 +313,6 @@ def build_submission_notebook(view: RunView, registry: Registry, settings: Setti
         "language_info": {"name": "python"}})
 
 
-def _result(view: RunView, item_id: str) -> dict[str, Any] | None:
-    path = view.folder / "items" / item_id / "result.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
 
 
 def execute(nb: Any, folder: Path, backend: str | None = None, timeout: int = 900) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import threading
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from harness.code_graph import CODE_SCHEME
@@ -17,6 +17,7 @@ from harness.config import Config
 from harness.context import Context, ItemOutput, Splits, Stopwatch
 from harness.errors import Cancelled, HarnessError, ItemFailed
 from harness.registry import Item
+from harness.result import Result
 from harness.run import words
 from harness.run.plan import item_seed, sections
 from harness.run.units import UnitTask
@@ -48,10 +49,10 @@ def _listing(item: Item) -> list[dict[str, str]]:
         return []
 
 
-def _commit(store: RunStore, item_id: str, tmp, result: dict[str, Any]) -> tuple[str, str | None, words.Words | None]:
+def _commit(store: RunStore, item_id: str, tmp, result: Result) -> tuple[str, str | None, words.Words | None]:
     """Commit the result; the status and error the run reports, and the error in each language. A disk
     that is full (or read-only) fails this item in one line and keeps whatever result it had before."""
-    status, error, said = result["status"], result["error"], result.get("error_words")
+    status, error, said = result.status, result.error, result.error_words
     try:
         kept = store.commit_item(item_id, tmp, result)
     except OSError as exc:
@@ -61,7 +62,8 @@ def _commit(store: RunStore, item_id: str, tmp, result: dict[str, Any]) -> tuple
                           f"in {store.dir} and rerun; any earlier result is kept"), words.cannot_save(why, store.run_id)
     if not kept:
         return status, error, said
-    good = words.kept_last_good((store.load_result(item_id, verify=False) or {}).get("finished_at", "?"))
+    kept_one = store.load_result(item_id, verify=False)
+    good = words.kept_last_good((kept_one and kept_one.finished_at) or "?")
     return status, f"{error}; {kept}", words.joined(said, good) if said else good
 
 
@@ -74,7 +76,7 @@ def execute_item(item: Item, fingerprint: str, config: Config, store: RunStore, 
     job = _Job(item.id, item.title, item.fn, (), sections(item, config), item.needs, item.uses_data)
     extra = {"section": item.section, "needs": list(item.needs), "code": _listing(item)}
     if units is not None:  # which computation of each unit the item gathered
-        extra["units"] = {key: out.result.get("fingerprint") for key, out in units.items()}
+        extra["units"] = {key: out.result.fingerprint for key, out in units.items()}
     return _execute(job, item.id, seed, fingerprint, config, store, inputs, splits, on_event, cancel, units, extra)
 
 
@@ -144,14 +146,11 @@ def _execute(job: _Job, item_id: str, seed: int, fingerprint: str, config: Confi
     # The models, compiled steps and data tensors an item built reference each other in cycles;
     # collect them now, before the next item allocates its own.
     gc.collect()
-    result = {
-        "id": job.id, "title": job.title, **({"section": extra["section"]} if "section" in extra else {}),
-        "fingerprint": fingerprint, "code_scheme": CODE_SCHEME, "status": status, "error": error, "error_words": said, "traceback": tb, "seed": seed,
-        "profile": config.profile, "config": {name: config.get(name) for name in job.sections},
-        "timing": timing, "device": device, "started_at": started, "finished_at": now_iso(),
-        **{k: v for k, v in extra.items() if k != "section"},
-        **ctx.result,
-    }
+    result = replace(
+        ctx.result, id=job.id, title=job.title, fingerprint=fingerprint, code_scheme=CODE_SCHEME, status=status,
+        error=error, error_words=said, traceback=tb, seed=seed, profile=config.profile,
+        config={name: config.get(name) for name in job.sections}, timing=timing, device=device,
+        started_at=started, finished_at=now_iso(), **extra)
     if status == "cancelled":
         store.discard(tmp)
     else:

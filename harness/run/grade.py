@@ -9,12 +9,13 @@ import math
 from typing import Any
 
 from harness.context import FAILED, NOT_GRADED, PASSED, tally
+from harness.result import Result
 
 
 def grade_line(store: Any, outcomes: list) -> str:
     """The checks of the items that ran, in their three states: items can be ok while the grade fails."""
     results = {o.id: store.load_result(o.id, verify=False) for o in outcomes if o.status in ("ok", "cached")}
-    counts = tally([c for r in results.values() if r for c in r.get("checks", [])])
+    counts = tally([c for r in results.values() if r for c in r.checks])
     unfinished = [o.id for o in outcomes if o.status not in ("ok", "cached")]
     impossible = [f"{item_id} {name} = {value}" for item_id, r in results.items() if r
                   for name, value in impossible_metrics(r)]
@@ -34,10 +35,10 @@ def grade_line(store: Any, outcomes: list) -> str:
 NON_NEGATIVE = ("neg_elbo", "kl", "fid", "nll", "reconstruction")
 
 
-def impossible_metrics(result: dict) -> list[tuple[str, float]]:
+def impossible_metrics(result: Result) -> list[tuple[str, float]]:
     """(name, value) of a result's metrics that are not finite, or negative where they cannot be."""
     out = []
-    for name, metric in (result.get("metrics") or {}).items():
+    for name, metric in result.metrics.items():
         value = metric.get("value") if isinstance(metric, dict) else None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue

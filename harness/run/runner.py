@@ -18,6 +18,7 @@ from harness.config import Config
 from harness.context import ItemOutput, Splits
 from harness.errors import HarnessError
 from harness.registry import Item, Registry
+from harness.result import Result
 from harness.run import plan, words
 from harness.run.execute import Event, ItemOutcome, execute_item, execute_unit
 from harness.run.manifest import open_manifest, record_outcome, record_unit
@@ -139,17 +140,17 @@ class Runner:
             result = self.store.load_result(item_id, verify=False)
             if result is None:
                 out[item_id] = "not run"
-            elif result.get("status") != "ok":
+            elif not result.ok:
                 out[item_id] = "failed"
             else:
-                out[item_id] = "cached" if result.get("fingerprint") == fps[item_id] else "stale"
+                out[item_id] = "cached" if result.is_current(fps[item_id]) else "stale"
         return out
 
     def older_digests(self, ids: list[str] | None = None) -> list[str]:
         """The items whose stored result was fingerprinted by digests that covered less code (no code_scheme)."""
         ids = ids or self.registry.ordered_ids()
         return [i for i in ids if (r := self.store.load_result(i, verify=False)) is not None
-                and r.get("status") == "ok" and r.get("code_scheme", 1) < CODE_SCHEME]
+                and r.ok and r.code_scheme < CODE_SCHEME]
 
     def to_compute(self, requested: list[str], force: bool = False) -> list[str]:
         """The items `run(requested, force)` would compute rather than take from a cache, in order.
@@ -366,20 +367,20 @@ class Runner:
         result = self._cached(item, fp)
         if result is None:
             return None
-        self.on_event("done", item=item.id, status="cached", timing=result.get("timing", {}))
-        return ItemOutcome(item.id, "cached", fp, result.get("timing", {}), device=result.get("device"))
+        self.on_event("done", item=item.id, status="cached", timing=result.timing)
+        return ItemOutcome(item.id, "cached", fp, result.timing, device=result.device)
 
     def _cached_unit_outcome(self, task: UnitTask, fp: str) -> ItemOutcome | None:
         result = self._lookup(task.id, fp, units=True)
         if result is None:
             return None
-        self.on_event("done", item=task.id, status="cached", timing=result.get("timing", {}))
-        return ItemOutcome(task.id, "cached", fp, result.get("timing", {}), device=result.get("device"))
+        self.on_event("done", item=task.id, status="cached", timing=result.timing)
+        return ItemOutcome(task.id, "cached", fp, result.timing, device=result.device)
 
-    def _cached(self, item: Item, fp: str) -> dict[str, Any] | None:
+    def _cached(self, item: Item, fp: str) -> Result | None:
         return self._lookup(item.id, fp, units=False)
 
-    def _lookup(self, task_id: str, fp: str, units: bool) -> dict[str, Any] | None:
+    def _lookup(self, task_id: str, fp: str, units: bool) -> Result | None:
         """The stored result of this computation (an item's, or with `units` a unit's), if trusted."""
         store = self.store.units if units else self.store
         folder = "units" if units else "items"
@@ -387,7 +388,7 @@ class Runner:
         if result is None and (why := store.unreadable_result(task_id)):
             self.on_event("log", item=task_id, message={"es": f"resultado guardado no confiable: {why}; se recalcula",
                                                          "en": f"cached result not trusted: {why}; recomputing"})
-        if result and result.get("status") == "ok" and result.get("fingerprint") == fp:
+        if result and result.is_current(fp):
             altered = store.altered_file(task_id, result)
             if altered is None:
                 return result
@@ -410,8 +411,7 @@ class Runner:
     def _own_cache(self, item_id: str, fp: str) -> bool:
         """This run holds the item's result for fingerprint `fp`, every file as it was written."""
         result = self.store.load_result(item_id, verify=False)
-        return bool(result and result.get("status") == "ok" and result.get("fingerprint") == fp
-                    and self.store.altered_file(item_id, result) is None)
+        return bool(result and result.is_current(fp) and self.store.altered_file(item_id, result) is None)
 
     def _other_run_with(self, task_id: str, fp: str, units: bool = False) -> str | None:
         """The newest other run folder holding the item's (or with `units` the unit's) result for `fp`."""
@@ -421,6 +421,6 @@ class Runner:
             source = RunStore(self.store.root, other)
             source = source.units if units else source
             result = source.load_result(task_id)
-            if result and result.get("status") == "ok" and result.get("fingerprint") == fp:
+            if result and result.is_current(fp):
                 return other
         return None

@@ -14,17 +14,63 @@ import json
 import os
 import re
 import shutil
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, Iterator
 
 from harness.context import ItemOutput
 from harness.data import sha256_file
 from harness.errors import StoreError
+from harness.result import SCHEMA, Result
 from harness.run.files import atomic_write_bytes, atomic_write_json, atomic_write_text, now_iso  # noqa: F401
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # whole id: fullmatch, so no trailing newline
 LATEST = "latest"  # reserved: a link to the newest run, never a run folder of its own
 DEFAULT_ROOT = Path("reports")
+
+
+# -- result.json: the one reader and writer ------------------------------------
+# What each field of a stored result must be (JSON's own types); None is allowed where the field's
+# default is None. A file that breaks this is not trusted: the item is computed again.
+_JSON_TYPES = {str: str, int: int, list: list, dict: dict}
+
+
+def _field_types() -> dict[str, tuple[type, bool]]:
+    out = {}
+    for f in fields(Result):
+        hint = str(f.type)
+        base = next(t for name, t in (("dict", dict), ("list", list), ("int", int), ("str", str)) if hint.startswith(name))
+        out[f.name] = (base, "None" in hint)
+    return out
+
+
+_FIELDS = _field_types()
+
+
+def result_from_json(data: Any, item_id: str) -> Result:
+    """The Result a result.json holds; ValueError (why, in a few words) when it is not one of `item_id`.
+    A schema-1 file (no "schema" key) reads with defaults for the keys it lacks; keys this harness
+    does not know (a later one's) are left out."""
+    if not isinstance(data, dict) or data.get("id") != item_id:
+        raise ValueError(f"is not the result of {item_id}")
+    schema = data.get("schema", 1)
+    if not isinstance(schema, int) or schema > SCHEMA:
+        raise ValueError(f"was written by a newer harness (schema {schema}; this one reads up to {SCHEMA})")
+    known = {}
+    for name, (kind, nullable) in _FIELDS.items():
+        if name not in data:
+            continue
+        value = data[name]
+        if not (isinstance(value, kind) and not (kind is int and isinstance(value, bool))) and \
+                not (value is None and nullable):
+            raise ValueError(f"has a '{name}' that is a {type(value).__name__}, not a {kind.__name__}")
+        known[name] = value
+    known["schema"] = SCHEMA  # read as this harness's record; written back only with a new computation
+    return Result(**known)
+
+
+def result_to_json(result: Result) -> dict[str, Any]:
+    return asdict(result)
 
 
 def check_run_id(run_id: str) -> str:
@@ -92,10 +138,10 @@ class RunStore:
         for item_dir in sorted(self.items_dir.iterdir()) if self.items_dir.is_dir() else []:
             result = self.load_result(item_dir.name) if not item_dir.name.startswith(".") else None
             if result is not None:
-                items[item_dir.name] = {key: result.get(key) for key in ("title", "section", "needs", "fingerprint",
-                                                                         "status", "error", "timing")}
-                items[item_dir.name].update(updated=result.get("finished_at"), cached=False)
-        profiles = {r.get("profile") for r in (self.load_result(i, verify=False) for i in items) if r}
+                items[item_dir.name] = {key: getattr(result, key) for key in ("title", "section", "needs", "fingerprint",
+                                                                              "status", "error", "timing")}
+                items[item_dir.name].update(updated=result.finished_at, cached=False)
+        profiles = {r.profile for r in (self.load_result(i, verify=False) for i in items) if r}
         manifest = {"run_id": self.run_id, "created": now_iso(), "updated": now_iso(), "items": items,
                     "rebuilt": self.last_repair}
         if len(profiles) == 1:
@@ -127,36 +173,39 @@ class RunStore:
         """A finished item's output, as the items that need it read it."""
         return ItemOutput(item_id, self.item_dir(item_id), self.load_result(item_id, verify=False))
 
-    def load_result(self, item_id: str, verify: bool = True) -> dict[str, Any] | None:
+    def load_result(self, item_id: str, verify: bool = True) -> Result | None:
         """The item's stored result, or None if absent, unreadable or not matching its file hashes."""
-        path = self.item_dir(item_id) / "result.json"
         try:
-            result = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+            result = self._read_result(item_id)
+        except (OSError, ValueError):
             return None
-        if not isinstance(result, dict) or result.get("id") != item_id:
-            return None
-        if verify and self.altered_file(item_id, result) is not None:
+        if result is None or (verify and self.altered_file(item_id, result) is not None):
             return None
         return result
 
-    def unreadable_result(self, item_id: str) -> str | None:
-        """Why an item's result.json that is there cannot be read (cut short, not JSON); None if absent or fine."""
+    def _read_result(self, item_id: str) -> Result | None:
         path = self.item_dir(item_id) / "result.json"
         if not path.is_file():
             return None
-        try:
-            result = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return f"{self.items_dir.name}/{item_id}/result.json is not valid JSON (cut short? {type(exc).__name__} at byte {getattr(exc, 'pos', '?')})"
-        except OSError as exc:
-            return f"{self.items_dir.name}/{item_id}/result.json cannot be read ({exc.strerror})"
-        return None if isinstance(result, dict) and result.get("id") == item_id else \
-            f"{self.items_dir.name}/{item_id}/result.json is not the result of {item_id}"
+        return result_from_json(json.loads(path.read_text(encoding="utf-8")), item_id)
 
-    def altered_file(self, item_id: str, result: dict[str, Any]) -> str | None:
+    def unreadable_result(self, item_id: str) -> str | None:
+        """Why an item's result.json that is there cannot be read (cut short, not JSON, not a result of
+        this item); None if absent or fine."""
+        where = f"{self.items_dir.name}/{item_id}/result.json"
+        try:
+            self._read_result(item_id)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return f"{where} is not valid JSON (cut short? {type(exc).__name__} at byte {getattr(exc, 'pos', '?')})"
+        except ValueError as exc:
+            return f"{where} {exc}"
+        except OSError as exc:
+            return f"{where} cannot be read ({exc.strerror})"
+        return None
+
+    def altered_file(self, item_id: str, result: Result) -> str | None:
         """The first file of a stored result that is missing or differs from its recorded hash."""
-        for rel, digest in result.get("files", {}).items():
+        for rel, digest in result.files.items():
             file = self.item_dir(item_id) / rel
             if not file.is_file() or sha256_file(file) != digest:
                 return rel
@@ -170,20 +219,20 @@ class RunStore:
         tmp.mkdir()
         return tmp
 
-    def commit_item(self, item_id: str, tmp: Path, result: dict[str, Any]) -> str | None:
+    def commit_item(self, item_id: str, tmp: Path, result: Result) -> str | None:
         """Hash every file the item wrote, write result.json last, then swap the folder in.
         A failed result never replaces a good one: then the good one stays, and this says so."""
         files = {}
         for file in sorted(p for p in tmp.rglob("*") if p.is_file() and p.name != "result.json"):
             files[file.relative_to(tmp).as_posix()] = sha256_file(file)
-        result["files"] = files
-        atomic_write_json(tmp / "result.json", result)
+        result.files = files
+        atomic_write_json(tmp / "result.json", result_to_json(result))
         final = self.item_dir(item_id)
-        if result.get("status") != "ok" and (good := self.load_result(item_id)) and good.get("status") == "ok":
+        if not result.ok and (good := self.load_result(item_id)) and good.ok:
             # A setting change that makes the item fail must not cost the result it had: keep it until
             # a new one succeeds. The failure is in the manifest and on the terminal.
             self.discard(tmp)
-            return f"the last good result (finished {good.get('finished_at', '?')}) is kept"
+            return f"the last good result (finished {good.finished_at or '?'}) is kept"
         old = self.items_dir / f".old-{item_id}-{os.getpid()}"
         if final.exists():
             os.rename(final, old)

@@ -344,7 +344,7 @@ class Evaluator:
     def from_output(cls, output, splits) -> "Evaluator":
         """The evaluator of item eval.classifier, against splits.x_test (all of it)."""
         model = output.model("classifier")
-        path = Path(output.folder) / output.result["models"]["classifier"]
+        path = Path(output.folder) / output.result.models["classifier"]
         return cls(model, splits.x_test, cache_key=reference_key(path, splits.x_test))
 
     @property

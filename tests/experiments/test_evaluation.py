@@ -200,24 +200,24 @@ def test_evaluator_item_trains_at_smoke_and_frames_the_fid_scale(smoke_run):
     (outcome,) = summary.outcomes
     assert outcome.status == "ok", outcome.error
     result = runner.store.load_result("eval.classifier")
-    metrics = {k: v["value"] for k, v in result["metrics"].items()}
+    metrics = {k: v["value"] for k, v in result.metrics.items()}
     assert list(metrics)[:3] == ["test_accuracy", "fid_floor", "fid_ceiling"]
     assert metrics["test_accuracy"] > 0.9
     assert 0 <= metrics["fid_floor"] < metrics["fid_ceiling"]
-    states = {c["name"]: check_state(c) for c in result["checks"]}
-    assert FAILED not in states.values(), result["checks"]
+    states = {c["name"]: check_state(c) for c in result.checks}
+    assert FAILED not in states.values(), result.checks
     # The 99 % bar is graded at full only: at smoke it is not graded, and says why; never a pass by construction.
-    accuracy = next(c for c in result["checks"] if c["name"] == "test_accuracy_at_least_99pct")
+    accuracy = next(c for c in result.checks if c["name"] == "test_accuracy_at_least_99pct")
     assert states["test_accuracy_at_least_99pct"] == NOT_GRADED and "full" in accuracy["reason"]["en"]
     assert states["fid_of_test_with_itself_is_0"] == PASSED
-    assert [f["name"] for f in result["figures"]] == ["confusion", "fid_sanity", "accuracy_curve"]
-    reference_rows = result["values"]["reference_rows"]
+    assert [f["name"] for f in result.figures] == ["confusion", "fid_sanity", "accuracy_curve"]
+    reference_rows = result.values["reference_rows"]
     assert [r["reference"] for r in reference_rows] == ["real", "noise", "blank", "one_digit"]
     assert all(r["family"] == "reference" and r["label"]["es"] != r["label"]["en"] for r in reference_rows)
-    assert {"metric_references", "sanity"} <= set(result["tables"])
+    assert {"metric_references", "sanity"} <= set(result.tables)
     # Smoke scores a few hundred images per set: the reference bounds are recorded, not graded.
     assert isinstance(metrics["density_passes_references"], bool)
-    graded_from = {c["name"]: c for c in result["checks"] if c["name"].endswith("_passes_references")}
+    graded_from = {c["name"]: c for c in result.checks if c["name"].endswith("_passes_references")}
     assert set(graded_from) == {"density_passes_references", "coverage_passes_references"}
     assert all(check_state(c) == NOT_GRADED and "5000" in c["reason"]["en"] for c in graded_from.values())
     # Unchanged settings and code: the second run reuses it.
@@ -251,7 +251,7 @@ def test_evaluator_from_output_scores_real_and_collapsed_images(smoke_run, mnist
     ones = splits.x_train[splits.y_train == 1]  # a generator collapsed onto the digit 1
     collapsed = evaluator.score(ones)
     assert collapsed["coverage_entropy"] < 0.5 and collapsed["classes_under_2pct"] >= 8
-    assert collapsed["recall"] < 0.5 and collapsed["fid"] > result["metrics"]["fid_floor"]["value"]
+    assert collapsed["recall"] < 0.5 and collapsed["fid"] > result.metrics["fid_floor"]["value"]
     assert collapsed["coverage"] < 0.3 and collapsed["classes_under_5pct"] >= 8
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         evaluator.score(2 * splits.x_test - 1)  # a tanh generator not rescaled
@@ -322,13 +322,13 @@ def test_compare_item_needs_every_model_item():
 def test_compare_gathers_every_model_once_and_finds_the_best(tmp_path):
     outcome, result = run_compare(tmp_path, MODEL_ROWS)
     assert outcome.status == "ok", outcome.error
-    metrics = {k: v["value"] for k, v in result["metrics"].items()}
+    metrics = {k: v["value"] for k, v in result.metrics.items()}
     assert metrics["best_vae_fid"] == 22.0 and metrics["best_vae_model"] == "VAE z=8"
     assert metrics["best_gan_fid"] == 12.0 and metrics["best_gan_model"] == "GAN improved"
     assert metrics["best_family"] == "gan"
     assert (metrics["n_models"], metrics["n_vae"], metrics["n_gan"]) == (11, 6, 5)  # 1.1e's row once
     assert metrics["n_models_missing_digits"] == 1
-    table = result["tables"]["comparison"]
+    table = result.tables["comparison"]
     models = [r[0] for r in table["rows"]]
     assert models.count("VAE z=2 BCE") == 1
     assert models[:6] == ["VAE z=8", "VAE deeper", "VAE z=4", "VAE Laplace prior", "VAE z=2 BCE", "VAE z=2 MSE"]
@@ -340,15 +340,15 @@ def test_compare_gathers_every_model_once_and_finds_the_best(tmp_path):
     nll = [c["en"] for c in table["columns"]].index("NLL IWAE (nats)")
     assert table["rows"][models.index("GAN improved")][nll] == "—"
     assert table["rows"][models.index("VAE z=8")][nll] == 130.0
-    assert [f["name"] for f in result["figures"]] == ["fid_by_model", "density_coverage"]
-    assert all(check_state(c) == PASSED for c in result["checks"])
+    assert [f["name"] for f in result.figures] == ["fid_by_model", "density_coverage"]
+    assert all(check_state(c) == PASSED for c in result.checks)
 
 
 def test_compare_reports_an_item_that_saved_no_rows(tmp_path):
     rows = {k: v for k, v in MODEL_ROWS.items() if k != "1.1j"}
     outcome, result = run_compare(tmp_path, rows)
     assert outcome.status == "ok"
-    check = next(c for c in result["checks"] if c["name"] == "every_model_item_reported")
+    check = next(c for c in result.checks if c["name"] == "every_model_item_reported")
     assert check_state(check) == FAILED and check["observed"] == ["1.1j"]
 
 
@@ -383,7 +383,7 @@ def test_evaluator_answers_render_with_the_run_numbers(smoke_run):
     runner, _ = smoke_run
     result = runner.store.load_result("eval.classifier")
     texts = render_both(classifier.__file__, "eval.classifier", {"eval.classifier": result}, "smoke")
-    accuracy = result["metrics"]["test_accuracy"]["value"]
+    accuracy = result.metrics["test_accuracy"]["value"]
     assert f"{100 * accuracy:.2f} %" in texts["en"] and "checked at the `full` profile" in texts["en"]
 
 
@@ -408,7 +408,7 @@ def test_compare_answers_word_the_winner_by_the_uncertainty(tmp_path, rows, verd
     assert verdict in texts["en"]
     assert "GAN handout" in texts["en"]  # the model with a missing digit is named
     # decided once: the record eval.compare saved is what the answer words
-    assert result["values"]["family_verdict"]["winner"] == {"GAN improved": "gan", "VAE z=8": "vae", None: None}[
+    assert result.values["family_verdict"]["winner"] == {"GAN improved": "gan", "VAE z=8": "vae", None: None}[
         "GAN improved" if verdict.startswith("The best GAN") else "VAE z=8" if verdict.startswith("The best VAE") else None]
 
 

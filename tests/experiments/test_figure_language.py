@@ -148,7 +148,7 @@ def test_ctx_figure_saves_one_file_per_language(tmp_path):
         return fig
 
     ctx.figure("curves", make, {"es": "curvas", "en": "curves"})
-    entry = ctx.result["figures"][0]
+    entry = ctx.result.figures[0]
     assert entry["files"] == {"es": "figures/curves.es.png", "en": "figures/curves.en.png"}
     assert entry["file"] == entry["files"]["es"]  # older readers still find a figure
     assert all((tmp_path / f).stat().st_size > 500 for f in entry["files"].values())
@@ -161,7 +161,7 @@ def test_ctx_figure_keeps_a_language_neutral_figure_single(tmp_path):
     fig, ax = plt.subplots()
     ax.imshow(np.zeros((4, 4)))
     ctx.figure("grid", fig, "grid")
-    entry = ctx.result["figures"][0]
+    entry = ctx.result.figures[0]
     assert entry["file"] == "figures/grid.png" and "files" not in entry
     assert figure_file(entry, "es") == figure_file(entry, "en") == "figures/grid.png"
 

@@ -27,7 +27,7 @@ def clean_root(tmp_path_factory, smoke_all):
     root = store.root
     assert all(o.status == "ok" for o in summary.outcomes), [(o.id, o.error) for o in summary.outcomes]
     # The control: without a mistake, no graded check of what the mutated runs build on fails.
-    clean_failures = [(i, c["name"]) for i in UPSTREAM for c in store.load_result(i)["checks"] if check_state(c) == FAILED]
+    clean_failures = [(i, c["name"]) for i in UPSTREAM for c in store.load_result(i).checks if check_state(c) == FAILED]
     assert not clean_failures, clean_failures
     return root, dataset
 
@@ -47,8 +47,8 @@ def run_mutated(root, dataset, mutation: Mutation, monkeypatch) -> tuple[list[st
             config = load_config("smoke", list(mutation.sets))
             summary = Runner(discover(), config, store, lambda: dataset).run(list(mutation.items), force=True)
         crashed = [f"{o.id}: {o.error}" for o in summary.outcomes if o.status not in ("ok", "cached")]
-        failed = [c["name"] for item_id in mutation.items for c in (store.load_result(item_id) or {}).get("checks", [])
-                  if check_state(c) == FAILED]
+        results = [store.load_result(item_id) for item_id in mutation.items]
+        failed = [c["name"] for r in results if r is not None for c in r.checks if check_state(c) == FAILED]
     finally:
         # A mutated result has the clean code's fingerprint: no later run may reuse it.
         shutil.rmtree(store.dir, ignore_errors=True)

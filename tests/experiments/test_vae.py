@@ -222,12 +222,12 @@ def test_every_item_runs_and_writes_figures(smoke_run):
     for item_id in VAE_ITEMS:
         assert outcomes[item_id].status == "ok", (item_id, outcomes[item_id].error)
         result = smoke_run["results"][item_id]
-        assert result["figures"], item_id
-        for fig in result["figures"]:
+        assert result.figures, item_id
+        for fig in result.figures:
             path = smoke_run["store"].item_dir(item_id) / fig["file"]
             assert path.stat().st_size > 5000, path
             assert fig["caption"]["es"] and fig["caption"]["en"]
-        assert result["metrics"], item_id
+        assert result.metrics, item_id
 
 
 @pytest.mark.slow
@@ -235,7 +235,7 @@ def test_every_check_passes(smoke_run):
     from harness.context import FAILED, check_state
 
     for item_id in VAE_ITEMS:
-        checks = smoke_run["results"][item_id]["checks"]
+        checks = smoke_run["results"][item_id].checks
         assert checks, item_id
         # Not graded at smoke (the epochs' range) is accepted; a graded failure is not.
         failed = [(c["name"], c["expected"], c["observed"]) for c in checks if check_state(c) == FAILED]
@@ -244,7 +244,7 @@ def test_every_check_passes(smoke_run):
 
 @pytest.mark.slow
 def test_rubric_checks_are_recorded(smoke_run):
-    names = {i: {c["name"] for c in smoke_run["results"][i]["checks"]} for i in VAE_ITEMS}
+    names = {i: {c["name"] for c in smoke_run["results"][i].checks} for i in VAE_ITEMS}
     assert {"encoder_layers_match_handout", "encoder_parameters_match_handout", "latent_dim_is_2"} <= names["1.1a"]
     assert {"decoder_layers_match_handout", "decoder_parameters_match_handout"} <= names["1.1b"]
     assert {"sampled_std_is_exp_half_log_var", "handout_sampling_is_wrong", "vae_parameters_match_handout"} <= names["1.1c"]
@@ -258,7 +258,7 @@ def test_rubric_checks_are_recorded(smoke_run):
 @pytest.mark.slow
 def test_parameters_and_likelihood_are_consistent(smoke_run):
     r = smoke_run["results"]
-    metric = lambda i, k: r[i]["metrics"][k]["value"]  # noqa: E731
+    metric = lambda i, k: r[i].metrics[k]["value"]  # noqa: E731
     assert metric("1.1a", "parameters") == 1_634_340
     assert metric("1.1b", "parameters") == 1_646_561
     assert metric("1.1c", "parameters") == 3_280_901
@@ -266,7 +266,7 @@ def test_parameters_and_likelihood_are_consistent(smoke_run):
     assert 0 < nll <= elbo + 1.0 and elbo < 560  # IWAE bound below the ELBO; far below a uniform decoder's 784·ln 2
     assert metric("1.1e", "test_neg_elbo") == pytest.approx(
         metric("1.1e", "test_reconstruction") + metric("1.1e", "test_kl"))
-    sweep = smoke_run["store"].load_result("1.1i")["values"]["sweep"]
+    sweep = smoke_run["store"].load_result("1.1i").values["sweep"]
     assert [row["latent_dim"] for row in sweep] == sorted(smoke_run["config"].get("vae_compare.latent_dims"))
     assert all(0 <= row["active_units"] <= row["latent_dim"] for row in sweep)
 
@@ -275,7 +275,7 @@ def test_parameters_and_likelihood_are_consistent(smoke_run):
 def test_model_rows_follow_the_readme(smoke_run):
     owners = {}
     for item_id in TRAINS:
-        for row in smoke_run["results"][item_id]["values"]["model_rows"]:
+        for row in smoke_run["results"][item_id].values["model_rows"]:
             assert row["family"] == "vae" and row["item"] == item_id
             for key in ("model", "train_s", "sample_ips", "neg_elbo", "nll", "fid", "coverage_entropy",
                         "kl_uniform", "classes_under_2pct", "mean_confidence", "precision", "recall"):

@@ -199,7 +199,7 @@ def test_two_browser_sessions_through_the_api(served):
     assert not job.cancel.is_set()
     assert a.predict("es", api_name="/cancel") == "Cancelando el trabajo en curso…"
     assert wait_for(job, 180).state == "cancelled", (job.state, job.outcomes)
-    assert app.panel.store.load_result("1.1e")["status"] == "ok"
+    assert app.panel.store.load_result("1.1e").ok
 
 
 # ---------------------------------------------------------------- what a re-run will recompute

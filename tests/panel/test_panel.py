@@ -193,7 +193,7 @@ def test_cancel_stops_the_running_item(served):
     app.panel.jobs.cancel()
     wait_for(job, 120)
     assert job.state == "cancelled", (job.state, job.message)
-    assert app.panel.store.load_result("1.1e")["status"] == "ok"  # the earlier result is kept
+    assert app.panel.store.load_result("1.1e").ok  # the earlier result is kept
 
 
 def test_an_explorer_value_typed_out_of_range_is_taken_at_the_nearest_end(served, client):

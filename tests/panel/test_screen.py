@@ -35,7 +35,7 @@ def text_px_in_png(panel, item_id: str, lang: str, screen: bool) -> float:
     """The height of the smallest text in the PNG the slide shows, as the item recorded it."""
     it = panel.view(lang).item(item_id)
     name = slide_parts(panel, lang, it)["figure"].name
-    entry = next(f for f in panel.store.load_result(item_id, verify=False)["figures"] if f["name"] == name)
+    entry = next(f for f in panel.store.load_result(item_id, verify=False).figures if f["name"] == name)
     return entry["screen_text_px" if screen else "text_px"][lang]
 
 
@@ -252,7 +252,7 @@ SHOWN_IMG = """i => { const r = i.getBoundingClientRect();
 
 def figure_entry(panel, item_id: str) -> dict:
     name = slide_parts(panel, "es", panel.view("es").item(item_id))["figure"].name
-    return next(f for f in panel.store.load_result(item_id, verify=False)["figures"] if f["name"] == name)
+    return next(f for f in panel.store.load_result(item_id, verify=False).figures if f["name"] == name)
 
 
 @pytest.mark.parametrize("item", ["1.1e", "1.2c"])

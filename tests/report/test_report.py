@@ -15,6 +15,7 @@ from harness.run.runner import Runner
 from harness.run.store import RunStore
 from tests.conftest import toy_dataset
 from tests.fixtures.report_items.items import REG
+from harness.result import Result
 
 
 @pytest.fixture(scope="module")
@@ -363,14 +364,14 @@ def test_figures_beside_an_answer_float_from_after_its_first_paragraph():
 def test_an_items_time_includes_the_units_it_gathered():
     from harness.report.content import item_timing
 
-    result = {"timing": {"wall_s": 25.0, "cpu_s": 7.0, "peak_rss_mb": 1500.0}, "units": {"z4": "a", "z8": "b"}}
+    result = Result("x", timing={"wall_s": 25.0, "cpu_s": 7.0, "peak_rss_mb": 1500.0}, units={"z4": "a", "z8": "b"})
     entry = {"units": {"z4": {"fingerprint": "a", "timing": {"wall_s": 100.0, "cpu_s": 20.0, "peak_rss_mb": 1600.0}},
                        "z8": {"fingerprint": "b", "timing": {"wall_s": 50.0, "cpu_s": 10.0, "peak_rss_mb": 1400.0}},
                        "z16": {"fingerprint": "c", "timing": {"wall_s": 999.0}}}}  # no longer planned
     assert item_timing(result, entry) == {"wall_s": 175.0, "cpu_s": 37.0, "peak_rss_mb": 1600.0}
     entry["units"]["z8"]["fingerprint"] = "old"  # a unit computed at other settings is not this item's
     assert item_timing(result, entry)["wall_s"] == 125.0
-    assert item_timing({"timing": {"wall_s": 3.0}}, {}) == {"wall_s": 3.0}
+    assert item_timing(Result("x", timing={"wall_s": 3.0}), {}) == {"wall_s": 3.0}
 
 
 def test_one_language_lays_out_its_pdf_aside_to_the_same_pages(run_store, tmp_path):

@@ -179,7 +179,7 @@ def test_leftover_temp_folder_from_a_killed_run_is_ignored_and_removed(tmp_path,
     assert store.load_result("1.1a") is None
     runner(reg, config(), tmp_path, toy_data)[0].run(["1.1a"])
     assert not half.exists()
-    assert store.load_result("1.1a")["status"] == "ok"
+    assert store.load_result("1.1a").ok
 
 
 def test_atomic_write_never_leaves_a_partial_file(tmp_path, monkeypatch):

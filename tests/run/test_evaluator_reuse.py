@@ -11,6 +11,7 @@ from experiments.evaluation import shared
 from harness.context import ItemOutput
 from harness.train.evaluation import Evaluator, build_classifier
 from harness.train.seeds import set_seed
+from harness.result import Result
 
 
 @pytest.fixture(autouse=True)
@@ -25,8 +26,7 @@ def saved_classifier(folder, fingerprint="fp-1", seed=0):
     set_seed(seed)
     (folder / "models").mkdir(parents=True)
     build_classifier().save(folder / "models" / "classifier.keras")
-    result = {"id": "eval.classifier", "status": "ok", "fingerprint": fingerprint,
-              "models": {"classifier": "models/classifier.keras"}}
+    result = Result("eval.classifier", fingerprint=fingerprint, models={"classifier": "models/classifier.keras"})
     return ItemOutput("eval.classifier", folder, result)
 
 

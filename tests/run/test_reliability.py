@@ -35,14 +35,14 @@ def test_kill_9_during_an_item_keeps_finished_items_and_trusts_no_partial_artifa
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     store = RunStore(tmp_path, "r")
-    assert store.load_result("fast")["status"] == "ok"
+    assert store.load_result("fast").ok
     assert store.load_result("slow") is None  # the half-written folder is not a result
     assert any(p.name.startswith(".tmp-slow") for p in store.items_dir.iterdir())
     again = start(tmp_path, steps=3)
     out, _ = again.communicate(timeout=120)
     assert "statuses fast=cached slow=ok" in out
     assert not any(p.name.startswith(".tmp-") for p in store.items_dir.iterdir())
-    assert not (store.item_dir("slow") / "partial.bin").exists() or store.load_result("slow")["status"] == "ok"
+    assert not (store.item_dir("slow") / "partial.bin").exists() or store.load_result("slow").ok
 
 
 def test_one_writer_per_run_and_a_killed_writers_lock_is_released(tmp_path):
@@ -236,6 +236,6 @@ def test_point16_two_concurrent_cli_runs_on_one_run_id_never_interleave(tmp_path
         assert "Traceback" not in err
     assert 0 in [code for code, _ in results]
     store = RunStore(tmp_path, "same")
-    assert store.load_result("1.1a")["status"] == "ok"  # every file matches the hash its result recorded
+    assert store.load_result("1.1a").ok  # every file matches the hash its result recorded
     assert not [p for p in store.items_dir.iterdir() if p.name.startswith(".")]
     assert store.read_manifest()["items"]["1.1a"]["status"] in ("ok", "cached") and store.last_repair is None
