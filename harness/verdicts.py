@@ -43,3 +43,21 @@ def verdict(a: float, u_a: float | None, b: float, u_b: float | None, lower_is_b
         return Verdict(gap, u, None)
     a_lower = a < b
     return Verdict(gap, u, "a" if a_lower == lower_is_better else "b")
+
+
+ONE_CLASS_SHARE = 0.9  # a generator with this share of its samples in one class draws one thing, not digits
+
+
+def degenerate(scores: dict[str, Any], noise_fid: float | None) -> str | None:
+    """Why a generator draws no digits at this budget, or None. "one_class": ≥ 90 % of its samples fall
+    in one class; "noise": its FID-MNIST is not clearly below that of uniform noise (the evaluator's
+    ceiling), i.e. fid + 2·se ≥ noise_fid. A degenerate model is ranked against nothing: every
+    comparison it is in says so instead of naming a winner. `scores` is the evaluator's scores of its
+    samples or its model row (class_hist, fid, fid_se)."""
+    hist = scores.get("class_hist") or []
+    if hist and sum(hist) and max(hist) / sum(hist) >= ONE_CLASS_SHARE:
+        return "one_class"
+    fid, se = scores.get("fid"), scores.get("fid_se") or 0.0
+    if finite(noise_fid) and finite(fid) and fid + K * se >= noise_fid:
+        return "noise"
+    return None

@@ -17,7 +17,7 @@ from experiments.evaluation.model_rows import EVALUATOR_ITEM
 from experiments.evaluation.references import LABELS as REFERENCE_LABELS
 from harness.errors import ItemFailed
 from harness.registry import item
-from harness.verdicts import verdict
+from harness.verdicts import degenerate, finite, verdict
 
 ID = "eval.compare"
 TITLE = "VAE versus GAN: comparison of every trained model"
@@ -136,21 +136,6 @@ def best(rows: list[dict[str, Any]], family: str) -> dict[str, Any]:
     return min((r for r in rows if r["family"] == family), key=lambda r: r["fid"])
 
 
-ONE_CLASS_SHARE = 0.9  # a generator with this share of its samples in one class draws one thing, not digits
-
-
-def degenerate(row: dict[str, Any], noise_fid: float | None) -> str | None:
-    """Why a model draws no digits at this budget ("one_class": ≥ 90 % of its samples in one class;
-    "noise": its FID not clearly below uniform noise's), or None. A degenerate model is ranked against nothing."""
-    hist = row.get("class_hist") or []
-    if hist and sum(hist) and max(hist) / sum(hist) >= ONE_CLASS_SHARE:
-        return "one_class"
-    fid, se = row.get("fid"), row.get("fid_se") or 0.0
-    if isinstance(noise_fid, (int, float)) and isinstance(fid, (int, float)) and fid + 2 * se >= noise_fid:
-        return "noise"
-    return None
-
-
 def family_verdict(rows: list[dict[str, Any]], noise_fid: float | None) -> dict[str, Any]:
     """The one VAE-versus-GAN verdict of a run, as data: the conclusions, the notebook and the slides word
     this record and never decide again. Each family's best non-degenerate model; no verdict when a family
@@ -167,10 +152,17 @@ def family_verdict(rows: list[dict[str, Any]], noise_fid: float | None) -> dict[
     if None in sides.values():
         record["reason"] = "degenerate"
         return record
-    v = verdict(sides["vae"]["fid"], sides["vae"].get("fid_se"), sides["gan"]["fid"], sides["gan"].get("fid_se"))
+    vae, gan = sides["vae"], sides["gan"]
+    gan_fid, gan_u = gan["fid"], gan.get("fid_se")
+    if (gan.get("seeds") or 0) >= 2 and finite(gan.get("fid_seed_sd")):
+        # Trained over several seeds (1.2f): judged by its mean, with the spread between seeds (which holds the
+        # sampling error too) as its uncertainty. The VAE was trained once: only its sampling error is known.
+        record.update(kind="seeds", seeds=gan["seeds"])
+        gan_fid, gan_u = gan["fid_seed_mean"], max(gan["fid_seed_sd"], gan_u or 0.0)
+    v = verdict(vae["fid"], vae.get("fid_se"), gan_fid, gan_u)
     measured = math.isfinite(v.uncertainty)
     record.update(gap=v.gap, uncertainty=v.uncertainty if measured else None, winner={"a": "vae", "b": "gan"}.get(v.winner),
-                  reason=None if v.clear else "within" if measured else "unmeasured")
+                  reason=None if v.clear else "within" if measured else "unmeasured", vae_fid=vae["fid"], gan_fid=gan_fid)
     return record
 
 

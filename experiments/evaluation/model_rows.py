@@ -12,6 +12,7 @@ from typing import Any
 
 from experiments.evaluation.shared import shared_evaluator
 from harness.train.evaluation import Evaluator
+from harness.verdicts import degenerate
 
 EVALUATOR_ITEM = "eval.classifier"
 # What the evaluator's score() gives that a row keeps: every model records its class distribution
@@ -19,12 +20,24 @@ EVALUATOR_ITEM = "eval.classifier"
 SCORE_KEYS = ("fid", "fid_se", "coverage_entropy", "kl_uniform", "classes_under_2pct", "classes_under_5pct",
               "class_hist", "mean_confidence", "density", "coverage", "precision", "recall", "n")
 FAMILIES = ("vae", "gan", "reference")
+# Column headers every model table shares, in both languages ("recall" has no short Spanish word of its
+# own in this field; "exhaustividad" is the usual translation).
+MODEL = {"es": "modelo", "en": "model"}
+PRECISION = {"es": "precisión", "en": "precision"}
+RECALL = {"es": "exhaustividad", "en": "recall"}
 
 
 def evaluator(ctx: Any) -> Evaluator:
     """The MNIST evaluator trained by eval.classifier, against this run's test images: built once per
     process and reused by every item and unit it computes next (experiments/evaluation/shared.py)."""
     return shared_evaluator(ctx.input(EVALUATOR_ITEM), ctx.data, log=ctx.log)
+
+
+def draws_no_digits(ctx: Any, scores: dict[str, Any]) -> str | None:
+    """Why a generator with these scores draws no digits (harness.verdicts.degenerate against this run's
+    uniform-noise FID), or None. Recorded by the item that scored it, so its answer ranks nothing that draws
+    no digits, and never decides that again."""
+    return degenerate(scores, ctx.input(EVALUATOR_ITEM).metrics.get("fid_ceiling"))
 
 
 @dataclass

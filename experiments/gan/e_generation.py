@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 
 import experiments.vae.models  # noqa: F401  registers the VAE class, so a worker process (--jobs) can load 1.1e's model
+from experiments.evaluation.model_rows import MODEL, PRECISION, RECALL
+from experiments.evaluation.model_rows import draws_no_digits
 from experiments.gan.figures import (class_histogram_figure, comparison_grids, image_grid, interpolate, interpolation_figure,
                                     latent_grid, manifold_figure)
 from experiments.gan.models import sample_noise
@@ -62,9 +64,9 @@ CAPTIONS = {
     "class_histogram": {"es": "Qué dígitos genera cada modelo: el colapso de modos se ve como barras ausentes",
                         "en": "Which digits each model generates: mode collapse shows as missing bars"},
 }
-TABLE_COLUMNS = ["model", "FID-MNIST", {"es": "entropía de clases", "en": "class entropy"},
+TABLE_COLUMNS = [MODEL, "FID-MNIST", {"es": "entropía de clases", "en": "class entropy"},
                  {"es": "clases < 2 %", "en": "classes < 2 %"}, {"es": "confianza media", "en": "mean confidence"},
-                 "precision", "recall", {"es": "muestreo img/s", "en": "sampling img/s"},
+                 PRECISION, RECALL, {"es": "muestreo img/s", "en": "sampling img/s"},
                  {"es": "entrenamiento en régimen s", "en": "steady training s"}]
 
 
@@ -170,6 +172,7 @@ def record(ctx, result: Generation, noise: str, gan_params: int, cost: dict[str,
         ctx.metric(f"gan_{key}", gan_scores[key], unit)
         ctx.metric(f"vae_{key}", vae_scores[key], unit)
     ctx.metric("n_samples", n)
+    ctx.save_value("no_digits", {"gan": draws_no_digits(ctx, gan_scores), "vae": draws_no_digits(ctx, vae_scores)})
 
     rows = [["GAN (1.2d)", *(round(float(gan_scores[k]), 3) for k in TABLE_SCORES), round(cost["gan_sample_ips"]),
              round(cost["gan_steady_train_s"], 1)],

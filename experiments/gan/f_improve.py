@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from experiments.evaluation.model_rows import draws_no_digits
 from experiments.gan.f_seeds import (SEED_COLUMNS, SUMMARY_COLUMNS, SeedScores, beyond_spread, dynamics_figure,
                                      seed_figure, seed_rows, summary, summary_rows)
 from experiments.gan.figures import class_histogram_figure, comparison_grids
@@ -190,7 +191,9 @@ def record(ctx, names: list[str], seeds: list[int], runs: list[Trained], fid_1_2
     ctx.check("base_seed_reproduces_1.2d", abs(by_model[BASE][0].scores["fid"] - fid_1_2d) < 1e-6,
               CHECKS["base_seed_reproduces_1.2d"], expected=round(fid_1_2d, 3),
               observed=round(float(by_model[BASE][0].scores["fid"]), 3))
-    verdict(ctx, names, stats, steps)
+    no_digits = {m: seeds_no_digits(ctx, [r.scores for r in by_model[m]]) for m in models}
+    ctx.save_value("no_digits", no_digits)
+    verdict(ctx, names, stats, steps, no_digits)
 
     n = len(runs[0].images)
     ctx.table("summary", SUMMARY_COLUMNS, summary_rows(models, stats, VARIANTS),
@@ -212,19 +215,31 @@ def record(ctx, names: list[str], seeds: list[int], runs: list[Trained], fid_1_2
     ctx.save_value("best", best)
     ctx.save_value("class_hists", pooled)
     # One row per change, at its first seed (the item says so): a label in no language, as the others.
-    ctx.save_value("model_rows", [model_row(f"GAN z=2 {m}", ctx.id, by_model[m][0].train_s,
-                                            by_model[m][0].sample_ips, by_model[m][0].scores, timing=by_model[m][0].timing)
+    # Each row carries its model's spread over seeds: eval.compare then judges it beyond that spread.
+    ctx.save_value("model_rows", [{**model_row(f"GAN z=2 {m}", ctx.id, by_model[m][0].train_s,
+                                               by_model[m][0].sample_ips, by_model[m][0].scores, timing=by_model[m][0].timing),
+                                   "seeds": int(stats[m]["seeds"]), "fid_seed_mean": stats[m]["fid_mean"],
+                                   "fid_seed_sd": stats[m]["fid_sd"]}
                                   for m in names])
     return best
 
 
-def verdict(ctx, names: list[str], stats: dict[str, dict[str, float]], steps: int) -> None:
-    """Which network's change helped, each judged against the handout beyond the seeds' spread."""
+def seeds_no_digits(ctx, scores: list[dict[str, Any]]) -> str | None:
+    """Why a model draws no digits at this budget when half of its seeds or more draw none (the reason
+    most of them give), else None: such a model is ranked against nothing."""
+    reasons = [why for one in scores if (why := draws_no_digits(ctx, one))]
+    return max(set(reasons), key=reasons.count) if 2 * len(reasons) >= len(scores) and reasons else None
+
+
+def verdict(ctx, names: list[str], stats: dict[str, dict[str, float]], steps: int,
+            no_digits: dict[str, str | None]) -> None:
+    """Which network's change helped, each judged against the handout beyond the seeds' spread; a model
+    that draws no digits beats nothing and is beaten by nothing."""
     base = stats[BASE]
     for m in names:
         gap = base["fid_mean"] - stats[m]["fid_mean"]
         ctx.metric(f"{m}_fid_gain", gap)
-        ctx.metric(f"{m}_beats_handout", beyond_spread(stats[m], base))
+        ctx.metric(f"{m}_beats_handout", beyond_spread(stats[m], base) and not (no_digits[m] or no_digits[BASE]))
     architectural = [m for m in names if VARIANTS[m][1] in ("D", "G")]
     best = min(architectural or names, key=lambda m: stats[m]["fid_mean"])
     ctx.metric("best_change", best)
@@ -234,10 +249,10 @@ def verdict(ctx, names: list[str], stats: dict[str, dict[str, float]], steps: in
               expected=f"< {base['fid_mean'] - base['fid_sd'] - stats[best]['fid_sd']:.1f}",
               observed=round(stats[best]["fid_mean"], 1),
               not_graded=quality_not_graded(steps))  # barely trained GANs: which is better is not yet the question
-    d_or_g(ctx, names, stats)
+    d_or_g(ctx, names, stats, no_digits)
 
 
-def d_or_g(ctx, names: list[str], stats: dict[str, dict[str, float]]) -> None:
+def d_or_g(ctx, names: list[str], stats: dict[str, dict[str, float]], no_digits: dict[str, str | None]) -> None:
     """The handout's question from the experiment: the best change to D against the best change to G."""
     best = {net: min((m for m in names if VARIANTS[m][1] == net), key=lambda m: stats[m]["fid_mean"], default=None)
             for net in ("D", "G")}
@@ -250,4 +265,7 @@ def d_or_g(ctx, names: list[str], stats: dict[str, dict[str, float]]) -> None:
     ctx.metric("d_vs_g_gap", d["fid_mean"] - g["fid_mean"], note={"es": "FID medio del cambio a D menos el del cambio a G",
                                                                    "en": "mean FID of the D change minus the G change's"})
     ctx.metric("d_vs_g_spread", d["fid_sd"] + g["fid_sd"])
+    if no_digits[best["D"]] or no_digits[best["G"]]:
+        ctx.metric("d_vs_g", "no_digits")  # nothing to rank: the answer says which draws no digits
+        return
     ctx.metric("d_vs_g", "G" if beyond_spread(g, d) else "D" if beyond_spread(d, g) else "none")

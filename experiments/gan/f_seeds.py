@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from experiments.evaluation.model_rows import PRECISION, RECALL
 
 MIN_DIGIT_SHARE = 0.05   # the aim: every digit in at least 5 % of a model's samples
 
@@ -60,7 +61,7 @@ SUMMARY_COLUMNS = [{"es": "modelo", "en": "model"}, {"es": "cambia", "en": "chan
                    {"es": "FID mín–máx", "en": "FID min–max"}, {"es": "clases < 2 %", "en": "classes < 2 %"},
                    {"es": "dígito más raro", "en": "rarest digit"}, {"es": "semillas con todo dígito ≥ 5 %",
                                                                      "en": "seeds with every digit ≥ 5 %"},
-                   "precision", "recall"]
+                   PRECISION, RECALL]
 SEED_COLUMNS = [{"es": "modelo", "en": "model"}, {"es": "semilla", "en": "seed"}, "FID-MNIST",
                 {"es": "clases < 2 %", "en": "classes < 2 %"}, {"es": "dígito más raro", "en": "rarest digit"},
                 {"es": "entrenamiento s", "en": "training s"}]

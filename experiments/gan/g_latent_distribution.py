@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from experiments.evaluation.model_rows import PRECISION, RECALL
+from experiments.evaluation.model_rows import draws_no_digits
 from experiments.gan.figures import class_histogram_figure, comparison_grids, curves_figure, latent_grid, manifold_figure
 from experiments.gan.models import GAN, sample_noise
 from experiments.gan.training import (TABLE_SCORES, EVALUATOR_ITEM, LAW_MOMENTS, History, evaluator, follows_law, generate,
@@ -20,6 +22,7 @@ from harness.errors import ConfigError
 from harness.figure_text import fill
 from harness.registry import item
 from harness.train.evaluation import SAMPLE_SEED
+from harness.verdicts import degenerate, verdict
 
 MANIFOLD_N = 20
 UNIFORM_STD = 3 ** -0.5   # U(-1, 1) has variance 1/3: the matched Gaussian is N(0, 1/3)
@@ -61,7 +64,7 @@ CAPTIONS = {
 }
 TABLE_COLUMNS = ["z", "FID-MNIST", {"es": "entropía de clases", "en": "class entropy"},
                  {"es": "clases < 2 %", "en": "classes < 2 %"}, {"es": "confianza media", "en": "mean confidence"},
-                 "precision", "recall"]
+                 PRECISION, RECALL]
 
 
 @dataclass
@@ -82,6 +85,7 @@ class LawComparison:
     base_images: np.ndarray
     z_draws: np.ndarray             # NOISE_DRAWS draws of the new GAN's in-graph sampler
     manifold: np.ndarray | None     # the new G over [-GAUSS_SPAN, GAUSS_SPAN]², when z is 2-D
+    plane: dict[str, Any] | None = None   # what the evaluator reads in the manifold (plane_reading)
     matched: "MatchedRun | None" = None   # the Gaussian again, with U(-1, 1)'s variance
 
 
@@ -106,7 +110,31 @@ def compare_laws(gan: GAN, base_generator: Any, scorer: Any, noise: str, base_no
     z_draws = np.asarray(gan.sample_z(NOISE_DRAWS))
     manifold = generate(gan.generator, latent_grid(MANIFOLD_N, -GAUSS_SPAN, GAUSS_SPAN)) if dim == 2 else None
     return {"scores": scores, "images": images, "sample_ips": ips, "base_scores": base_scores, "base_images": base_images,
-            "z_draws": z_draws, "manifold": manifold}
+            "z_draws": z_draws, "manifold": manifold,
+            "plane": plane_reading(scorer, manifold, MANIFOLD_N) if manifold is not None else None}
+
+
+CENTRE = 0.5  # a cell is in the centre when its largest |z| coordinate is within half the span
+
+
+def plane_reading(scorer: Any, images: np.ndarray, n: int) -> dict[str, Any]:
+    """What the answer may say about the latent-plane figure, measured on it: the evaluator's mean
+    confidence over the centre cells against the border cells (each ± its standard error over cells),
+    which of the two it recognises better (harness.verdicts.verdict, or None: no clear difference),
+    and whether the plane draws digits at all (≥ 90 % of the cells in one class: "one_class")."""
+    labels, confidence = scorer.classify(images)
+    confidence = np.asarray(confidence, dtype=float).reshape(n, n)
+    half = (n - 1) / 2
+    idx = np.abs(np.arange(n) - half) / half
+    centre = np.maximum(idx[:, None], idx[None, :]) <= CENTRE
+    c, b = confidence[centre], confidence[~centre]
+    se = lambda x: float(x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else float("nan")  # noqa: E731
+    hist = np.bincount(np.asarray(labels).reshape(-1), minlength=10).tolist()
+    why = degenerate({"class_hist": hist}, None)
+    v = verdict(float(c.mean()), se(c), float(b.mean()), se(b), lower_is_better=False)
+    return {"centre": float(c.mean()), "centre_se": se(c), "border": float(b.mean()), "border_se": se(b),
+            "one_class_share": max(hist) / max(sum(hist), 1), "no_digits": why,
+            "better": None if why else {"a": "centre", "b": "border"}.get(v.winner)}
 
 
 @item("1.2g", "Another latent distribution for z", needs=("1.2d", EVALUATOR_ITEM), config=("gan", "gan_compare", "eval"))
@@ -151,6 +179,12 @@ def record(ctx, result: LawComparison) -> None:
     ctx.metric("z_std", float(z.std()))
     ctx.metric("z_outside_unit_box", float(np.mean(np.any(np.abs(z) > 1, axis=1))), note=NOTES["z_outside_unit_box"])
     ctx.metric("d_acc_stuck_frac", history.stuck_fraction())
+    no_digits = {"new": draws_no_digits(ctx, scores), "base": draws_no_digits(ctx, base_scores)}
+    if result.matched is not None:
+        no_digits["matched"] = draws_no_digits(ctx, result.matched.scores)
+    ctx.save_value("no_digits", no_digits)
+    if result.plane is not None:
+        ctx.save_value("plane", result.plane)
     ctx.check("latent_law_used", follows_law(z, noise) and noise != base_noise, CHECKS["latent_law_used"],
               expected=[noise, *LAW_MOMENTS[noise]], observed=[noise, float(z.mean()), float(z.std())])
     ctx.check("same_budget_as_1.2d", history.steps == result.base_steps, CHECKS["same_budget_as_1.2d"],

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from experiments.evaluation.model_rows import PRECISION, RECALL
+from experiments.evaluation.model_rows import draws_no_digits
 from experiments.gan.figures import class_histogram_figure, comparison_grids
 from experiments.gan.models import sample_noise
 from harness.train.timing import TrainingTime
@@ -48,7 +50,7 @@ CAPTIONS = {
     "class_histogram": {"es": "Cobertura de clases por dimensión de z", "en": "Class coverage per dimension of z"},
 }
 TABLE_COLUMNS = [{"es": "dim. de z", "en": "z dim."}, "FID-MNIST", {"es": "entropía de clases", "en": "class entropy"},
-                 {"es": "clases < 2 %", "en": "classes < 2 %"}, "precision", "recall",
+                 {"es": "clases < 2 %", "en": "classes < 2 %"}, PRECISION, RECALL,
                  {"es": "parámetros de G", "en": "G parameters"}, {"es": "entrenamiento s", "en": "training s"},
                  {"es": "origen", "en": "source"}]
 
@@ -189,7 +191,11 @@ def record(ctx, sweep: Sweep) -> None:
     rows = [model_row(f"GAN z={p['dim']} {sweep.noise}", "1.2d" if p["reused_1.2d"] else ctx.id, p["train_s"], p["sample_ips"],
                       sp.scores, timing=sp.timing) for p, sp in zip(points, sweep.points)]
 
-    best = min(points, key=lambda p: p["fid"])
+    for p in points:  # a point that draws no digits is ranked against nothing (harness.verdicts.degenerate)
+        p["no_digits"] = draws_no_digits(ctx, p)
+    drawing = [p for p in points if not p["no_digits"]]
+    ctx.metric("n_dims_drawing", len(drawing))
+    best = min(drawing or points, key=lambda p: p["fid"])
     ctx.metric("best_dim_by_fid", best["dim"])
     ctx.metric("best_fid", best["fid"])
     ctx.metric("best_fid_se", best["fid_se"])
@@ -205,6 +211,7 @@ def record(ctx, sweep: Sweep) -> None:
     ctx.metric("fid_last_dim_se", points[-1]["fid_se"])
     ctx.metric("first_dim", points[0]["dim"])
     ctx.metric("last_dim", points[-1]["dim"])
+    no_digits = {"best": best["no_digits"], "first": points[0]["no_digits"], "last": points[-1]["no_digits"]}
     ctx.check("reuses_1.2d", any(p["reused_1.2d"] for p in points),
               {lang: text.format(dim=sweep.base_dim) for lang, text in CHECKS["reuses_1.2d"].items()},
               expected=sweep.base_dim, observed=[p["dim"] for p in points if p["reused_1.2d"]],
@@ -214,13 +221,18 @@ def record(ctx, sweep: Sweep) -> None:
               not_graded=None if ctx.profile == "full" else fill(NOT_GRADED["reduced_sweep"], profile=ctx.profile))
 
     ctx.metric("vae_points", len(vae_rows))
-    ctx.save_value("vae_sweep", [{"dim": r["latent_dim"], "fid": r["fid"], "fid_se": r.get("fid_se"), "coverage_entropy": r.get("coverage_entropy"),
-                                  "classes_under_2pct": r.get("classes_under_2pct")} for r in vae_rows])
+    vae_sweep = [{"dim": r["latent_dim"], "fid": r["fid"], "fid_se": r.get("fid_se"), "coverage_entropy": r.get("coverage_entropy"),
+                  "classes_under_2pct": r.get("classes_under_2pct"), "no_digits": draws_no_digits(ctx, r)} for r in vae_rows]
+    ctx.save_value("vae_sweep", vae_sweep)
     if vae_rows:
-        vae_best = min(vae_rows, key=lambda r: r["fid"])
+        vae_drawing = [r for r, w in zip(vae_rows, vae_sweep) if not w["no_digits"]]
+        ctx.metric("vae_points_drawing", len(vae_drawing))
+        vae_best = min(vae_drawing or vae_rows, key=lambda r: r["fid"])
         ctx.metric("vae_best_dim_by_fid", vae_best["latent_dim"])
         ctx.metric("vae_best_fid", vae_best["fid"])
         ctx.metric("vae_best_fid_se", vae_best.get("fid_se"))
+        no_digits["vae_best"] = draws_no_digits(ctx, vae_best)
+    ctx.save_value("no_digits", no_digits)  # the sides of the answer's comparisons (harness.verdicts.degenerate)
     ctx.table("sweep", TABLE_COLUMNS,
               [[p["dim"], round(p["fid"], 2), round(p["coverage_entropy"], 3), p["classes_under_2pct"], round(p["precision"], 3),
                 round(p["recall"], 3), p["g_params"], round(p["train_s"], 1), "1.2d" if p["reused_1.2d"] else "1.2h"] for p in points],

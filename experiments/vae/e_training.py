@@ -45,8 +45,8 @@ NOTES = {
 }
 ARITHMETIC_NOTE = {"es": "vae.precision = {precision} en esta máquina", "en": "vae.precision = {precision} on this machine"}
 
-EPOCH_COLUMNS = ["epoch", {"es": "−ELBO train", "en": "train −ELBO"}, {"es": "rec. train", "en": "train rec."},
-                 {"es": "KL train", "en": "train KL"}, {"es": "−ELBO test", "en": "test −ELBO"},
+EPOCH_COLUMNS = [{"es": "época", "en": "epoch"}, {"es": "−ELBO entren.", "en": "train −ELBO"}, {"es": "rec. entren.", "en": "train rec."},
+                 {"es": "KL entren.", "en": "train KL"}, {"es": "−ELBO test", "en": "test −ELBO"},
                  {"es": "rec. test", "en": "test rec."}, {"es": "KL test", "en": "test KL"},
                  "s", {"es": "img/s", "en": "img/s"}]
 CAPTIONS = {

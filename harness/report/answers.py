@@ -27,7 +27,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from harness.errors import HarnessError
 from harness.result import Result
 from harness.locale import num, pct
-from harness.report.compare_words import compare_global, family_sentence, share_se
+from harness.report.compare_words import compare_global, family_sentence, no_digits_reason, share_se
 
 class AnswerError(HarnessError):
     pass
@@ -119,6 +119,8 @@ def _env(lang: str = "en") -> SandboxedEnvironment:
     env.globals["compare"] = compare_global(lang)
     env.globals["share_se"] = share_se
     env.globals["family_verdict"] = lambda record, digits=2: family_sentence(record, lang, digits)
+    # Why a model draws no digits (harness.verdicts.degenerate's reason), as a phrase of this language.
+    env.globals["why_no_digits"] = lambda reason: no_digits_reason(reason, lang)
     return env
 
 
@@ -181,6 +183,7 @@ def variables(item_id: str, results: dict[str, Result], config: dict[str, Any], 
         "m": _Attr(own.metric_values()),
         "v": _Attr(own.values),
         "items": {i: _Attr(r.metric_values()) for i, r in results.items()},
+        "item_values": {i: _Attr(r.values) for i, r in results.items()},  # what other items saved (a recorded verdict)
         "cfg": config,
         "profile": profile,
     }

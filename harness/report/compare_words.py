@@ -42,6 +42,13 @@ WORDS = {
         "one_class": "el 90 % o más de sus muestras caen en una sola clase",
         "noise": "su FID-MNIST no queda claramente por debajo del ruido uniforme",
         "indicative": " Es una diferencia indicativa: cada modelo se entrenó una vez.",
+        "seeds": " (± cubre la dispersión entre las {seeds} semillas de la GAN y el error de muestreo del VAE)",
+        "gan_seeds": "la mejor GAN ({model}, media de {seeds} semillas)",
+        "indicative_seeds": " Es indicativa: el VAE se entrenó una sola vez, así que su propia dispersión no se midió.",
+        "no_digits": "No ordenamos {a} y {b} por {metric}: {which} con este presupuesto ({why}), "
+                     "y entre imágenes que no son dígitos ese número no dice qué modelo es mejor. "
+                     "El enunciado entrena 5000 pasos de GAN y 10 a 15 épocas de VAE.",
+        "one_draws_none": "{name} no dibuja dígitos", "neither": "ninguno de los dos dibuja dígitos",
     },
     "en": {
         "samples": " (the error of sampling the images only: each model was trained once)",
@@ -57,6 +64,13 @@ WORDS = {
         "one_class": "90 % or more of its samples fall in a single class",
         "noise": "its FID-MNIST is not clearly below uniform noise's",
         "indicative": " The difference is indicative: each model was trained once.",
+        "seeds": " (± covers the spread between the GAN's {seeds} seeds and the VAE's sampling error)",
+        "gan_seeds": "the best GAN ({model}, mean of {seeds} seeds)",
+        "indicative_seeds": " It is indicative: the VAE was trained once, so its own spread was not measured.",
+        "no_digits": "We do not rank {a} and {b} by {metric}: {which} at this budget ({why}), "
+                     "and among images that are not digits that number does not say which model is better. "
+                     "The handout trains 5000 GAN steps and 10 to 15 VAE epochs.",
+        "one_draws_none": "{name} draws no digits", "neither": "neither draws digits",
     },
 }
 
@@ -99,9 +113,10 @@ def share_se(p: float, n: int) -> float:
 class Comparison:
     """What the Jinja global returns: prints as its sentence, and exposes the decision."""
 
-    def __init__(self, v: Verdict, text: str) -> None:
+    def __init__(self, v: Verdict, text: str, degenerate: bool = False) -> None:
         self.gap, self.uncertainty, self.winner, self.clear = v.gap, v.uncertainty, v.winner, v.clear
         self.text = text
+        self.degenerate = degenerate  # a side draws no digits: nothing is ranked
 
     def __str__(self) -> str:
         return self.text
@@ -110,12 +125,37 @@ class Comparison:
 def compare_global(lang: str):
     """The `compare` function answers see, its sentences in `lang`."""
     def compare(name_a: str, a: float, u_a: float | None, name_b: str, b: float, u_b: float | None, metric: str,
-                unit: str = "", lower_is_better: bool = True, digits: int = 1, basis: str | None = None) -> Comparison:
-        if basis is not None and basis not in WORDS[lang]:
+                unit: str = "", lower_is_better: bool = True, digits: int = 1, basis: str | None = None,
+                why_a: str | None = None, why_b: str | None = None) -> Comparison:
+        """`why_a` / `why_b`: why that side draws no digits (harness.verdicts.degenerate, as its item
+        recorded it); then nothing is ranked, whatever the numbers."""
+        if basis is not None and basis != "samples":
             raise ValueError(f"compare: unknown basis {basis!r}; use 'samples' or leave it out")
+        if why_a or why_b:
+            return Comparison(Verdict(abs(a - b) if finite(a) and finite(b) else float("nan"), float("nan"), None),
+                              no_digits_sentence(name_a, why_a, name_b, why_b, metric, lang), degenerate=True)
         v = verdict(a, u_a, b, u_b, lower_is_better)
         return Comparison(v, sentence(v, name_a, name_b, metric, lang, unit, digits, basis))
     return compare
+
+
+def no_digits_reason(reason: str, lang: str) -> str:
+    """harness.verdicts.degenerate's reason ("one_class" or "noise") as a phrase of `lang`."""
+    if reason not in ("one_class", "noise"):
+        raise ValueError(f"unknown reason {reason!r} a model draws no digits; use 'one_class' or 'noise'")
+    return WORDS[lang][reason]
+
+
+def no_digits_sentence(name_a: str, why_a: str | None, name_b: str, why_b: str | None, metric: str, lang: str) -> str:
+    """The sentence of a comparison with a side that draws no digits: it ranks nothing and says why."""
+    w = WORDS[lang]
+    for why in (why_a, why_b):
+        if why and why not in ("one_class", "noise"):
+            raise ValueError(f"compare: unknown reason {why!r} a model draws no digits; use 'one_class' or 'noise'")
+    which = w["neither"] if why_a and why_b else w["one_draws_none"].format(name=name_a if why_a else name_b)
+    reasons = "; ".join(dict.fromkeys(w[why] for why in (why_a, why_b) if why))
+    text = w["no_digits"].format(a=name_a, b=name_b, metric=metric, which=which, why=reasons)
+    return text[0].upper() + text[1:]
 
 
 def family_sentence(record: dict, lang: str, digits: int = 2) -> str:
@@ -128,6 +168,10 @@ def family_sentence(record: dict, lang: str, digits: int = 2) -> str:
         return w["degenerate"].format(which=w[f"which_{which}"], why="; ".join(w[r] for r in reasons if r in w))
     v = Verdict(record["gap"], record["uncertainty"] if record.get("uncertainty") is not None else float("nan"),
                 {"vae": "a", "gan": "b"}.get(record.get("winner")))
+    if record.get("kind") == "seeds":  # the GAN side was judged over its seeds (experiments/evaluation/compare.py)
+        gan = w["gan_seeds"].format(model=record["gan"], seeds=record["seeds"])
+        text = sentence(v, w["vae"].format(model=record["vae"]), gan, "FID-MNIST", lang, digits=digits)
+        return text[:-1] + w["seeds"].format(seeds=record["seeds"]) + "." + (w["indicative_seeds"] if v.clear else "")
     text = sentence(v, w["vae"].format(model=record["vae"]), w["gan"].format(model=record["gan"]), "FID-MNIST", lang,
                     digits=digits, basis="samples")
     return text + (w["indicative"] if v.clear else "")

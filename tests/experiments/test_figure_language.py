@@ -17,6 +17,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
+from harness.run.store import result_to_json
+
 from harness.locale import decimal_text, ident, localise_axes, num, pct
 from harness.config import load_config
 from harness.context import Context
@@ -153,7 +155,7 @@ def test_ctx_figure_saves_one_file_per_language(tmp_path):
     assert entry["file"] == entry["files"]["es"]  # older readers still find a figure
     assert all((tmp_path / f).stat().st_size > 500 for f in entry["files"].values())
     assert figure_file(entry, "en") == "figures/curves.en.png"
-    json.dumps(ctx.result)
+    json.dumps(result_to_json(ctx.result))
 
 
 def test_ctx_figure_keeps_a_language_neutral_figure_single(tmp_path):

@@ -47,7 +47,7 @@ def test_items_finish(gan_run):
 def test_figures_written(gan_run):
     _, results, store, _ = gan_run
     for item_id in GAN_ITEMS:
-        figures = results[item_id]["figures"]
+        figures = results[item_id].figures
         assert figures, f"{item_id} draws no figure"
         for fig in figures:
             path = store.item_dir(item_id) / fig["file"]
@@ -59,7 +59,7 @@ def test_checks_pass(gan_run):
     from harness.context import FAILED, NOT_GRADED, check_state
 
     _, results, _, _ = gan_run
-    checks = [(i, c) for i in GAN_ITEMS for c in results[i]["checks"]]
+    checks = [(i, c) for i in GAN_ITEMS for c in results[i].checks]
     failed = [(i, c["name"], c["observed"]) for i, c in checks if check_state(c) == FAILED]
     assert not failed, failed
     # Not graded is its own state, with its reason, never a pass: the quality checks at 20 steps.
@@ -71,9 +71,9 @@ def test_checks_pass(gan_run):
 @pytest.mark.slow
 def test_freezing_proof_in_the_run(gan_run):
     _, results, _, _ = gan_run
-    checks = {c["name"]: c["passed"] for c in results["1.2c"]["checks"]}
+    checks = {c["name"]: c["passed"] for c in results["1.2c"].checks}
     assert checks["d_step_trains_D_only"] and checks["g_step_trains_G_only"] and checks["d_step_labels_real_1_fake_0"]
-    m = {k: v["value"] for k, v in results["1.2c"]["metrics"].items()}
+    m = {k: v["value"] for k, v in results["1.2c"].metrics.items()}
     assert m["d_step_G_changed"] == 0 and m["g_step_D_changed"] == 0
     assert m["d_step_D_changed"] == m["d_weights"] and m["g_step_G_changed"] > 0
     # Keras 3 reads trainable when the step runs: the handout's literal recipe never trains D in DM.
@@ -83,13 +83,13 @@ def test_freezing_proof_in_the_run(gan_run):
 @pytest.mark.slow
 def test_shapes_and_parameter_counts(gan_run):
     _, results, _, _ = gan_run
-    metric = lambda i, k: results[i]["metrics"][k]["value"]
+    metric = lambda i, k: results[i].metrics[k]["value"]
     assert metric("1.2a", "params_total") == 5_222_401   # 1664 + 204928 + 819456 + 4195328 + 1025
     assert metric("1.2b", "params_total") == 1_697_505
     assert metric("1.2b", "params_non_trainable") == 25_472
     assert metric("1.2a", "flatten_units") == 4 * 4 * 256
     assert metric("1.2d", "steps") == 20
-    history = np.load(Path(gan_run[2].item_dir("1.2d")) / results["1.2d"]["arrays"]["history"])
+    history = np.load(Path(gan_run[2].item_dir("1.2d")) / results["1.2d"].arrays["history"])
     assert history.shape == (20, 4) and np.isfinite(history).all()
 
 
@@ -97,16 +97,16 @@ def test_shapes_and_parameter_counts(gan_run):
 def test_model_rows_and_scores(gan_run):
     _, results, _, _ = gan_run
     for item_id in ("1.2d", "1.2f", "1.2g", "1.2h"):
-        rows = results[item_id]["values"]["model_rows"]
+        rows = results[item_id].values["model_rows"]
         assert rows and all(r["family"] == "gan" and r["fid"] is not None and r["train_s"] > 0 for r in rows)
-    assert sum(results["1.2d"]["values"]["class_hist"]) == 500  # eval.n_samples at smoke
+    assert sum(results["1.2d"].values["class_hist"]) == 500  # eval.n_samples at smoke
 
 
 @pytest.mark.slow
 def test_one_generator_scores_the_same_fid_in_every_item(gan_run):
     """1.2d's G is scored again by 1.2e, f, g and h: on the same noise, so with the same FID-MNIST."""
     _, results, _, _ = gan_run
-    m = lambda item, key: results[item]["metrics"][key]["value"]  # noqa: E731
+    m = lambda item, key: results[item].metrics[key]["value"]  # noqa: E731
     fid = m("1.2d", "fid")
     assert m("1.2e", "gan_fid") == fid and m("1.2g", "base_fid") == fid and m("1.2h", "fid_z2") == fid
     assert m("1.2f", "base_fid") == fid
@@ -118,9 +118,9 @@ def test_each_model_is_timed_once_and_quoted_everywhere(gan_run):
     """1.2e and the reused point of 1.2h quote the speed their trainer measured; training time splits
     into the compile warm-up and the steady state, which add up to what the loop recorded."""
     _, results, _, _ = gan_run
-    m = lambda item, key: results[item]["metrics"][key]["value"]  # noqa: E731
+    m = lambda item, key: results[item].metrics[key]["value"]  # noqa: E731
     assert m("1.2e", "gan_sample_ips") == m("1.2d", "sample_ips") and m("1.2e", "vae_sample_ips") == m("1.1e", "sample_ips")
-    reused = [p for p in results["1.2h"]["values"]["points"] if p["reused_1.2d"]]
+    reused = [p for p in results["1.2h"].values["points"] if p["reused_1.2d"]]
     assert reused and all(p["sample_ips"] == m("1.2d", "sample_ips") for p in reused)
     assert m("1.2d", "warmup_s") >= 0 and m("1.2d", "steady_train_s") == pytest.approx(m("1.2d", "ms_per_step") * m("1.2d", "steps") / 1000)
     assert m("1.2e", "gan_sample_mflops") > 0 and m("1.2e", "gan_train_mflops") > m("1.2e", "vae_train_mflops")
@@ -143,12 +143,64 @@ def test_answers_render_in_both_languages(gan_run):
             assert meta.get("title") and meta.get("summary"), (item_id, lang)
 
 
+RANKS = {"es": ("es mejor que", "supera a", "importó más", "cierra el"),
+         "en": ("is better than", "beats", "mattered more", "closes")}
+
+
+def _without_no_digits(result):
+    """The result as if every model it compared drew digits (the other direction of the rule)."""
+    import copy
+
+    from harness.result import Result
+
+    values = copy.deepcopy(result.values)
+    if "no_digits" in values:
+        values["no_digits"] = {k: None for k in values["no_digits"]}
+    for p in values.get("points", []):
+        p["no_digits"] = None
+    if "plane" in values:
+        values["plane"] = {**values["plane"], "no_digits": None, "better": "centre"}
+    metrics = copy.deepcopy(result.metrics)
+    if "n_dims_drawing" in metrics:
+        metrics["n_dims_drawing"]["value"] = metrics["n_dims"]["value"]
+    return Result(**{**result.__dict__, "values": values, "metrics": metrics})
+
+
+@pytest.mark.slow
+def test_answers_rank_no_generator_that_draws_no_digits_and_rank_them_once_they_do(gan_run):
+    """At smoke every GAN draws grey squares: 1.2e-h record so, and their answers and brief cells name
+    no winner. The same answers over the same numbers, with the records saying the models draw digits,
+    do rank them: the wording follows the record, not the profile."""
+    from harness.report.answers import render_answer, render_answer_text, variables
+    import tomllib
+
+    _, results, _, config = gan_run
+    module = GAN_DIR / "models.py"
+    compared = ("1.2e", "1.2g", "1.2h")
+    assert all(results[i].values["no_digits"].get(k) for i, k in (("1.2e", "gan"), ("1.2g", "new"), ("1.2h", "best"))), \
+        {i: results[i].values["no_digits"] for i in compared}
+    working = {**results, **{i: _without_no_digits(results[i]) for i in compared + ("1.2f",)}}
+    for lang in ("es", "en"):
+        briefs = tomllib.loads((GAN_DIR / "answers" / lang / "brief.toml").read_text(encoding="utf-8"))
+        for item_id in compared + ("1.2f",):
+            grey = variables(item_id, results, config.values, config.profile)
+            text = render_answer(module, item_id, lang, grey) + render_answer_text(briefs[item_id], grey, lang)
+            assert not any(word in text for word in RANKS[lang]), (item_id, lang, [w for w in RANKS[lang] if w in text])
+            assert ("dibuja dígitos" if lang == "es" else "draws no digits" if item_id != "1.2h" else "draws digits") in text
+        for item_id in compared:
+            text = render_answer(module, item_id, lang, variables(item_id, working, config.values, config.profile))
+            assert "No ordenamos" not in text and "We do not rank" not in text, (item_id, lang)
+        plane = render_answer(module, "1.2g", lang, variables("1.2g", working, config.values, config.profile))
+        assert ("reconoce los dígitos del centro con más confianza" if lang == "es"
+                else "recognises the centre's digits with more confidence") in plane
+
+
 @pytest.mark.slow
 def test_generation_trains_nothing(gan_run):
     """1.2e only samples: re-running it alone reuses 1.2d (cached) and saves no model."""
     _, results, _, _ = gan_run
-    assert not results["1.2e"]["models"]
-    assert results["1.2e"]["needs"][0] == "1.2d"
+    assert not results["1.2e"].models
+    assert results["1.2e"].needs[0] == "1.2d"
 
 
 # -- fast unit tests on a tiny GAN ---------------------------------------------------------
