@@ -237,6 +237,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise HarnessError(f"--out {args.out}: cannot make that folder ({exc.strerror}); pick a writable one") from None
     submission = Path(args.submission) if args.submission else None
+    for item_id, why in store.damaged(registry.ordered_ids()).items():
+        print(f"harness: note: {item_id} is shown as damaged ({why}); re-run it: harness run {item_id} "
+              f"--run {store.run_id}", file=sys.stderr)
     for lang, written in write_reports(store, registry, langs, formats, out=out, submission=submission).items():
         for fmt, path in written.items():
             print(f"{fmt:5s} {path}")

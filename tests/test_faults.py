@@ -190,6 +190,30 @@ def test_point7_a_read_only_run_is_listed_and_reported_to_another_folder(tmp_pat
     assert sorted(p.relative_to(store.dir) for p in store.dir.rglob("*")) == before
 
 
+def test_point7_force_on_a_read_only_run_is_refused_in_one_line_and_a_cached_run_answers(tmp_path, monkeypatch, capsys):
+    """Issue 36, 7: --force asks for a recomputation a read-only folder cannot hold; saying "cached" would
+    hide that nothing was computed. Without --force, a run whose items are all cached still answers."""
+    from harness.run import catalogue
+    from harness.run.runner import Runner
+    from harness.run.store import RunStore
+    from tests.conftest import toy_dataset
+    from tests.fixtures.report_items.items import REG
+
+    store = RunStore(tmp_path / "reports", "ro")
+    Runner(REG, load_config("smoke"), store, lambda: toy_dataset()).run(["1.1a"])
+    monkeypatch.setattr(catalogue, "items", lambda: REG)
+    monkeypatch.setattr(catalogue, "discover", lambda: REG)
+    monkeypatch.setattr(cli, "_loader", lambda config, data: toy_dataset)
+    argv = ["--root", str(store.root), "run", "1.1a", "--profile", "smoke", "--run", "ro"]
+    with read_only(store.dir):
+        capsys.readouterr()
+        assert cli.main(argv + ["--force"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "--force cannot recompute into it" in err and "Traceback" not in err, err
+        assert cli.main(argv) == 0
+        assert "1.1a  cached (read-only run folder: nothing written)" in capsys.readouterr().err
+
+
 # -- 15: the CLI answers without TensorFlow ------------------------------------------------------------
 
 PROBE = """

@@ -11,7 +11,7 @@ from harness.run.store import RunStore
 
 # Runner statuses, grouped as the check words them.
 GROUPS = (("pretalk_not_run", ("not run",)), ("pretalk_failed", ("failed", "skipped", "cancelled")),
-          ("pretalk_stale", ("stale",)))
+          ("pretalk_stale", ("stale",)), ("pretalk_damaged", ("damaged",)))
 
 
 def model_saved(store: RunStore, item_id: str) -> bool:

@@ -242,6 +242,10 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
     ids = registry.ordered_ids()
     ids += [i for i in manifest.get("items", {}) if i not in ids]
     results = {i: r for i in ids if (r := store.load_result(i, verify=False)) is not None}
+    # A result the run cannot trust (unreadable, or a file it recorded missing or changed) shows nothing of
+    # itself, and no other page quotes it: the page says so, and how to repair it.
+    damaged = store.damaged(ids)
+    results = {i: r for i, r in results.items() if i not in damaged}
     config = manifest.get("config", {})
     profile = manifest.get("profile", "?")
     fig_no = table_no = 0
@@ -255,13 +259,15 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
         status = (result and result.status) or entry.get("status") or "not run"
         if entry.get("status") in ("cached", "skipped", "cancelled") and result is None:
             status = entry["status"]
+        if item_id in damaged:
+            status = "damaged"
         view = ItemView(
             id=item_id,
             title=texts.get("title") or (result and result.title) or (reg_item.title if reg_item else item_id),
             summary=texts.get("summary", ""),
             section=(result and result.section) or (reg_item.section if reg_item else ""),
             status="cached" if status == "ok" and entry.get("cached") else status,
-            error=_error(result, entry, lang),
+            error=s["damaged_error"] if item_id in damaged else _error(result, entry, lang),
             command=reproduce_command(manifest, [item_id]),
             timing=item_timing(result, entry),
             device=(result and result.device) or entry.get("device"),

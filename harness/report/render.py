@@ -60,7 +60,8 @@ def render_html(view: RunView, templates: Path | None = None, coloured_code: boo
     templates = templates or template_files.folder()
     s = view.s
     labels = {"ok": s["ok"], "cached": s["cached"], "failed": s["failed"], "skipped": s["skipped"],
-              "cancelled": s["cancelled"], "not run": s["not_run"], "stale": s["stale"]}
+              "cancelled": s["cancelled"], "not run": s["not_run"], "stale": s["stale"],
+              "damaged": s["damaged"]}
     try:
         template = _jinja(templates).get_template("report.html.j2")
         css = (templates / "report.css").read_text(encoding="utf-8")

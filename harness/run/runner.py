@@ -132,18 +132,21 @@ class Runner:
         return plan.fingerprints(self.registry, self.config, ids, lambda: self.dataset().checksum)
 
     def status(self, ids: list[str] | None = None) -> dict[str, str]:
-        """cached / stale / failed / not run, for each item, against this config."""
+        """cached / stale / failed / damaged / not run, for each item, against this config."""
         ids = ids or self.registry.ordered_ids()
         fps = self.fingerprints(self.registry.closure(ids))
         out = {}
         for item_id in ids:
             result = self.store.load_result(item_id, verify=False)
             if result is None:
-                out[item_id] = "not run"
+                # A result.json that is there but unreadable, or an item folder linking out of the run.
+                out[item_id] = "damaged" if self.store.unreadable_result(item_id) else "not run"
             elif not result.ok:
                 out[item_id] = "failed"
-            else:
-                out[item_id] = "cached" if result.is_current(fps[item_id]) else "stale"
+            elif not result.is_current(fps[item_id]):
+                out[item_id] = "stale"
+            else:  # a file it recorded is missing or changed: never "cached", and `run` computes it again
+                out[item_id] = "damaged" if self.store.altered_file(item_id, result) is not None else "cached"
         return out
 
     def older_digests(self, ids: list[str] | None = None) -> list[str]:

@@ -184,7 +184,11 @@ class RunStore:
         return result
 
     def _read_result(self, item_id: str) -> Result | None:
-        path = self.item_dir(item_id) / "result.json"
+        folder = self.item_dir(item_id)
+        if folder.is_symlink() or (folder.exists() and folder.resolve().parent != self.items_dir.resolve()):
+            # Never followed: a link could make another folder's files pass for this run's result.
+            raise ValueError("links out of the run folder (its item folder is a link)")
+        path = folder / "result.json"
         if not path.is_file():
             return None
         return result_from_json(json.loads(path.read_text(encoding="utf-8")), item_id)
@@ -202,6 +206,19 @@ class RunStore:
         except OSError as exc:
             return f"{where} cannot be read ({exc.strerror})"
         return None
+
+    def damaged(self, item_ids: list[str]) -> dict[str, str]:
+        """The items among `item_ids` whose saved result cannot be trusted, each with why in a few words:
+        result.json unreadable (or in a folder linking out of the run), or a file it recorded missing or
+        changed. What `report` and `list` call damaged; `run` computes them again."""
+        out = {}
+        for item_id in item_ids:
+            if (why := self.unreadable_result(item_id)) is not None:
+                out[item_id] = why
+            elif (result := self.load_result(item_id, verify=False)) is not None and result.ok \
+                    and (rel := self.altered_file(item_id, result)) is not None:
+                out[item_id] = f"{self.items_dir.name}/{item_id}/{rel} is missing or changed since it was written"
+        return out
 
     def altered_file(self, item_id: str, result: Result) -> str | None:
         """The first file of a stored result that is missing or differs from its recorded hash."""

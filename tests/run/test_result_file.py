@@ -84,3 +84,50 @@ def test_only_the_store_opens_result_json():
     readers = sorted(p.relative_to(ROOT).as_posix() for pkg in ("harness", "experiments")
                      for p in (ROOT / pkg).rglob("*.py") if _names_result_json(p))
     assert readers == ["harness/run/store.py"]
+
+
+def test_a_damaged_result_is_listed_as_damaged_reported_so_and_recomputed(tmp_path, toy_data, monkeypatch, capsys):
+    """A file the result recorded that changed, a result.json cut short, or an item folder that links
+    out of the run: `list` says "damaged" (never "cached"), the report shows nothing of it but how to
+    repair it, the pre-talk check names it, and `run` computes it again."""
+    import os
+    import shutil
+
+    from harness.panel.pretalk import GROUPS
+    from harness.report.content import build
+
+    calls = []
+    reg = make_registry(calls)
+    r, _ = runner(reg, config(), tmp_path, toy_data)
+    r.run()
+    assert set(r.status().values()) == {"cached"}
+    (r.store.item_dir("1.1a") / "arrays" / "codes.npy").write_bytes(b"not the array the run saved")
+    path = r.store.item_dir("1.2a") / "result.json"
+    path.write_text(path.read_text()[:40])
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(r.store.item_dir("1.1b"), elsewhere)
+    shutil.rmtree(r.store.item_dir("1.1b"))
+    os.symlink(elsewhere, r.store.item_dir("1.1b"))
+    assert r.status() == {"1.1a": "damaged", "1.1b": "damaged", "1.2a": "damaged", "1.2b": "cached"}
+    assert "links out of the run folder" in r.store.unreadable_result("1.1b")
+    assert any("damaged" in states for _, states in GROUPS)
+
+    view = build(r.store, reg, "es")
+    for item_id in ("1.1a", "1.1b", "1.2a"):
+        it = view.item(item_id)
+        assert it.status == "damaged" and not it.ran and it.error.startswith("Su resultado guardado está dañado")
+        assert not it.figures and not it.metrics and item_id not in view.results
+    from harness import cli
+    from harness.run import catalogue
+
+    monkeypatch.setattr(catalogue, "items", lambda: reg)
+    capsys.readouterr()
+    assert cli.main(["--root", str(tmp_path), "report", "--run", "r", "--format", "html", "--lang", "es",
+                     "--out", str(tmp_path / "out")]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if "shown as damaged" in line]
+    assert [n.split()[2] for n in notes] == ["1.1a", "1.1b", "1.2a"] and all("harness run" in n for n in notes)
+    assert (tmp_path / "out" / "report.html").read_text().count("Su resultado guardado está dañado") == 3
+    calls.clear()
+    r.run()
+    assert sorted(calls) == ["1.1a", "1.1b", "1.2a"]  # the same computations again: 1.2b, built on them, stays cached
+    assert set(r.status().values()) == {"cached"} and not r.store.item_dir("1.1b").is_symlink()
