@@ -126,3 +126,44 @@ def _localised_class() -> type:
             return decimal_text(self.inner.format_data_short(value), self.lang)
 
     return Localised
+
+
+# What a reader sees where the run stores a short name of no language: 1.2f's variants, the laws of z and
+# the VAE's priors in model labels ("GAN z=2 gaussian"), the handout's own GAN. Whole words only, and never
+# inside a code span or after a '.' (keras.random.uniform stays code).
+NAMES = {
+    "d_spectral_norm": {"es": "normalización espectral en D", "en": "spectral normalisation in D"},
+    "g_layernorm": {"es": "LayerNorm en G", "en": "LayerNorm in G"},
+    "label_smoothing": {"es": "suavizado de etiquetas", "en": "label smoothing"},
+    "fakes_training": {"es": "falsas en modo entrenamiento", "en": "fakes in training mode"},
+    "d_lr_quarter": {"es": "tasa de D a un cuarto", "en": "D's rate at a quarter"},
+    "handout": {"es": "GAN del enunciado", "en": "handout"},
+    "uniform": {"es": "uniforme", "en": "uniform"},
+    "gaussian": {"es": "gaussiana", "en": "Gaussian"},
+    "laplace": {"es": "Laplace", "en": "Laplace"},
+    "+conv block": {"es": "+bloque conv.", "en": "+conv block"},
+    "eval.classifier": {"es": "evaluador", "en": "evaluator"},
+    "eval.compare": {"es": "comparación", "en": "comparison"},
+}
+_NAME = re.compile(r"(?<![\w.`])(" + "|".join(re.escape(k) for k in sorted(NAMES, key=len, reverse=True)) + r")(?![\w(`])")
+_CODE_SPAN = re.compile(r"(`[^`]*`)")
+
+
+def names(text: str, lang: str) -> str:
+    """`text` with the stored short names (NAMES) as the reader's language says them; code spans untouched."""
+    if not isinstance(text, str) or not text:
+        return text
+    parts = _CODE_SPAN.split(text)
+    return "".join(part if part.startswith("`") else _NAME.sub(lambda m: NAMES[m.group(1)][lang], part) for part in parts)
+
+
+_CELL_DECIMAL = re.compile(r"(?<=\d)\.(?=\d+(?![\w.]))")  # 123.5 but not an item number 1.2d
+
+
+def cell_text(text: str, lang: str) -> str:
+    """A table cell an item stored as text ("123.5 ± 0.2", "GAN z=2 gaussian"): names and decimals in the
+    reader's language; item numbers (1.2d) stay as they are."""
+    if not isinstance(text, str):
+        return text
+    text = names(text, lang)
+    return _CELL_DECIMAL.sub(",", text) if lang == "es" else text

@@ -28,8 +28,8 @@ FAMILIES = ("vae", "gan")
 REQUIRED = ("model", "family", "item", "fid")
 COLORS = {"vae": "#3a86ff", "gan": "#e76f51", "reference": "#8d99ae"}
 
-CHECKS = {"every_model_item_reported": {"es": "cada ítem que entrena modelos guarda sus filas (model_rows)",
-                                        "en": "every item that trains models saves its rows (model_rows)"}}
+CHECKS = {"every_model_item_reported": {"es": "cada ítem que entrena modelos guarda sus filas para esta comparación",
+                                        "en": "every item that trains models saves its rows for this comparison"}}
 # Filled with eval.n_samples.
 CAPTIONS = {
     "fid_by_model": {

@@ -69,8 +69,8 @@ def discriminator(ctx):
 
 def record(ctx, report: DiscriminatorReport) -> None:
     total = report.counts["total"]
-    ctx.metric("params_total", total, "parameters")
-    ctx.metric("params_dense1024", report.dense1024_params, "parameters", note=NOTES["params_dense1024"])
+    ctx.metric("params_total", total)
+    ctx.metric("params_dense1024", report.dense1024_params, note=NOTES["params_dense1024"])
     ctx.metric("dense1024_share", report.dense1024_params / total)
     ctx.metric("conv_layers", report.conv_layers)
     ctx.metric("flatten_units", report.flatten_units)

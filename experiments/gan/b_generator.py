@@ -90,10 +90,10 @@ def generator(ctx):
 
 def record(ctx, report: GeneratorReport) -> None:
     counts = report.counts
-    ctx.metric("params_total", counts["total"], "parameters")
-    ctx.metric("params_trainable", counts["trainable"], "parameters")
-    ctx.metric("params_non_trainable", counts["non_trainable"], "parameters", note=NOTES["params_non_trainable"])
-    ctx.metric("params_dense_wide", report.wide_dense_params, "parameters")
+    ctx.metric("params_total", counts["total"])
+    ctx.metric("params_trainable", counts["trainable"])
+    ctx.metric("params_non_trainable", counts["non_trainable"], note=NOTES["params_non_trainable"])
+    ctx.metric("params_dense_wide", report.wide_dense_params)
     ctx.metric("noise_dim", report.noise_dim)
     ctx.metric("deconv_filters", int(report.deconv_filters), note=NOTES["deconv_filters"])
 

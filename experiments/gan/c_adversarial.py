@@ -332,7 +332,8 @@ def record_recipe(ctx, literal: dict[str, bool], toggled: dict[str, bool]) -> No
     mark = lambda r: ["✓" if r[k] else "✗" for k in ("d_trains_in_dm", "d_frozen_in_am", "g_trains_in_am")]
     ctx.table("keras3_trainable", RECIPE_COLUMNS,
               [["DM.compile; D.trainable = False; AM.compile", *mark(literal)],
-               ["+ D.trainable = True / False before each train_on_batch", *mark(toggled)]],
+               [{"es": "+ D.trainable = True / False antes de cada train_on_batch",
+                 "en": "+ D.trainable = True / False before each train_on_batch"}, *mark(toggled)]],
               CAPTIONS["keras3_trainable"])
     # What the literal recipe does is a measurement (the table, the metric); the workaround the report gives must work.
     ctx.check("toggled_recipe_trains_both", all(toggled.values()), CHECKS["toggled_recipe_trains_both"],

@@ -42,9 +42,9 @@ NOTES = {
 CHECKS = {
     "batch_64": {"es": "lotes de 64 como el enunciado", "en": "batches of 64 as in the handout"},
     "noise_uniform_in_range": {
-        "es": "z ~ U(-1, 1) de dimensión noise_dim, como np.random.uniform(-1, 1) del enunciado: "
+        "es": "z ~ U(-1, 1) en cada dimensión del ruido, como el ruido uniforme del enunciado: "
               "dentro de [-1, 1], media 0 y desviación 1/√3 (±0,05)",
-        "en": "z ~ U(-1, 1) of dimension noise_dim, as the handout's np.random.uniform(-1, 1): "
+        "en": "z ~ U(-1, 1) in every dimension of the noise, as the handout's uniform noise: "
               "inside [-1, 1], mean 0 and standard deviation 1/√3 (±0.05)"},
     "trained_every_step": {
         "es": "se entrenan los gan.steps pasos pedidos: cada optimizador hizo una actualización por paso "

@@ -21,6 +21,7 @@ from experiments.gan.models import sample_noise
 from experiments.gan.training import (EVALUATOR_ITEM, evaluator, generate, model_row, n_eval_samples, score,
                                       quality_not_graded, sample_images, train_one, train_settings)
 from harness.errors import ConfigError
+from harness.locale import names as reader_name
 from harness.registry import Units, item
 from harness.train.seeds import item_seed, set_seed
 from harness.train.timing import TrainingTime
@@ -200,13 +201,16 @@ def record(ctx, names: list[str], seeds: list[int], runs: list[Trained], fid_1_2
               {lang: text.format(seeds=len(seeds), n=n) for lang, text in CAPTIONS["summary"].items()})
     ctx.table("per_seed", SEED_COLUMNS, seed_rows(runs), CAPTIONS["per_seed"], detail=True)
     fids = {m: [float(r.scores["fid"]) for r in by_model[m]] for m in models}
-    ctx.figure("fid_by_seed", lambda lang: seed_figure(fids, lang), CAPTIONS["fid_by_seed"])
-    ctx.figure("samples", comparison_grids({m: by_model[m][0].images[:10] for m in models}, 10), CAPTIONS["samples"])
+    # The models by the names a reader knows (harness.locale.NAMES), in the figure's language.
+    shown = lambda per_model, lang: {reader_name(m, lang): v for m, v in per_model.items()}  # noqa: E731
+    ctx.figure("fid_by_seed", lambda lang: seed_figure(shown(fids, lang), lang), CAPTIONS["fid_by_seed"])
+    ctx.figure("samples", lambda lang: comparison_grids(shown({m: by_model[m][0].images[:10] for m in models}, lang), 10),
+               CAPTIONS["samples"])
     pooled = {m: np.sum([r.scores["class_hist"] for r in by_model[m]], axis=0).tolist() for m in models}
-    ctx.figure("class_histogram", lambda lang: class_histogram_figure(pooled, TITLES["class_histogram"], lang),
+    ctx.figure("class_histogram", lambda lang: class_histogram_figure(shown(pooled, lang), TITLES["class_histogram"], lang),
                CAPTIONS["class_histogram"])
     histories = {m: by_model[m][0].history for m in models}
-    ctx.figure("dynamics", lambda lang: dynamics_figure(histories, lang), CAPTIONS["dynamics"])
+    ctx.figure("dynamics", lambda lang: dynamics_figure(shown(histories, lang), lang), CAPTIONS["dynamics"])
 
     best = min(names, key=lambda m: stats[m]["fid_mean"])
     ctx.save_value("variants", {m: {"target": VARIANTS[m][1], "changes": VARIANTS[m][0], "what": VARIANTS[m][2]}

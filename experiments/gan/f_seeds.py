@@ -74,7 +74,7 @@ def summary_rows(models: list[str], stats: dict[str, dict[str, float]], variants
         s = stats[m]
         target = variants[m][1] if m in variants else None
         rows.append([m, TARGET[target], f"{s['fid_mean']:.1f} ± {s['fid_sd']:.1f}", f"{s['fid_min']:.1f}–{s['fid_max']:.1f}",
-                     round(s["classes_under_2pct_mean"], 1), f"{100 * s['min_digit_share_mean']:.1f} %",
+                     f"{s['classes_under_2pct_mean']:.1f}", f"{100 * s['min_digit_share_mean']:.1f} %",
                      f"{s['seeds_all_digits_5pct']}/{s['seeds']}", round(s["precision_mean"], 3), round(s["recall_mean"], 3)])
     return rows
 

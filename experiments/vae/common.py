@@ -209,8 +209,8 @@ def check_layers(ctx: Any, part: str, model: Any) -> None:
               expected=[list(map(str, layer)) for layer in spec], observed=[list(map(str, layer)) for layer in built])
     expected = models.expected_parameters(**models.HANDOUT)[part]
     ctx.check(f"{part}_parameters_match_handout", int(model.count_params()) == expected,
-              {"es": "Parámetros contados a mano desde el código del enunciado (ver models.expected_parameters).",
-               "en": "Parameters counted by hand from the handout's code (see models.expected_parameters)."},
+              {"es": "Parámetros contados a mano desde el código del enunciado.",
+               "en": "Parameters counted by hand from the handout's code."},
               expected=expected, observed=int(model.count_params()))
 
 

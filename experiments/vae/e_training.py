@@ -54,7 +54,7 @@ CAPTIONS = {
         "es": "Curvas por época: −ELBO total, reconstrucción y KL, en entrenamiento y en test (nats por imagen).",
         "en": "Per-epoch curves: total −ELBO, reconstruction and KL, on training and on test (nats per image)."},
     "epochs": {
-        "es": "Una fila por época (train: promedio durante la época; test: al final de la época).",
+        "es": "Una fila por época (entren.: promedio durante la época; test: al final de la época).",
         "en": "One row per epoch (train: mean over the epoch; test: at the end of the epoch)."},
 }
 CHECKS = {

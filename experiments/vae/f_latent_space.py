@@ -14,7 +14,7 @@ from experiments.vae import common
 from experiments.vae.common import Z90
 
 NOTES = {
-    "knn_accuracy": {"es": "5 vecinos más cercanos en μ (train → test): cuánto separa el espacio latente los dígitos",
+    "knn_accuracy": {"es": "5 vecinos más cercanos en μ (entrenamiento → test): cuánto separa el espacio latente los dígitos",
                      "en": "5 nearest neighbours in μ (train → test): how well the latent space separates the digits"},
     "inside_90_region": {"es": "fracción de μ(x) con |μ₁|, |μ₂| < 1.645", "en": "share of μ(x) with |μ₁|, |μ₂| < 1.645"},
 }

@@ -26,7 +26,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from harness.errors import HarnessError
 from harness.result import Result
-from harness.locale import num, pct
+from harness.locale import names, num, pct
 from harness.report.compare_words import compare_global, family_sentence, no_digits_reason, share_se
 
 class AnswerError(HarnessError):
@@ -192,7 +192,8 @@ def variables(item_id: str, results: dict[str, Result], config: dict[str, Any], 
 def render_answer_text(text: str, context: dict[str, Any], where: str, lang: str = "en") -> str:
     """`lang` picks the number convention of the num and pct filters (see localise)."""
     try:
-        return inert_images(_render_bounded(text, context, lang))
+        # The run's short names of no language (1.2f's variants, the laws of z) as the reader's language says them.
+        return names(inert_images(_render_bounded(text, context, lang)), lang)
     except UndefinedError as exc:
         raise AnswerError(f"{where} uses a value the run does not have ({exc.message}); run the item or fix the name") from None
     except ValueError as exc:  # compare() given a non-finite value or an unknown basis

@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from harness.locale import num
+from harness.locale import names, num
 from harness.report.compare_words import family_sentence
 from harness.report.content import RunView, format_value
 
@@ -37,8 +37,8 @@ REFERENCES = (
 def _say(template: str, lang: str, **values: Any) -> str:
     """A strings.toml sentence with the run's values in it: numbers in the language's convention,
     everything escaped (a model name is run data, not markup)."""
-    shown = {k: escape(v if isinstance(v, str) else format_value(v, lang)) for k, v in values.items()}
-    return template.format(**shown)
+    shown = {k: escape(names(v, lang) if isinstance(v, str) else format_value(v, lang)) for k, v in values.items()}
+    return names(template.format(**shown), lang)
 
 
 def _num(value: Any, digits: int, lang: str) -> str:

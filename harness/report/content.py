@@ -16,7 +16,7 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
-from harness.locale import LANGS, localise
+from harness.locale import LANGS, cell_text, localise, names
 from harness.report.answers import AnswerError, item_text, render_answer_text, answer_path, variables
 from harness import templates
 from harness.errors import HarnessError
@@ -106,6 +106,7 @@ class ItemView:
     code: list[dict[str, str]] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
     units: int = 0  # trainings computed apart (harness.registry.Units) whose time `timing` includes
+    label: str = ""  # how a reader names it: the handout's number (1.2d); E1, E2... for our own evaluation items
 
     @property
     def ran(self) -> bool:
@@ -216,9 +217,10 @@ def figure_file(entry: dict[str, Any], lang: str) -> str:
 
 
 def _pick(text: Any, lang: str) -> str:
+    """A stored text in `lang`, its short names (harness.locale.NAMES) as the reader's language says them."""
     if isinstance(text, dict):
-        return str(text.get(lang) or text.get("en") or "")
-    return "" if text is None else str(text)
+        return names(str(text.get(lang) or text.get("en") or ""), lang)
+    return "" if text is None else names(str(text), lang)
 
 
 def _module_file(registry: Registry, item_id: str) -> str | None:
@@ -291,10 +293,10 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
                 view.tables.append(Table(table_no, name, _pick(table.get("caption"), lang),
                                          [_pick(c, lang) for c in table.get("columns", [])],
                                          # a cell in words is saved {"es": ..., "en": ...} (a reference row's name)
-                                         [[_pick(v, lang) if isinstance(v, dict) else v for v in row]
+                                         [[_pick(v, lang) if isinstance(v, dict) else cell_text(v, lang) for v in row]
                                           for row in table.get("rows", [])],
                                          bool(table.get("detail"))))
-            view.metrics = [{"name": k, "value": v.get("value"), "unit": v.get("unit"), "note": _pick(v.get("note"), lang),
+            view.metrics = [{"name": k, "value": names(v.get("value"), lang), "unit": v.get("unit"), "note": _pick(v.get("note"), lang),
                              "label": metric_label(s, item_id, k)}
                             for k, v in result.metrics.items()]
             view.checks = [{**c, "detail": _pick(c.get("detail"), lang), "reason": _pick(c.get("reason"), lang),
@@ -320,6 +322,9 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
         views.append(view)
     team = config.get("team", {})
     roles = {role: item_id for role in ROLES if (item_id := registry.showing(role))}
+    extra = [v for v in views if v.section not in ("1.1", "1.2")]
+    for n, v in enumerate(views):
+        v.label = v.id if v not in extra else f"E{extra.index(v) + 1}"
     return RunView(store.run_id, store.dir, lang, s, manifest, views, profile, team, reproduce_command(manifest),
                    model_code(views), roles, title_page(manifest, lang), results)
 

@@ -395,7 +395,7 @@ NOISY_ROWS = {k: [{**r, "fid_se": 10.0} for r in rows] for k, rows in MODEL_ROWS
     (MODEL_ROWS, "The best GAN (GAN improved) is better than the best VAE (VAE z=8) on FID-MNIST: 10.00 apart, more than "
                  "the combined uncertainty ±2.83 (the error of sampling the images only: each model was trained once). "
                  "The difference is indicative"),
-    ({**MODEL_ROWS, "1.2f": []}, "The best VAE (VAE z=8) is better than the best GAN (GAN gaussian) on FID-MNIST"),
+    ({**MODEL_ROWS, "1.2f": []}, "The best VAE (VAE z=8) is better than the best GAN (GAN Gaussian) on FID-MNIST"),
     (NOISY_ROWS, "There is no clear difference between the best VAE (VAE z=8) and the best GAN (GAN improved) on FID-MNIST "
                  "at this budget: 10.00 apart, within the combined uncertainty ±28.28 (the error"),
 ])
