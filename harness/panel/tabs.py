@@ -77,6 +77,15 @@ def wire_items(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any])
         s = panel.strings(lg)
         if not items:
             return f"⚠ {s[empty]}"
+        same = next((j for j in panel.jobs.active() if j.items == list(items) and j.force == bool(force)), None)
+        if same is not None:  # a second press while the first is waiting or training: one job, said so
+            return s["panel_already_queued"].format(id=same.id, items=" ".join(items))
+        try:
+            nothing = not force and not panel.rerun_plan(items, False)[0]
+        except HarnessError:  # no data, an unknown item: the job says its one line
+            nothing = False
+        if nothing:  # every item is cached: no job, only that
+            return s["panel_plan_nothing"].format(items=", ".join(items))
         plan = plan_md(panel, lg, items, bool(force))  # said with the ack: what this job recomputes
         try:
             job = panel.submit(items, bool(force), owner)

@@ -194,6 +194,12 @@ def test_two_browser_sessions_through_the_api(served):
     ack = a.predict("1.1e", True, "es", api_name="/run_item")
     job = app.panel.jobs.job(int(re.search(r"#(\d+)", ack).group(1)))
     assert job is not None and "Se recalcularán 1.1e" in ack, ack
+    # A second press while it trains queues nothing and says which job already does it; Run on a cached
+    # item without "recompute" starts no job at all.
+    assert a.predict("1.1e", True, "es", api_name="/run_item") == f"El trabajo #{job.id} ya recalcula 1.1e: no se encola otra vez."
+    cached = next(i for i, st in app.panel.statuses().items() if st == "cached" and i != "1.1e")
+    assert b.predict(cached, False, "es", api_name="/run_item").startswith(f"Nada que recalcular: {cached} ya está al día")
+    assert [j.id for j in app.panel.jobs.active()] == [job.id]
     said = b.predict("es", api_name="/cancel")
     assert said == f"El trabajo #{job.id} es de otra pestaña del navegador; solo esa pestaña puede cancelarlo.", said
     assert not job.cancel.is_set()
