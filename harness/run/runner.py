@@ -136,17 +136,17 @@ class Runner:
         ids = ids or self.registry.ordered_ids()
         fps = self.fingerprints(self.registry.closure(ids))
         out = {}
+        damaged = self.store.damaged(ids)  # never "cached" or "not run": `run` computes them again
         for item_id in ids:
             result = self.store.load_result(item_id, verify=False)
             if result is None:
-                # A result.json that is there but unreadable, or an item folder linking out of the run.
-                out[item_id] = "damaged" if self.store.unreadable_result(item_id) else "not run"
+                out[item_id] = "damaged" if item_id in damaged else "not run"
             elif not result.ok:
                 out[item_id] = "failed"
             elif not result.is_current(fps[item_id]):
                 out[item_id] = "stale"
-            else:  # a file it recorded is missing or changed: never "cached", and `run` computes it again
-                out[item_id] = "damaged" if self.store.altered_file(item_id, result) is not None else "cached"
+            else:
+                out[item_id] = "damaged" if item_id in damaged else "cached"
         return out
 
     def older_digests(self, ids: list[str] | None = None) -> list[str]:
