@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
+from markupsafe import Markup, escape
 from pygments import highlight as pyg_highlight
 from pygments.formatters import HtmlFormatter
 from pygments.token import STANDARD_TYPES
@@ -40,7 +41,17 @@ def output_names(lang: str) -> dict[str, str]:
 def _jinja(templates: Path) -> Environment:
     env = Environment(loader=FileSystemLoader(str(templates)), autoescape=select_autoescape(["html", "j2"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["short"] = short_text
     return env
+
+
+_INLINE_CODE = re.compile(r"`([^`]+)`")
+
+
+def short_text(text: Any) -> Markup:
+    """A caption, note or check as a page shows it: escaped, and its `code` marked as code (the catalogue
+    writes code names in backticks, as the answers do)."""
+    return Markup(_INLINE_CODE.sub(r"<code>\1</code>", str(escape("" if text is None else text))))
 
 
 def _side_by_side(view: RunView) -> list[Any]:
