@@ -18,6 +18,8 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
+from harness.words import Words
+
 PACKAGES = ("harness", "experiments")
 # Stored in every result: 2 = digests over the import closure. Results without it were fingerprinted by
 # digests over an item's module and the modules its globals named (one level), which missed the training step.
@@ -125,6 +127,9 @@ class CodeGraph:
         for mod in self.closure(names):
             digest.update(mod.encode())
             digest.update(self.file(mod).read_bytes())
+            # Its words (harness.words): a caption or check a result stores changed as if in the code;
+            # only the module's own table counts, so editing 1.1a's words leaves 1.1e cached.
+            digest.update(Words(self.file(mod)).digest_bytes())
         return digest.hexdigest()
 
 

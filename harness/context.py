@@ -36,8 +36,8 @@ def bilingual(text: Text) -> dict[str, str]:
         missing = {"es", "en"} - set(text)
         if missing:
             raise ValueError(f"caption needs both languages; missing {sorted(missing)}")
-        return {"es": str(text["es"]), "en": str(text["en"])}
-    return {"es": str(text), "en": str(text)}
+        return {lang: str(text[lang]) for lang in LANGS}
+    return {lang: str(text) for lang in LANGS}
 
 
 def _name(name: str) -> str:

@@ -23,62 +23,32 @@ from harness.errors import ConfigError
 from harness.train import evaluation as feature_space
 from harness.train.evaluation import Evaluator, build_classifier, reference_key
 from harness.registry import item
+from harness.words import words
+
+W = words(__file__)
 
 ID = EVALUATOR_ITEM
 TITLE = "MNIST evaluator: CNN classifier for FID-MNIST and class coverage"
 ACCURACY_BAR = 0.99  # issue 5: >= 99.0 % test accuracy at the full profile
 
-NOTES = {
-    "test_accuracy": {"es": "perfil {profile}, {n_train} imágenes de entrenamiento",
-                      "en": "profile {profile}, {n_train} training images"},
-    "fid_floor": {"es": "{n} dígitos reales de entrenamiento contra {n_reference} de test",
-                  "en": "{n} real training digits against {n_reference} test digits"},
-    "fid_ceiling": {"es": "{n} imágenes de ruido uniforme contra el test",
-                    "en": "{n} uniform-noise images against the test set"},
-}
+NOTES = W.table("notes")
 CHECKS = {
-    "test_accuracy_at_least_99pct": {
-        "es": "el evaluador debe clasificar bien el test para que sus rasgos signifiquen algo",
-        "en": "the evaluator must classify the test set well for its features to mean anything"},
+    "test_accuracy_at_least_99pct": W("checks", "test_accuracy_at_least_99pct"),
     # Below the full profile the bar is not graded: the reason gives the profile and the accuracy reached.
-    "test_accuracy_not_graded": {
-        "es": "el umbral de 99,0 % se evalúa en el perfil full (todos los datos y épocas); "
-              "'{profile}' entrena con menos y alcanzó {percent:.2f} %",
-        "en": "the 99.0 % bar is graded at the full profile (all images and epochs); "
-              "'{profile}' trains on less and reached {percent:.2f} %"},
-    "fid_of_test_with_itself_is_0": {
-        "es": "la fórmula de Fréchet da 0 entre el test y sí mismo: ‖μ−μ‖² + Tr(Σ + Σ − 2(ΣΣ)^½) = 0",
-        "en": "the Fréchet formula gives 0 between the test set and itself: ‖μ−μ‖² + Tr(Σ + Σ − 2(ΣΣ)^½) = 0"},
-    "fid_floor_below_ceiling": {"es": "dígitos reales deben quedar mucho más cerca del test que el ruido",
-                                "en": "real digits must score far closer to the test set than noise"},
-    "sqrtm_imaginary_residue_negligible": {"es": "la raíz matricial de scipy deja sólo una parte imaginaria de redondeo",
-                                           "en": "scipy's matrix square root leaves only a rounding-sized imaginary part"},
+    "test_accuracy_not_graded": W("checks", "test_accuracy_not_graded"),
+    "fid_of_test_with_itself_is_0": W("checks", "fid_of_test_with_itself_is_0"),
+    "fid_floor_below_ceiling": W("checks", "fid_floor_below_ceiling"),
+    "sqrtm_imaginary_residue_negligible": W("checks", "sqrtm_imaginary_residue_negligible"),
     **references.CHECKS,
 }
 CAPTIONS = {
-    "confusion": {
-        "es": "Matriz de confusión del evaluador sobre el conjunto de test (filas: dígito real; columnas: predicho).",
-        "en": "The evaluator's confusion matrix on the test set (rows: true digit; columns: predicted)."},
-    "fid_sanity": {
-        "es": "Extremos de la escala FID-MNIST (escala log): {n_floor} dígitos reales de entrenamiento "
-              "(piso) y {n_ceiling} imágenes de ruido uniforme (techo), contra el test.",
-        "en": "The two ends of the FID-MNIST scale (log scale): {n_floor} real training digits (floor) "
-              "and {n_ceiling} uniform-noise images (ceiling), against the test set."},
-    "accuracy_curve": {
-        "es": "Exactitud del evaluador por época, en entrenamiento y test (el test sólo se observa).",
-        "en": "The evaluator's accuracy per epoch, on train and test (the test set is only watched)."},
-    "sanity": {"es": "Los cuatro conjuntos de referencia medidos como si fueran generadores, en el espacio de "
-                     "rasgos del evaluador.",
-               "en": "The four reference sets scored as if they were generators, in the evaluator's feature space."},
+    "confusion": W("captions", "confusion"),
+    "fid_sanity": W("captions", "fid_sanity"),
+    "accuracy_curve": W("captions", "accuracy_curve"),
+    "sanity": W("captions", "sanity"),
     **references.CAPTIONS,
 }
-SANITY_COLUMNS = [
-    {"es": "Imágenes", "en": "Images"}, "n", "FID-MNIST", {"es": "Densidad", "en": "Density"},
-    {"es": "Cobertura", "en": "Coverage"}, {"es": "Precisión", "en": "Precision"},
-    {"es": "Exhaustividad", "en": "Recall"}, {"es": "Entropía de clases (nats)", "en": "Class entropy (nats)"},
-    {"es": "Clases < 5 %", "en": "Classes < 5 %"}, {"es": "Clases < 2 %", "en": "Classes < 2 %"},
-    {"es": "Confianza media", "en": "Mean confidence"},
-]
+SANITY_COLUMNS = W.list("sanity_columns")
 
 
 def bilingual_format(texts: dict[str, str], **values: Any) -> dict[str, str]:
@@ -235,15 +205,7 @@ def record_checks(ctx, accuracy: float, floor: dict, ceiling: dict) -> None:
               CHECKS["sqrtm_imaginary_residue_negligible"], expected="<= 1e-3 x FID", observed=residue)
 
 
-FIGURE_WORDS = {
-    "es": {"predicted": "predicho", "true": "verdadero", "count": "log10(conteo + 1)",
-           "floor": "dígitos reales de\nentrenamiento (piso)", "ceiling": "ruido uniforme\n(techo)",
-           "fid": "FID-MNIST frente a test", "fit": "entrenamiento", "held_out": "test", "epoch": "época",
-           "accuracy": "exactitud"},
-    "en": {"predicted": "predicted", "true": "true", "count": "log10(count + 1)", "floor": "real train\n(floor)",
-           "ceiling": "uniform noise\n(ceiling)", "fid": "FID-MNIST vs test", "fit": "train", "held_out": "test",
-           "epoch": "epoch", "accuracy": "accuracy"},
-}
+FIGURE_WORDS = W("figure_words")
 
 
 def record_figures(ctx, confusion: np.ndarray, floor: dict, ceiling: dict, history: dict) -> None:

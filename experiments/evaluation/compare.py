@@ -18,6 +18,9 @@ from experiments.evaluation.references import LABELS as REFERENCE_LABELS
 from harness.errors import ItemFailed
 from harness.registry import item
 from harness.verdicts import degenerate, finite, verdict
+from harness.words import words
+
+W = words(__file__)
 
 ID = "eval.compare"
 TITLE = "VAE versus GAN: comparison of every trained model"
@@ -28,50 +31,27 @@ FAMILIES = ("vae", "gan")
 REQUIRED = ("model", "family", "item", "fid")
 COLORS = {"vae": "#3a86ff", "gan": "#e76f51", "reference": "#8d99ae"}
 
-CHECKS = {"every_model_item_reported": {"es": "cada ítem que entrena modelos guarda sus filas para esta comparación",
-                                        "en": "every item that trains models saves its rows for this comparison"}}
+CHECKS = W.table("checks")
 # Filled with eval.n_samples.
-CAPTIONS = {
-    "fid_by_model": {
-        "es": "FID-MNIST de cada modelo ({n_samples} muestras contra el test; escala log, menor es mejor). "
-              "Líneas: piso (dígitos reales) y techo (ruido) del evaluador.",
-        "en": "FID-MNIST of every model ({n_samples} samples against the test set; log scale, lower is better). "
-              "Lines: the evaluator's floor (real digits) and ceiling (noise)."},
-    "density_coverage": {
-        "es": "Densidad (fidelidad) frente a cobertura (diversidad) de cada modelo y de las referencias, k = 5. "
-              "Arriba a la derecha está lo que se parece a dígitos reales y los cubre todos.",
-        "en": "Density (fidelity) against coverage (diversity) of every model and of the references, k = 5. "
-              "Top right is what looks like real digits and reaches all of them."},
-    "comparison": {
-        "es": "Todos los modelos entrenados, VAE y GAN, medidos con el mismo evaluador sobre {n_samples} muestras. "
-              "Densidad: cuántos vecindarios de dígitos reales contienen cada muestra, relativo a dígitos reales "
-              "(≈ 1 como dígitos reales, puede pasar de 1; ≈ 0 nada parecido a un dígito). Cobertura: fracción de "
-              "dígitos reales con alguna muestra en su vecindario (1 = todos alcanzados). NLL (cota IWAE) y −ELBO "
-              "sólo existen para los VAE. Las filas de referencia se calculan en cada ejecución.",
-        "en": "Every trained model, VAE and GAN, measured by the same evaluator on {n_samples} samples. "
-              "Density: how many real digits' neighbourhoods hold each sample, relative to real digits (≈ 1 like "
-              "real digits, may exceed 1; ≈ 0 nothing like a digit). Coverage: the share of real digits with some "
-              "sample in their neighbourhood (1 = all reached). NLL (IWAE bound) and −ELBO exist for VAEs only. "
-              "The reference rows are computed in every run."},
-}
+CAPTIONS = W.table("captions")
 
 # (row key, header, decimals); None in a row means "not defined for this model" (NLL of a GAN).
 COLUMNS: tuple[tuple[str, Any, int | None], ...] = (
-    ("model", {"es": "Modelo", "en": "Model"}, None),
-    ("family", {"es": "Familia", "en": "Family"}, None),
-    ("item", {"es": "Ítem", "en": "Item"}, None),
+    ("model", W("columns"), None),
+    ("family", W("columns_2"), None),
+    ("item", W("columns_3"), None),
     ("fid", "FID-MNIST", 2),
-    ("fid_se", {"es": "± FID (e. e.)", "en": "± FID (s.e.)"}, 2),
-    ("coverage_entropy", {"es": "Entropía de clases (nats)", "en": "Class entropy (nats)"}, 3),
-    ("classes_under_5pct", {"es": "Clases < 5 %", "en": "Classes < 5 %"}, None),
-    ("classes_under_2pct", {"es": "Clases < 2 %", "en": "Classes < 2 %"}, None),
-    ("density", {"es": "Densidad (fidelidad)", "en": "Density (fidelity)"}, 3),
-    ("coverage", {"es": "Cobertura (diversidad)", "en": "Coverage (diversity)"}, 3),
-    ("nll", {"es": "NLL IWAE (nats)", "en": "NLL IWAE (nats)"}, 2),
-    ("neg_elbo", {"es": "−ELBO (nats)", "en": "−ELBO (nats)"}, 2),
-    ("steady_train_s", {"es": "Entrenamiento en régimen (s)", "en": "Steady training (s)"}, 1),
-    ("warmup_s", {"es": "Compilación (s)", "en": "Compilation (s)"}, 1),
-    ("sample_ips", {"es": "Muestreo (img/s)", "en": "Sampling (img/s)"}, 0),
+    ("fid_se", W("columns_4"), 2),
+    ("coverage_entropy", W("columns_5"), 3),
+    ("classes_under_5pct", W("columns_6"), None),
+    ("classes_under_2pct", W("columns_7"), None),
+    ("density", W("columns_8"), 3),
+    ("coverage", W("columns_9"), 3),
+    ("nll", W("columns_10"), 2),
+    ("neg_elbo", W("columns_11"), 2),
+    ("steady_train_s", W("columns_12"), 1),
+    ("warmup_s", W("columns_13"), 1),
+    ("sample_ips", W("columns_14"), 0),
 )
 
 
@@ -234,12 +214,7 @@ def record_metrics(ctx, rows: list[dict[str, Any]], floor: float, ceiling: float
     ctx.save_value("models_missing_digits", collapsed)
 
 
-FIGURE_WORDS = {
-    "es": {"floor": "piso (reales)", "ceiling": "techo (ruido)", "coverage": "cobertura (diversidad)",
-           "density": "densidad (fidelidad)", "reference": "referencia"},
-    "en": {"floor": "floor (real)", "ceiling": "ceiling (noise)", "coverage": "coverage (diversity)",
-           "density": "density (fidelity)", "reference": "reference"},
-}
+FIGURE_WORDS = W("figure_words")
 # Rows saved before the reference sets had bilingual labels (eval.classifier's floor and ceiling).
 OLD_REFERENCE_NAMES = {"Real train digits (floor)": REFERENCE_LABELS["real"],
                        "Uniform noise (ceiling)": REFERENCE_LABELS["noise"]}
@@ -251,7 +226,7 @@ def reference_label(row: dict[str, Any]) -> dict[str, str] | None:
     return label if isinstance(label, dict) else OLD_REFERENCE_NAMES.get(row["model"])
 
 
-REFERENCE_FAMILY = {"es": "referencia", "en": "reference"}
+REFERENCE_FAMILY = W("reference_family")
 
 
 def references_in_words(references: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -13,6 +13,9 @@ from typing import Any
 from experiments.evaluation.shared import shared_evaluator
 from harness.train.evaluation import Evaluator
 from harness.verdicts import degenerate
+from harness.words import words
+
+W = words(__file__)
 
 EVALUATOR_ITEM = "eval.classifier"
 # What the evaluator's score() gives that a row keeps: every model records its class distribution
@@ -22,9 +25,9 @@ SCORE_KEYS = ("fid", "fid_se", "coverage_entropy", "kl_uniform", "classes_under_
 FAMILIES = ("vae", "gan", "reference")
 # Column headers every model table shares, in both languages ("recall" has no short Spanish word of its
 # own in this field; "exhaustividad" is the usual translation).
-MODEL = {"es": "modelo", "en": "model"}
-PRECISION = {"es": "precisión", "en": "precision"}
-RECALL = {"es": "exhaustividad", "en": "recall"}
+MODEL = W("model")
+PRECISION = W("precision")
+RECALL = W("recall")
 
 
 def evaluator(ctx: Any) -> Evaluator:

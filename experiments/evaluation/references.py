@@ -21,14 +21,11 @@ from typing import Any
 import numpy as np
 
 from experiments.evaluation.model_rows import ModelRow
+from harness.words import words
 
-LABELS = {  # each reference set's name in the report's language
-    "real": {"es": "Dígitos reales de entrenamiento", "en": "Real training digits"},
-    "noise": {"es": "Ruido uniforme", "en": "Uniform noise"},
-    "blank": {"es": "Imágenes vacías (negras)", "en": "Blank (black) images"},
-    "one_digit": {"es": "Generador de un solo dígito (copias de unos reales)",
-                  "en": "One-digit generator (copies of real 1s)"},
-}
+W = words(__file__)
+
+LABELS = W.table("labels")
 FIDELITY = ("density", "precision")     # are the samples like real digits?
 DIVERSITY = ("coverage", "recall")      # do they reach every kind of real digit?
 QUOTED = ("density", "coverage")        # what the comparison table and the answers quote
@@ -39,31 +36,13 @@ REAL_MIN = 0.7          # real digits: at least this on both
 # fair test (a smoke run scores a few hundred): the values are recorded, not graded.
 GRADED_FROM_N = 5000
 
-CHECKS = {
-    f"{metric}_passes_references": {
-        "es": f"{label['es']}: dígitos reales ≥ {REAL_MIN}; ruido e imágenes vacías ≤ {NOISE_MAX}"
-              + (f"; un solo dígito ≤ {ONE_DIGIT_MAX}" if metric in DIVERSITY else ""),
-        "en": f"{label['en']}: real digits ≥ {REAL_MIN}; noise and blank images ≤ {NOISE_MAX}"
-              + (f"; one digit ≤ {ONE_DIGIT_MAX}" if metric in DIVERSITY else "")}
-    for metric, label in (("density", {"es": "la densidad", "en": "density"}),
-                          ("coverage", {"es": "la cobertura", "en": "coverage"}))
-}
-CAPTIONS = {
-    "metric_references": {
-        "es": f"¿Distingue cada métrica los conjuntos de referencia? Se exige dígitos reales ≥ {REAL_MIN}, ruido e "
-              f"imágenes vacías ≤ {NOISE_MAX} y, en diversidad, un solo dígito ≤ {ONE_DIGIT_MAX}. "
-              "Sólo las métricas que pasan se usan al comparar modelos.",
-        "en": f"Does each metric tell the reference sets apart? Required: real digits ≥ {REAL_MIN}, noise and blank "
-              f"images ≤ {NOISE_MAX} and, for diversity, one digit ≤ {ONE_DIGIT_MAX}. "
-              "Only the metrics that pass are used to compare models."},
-}
-METRIC_NAMES = {
-    "density": {"es": "Densidad (fidelidad)", "en": "Density (fidelity)"},
-    "coverage": {"es": "Cobertura (diversidad)", "en": "Coverage (diversity)"},
-    "precision": {"es": "Precisión (fidelidad)", "en": "Precision (fidelity)"},
-    "recall": {"es": "Exhaustividad (diversidad)", "en": "Recall (diversity)"},
-}
-TABLE_COLUMNS = [{"es": "Métrica", "en": "Metric"}, *LABELS.values(), {"es": "Pasa", "en": "Passes"}]
+BOUNDS = {"real_min": REAL_MIN, "noise_max": NOISE_MAX, "one_digit_max": ONE_DIGIT_MAX}
+CHECKS = {f"{metric}_passes_references": W.fill("check_passes", "diversity" if metric in DIVERSITY else "fidelity",
+                                                 metric=W("metric_label", metric), **BOUNDS)
+          for metric in ("density", "coverage")}
+CAPTIONS = {"metric_references": W.fill("captions", "metric_references", **BOUNDS)}
+METRIC_NAMES = W.table("metric_names")
+TABLE_COLUMNS = [W("table_columns"), *LABELS.values(), W("table_columns_2")]
 
 
 def reference_images(data, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -103,9 +82,7 @@ def record(ctx, scores: dict[str, dict[str, Any]]) -> None:
     n = min(int(s["n"]) for s in scores.values())
     # Below GRADED_FROM_N images per set the estimators' own sampling noise reaches the bounds
     # (noise scores density 0.10 from 500 images): the check is recorded as not graded, with why.
-    reason = None if n >= GRADED_FROM_N else {
-        "es": f"necesita ≥ {GRADED_FROM_N} imágenes por conjunto: este perfil usa {n}",
-        "en": f"needs ≥ {GRADED_FROM_N} images per set: this profile uses {n}"}
+    reason = None if n >= GRADED_FROM_N else W.fill("needs_images", graded_from=GRADED_FROM_N, n=n)
     for metric in QUOTED:
         failed = failures(metric, scores)
         ctx.check(f"{metric}_passes_references", not failed, CHECKS[f"{metric}_passes_references"],

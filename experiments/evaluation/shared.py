@@ -27,9 +27,11 @@ import numpy as np
 
 from harness.locale import localise
 from harness.train.evaluation import Evaluator, reference_key
+from harness.words import words
 
-BUILT = {"es": "evaluador cargado en este proceso en {s} s (n.º {n}); los siguientes puntajes lo reutilizan",
-         "en": "evaluator loaded in this process in {s} s (build {n}); later scores here reuse it"}
+W = words(__file__)
+
+BUILT = W("built")
 
 
 @dataclass

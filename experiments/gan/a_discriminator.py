@@ -8,25 +8,15 @@ from experiments.gan.models import build_discriminator, expected_discriminator_p
 from experiments.gan.spec import COMPARE_COLUMNS, compare, handout_discriminator
 from harness.train.architecture import graph_figure, layer_table, parameter_counts
 from harness.registry import item
+from harness.words import words
 
-NOTES = {"params_dense1024": {"es": "la capa densa de 1024 unidades", "en": "the 1024-unit dense layer"}}
-CHECKS = {
-    "matches_handout_layer_by_layer": {
-        "es": "tipos, filtros, kernels 5×5, strides 2, padding, activaciones y dropout como el enunciado",
-        "en": "types, filters, 5×5 kernels, strides 2, padding, activations and dropout as in the handout"},
-    "parameter_count": {"es": "parámetros contados a mano desde las formas del enunciado",
-                        "en": "parameters counted by hand from the handout's shapes"},
-    "output_is_one_probability": {"es": "una salida sigmoide por imagen", "en": "one sigmoid output per image"},
-}
-TITLES = {"graph": {"es": "Discriminador D", "en": "Discriminator D"}}
+W = words(__file__)
 
-CAPTIONS = {
-    "layers": {"es": "D capa por capa (Keras 3)", "en": "D layer by layer (Keras 3)"},
-    "graph": {"es": "D: de la imagen 28×28×1 a la probabilidad de que sea real",
-              "en": "D: from a 28×28×1 image to the probability that it is real"},
-    "handout_vs_ours": {"es": "Cada línea D.add(...) del enunciado frente a nuestra capa",
-                        "en": "Each D.add(...) line of the handout against our layer"},
-}
+NOTES = W.table("notes")
+CHECKS = W.table("checks")
+TITLES = W.table("titles")
+
+CAPTIONS = W.table("captions")
 
 
 @dataclass

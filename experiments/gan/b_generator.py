@@ -11,41 +11,17 @@ from experiments.gan.models import build_generator, expected_generator_params, s
 from experiments.gan.spec import COMPARE_COLUMNS, compare, handout_generator
 from harness.train.architecture import graph_figure, layer_table, parameter_counts
 from harness.registry import item
+from harness.words import words
+
+W = words(__file__)
 
 UNTRAINED_SAMPLES = 16
 
-NOTES = {
-    "params_non_trainable": {"es": "medias y varianzas móviles de BatchNormalization",
-                             "en": "BatchNormalization's moving means and variances"},
-    "deconv_filters": {"es": "depth // 2: el enunciado escribe depth/2, un float",
-                       "en": "depth // 2: the handout writes depth/2, a float"},
-}
-CHECKS = {
-    "matches_handout_layer_by_layer": {
-        "es": "tipos, unidades, filtros (depth // 2 = 32), kernels 3×3, strides y activaciones como el enunciado",
-        "en": "types, units, filters (depth // 2 = 32), 3×3 kernels, strides and activations as in the handout"},
-    "parameter_count": {"es": "parámetros entrenables y no entrenables contados a mano",
-                        "en": "trainable and non-trainable parameters counted by hand"},
-    "integer_filters": {"es": "Conv2DTranspose recibe un entero (el enunciado pasa depth/2 = 32.0)",
-                        "en": "Conv2DTranspose gets an integer (the handout passes depth/2 = 32.0)"},
-    "output_shape_and_range": {"es": "salida 28×28×1 con píxeles en [0, 1], como las imágenes reales",
-                               "en": "28×28×1 output with pixels in [0, 1], like the real images"},
-}
-TITLES = {
-    "graph": {"es": "Generador G", "en": "Generator G"},
-    "untrained_samples": {"es": "G antes de entrenar", "en": "G before training"},
-}
+NOTES = W.table("notes")
+CHECKS = W.table("checks")
+TITLES = W.table("titles")
 
-CAPTIONS = {
-    "layers": {"es": "G capa por capa (Keras 3)", "en": "G layer by layer (Keras 3)"},
-    "graph": {"es": "G: del ruido z a una imagen 28×28×1 con valores en (0, 1)",
-              "en": "G: from the noise z to a 28×28×1 image with values in (0, 1)"},
-    "handout_vs_ours": {"es": "Cada línea G.add(...) del enunciado frente a nuestra capa",
-                        "en": "Each G.add(...) line of the handout against our layer"},
-    "untrained_samples": {
-        "es": "G sin entrenar: para cualquier z, un cuadrado gris uniforme (píxeles ≈ 0.5, la sigmoide de casi 0), en escala 0–1",
-        "en": "Untrained G: for any z, a flat grey square (pixels ≈ 0.5, the sigmoid of nearly 0), on a 0–1 scale"},
-}
+CAPTIONS = W.table("captions")
 
 
 @dataclass

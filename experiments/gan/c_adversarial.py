@@ -20,58 +20,19 @@ from experiments.gan.models import (GAN, GanSettings, build_discriminator, build
 from harness.locale import localise
 from harness.registry import item
 from harness.train.steps import run_once
+from harness.words import words
+
+W = words(__file__)
 
 DECAY_UPDATES = 5000  # D's updates after which the Keras 2 decay is checked (the metric d_lr_after_5000)
 
-NOTES = {
-    "g_step_D_changed": {"es": "debe ser 0: D congelado en el paso de G", "en": "must be 0: D frozen in the G step"},
-    "d_step_G_changed": {"es": "debe ser 0: G fijo en el paso de D", "en": "must be 0: G fixed in the D step"},
-    "d_lr_after_5000": {"es": "con el decay de Keras 2 (6e-8)", "en": "with Keras 2's decay (6e-8)"},
-}
-CHECKS = {
-    "d_step_trains_D_only": {
-        "es": "paso de D: cambian pesos de D; todos los de G quedan idénticos bit a bit (np.array_equal)",
-        "en": "D step: D's weights change; every G weight stays bit-identical (np.array_equal)"},
-    "g_step_trains_G_only": {
-        "es": "paso de G: cambian pesos de G (incluidas las medias móviles de BatchNorm); todos los de D quedan idénticos bit a bit",
-        "en": "G step: G's weights change (BatchNorm's moving statistics included); every D weight stays bit-identical"},
-    "optimizers_as_handout": {
-        "es": "RMSprop, lr 8e-4 (D) y 4e-4 (G), clipvalue 1.0; cada optimizador solo ve su red",
-        "en": "RMSprop, lr 8e-4 (D) and 4e-4 (G), clipvalue 1.0; each optimizer sees only its own network"},
-    "keras2_decay": {"es": "InverseTimeDecay reproduce lr / (1 + decay·t) de Keras 2",
-                     "en": "InverseTimeDecay reproduces Keras 2's lr / (1 + decay·t)"},
-    "d_step_labels_real_1_fake_0": {
-        "es": "el paso de D baja su probabilidad de 'real' en las imágenes falsas y abre la distancia entre reales "
-              "y falsas (etiquetas 1 y 0, como el enunciado; con las falsas etiquetadas 1 subiría)",
-        "en": "D's step lowers its probability of 'real' on fakes and widens the gap between reals and fakes "
-              "(labels 1 and 0, as the handout; with the fakes labelled 1 it would rise)"},
-    "toggled_recipe_trains_both": {
-        "es": "con D.trainable = True / False antes de cada train_on_batch, la receta del enunciado entrena D en DM, "
-              "lo congela en AM y entrena G",
-        "en": "with D.trainable = True / False before each train_on_batch, the handout's recipe trains D in DM, "
-              "freezes it in AM and trains G"},
-}
+NOTES = W.table("notes")
+CHECKS = W.table("checks")
 # Filled with the Keras version that ran and whether the literal recipe trained D in DM.
-RECIPE_DETAIL = {
-    "es": "en Keras {version}, la receta literal {trains} entrena D en DM; nuestro paso no depende de trainable",
-    "en": "in Keras {version}, the literal recipe {trains} train D in DM; our step does not depend on trainable",
-}
-CAPTIONS = {
-    "freezing_table": {"es": "Pesos de D y G (entrenables y no entrenables) antes y después de cada paso",
-                       "en": "D's and G's weights (trainable and not) before and after each step"},
-    "freezing_figure": {
-        "es": "Cada paso cambia solo su red: en rojo los tensores de pesos que cambiaron, en verde los idénticos bit a bit",
-        "en": "Each step changes only its own network: red, weight tensors that changed; green, bit-identical ones"},
-    "keras3_trainable": {"es": "Medido en Keras 3 con un lote real: qué hace la receta DM/AM del enunciado",
-                         "en": "Measured in Keras 3 on a real batch: what the handout's DM/AM recipe does"},
-}
-PROOF_COLUMNS = [
-    {"es": "paso", "en": "step"}, {"es": "red", "en": "network"}, {"es": "pesos", "en": "weights"},
-    {"es": "cambiaron", "en": "changed"}, {"es": "idénticos bit a bit", "en": "bit-identical"},
-    {"es": "máx |Δ|", "en": "max |Δ|"}]
-RECIPE_COLUMNS = [
-    {"es": "receta", "en": "recipe"}, {"es": "D entrena en DM", "en": "D trains in DM"},
-    {"es": "D congelado en AM", "en": "D frozen in AM"}, {"es": "G entrena en AM", "en": "G trains in AM"}]
+RECIPE_DETAIL = W("recipe_detail")
+CAPTIONS = W.table("captions")
+PROOF_COLUMNS = W.list("proof_columns")
+RECIPE_COLUMNS = W.list("recipe_columns")
 
 
 def snapshot(model: keras.Model) -> dict[str, np.ndarray]:
@@ -92,18 +53,7 @@ def diff(before: dict[str, np.ndarray], model: keras.Model) -> dict[str, Any]:
     return {"n": len(before), "identical": len(same), "changed": len(before) - len(same), "max_abs_change": delta}
 
 
-PROOF_WORDS = {
-    "es": {"steps": ("paso de D: D", "paso de D: G", "paso de G: D", "paso de G: G"), "changed": "cambiaron",
-           "identical": "idénticos bit a bit", "all_identical": "todos idénticos",
-           "tensors": "tensores de pesos (entrenables y no entrenables)",
-           "title": "Prueba del congelamiento: qué cambió cada paso",
-           "screen_title": "Qué cambió cada paso", "screen_tensors": "tensores de pesos", "max": "máx"},
-    "en": {"steps": ("D step: D", "D step: G", "G step: D", "G step: G"), "changed": "changed",
-           "identical": "bit-identical", "all_identical": "all identical",
-           "tensors": "weight tensors (trainable and non-trainable)",
-           "title": "Freezing proof: what each step changed",
-           "screen_title": "What each step changed", "screen_tensors": "weight tensors", "max": "max"},
-}
+PROOF_WORDS = W("proof_words")
 
 
 def proof_figure(proof: dict[str, Any], lang: str) -> Any:
@@ -325,15 +275,13 @@ def record_optimizers(ctx, settings: GanSettings, optimizers: dict[str, Any], de
 def record_recipe(ctx, literal: dict[str, bool], toggled: dict[str, bool]) -> None:
     trains = literal["d_trains_in_dm"]
     ctx.metric("keras3_recipe_d_trains_in_dm", trains,
-               note={"es": RECIPE_DETAIL["es"].format(version=keras.__version__, trains="sí" if trains else "NO"),
-                     "en": RECIPE_DETAIL["en"].format(version=keras.__version__, trains="does" if trains else "does NOT")})
+               note=W.fill("recipe_detail", version=keras.__version__, trains=W("recipe_trains", "yes" if trains else "no")))
     ctx.metric("keras3_recipe_d_frozen_in_am", literal["d_frozen_in_am"])
     ctx.metric("keras3_toggled_d_trains_in_dm", toggled["d_trains_in_dm"])
     mark = lambda r: ["✓" if r[k] else "✗" for k in ("d_trains_in_dm", "d_frozen_in_am", "g_trains_in_am")]
     ctx.table("keras3_trainable", RECIPE_COLUMNS,
               [["DM.compile; D.trainable = False; AM.compile", *mark(literal)],
-               [{"es": "+ D.trainable = True / False antes de cada train_on_batch",
-                 "en": "+ D.trainable = True / False before each train_on_batch"}, *mark(toggled)]],
+               [W("record_recipe", "table_keras3_trainable"), *mark(toggled)]],
               CAPTIONS["keras3_trainable"])
     # What the literal recipe does is a measurement (the table, the metric); the workaround the report gives must work.
     ctx.check("toggled_recipe_trains_both", all(toggled.values()), CHECKS["toggled_recipe_trains_both"],

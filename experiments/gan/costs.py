@@ -19,17 +19,12 @@ from __future__ import annotations
 from typing import Any
 
 from harness.train.timing import SAMPLE_BATCH, TIMED_CALLS, forward_flops
+from harness.words import words
 
-FID_SE_NOTE = {"es": "error estándar del FID por remuestreo de las muestras", "en": "bootstrap standard error of the FID over the samples"}
-NOTES = {
-    "sample_ips": {"es": f"mediana de {TIMED_CALLS} llamadas en lotes de {SAMPLE_BATCH}, tras una que compila; medido al entrenar el modelo",
-                   "en": f"median of {TIMED_CALLS} calls on batches of {SAMPLE_BATCH}, after one that compiles; measured where the model was trained"},
-    "mflops": {"es": "millones de operaciones por imagen en las capas densas y convolucionales (2 por multiplicación-suma)",
-               "en": "millions of operations per image in the dense and convolutional layers (2 per multiply-add)"},
-    "train_mflops": {"es": "por imagen real de entrenamiento: VAE 3 (E + Dec), GAN 4 G + 8 D",
-                     "en": "per real training image: VAE 3 (E + Dec), GAN 4 G + 8 D"},
-    "steady": {"es": "sin la compilación (primera época o llamada)", "en": "without compilation (the first epoch or call)"},
-}
+W = words(__file__)
+
+FID_SE_NOTE = W("fid_se_note")
+NOTES = {**W.table("notes"), "sample_ips": W.fill("notes", "sample_ips", timed_calls=TIMED_CALLS, sample_batch=SAMPLE_BATCH)}
 
 
 def costs(gan_run: Any, vae_run: Any, discriminator: Any, generator: Any, vae: Any, batch_size: int) -> dict[str, float]:

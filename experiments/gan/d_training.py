@@ -18,74 +18,25 @@ from experiments.gan.training import (COLUMNS, EVALUATOR_ITEM, HANDOUT_STEPS, LA
                                       train_one, train_settings)
 from harness.figure_text import fill
 from harness.registry import item
+from harness.locale import LANGS, pct
+from harness.words import words
+
+W = words(__file__)
 
 HANDOUT_BATCH = 64
 LABEL = "GAN z=2 U(-1,1)"
 NOISE_DRAWS = 10000  # draws of the GAN's own sampler whose range and moments noise_uniform_in_range checks
 
 # Filled with the handout's steps and batch; below the full profile the steps are not graded.
-BUDGET_DETAIL = {"es": "{steps} pasos de lote {batch}, como el enunciado", "en": "{steps} steps of batch {batch}, as the handout"}
-BUDGET_REDUCED = {"es": "se evalúa en el perfil 'full'; el perfil '{profile}' reduce los pasos a {steps} a propósito",
-                  "en": "graded at the 'full' profile; the '{profile}' profile cuts the steps to {steps} on purpose"}
-NOTES = {
-    "ms_per_step": {"es": "un paso = actualización de D + actualización de G; sin el primero (traza el grafo)",
-                    "en": "one step = a D update + a G update; the first (graph tracing) excluded"},
-    "warmup_s": {"es": "la primera llamada menos lo que cuestan sus pasos en régimen: compilar el grafo, un costo único",
-                 "en": "the first call less what its steps cost at steady state: compiling the graph, paid once"},
-    "steady_train_s": {"es": "pasos × tiempo por paso en régimen, sin la compilación",
-                       "en": "steps × steady time per step, without compilation"},
-    "last10": {"es": "media del último 10 % de los pasos", "en": "mean over the last 10 % of steps"},
-    "arithmetic": {"es": "gan.precision = {precision} en esta máquina", "en": "gan.precision = {precision} on this machine"},
-    "d_acc_stuck_frac": {"es": f"fracción del último {STUCK_TAIL:.0%} de pasos con exactitud de D = 1.0",
-                         "en": f"share of the last {STUCK_TAIL:.0%} of steps with D accuracy = 1.0"},
-}
-CHECKS = {
-    "batch_64": {"es": "lotes de 64 como el enunciado", "en": "batches of 64 as in the handout"},
-    "noise_uniform_in_range": {
-        "es": "z ~ U(-1, 1) en cada dimensión del ruido, como el ruido uniforme del enunciado: "
-              "dentro de [-1, 1], media 0 y desviación 1/√3 (±0,05)",
-        "en": "z ~ U(-1, 1) in every dimension of the noise, as the handout's uniform noise: "
-              "inside [-1, 1], mean 0 and standard deviation 1/√3 (±0.05)"},
-    "trained_every_step": {
-        "es": "se entrenan los gan.steps pasos pedidos: cada optimizador hizo una actualización por paso "
-              "(el train_on_steps del enunciado retorna tras el primero)",
-        "en": "the gan.steps steps asked for are trained: each optimizer made one update per step "
-              "(the handout's train_on_steps returns after the first)"},
-    "d_not_stuck_at_1": {
-        "es": f"D no acierta el 100 % en todo el último {STUCK_TAIL:.0%} de los pasos (si lo hace, G dejó de recibir señal útil)",
-        "en": f"D is not 100 % right over the whole last {STUCK_TAIL:.0%} of steps (if it is, G stopped getting a useful signal)"},
-}
-TITLES = {
-    "curves": {"es": "{label}: {steps} pasos, lote {batch}", "en": "{label}: {steps} steps, batch {batch}"},
-    "samples": {"es": "{label} tras {steps} pasos", "en": "{label} after {steps} steps"},
-    "class_histogram": {"es": "Dígitos que genera G (etiquetas del evaluador)", "en": "Digits G generates (evaluator's labels)"},
-}
+BUDGET_DETAIL = W("budget_detail")
+BUDGET_REDUCED = W("budget_reduced")
+TAIL = {lang: pct(STUCK_TAIL, 0, lang) for lang in LANGS}
+NOTES = {**W.table("notes"), "d_acc_stuck_frac": W.fill("notes", "d_acc_stuck_frac", tail=TAIL)}
+CHECKS = {**W.table("checks"), "d_not_stuck_at_1": W.fill("checks", "d_not_stuck_at_1", tail=TAIL)}
+TITLES = W.table("titles")
 
-CAPTIONS = {
-    "curves": {"es": "Pérdida y exactitud de D y de G por paso (tenue: cada paso; grueso: media móvil)",
-               "en": "Loss and accuracy of D and of G per step (faint: every step; bold: moving average)"},
-    "samples": {"es": "16 muestras de G al final del entrenamiento", "en": "16 samples from G at the end of training"},
-    "class_histogram": {"es": "Clase predicha de {n} muestras: las barras que faltan son modos colapsados",
-                        "en": "Predicted class of {n} samples: missing bars are collapsed modes"},
-    "snapshots": {"es": "G durante el entrenamiento: cada fila es un paso, cada columna la misma z en todas las filas",
-                  "en": "G during training: each row is one step, each column the same z in every row"},
-    "mode_probes": {
-        "es": "El mismo D, con abandono activo como al entrenar, ante {n} imágenes reales y las falsas de G "
-              "en cada modo de BatchNorm a partir de las mismas {n} z: en modo inferencia, las que D aprende a "
-              "rechazar; en modo entrenamiento, las que G optimiza",
-        "en": "The same D, dropout on as in training, on {n} real images and on G's fakes in each BatchNorm mode "
-              "from the same {n} z: in inference mode, those D learns to reject; in training mode, those G optimises"},
-}
-PROBE_NOTES = {
-    "probe_fooled_by_inference": {"es": "último 20 % de las sondas; G en modo inferencia (G.predict)",
-                                  "en": "last 20 % of the probes; G in inference mode (G.predict)"},
-    "probe_fooled_by_training": {"es": "último 20 % de las sondas; G en modo entrenamiento (lo que G optimiza)",
-                                 "en": "last 20 % of the probes; G in training mode (what G optimises)"},
-    "early_d_loss_min": {"es": "mínimo de la pérdida de D en el primer 20 % de los pasos",
-                         "en": "lowest D loss over the first 20 % of the steps"},
-    "early_d_perfect_frac": {"es": "fracción del primer 20 % de los pasos con exactitud de D = 1.0",
-                             "en": "share of the first 20 % of the steps with D accuracy = 1.0"},
-}
+CAPTIONS = W.table("captions")
+PROBE_NOTES = W.table("probe_notes")
 
 
 @dataclass
@@ -204,8 +155,7 @@ def record_watch(ctx, watch: TrainingWatch, history: History) -> None:
         ctx.metric(name, value, note=PROBE_NOTES.get(name))
     ctx.metric("probes", len(watch.probes))
     ctx.metric("probe_images", len(watch.real))
-    ctx.metric("real_ink", float(np.mean(watch.real)), note={"es": "tinta media de las imágenes reales de las sondas",
-                                                             "en": "mean ink of the probes' real images"})
+    ctx.metric("real_ink", float(np.mean(watch.real)), note=W("record_watch", "metric_real_ink", "note"))
     grids = dict(watch.grids)
     ctx.figure("snapshots", lambda lang: snapshots_figure(grids, lang), CAPTIONS["snapshots"])
     probes = watch.probe_array()

@@ -24,50 +24,24 @@ from experiments.gan.training import (TABLE_SCORES, EVALUATOR_ITEM, evaluator, f
 from harness.train.evaluation import SAMPLE_SEED
 from harness.train.timing import SAMPLE_BATCH, TIMED_CALLS
 from harness.registry import item
+from harness.words import words
+
+W = words(__file__)
 
 VAE_ITEM = "1.1e"
 MANIFOLD_N = 20
 INTERP_PAIRS, INTERP_STEPS = 6, 10
 NOISE_DRAWS = 10000  # draws of the sampler G's images come from, whose range and moments the check tests
 
-CHECKS = {"noise_uniform_in_range": {"es": "z ~ U(-1, 1), como se entrenó G: dentro de [-1, 1], media 0, desviación 1/√3",
-                                     "en": "z ~ U(-1, 1), as G was trained: inside [-1, 1], mean 0, standard deviation 1/√3"}}
-NOTES = {"n_samples": {"es": "{n} muestras", "en": "{n} samples"},
-         "interp_digit_changes": {"es": "cambios de dígito (según el evaluador) a lo largo de cada interpolación, en promedio",
-                                  "en": "digit changes (by the evaluator) along each interpolation, on average"}}
-TITLES = {
-    "samples_10x10": {"es": "100 muestras de G", "en": "100 samples of G"},
-    "latent_manifold": {"es": "G sobre una grilla regular de z en [-1, 1]²", "en": "G over a regular grid of z in [-1, 1]²"},
-    "class_histogram": {"es": "Dígitos que genera cada modelo (etiquetas del evaluador)",
-                        "en": "Digits each model generates (evaluator's labels)"},
-}
+CHECKS = W.table("checks")
+NOTES = W.table("notes")
+TITLES = W.table("titles")
 
-CAPTIONS = {
-    "samples_4x4": {
-        "es": "16 dígitos nuevos en la grilla 4×4 del enunciado (sobre cada uno, el dígito que ve el evaluador y su confianza)",
-        "en": "16 new digits in the handout's 4×4 grid (above each, the digit the evaluator sees and its confidence)"},
-    "samples_10x10": {"es": "100 muestras al azar de G", "en": "100 random samples of G"},
-    "latent_manifold": {
-        "es": f"G sobre una grilla regular {MANIFOLD_N}×{MANIFOLD_N} del cuadrado [-1, 1]²: qué dígito ocupa cada región de z",
-        "en": f"G over a regular {MANIFOLD_N}×{MANIFOLD_N} grid of the square [-1, 1]²: which digit each region of z holds"},
-    "gan_vs_vae_table": {
-        "es": "GAN y VAE medidos igual: {n} muestras cada uno, el mismo evaluador; muestreo: mediana de "
-              f"{TIMED_CALLS} llamadas en lotes de {SAMPLE_BATCH} tras compilar; entrenamiento sin la compilación",
-        "en": "GAN and VAE measured alike: {n} samples each, the same evaluator; sampling: median of "
-              f"{TIMED_CALLS} calls on batches of {SAMPLE_BATCH} after compiling; training without compilation"},
-    "gan_vs_vae": {"es": "Diez muestras al azar de cada modelo", "en": "Ten random samples from each model"},
-    "interpolation": {
-        "es": "Interpolación lineal entre dos z al azar de U(-1, 1) (una fila por par); sobre los extremos, el dígito que ve "
-              "el evaluador. El segmento queda dentro del cubo [-1, 1]^d donde G se entrenó.",
-        "en": "Linear interpolation between two random z of U(-1, 1) (one row per pair); above the ends, the digit the "
-              "evaluator sees. The segment stays inside the box [-1, 1]^d where G was trained."},
-    "class_histogram": {"es": "Qué dígitos genera cada modelo: el colapso de modos se ve como barras ausentes",
-                        "en": "Which digits each model generates: mode collapse shows as missing bars"},
-}
-TABLE_COLUMNS = [MODEL, "FID-MNIST", {"es": "entropía de clases", "en": "class entropy"},
-                 {"es": "clases < 2 %", "en": "classes < 2 %"}, {"es": "confianza media", "en": "mean confidence"},
-                 PRECISION, RECALL, {"es": "muestreo img/s", "en": "sampling img/s"},
-                 {"es": "entrenamiento en régimen s", "en": "steady training s"}]
+CAPTIONS = {**W.table("captions"), "latent_manifold": W.fill("captions", "latent_manifold", n=MANIFOLD_N)}
+TABLE_COLUMNS = [MODEL, "FID-MNIST", W("table_columns"),
+                 W("table_columns_2"), W("table_columns_3"),
+                 PRECISION, RECALL, W("table_columns_4"),
+                 W("table_columns_5")]
 
 
 def vae_samples(vae: Any, n: int) -> np.ndarray:
@@ -179,7 +153,7 @@ def record(ctx, result: Generation, noise: str, gan_params: int, cost: dict[str,
             ["VAE (1.1e)", *(round(float(vae_scores[k]), 3) for k in TABLE_SCORES), round(cost["vae_sample_ips"]),
              round(cost["vae_steady_train_s"], 1)]]
     ctx.table("gan_vs_vae", TABLE_COLUMNS, rows,
-              {lang: text.format(n=n) for lang, text in CAPTIONS["gan_vs_vae_table"].items()})
+              W.fill("captions", "gan_vs_vae_table", n=n, timed_calls=TIMED_CALLS, sample_batch=SAMPLE_BATCH))
     ctx.figure("gan_vs_vae", comparison_grids({"GAN": result.gan_images[:10], "VAE": result.vae_images[:10]}, 10),
                CAPTIONS["gan_vs_vae"])
     hists = {"GAN": gan_scores["class_hist"], "VAE": vae_scores["class_hist"]}

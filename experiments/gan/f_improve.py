@@ -21,59 +21,27 @@ from experiments.gan.models import sample_noise
 from experiments.gan.training import (EVALUATOR_ITEM, evaluator, generate, model_row, n_eval_samples, score,
                                       quality_not_graded, sample_images, train_one, train_settings)
 from harness.errors import ConfigError
-from harness.locale import names as reader_name
+from harness.words import names as reader_name
 from harness.registry import Units, item
 from harness.train.seeds import item_seed, set_seed
 from harness.train.timing import TrainingTime
 from harness.train.evaluation import SAMPLE_SEED
+from harness.words import words
+
+W = words(__file__)
 
 BASE = "handout"
 # name -> (changes to the handout's settings, which network it changes, what it does)
 VARIANTS: dict[str, tuple[dict[str, Any], str, dict[str, str]]] = {
-    "d_spectral_norm": ({"d_spectral_norm": True}, "D", {
-        "es": "normalización espectral en cada capa con pesos de D: D no puede saturarse en 0/1 y su gradiente hacia G no se apaga",
-        "en": "spectral normalisation on every weighted layer of D: D cannot saturate at 0/1 and its gradient to G does not die"}),
-    "g_layernorm": ({"g_norm": "layer"}, "G", {
-        "es": "G con LayerNormalization en lugar de BatchNormalization: cada imagen se normaliza con sus propias estadísticas, "
-              "así G es la misma función al entrenar y al generar",
-        "en": "G with LayerNormalization instead of BatchNormalization: each image is normalised by its own statistics, "
-              "so G is the same function in training and in generation"}),
-    "label_smoothing": ({"real_label": 0.9}, "D", {
-        "es": "suavizado de etiquetas por un lado: D aprende a decir 0.9 (no 1) a las imágenes reales",
-        "en": "one-sided label smoothing: D learns to say 0.9 (not 1) to real images"}),
-    "fakes_training": ({"fakes_training": True}, "procedure", {
-        "es": "cambio del procedimiento, no de D ni de G: D ve las falsas que G produce en modo entrenamiento "
-              "(BatchNorm con estadísticas del lote), las mismas que G optimiza",
-        "en": "a change of procedure, not of D or G: D sees the fakes G makes in training mode "
-              "(BatchNorm with batch statistics), the very ones G optimises"}),
-    "d_lr_quarter": ({"d_lr": 2e-4}, "procedure", {
-        "es": "cambio del procedimiento: tasa de aprendizaje de D a un cuarto (2e-4)",
-        "en": "a change of procedure: D's learning rate at a quarter (2e-4)"}),
+    "d_spectral_norm": ({"d_spectral_norm": True}, "D", W("variants", "d_spectral_norm")),
+    "g_layernorm": ({"g_norm": "layer"}, "G", W("variants", "g_layernorm")),
+    "label_smoothing": ({"real_label": 0.9}, "D", W("variants", "label_smoothing")),
+    "fakes_training": ({"fakes_training": True}, "procedure", W("variants", "fakes_training")),
+    "d_lr_quarter": ({"d_lr": 2e-4}, "procedure", W("variants", "d_lr_quarter")),
 }
-CHECKS = {
-    "seeds_paired": {"es": "cada modelo entrenado con las mismas {n} semillas; la primera del enunciado es la corrida de 1.2d",
-                     "en": "every model trained with the same {n} seeds; the handout's first is 1.2d's run"},
-    "base_seed_reproduces_1.2d": {"es": "la GAN del enunciado en su primera semilla es la de 1.2d (mismo FID)",
-                                  "en": "the handout's GAN at its first seed is 1.2d's (same FID)"},
-    "improves_fid": {"es": "el mejor cambio a D o a G baja el FID-MNIST medio más allá de la dispersión entre semillas",
-                     "en": "the best change to D or G lowers mean FID-MNIST beyond the spread between seeds"},
-}
-CAPTIONS = {
-    "summary": {"es": "Media ± desviación estándar sobre {seeds} semillas; {n} muestras por generador, el mismo ruido para "
-                      "todos. (*) cambia el procedimiento de entrenamiento, no D ni G.",
-                "en": "Mean ± standard deviation over {seeds} seeds; {n} samples per generator, the same noise for all. "
-                      "(*) changes the training procedure, not D or G."},
-    "per_seed": {"es": "Cada entrenamiento por separado", "en": "Every training on its own"},
-    "fid_by_seed": {"es": "FID-MNIST de cada semilla (puntos) y su media (raya): la dispersión es el ruido del experimento",
-                    "en": "FID-MNIST of each seed (dots) and their mean (bar): the spread is the experiment's noise"},
-    "samples": {"es": "Las mismas diez z por cada generador (primera semilla)",
-                "en": "The same ten z through every generator (first seed)"},
-    "class_histogram": {"es": "Cobertura de clases, muestras de todas las semillas juntas",
-                        "en": "Class coverage, the samples of every seed pooled"},
-    "dynamics": {"es": "Cómo cambia el juego: exactitud de D y pérdida de G (primera semilla de cada modelo)",
-                 "en": "How the game changes: D's accuracy and G's loss (first seed of each model)"},
-}
-TITLES = {"class_histogram": {"es": "Dígitos generados por cada modelo", "en": "Digits generated by each model"}}
+CHECKS = W.table("checks")
+CAPTIONS = W.table("captions")
+TITLES = W.table("titles")
 
 
 def variant(name: str) -> tuple[dict[str, Any], str, dict[str, str]]:
@@ -201,7 +169,7 @@ def record(ctx, names: list[str], seeds: list[int], runs: list[Trained], fid_1_2
               {lang: text.format(seeds=len(seeds), n=n) for lang, text in CAPTIONS["summary"].items()})
     ctx.table("per_seed", SEED_COLUMNS, seed_rows(runs), CAPTIONS["per_seed"], detail=True)
     fids = {m: [float(r.scores["fid"]) for r in by_model[m]] for m in models}
-    # The models by the names a reader knows (harness.locale.NAMES), in the figure's language.
+    # The models by the names a reader knows (harness.words.NAMES), in the figure's language.
     shown = lambda per_model, lang: {reader_name(m, lang): v for m, v in per_model.items()}  # noqa: E731
     ctx.figure("fid_by_seed", lambda lang: seed_figure(shown(fids, lang), lang), CAPTIONS["fid_by_seed"])
     ctx.figure("samples", lambda lang: comparison_grids(shown({m: by_model[m][0].images[:10] for m in models}, lang), 10),
@@ -266,8 +234,7 @@ def d_or_g(ctx, names: list[str], stats: dict[str, dict[str, float]], no_digits:
     d, g = stats[best["D"]], stats[best["G"]]
     ctx.metric("d_vs_g_best_d", best["D"])
     ctx.metric("d_vs_g_best_g", best["G"])
-    ctx.metric("d_vs_g_gap", d["fid_mean"] - g["fid_mean"], note={"es": "FID medio del cambio a D menos el del cambio a G",
-                                                                   "en": "mean FID of the D change minus the G change's"})
+    ctx.metric("d_vs_g_gap", d["fid_mean"] - g["fid_mean"], note=W("d_or_g", "metric_d_vs_g_gap", "note"))
     ctx.metric("d_vs_g_spread", d["fid_sd"] + g["fid_sd"])
     if no_digits[best["D"]] or no_digits[best["G"]]:
         ctx.metric("d_vs_g", "no_digits")  # nothing to rank: the answer says which draws no digits

@@ -13,6 +13,9 @@ from typing import Any
 import numpy as np
 
 from experiments.evaluation.model_rows import PRECISION, RECALL
+from harness.words import words
+
+W = words(__file__)
 
 MIN_DIGIT_SHARE = 0.05   # the aim: every digit in at least 5 % of a model's samples
 
@@ -57,14 +60,11 @@ def beyond_spread(a: dict[str, float], b: dict[str, float]) -> bool:
     return b["fid_mean"] - a["fid_mean"] > a["fid_sd"] + b["fid_sd"]
 
 
-SUMMARY_COLUMNS = [{"es": "modelo", "en": "model"}, {"es": "cambia", "en": "changes"}, "FID-MNIST",
-                   {"es": "FID mín–máx", "en": "FID min–max"}, {"es": "clases < 2 %", "en": "classes < 2 %"},
-                   {"es": "dígito más raro", "en": "rarest digit"}, {"es": "semillas con todo dígito ≥ 5 %",
-                                                                     "en": "seeds with every digit ≥ 5 %"},
+SUMMARY_COLUMNS = [W("summary_columns"), W("summary_columns_2"), "FID-MNIST",
+                   W("summary_columns_3"), W("summary_columns_4"),
+                   W("summary_columns_5"), W("summary_columns_6"),
                    PRECISION, RECALL]
-SEED_COLUMNS = [{"es": "modelo", "en": "model"}, {"es": "semilla", "en": "seed"}, "FID-MNIST",
-                {"es": "clases < 2 %", "en": "classes < 2 %"}, {"es": "dígito más raro", "en": "rarest digit"},
-                {"es": "entrenamiento s", "en": "training s"}]
+SEED_COLUMNS = W.list("seed_columns")
 TARGET = {"D": "D", "G": "G", "procedure": "(*)", None: "—"}   # (*): the caption says it changes the procedure
 
 
@@ -88,12 +88,7 @@ def seed_rows(runs: list[Any]) -> list[list[Any]]:
     return rows
 
 
-WORDS = {
-    "es": {"title": "FID-MNIST por semilla (menor es mejor)", "mean": "media", "d_acc": "exactitud de D",
-           "g_loss": "pérdida de G", "average": "{title} (media móvil, {window} pasos)", "step": "paso"},
-    "en": {"title": "FID-MNIST per seed (lower is better)", "mean": "mean", "d_acc": "D accuracy",
-           "g_loss": "G loss", "average": "{title} (moving average, {window} steps)", "step": "step"},
-}
+WORDS = W("words")
 
 
 def seed_figure(fids: dict[str, list[float]], lang: str) -> Any:

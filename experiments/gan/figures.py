@@ -4,6 +4,9 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import matplotlib
+from harness.words import words
+
+W = words(__file__)
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -12,26 +15,7 @@ import numpy as np
 from harness.context import Text
 from harness.figure_text import pick
 
-WORDS = {
-    "es": {"d": "D (reales + falsas)", "g": "G (a través de D)", "smoothed": "suavizada ({window} pasos)",
-           "step": "paso", "bce": "entropía cruzada binaria (escala log)", "acc": "exactitud",
-           "ln2": "ln 2: D responde 0,5 (equilibrio)", "loss_title": "pérdida por paso",
-           "acc_title": "exactitud por paso", "uniform": "uniforme (0,1)", "threshold": "umbral del 2 %",
-           "predicted": "dígito que predice el evaluador", "share": "fracción de muestras",
-           "step_n": "paso {step}", "probe_title": "¿Cuántas acepta D como reales? (mismo D, mismas z)",
-           "on_real": "imágenes reales", "fooled_inference": "falsas de G, modo inferencia",
-           "fooled_training": "falsas de G, modo entrenamiento", "called_real": "aceptadas como reales",
-           "start": "inicio", "end": "fin"},
-    "en": {"d": "D (real + fake)", "g": "G (through D)", "smoothed": "smoothed ({window} steps)",
-           "step": "step", "bce": "binary cross-entropy (log scale)", "acc": "accuracy",
-           "ln2": "ln 2: D answers 0.5 (equilibrium)", "loss_title": "loss per step",
-           "acc_title": "accuracy per step", "uniform": "uniform (0.1)", "threshold": "2 % threshold",
-           "predicted": "digit predicted by the evaluator", "share": "share of samples",
-           "step_n": "step {step}", "probe_title": "How often D says \"real\" (same D, same z)",
-           "on_real": "real images", "fooled_inference": "G's fakes, inference mode",
-           "fooled_training": "G's fakes, training mode", "called_real": "called real",
-           "start": "start", "end": "end"},
-}
+WORDS = W("words")
 
 
 def smooth(y: np.ndarray, window: int) -> np.ndarray:

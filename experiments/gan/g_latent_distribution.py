@@ -23,47 +23,22 @@ from harness.figure_text import fill
 from harness.registry import item
 from harness.train.evaluation import SAMPLE_SEED
 from harness.verdicts import degenerate, verdict
+from harness.words import words
+
+W = words(__file__)
 
 MANIFOLD_N = 20
 UNIFORM_STD = 3 ** -0.5   # U(-1, 1) has variance 1/3: the matched Gaussian is N(0, 1/3)
 GAUSS_SPAN = 2.5   # the manifold of a N(0, 1) latent is drawn over [-2.5, 2.5]², 99 % of each coordinate
 NOISE_DRAWS = 10000  # draws of the new GAN's own sampler whose moments latent_law_used checks
 
-NOTES = {
-    "fid": {"es": "z ~ {noise}", "en": "z ~ {noise}"},
-    "base_fid": {"es": "z ~ U(-1, 1) (1.2d)", "en": "z ~ U(-1, 1) (1.2d)"},
-    "fid_change": {"es": "negativo = mejor", "en": "negative = better"},
-    "z_outside_unit_box": {"es": "fracción de z fuera de [-1, 1]^d: regiones que la uniforme nunca visita",
-                           "en": "share of z outside [-1, 1]^d: regions the uniform never visits"},
-    "matched_fid": {"es": "z ~ N(0, 1/3), la varianza de U(-1, 1)", "en": "z ~ N(0, 1/3), the variance of U(-1, 1)"},
-    "matched_z_outside_unit_box": {"es": "lo mismo con z ~ N(0, 1/3)", "en": "the same with z ~ N(0, 1/3)"},
-}
-CHECKS = {
-    "latent_law_used": {
-        "es": "la GAN se entrena con la otra ley: media ≈ 0 y desviación ≈ 1 medidas en su propio muestreador",
-        "en": "the GAN trains on the other law: mean ≈ 0 and std ≈ 1 measured on its own sampler"},
-    "same_budget_as_1.2d": {"es": "entrenada completa, con los mismos pasos que 1.2d",
-                            "en": "trained fully, with the same steps as 1.2d"},
-}
-TITLES = {
-    "curves": {"es": "{label}: {steps} pasos", "en": "{label}: {steps} steps"},
-    "class_histogram": {"es": "Dígitos generados bajo cada ley de z", "en": "Digits generated under each law of z"},
-    "latent_manifold": {"es": "G sobre una grilla de z en [-{span}, {span}]² (z ~ N(0, I))",
-                        "en": "G over a grid of z in [-{span}, {span}]² (z ~ N(0, I))"},
-}
+NOTES = W.table("notes")
+CHECKS = W.table("checks")
+TITLES = W.table("titles")
 
-CAPTIONS = {
-    "comparison": {"es": "Cada generador con su propia ley de z, mismo evaluador, {n} muestras",
-                   "en": "Each generator with its own law of z, same evaluator, {n} samples"},
-    "curves": {"es": "Curvas de entrenamiento con la nueva ley de z", "en": "Training curves with the new law of z"},
-    "samples": {"es": "Diez muestras de cada generador", "en": "Ten samples of each generator"},
-    "class_histogram": {"es": "Cobertura de clases con cada ley de z", "en": "Class coverage under each law of z"},
-    "latent_manifold": {
-        "es": "El plano latente de la GAN gaussiana: el centro concentra la masa; los bordes se muestrean poco",
-        "en": "The Gaussian GAN's latent plane: the centre holds the mass; the edges are rarely sampled"},
-}
-TABLE_COLUMNS = ["z", "FID-MNIST", {"es": "entropía de clases", "en": "class entropy"},
-                 {"es": "clases < 2 %", "en": "classes < 2 %"}, {"es": "confianza media", "en": "mean confidence"},
+CAPTIONS = W.table("captions")
+TABLE_COLUMNS = ["z", "FID-MNIST", W("table_columns"),
+                 W("table_columns_2"), W("table_columns_3"),
                  PRECISION, RECALL]
 
 

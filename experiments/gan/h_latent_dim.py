@@ -21,46 +21,26 @@ from experiments.gan.training import (TABLE_SCORES, EVALUATOR_ITEM, evaluator, g
 from harness.train.evaluation import SAMPLE_SEED
 from harness.figure_text import fill
 from harness.registry import Units, item
+from harness.words import words
+
+W = words(__file__)
 
 VAE_SWEEP = "1.1i"
 HANDOUT_DIMS = {2, 10, 100}
 
-CHECKS = {
-    "reuses_1.2d": {"es": "el punto z = {dim} es el modelo de 1.2d, no se reentrena",
-                    "en": "the point z = {dim} is 1.2d's model, not retrained"},
-    "sweep_covers_handout_range": {"es": "el barrido incluye 2, 10 y 100, como pide el enunciado",
-                                   "en": "the sweep includes 2, 10 and 100, as the handout asks"},
-}
+CHECKS = W.table("checks")
 # Why a check does not apply to this run: filled with the profile, or with 1.2d's dimension.
-NOT_GRADED = {
-    "reduced_sweep": {"es": "se evalúa en el perfil 'full'; el perfil '{profile}' barre menos dimensiones a propósito",
-                      "en": "graded at the 'full' profile; the '{profile}' profile sweeps fewer dimensions on purpose"},
-    "base_not_swept": {"es": "el barrido no incluye z = {dim}, la dimensión de 1.2d: no hay nada que reutilizar",
-                       "en": "the sweep leaves out z = {dim}, 1.2d's dimension: there is nothing to reuse"},
-}
-TITLES = {"class_histogram": {"es": "Dígitos generados para cada dimensión de z",
-                                "en": "Digits generated for each dimension of z"}}
+NOT_GRADED = W.table("not_graded")
+TITLES = W.table("titles")
 
-CAPTIONS = {
-    "sweep_table": {"es": "Barrido de la dimensión de z, {n} muestras por punto",
-                    "en": "Sweep of the dimension of z, {n} samples per point"},
-    "sweep": {"es": "FID-MNIST y entropía de clases según la dimensión de z", "en": "FID-MNIST and class entropy against the dimension of z"},
-    "sweep_with_vae": {"es": " (GAN y VAE)", "en": " (GAN and VAE)"},
-    "samples": {"es": "Diez muestras por dimensión de z", "en": "Ten samples per dimension of z"},
-    "class_histogram": {"es": "Cobertura de clases por dimensión de z", "en": "Class coverage per dimension of z"},
-}
-TABLE_COLUMNS = [{"es": "dim. de z", "en": "z dim."}, "FID-MNIST", {"es": "entropía de clases", "en": "class entropy"},
-                 {"es": "clases < 2 %", "en": "classes < 2 %"}, PRECISION, RECALL,
-                 {"es": "parámetros de G", "en": "G parameters"}, {"es": "entrenamiento s", "en": "training s"},
-                 {"es": "origen", "en": "source"}]
+CAPTIONS = W.table("captions")
+TABLE_COLUMNS = [W("table_columns"), "FID-MNIST", W("table_columns_2"),
+                 W("table_columns_3"), PRECISION, RECALL,
+                 W("table_columns_4"), W("table_columns_5"),
+                 W("table_columns_6")]
 
 
-SWEEP_WORDS = {
-    "es": {"uniform": "ln 10 (todos los dígitos por igual)", "fid": "FID-MNIST (menor es mejor)",
-           "entropy": "entropía de clases, nats (mayor es mejor)", "dim": "dimensión de z"},
-    "en": {"uniform": "ln 10 (all digits equal)", "fid": "FID-MNIST (lower is better)",
-           "entropy": "class entropy, nats (higher is better)", "dim": "dimension of z"},
-}
+SWEEP_WORDS = W("sweep_words")
 
 
 def sweep_figure(points: list[dict[str, Any]], vae_rows: list[dict[str, Any]], lang: str) -> Any:

@@ -9,6 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from harness.train.architecture import activation_of, flat_layers
+from harness.words import words
+
+W = words(__file__)
 
 LRELU = "leaky_relu(0.2)"
 
@@ -66,7 +69,4 @@ def _fmt(fields: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in fields.items()) or "—"
 
 
-COMPARE_COLUMNS = [
-    {"es": "#", "en": "#"}, {"es": "capa", "en": "layer"}, {"es": "enunciado", "en": "handout"},
-    {"es": "nuestro modelo", "en": "our model"}, {"es": "coincide", "en": "match"},
-]
+COMPARE_COLUMNS = W.list("compare_columns")

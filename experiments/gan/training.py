@@ -22,15 +22,15 @@ from harness.errors import ItemFailed
 from harness.train.evaluation import SAMPLE_SEED
 from harness.train.steps import backend, compiled_scan
 from harness.train.timing import TrainingTime, sampling_speed, split_training
+from harness.words import words
+
+W = words(__file__)
 
 COLUMNS = ("d_loss", "d_acc", "g_loss", "g_acc")
 STUCK_TAIL = 0.2   # D accuracy at 1.0 over this last fraction of steps means G lost the game
 HANDOUT_STEPS = 5000  # the handout's budget: checks of a trained GAN's quality are graded from here on
 # Filled with the steps trained: why a quality check is not graded at a reduced budget.
-QUALITY_NOT_GRADED = {"es": "juzga una GAN entrenada: se evalúa con los {handout} pasos del enunciado; "
-                            "este perfil entrena {steps}",
-                      "en": "judges a trained GAN: graded at the handout's {handout} steps; "
-                            "this profile trains {steps}"}
+QUALITY_NOT_GRADED = W("quality_not_graded")
 # Mean and standard deviation of each law of z: U(-1, 1) has sd 1/√3; N(0, 1) has sd 1.
 LAW_MOMENTS = {"uniform": (0.0, 1 / np.sqrt(3)), "gaussian": (0.0, 1.0)}
 MOMENT_TOLERANCE = 0.05  # on 10,000 draws the sampling error of either moment is under 0.01
@@ -193,8 +193,7 @@ def train_one(ctx: Any, settings: GanSettings, label: str,
     gan = build_gan(settings)
     watcher = watch(gan) if watch else None
     n, steps, batch = len(ctx.data.x_train), gan_cfg["steps"], gan_cfg["batch_size"]
-    ctx.log({"es": f"{label}: {steps} pasos de lotes de {batch} sobre {n} imágenes",
-             "en": f"{label}: {steps} steps of batch {batch} on {n} images"})
+    ctx.log(W.fill("train_log", label=label, steps=steps, batch=batch, n=n))
     ctx.phase("compile")  # the first step builds D's and G's graphs: seconds before any progress
     t0 = time.perf_counter()
     history = train_gan(gan, ctx.data.x_train, gan_cfg["steps"], gan_cfg["batch_size"],
@@ -253,10 +252,10 @@ def model_row(label: str, item_id: str, train_s: float, ips: float, scores: dict
 
 def record_scores(ctx: Any, scores: dict[str, Any], prefix: str = "") -> None:
     n = scores.get("n")
-    note = {"es": f"sobre {n} imágenes generadas", "en": f"over {n} generated images"} if n else None
+    note = W.fill("scores_over", n=n) if n else None
     ctx.metric(f"{prefix}fid", float(scores["fid"]), note=note)
     ctx.metric(f"{prefix}fid_se", float(scores["fid_se"]),
-               note={"es": "error estándar por remuestreo de las muestras", "en": "bootstrap standard error over the samples"})
+               note=W("record_scores", "metric", "note"))
     ctx.metric(f"{prefix}coverage_entropy", float(scores["coverage_entropy"]), "nats", note=note)
     ctx.metric(f"{prefix}classes_under_2pct", int(scores["classes_under_2pct"]))
     ctx.metric(f"{prefix}precision", float(scores["precision"]))

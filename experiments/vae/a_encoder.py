@@ -6,30 +6,18 @@ from typing import Any
 
 from harness.train import architecture
 from harness.registry import item
+from harness.words import words
 
 from experiments.vae import common
 from experiments.vae import models
 
-NOTES = {
-    "parameters": {"es": "encoder con sus dos cabezas, z_mean y z_log_var",
-                   "en": "encoder with both heads, z_mean and z_log_var"},
-    "handout_encoder_parameters": {"es": "el Model(x, z_mean) del enunciado, sin la cabeza z_log_var",
-                                   "en": "the handout's Model(x, z_mean), without the z_log_var head"},
-    "hidden_share": {"es": "fracción de los parámetros en la capa densa 'hidden'",
-                     "en": "share of parameters in the dense 'hidden' layer"},
-}
-FLATTEN_NOTE = {"es": "salida de conv_3 {shape} aplanada", "en": "conv_3's {shape} output, flattened"}
-TITLES = {"encoder_graph": {"es": "Codificador del VAE (1.1a)", "en": "VAE encoder (1.1a)"}}
-CAPTIONS = {
-    "encoder_layers": {
-        "es": "Encoder capa por capa: de la imagen 28×28×1 a la media y el log-varianza de q(z|x).",
-        "en": "Encoder layer by layer: from the 28×28×1 image to the mean and log-variance of q(z|x)."},
-    "encoder_graph": {
-        "es": "Grafo del encoder: dos convoluciones 'same', una con stride 2 (28→14), una densa y dos cabezas lineales.",
-        "en": "Encoder graph: two 'same' convolutions, one with stride 2 (28→14), a dense layer and two linear heads."},
-}
-CONV_3_CHECK = {"es": "conv_3 (stride 2, padding 'same') deja un mapa de 14×14×64.",
-                "en": "conv_3 (stride 2, 'same' padding) leaves a 14×14×64 map."}
+W = words(__file__)
+
+NOTES = W.table("notes")
+FLATTEN_NOTE = W("flatten_note")
+TITLES = W.table("titles")
+CAPTIONS = W.table("captions")
+CONV_3_CHECK = W("conv_3_check")
 
 
 @dataclass

@@ -8,48 +8,23 @@ import numpy as np
 
 from harness.train import architecture
 from harness.registry import item
+from harness.words import words
 
 from experiments.vae import common
 from experiments.vae import models
 from experiments.vae.common import Check
 
+W = words(__file__)
+
 # The worked example: a 3x3 feature map and a 3x3 kernel, small integers so every cell reads.
 FEATURE_MAP = np.arange(1, 10, dtype="float32").reshape(3, 3)
 KERNEL = np.array([[0, 1, 0], [1, 2, 1], [0, 1, 0]], dtype="float32")
 
-NOTES = {"upsample_units": {"es": "14·14·64: la forma de conv_3 antes de aplanar",
-                            "en": "14·14·64: conv_3's shape before flattening"}}
-TITLES = {"decoder_graph": {"es": "Decodificador del VAE (1.1b)", "en": "VAE decoder (1.1b)"}}
-STRIDE_WORDS = {
-    "es": {"panels": ("entrada 3×3", "kernel 3×3", "stride 2: ceros entre píxeles", "suma de estampas, 7×7 ('valid')",
-                      "'same': salida 6×6 = 3·2"),
-           "title": "Convolución transpuesta con stride 2"},
-    "en": {"panels": ("input 3×3", "kernel 3×3", "stride 2: zeros between pixels", "sum of stamps, 7×7 ('valid')",
-                      "'same': output 6×6 = 3·2"),
-           "title": "Stride-2 transposed convolution"},
-}
-CAPTIONS = {
-    "decoder_layers": {
-        "es": "Decoder capa por capa: de z (2 valores) a la imagen de medias de Bernoulli 28×28×1.",
-        "en": "Decoder layer by layer: from z (2 values) to the 28×28×1 image of Bernoulli means."},
-    "decoder_graph": {
-        "es": "Grafo del decoder, espejo del encoder: densa, densa a 14×14×64, transpuesta con stride 2 (14→28), "
-              "dos transpuestas más.",
-        "en": "Decoder graph, the encoder mirrored: dense, dense to 14×14×64, a stride-2 transposed conv (14→28), "
-              "two more."},
-    "stride_example": {
-        "es": "Cada píxel de entrada estampa valor×kernel en la salida, separado 2 píxeles de su vecino; los solapes se suman. "
-              "'valid' da (3−1)·2+3 = 7; 'same' recorta a 3·2 = 6 (recuadro rojo).",
-        "en": "Each input pixel stamps value×kernel onto the output, 2 pixels from its neighbour; overlaps add. "
-              "'valid' gives (3−1)·2+3 = 7; 'same' crops to 3·2 = 6 (red box)."},
-}
-CHECKS = {
-    "output_is_an_image": {"es": "La salida tiene la forma de una imagen MNIST.",
-                           "en": "The output has the shape of an MNIST image."},
-    "stride_example_matches_keras": {
-        "es": "La construcción a mano (estampas + recorte 'same') coincide con Conv2DTranspose de Keras.",
-        "en": "The by-hand construction (stamps + 'same' crop) equals Keras's Conv2DTranspose."},
-}
+NOTES = W.table("notes")
+TITLES = W.table("titles")
+STRIDE_WORDS = W("stride_words")
+CAPTIONS = W.table("captions")
+CHECKS = W.table("checks")
 
 
 def transposed_conv_by_hand(x: np.ndarray, kernel: np.ndarray, stride: int) -> tuple[np.ndarray, np.ndarray]:

@@ -11,46 +11,22 @@ import keras
 
 from harness.train import architecture
 from harness.registry import item
+from harness.words import words
 
 from experiments.vae import common
 from experiments.vae import models
 from experiments.vae.common import Check
+
+W = words(__file__)
 
 # A posterior with unequal variances, so a variance used as a standard deviation shows.
 Z_MEAN = np.array([1.0, -2.0], dtype="float32")
 Z_LOG_VAR = np.log(np.array([0.25, 4.0], dtype="float32"))
 DRAWS = 200_000
 
-NOTES = {
-    "std_ratio_ours_z1": {"es": "desviación medida / predicha (σ = 0.5)", "en": "measured / predicted standard deviation (σ = 0.5)"},
-    "std_ratio_ours_z2": {"es": "desviación medida / predicha (σ = 2)", "en": "measured / predicted standard deviation (σ = 2)"},
-}
-CAPTIONS = {
-    "vae_layers": {"es": "El VAE completo: encoder, la capa de muestreo z y el decoder.",
-                   "en": "The complete VAE: encoder, the sampling layer z and the decoder."},
-    "sampling_check": {  # {draws}: DRAWS
-        "es": "{draws} muestras de z con μ y log σ² fijos. Con σ = exp(½ log σ²) (azul) coinciden con N(μ, σ²); "
-              "la línea del enunciado (rojo) usa la varianza como desviación: demasiado estrecha si σ² < 1, "
-              "demasiado ancha si σ² > 1.",
-        "en": "{draws} draws of z for a fixed μ and log σ². With σ = exp(½ log σ²) (blue) they follow N(μ, σ²); "
-              "the handout's line (red) uses the variance as the deviation: too narrow when σ² < 1, "
-              "too wide when σ² > 1."},
-    "vae_graph": {"es": "Grafo completo: encoder → z = μ + σ·ε → decoder.",
-                  "en": "Complete graph: encoder → z = μ + σ·ε → decoder."},
-}
-CHECKS = {
-    "sampled_mean_is_z_mean": {"es": "Media de las muestras = z_mean (tolerancia 5 errores estándar).",
-                               "en": "Sample mean = z_mean (5 standard errors of tolerance)."},
-    "sampled_std_is_exp_half_log_var": {"es": "Desviación de las muestras = exp(½·z_log_var) (±1 %).",
-                                        "en": "Sample standard deviation = exp(½·z_log_var) (±1 %)."},
-    "handout_sampling_is_wrong": {
-        "es": "La fórmula del enunciado da desviación exp(z_log_var) = σ², no σ: el defecto medido.",
-        "en": "The handout's formula gives deviation exp(z_log_var) = σ², not σ: the defect, measured."},
-    "vae_parameters_match_handout": {"es": "Parámetros del VAE completo, contados a mano desde el enunciado.",
-                                     "en": "Parameters of the complete VAE, counted by hand from the handout."},
-    "sampling_is_a_layer": {"es": "El muestreo es una capa propia (sin Lambda), serializable.",
-                            "en": "Sampling is a proper layer (no Lambda), serialisable."},
-}
+NOTES = W.table("notes")
+CAPTIONS = W.table("captions")
+CHECKS = W.table("checks")
 
 
 def full_graph(vae: models.VAE) -> keras.Model:
@@ -79,7 +55,7 @@ def draw(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return ours, models.handout_sampling(mean, log_var, epsilon)
 
 
-SAMPLING_WORDS = {"es": {"handout": "enunciado", "density": "densidad"}, "en": {"handout": "handout", "density": "density"}}
+SAMPLING_WORDS = W("sampling_words")
 
 
 def sampling_figure(ours: np.ndarray, handout: np.ndarray, lang: str):

@@ -8,10 +8,13 @@ import numpy as np
 
 from harness.figure_text import fill  # noqa: F401 (items call common.fill)
 from harness.train.evaluation import SAMPLE_SEED
+from harness.words import concat, words
 
 from experiments.evaluation.model_rows import EVALUATOR_ITEM, SCORE_KEYS, ModelRow, evaluator
 
 from experiments.vae import models
+
+W = words(__file__)
 
 DIGIT_CMAP = "tab10"
 Z90 = 1.6448536269514722  # Φ⁻¹(0.95): |z_i| < Z90 is the central 90 % of N(0, 1) per component
@@ -104,21 +107,7 @@ def public_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{key: value for key, value in row.items() if not key.startswith("_")} for row in rows]
 
 
-COMPARE_COLUMNS = [
-    {"es": "modelo", "en": "model"},
-    {"es": "−ELBO test (nats)", "en": "test −ELBO (nats)"},
-    {"es": "reconstrucción", "en": "reconstruction"},
-    {"es": "KL", "en": "KL"},
-    {"es": "NLL IWAE", "en": "IWAE NLL"},
-    {"es": "unidades activas", "en": "active units"},
-    {"es": "parámetros", "en": "parameters"},
-    {"es": "entrenamiento (s)", "en": "training (s)"},
-    {"es": "muestreo (img/s)", "en": "sampling (img/s)"},
-    "FID-MNIST",
-    {"es": "precisión", "en": "precision"},
-    {"es": "exhaustividad", "en": "recall"},
-    {"es": "clases < 2 %", "en": "classes < 2 %"},
-]
+COMPARE_COLUMNS = W.list("compare_columns")
 
 
 def compare_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
@@ -128,14 +117,8 @@ def compare_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
             for row in rows]
 
 
-LIKELIHOOD_NOTE = {
-    "es": "IWAE con k = {iwae_k} sobre {iwae_images} imágenes de test (error estándar en la fila del modelo); "
-          "−ELBO sobre {n_test}; FID-MNIST, precisión y exhaustividad sobre {n_samples} muestras.",
-    "en": "IWAE with k = {iwae_k} over {iwae_images} test images (standard error in the model's row); "
-          "−ELBO over {n_test}; FID-MNIST, precision and recall over {n_samples} samples.",
-}
-FID_NOTE = {"es": "FID-MNIST de {n_samples} muestras del prior contra el test (menor es mejor)",
-            "en": "FID-MNIST of {n_samples} prior samples against the test set (lower is better)"}
+LIKELIHOOD_NOTE = W("likelihood_note")
+FID_NOTE = W("fid_note")
 
 
 def likelihood_note(ctx: Any) -> dict[str, str]:
@@ -202,19 +185,14 @@ def check_layers(ctx: Any, part: str, model: Any) -> None:
     if len(spec) != len(built):
         wrong.append(f"{len(built)} layers, the handout has {len(spec)}")
     ctx.check(f"{part}_layers_match_handout", not wrong,
-              {"es": "Capa por capa (tipo, filtros o unidades, kernel, stride, activación) igual al enunciado."
-                     + (" Diferencias: " + "; ".join(wrong) if wrong else ""),
-               "en": "Layer by layer (type, filters or units, kernel, stride, activation) as in the handout."
-                     + (" Differences: " + "; ".join(wrong) if wrong else "")},
+              concat(W("check_layers", "layers_match"), W.fill("check_layers", "differences", wrong="; ".join(wrong)) if wrong else None),
               expected=[list(map(str, layer)) for layer in spec], observed=[list(map(str, layer)) for layer in built])
     expected = models.expected_parameters(**models.HANDOUT)[part]
     ctx.check(f"{part}_parameters_match_handout", int(model.count_params()) == expected,
-              {"es": "Parámetros contados a mano desde el código del enunciado.",
-               "en": "Parameters counted by hand from the handout's code."},
+              W("check_layers", "check"),
               expected=expected, observed=int(model.count_params()))
 
 
 def check_latent_dim(ctx: Any, latent_dim: int) -> None:
     ctx.check("latent_dim_is_2", latent_dim == 2,
-              {"es": "El enunciado usa 2 variables latentes en 1.1a–g.",
-               "en": "The handout uses 2 latent variables in 1.1a–g."}, expected=2, observed=latent_dim)
+              W("check_latent_dim", "check_latent_dim_is_2"), expected=2, observed=latent_dim)

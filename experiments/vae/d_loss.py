@@ -10,43 +10,26 @@ import keras
 
 from harness.errors import ConfigError
 from harness.registry import item
+from harness.words import words
 
 from experiments.vae import common
 from experiments.vae import models
 from experiments.vae.common import Check
+
+W = words(__file__)
 
 UNITS = {name: "nats" for name in (
     "bce_test_neg_elbo", "mse_test_neg_elbo", "bce_test_kl", "mse_test_kl", "bce_test_reconstruction",
     "mse_test_reconstruction", "bce_test_nll_iwae", "mse_test_nll_iwae", "mse_own_kl")} | {"mse_train_s": "s"}
 NOTES = {
     "bce_test_neg_elbo": common.likelihood_note,
-    "mse_test_neg_elbo": {"es": "el modelo MSE medido con el mismo decoder de Bernoulli",
-                          "en": "the MSE model measured with the same Bernoulli decoder"},
-    "mse_own_reconstruction": {"es": "suma de errores cuadráticos por imagen (su propio objetivo)",
-                               "en": "summed squared error per image (its own objective)"},
+    "mse_test_neg_elbo": W("notes", "mse_test_neg_elbo"),
+    "mse_own_reconstruction": W("notes", "mse_own_reconstruction"),
     "bce_fid": common.fid_note,
     "mse_fid": common.fid_note,
 }
-CAPTIONS = {
-    "bce_vs_mse (table)": {
-        "es": "Ambos modelos medidos en nats con un decoder de Bernoulli (BCE); mismo presupuesto que 1.1e. ",
-        "en": "Both models measured in nats under a Bernoulli decoder (BCE); same budget as 1.1e. "},
-    "bce_vs_mse (figure)": {
-        "es": "Arriba: un dígito de test de cada clase y sus reconstrucciones (decodificando μ). Abajo: muestras del prior.",
-        "en": "Top: one test digit per class and its reconstructions (decoding μ). Bottom: samples from the prior."},
-}
-CHECKS = {
-    "reconstruction_is_784_times_mean_bce": {
-        "es": "Reconstrucción = 28·28·1 × BCE media del enunciado = BCE sumada sobre los 784 píxeles.",
-        "en": "Reconstruction = the handout's 28·28·1 × mean BCE = BCE summed over the 784 pixels."},
-    "prior_is_standard_normal": {
-        "es": "p(z) = N(0, I): la KL analítica media coincide con una estimación Monte Carlo de "
-              "E_q[log q − log N(z; 0, I)] (4000 muestras por imagen, tolerancia 4 errores estándar).",
-        "en": "p(z) = N(0, I): the mean analytic KL matches a Monte Carlo estimate of "
-              "E_q[log q − log N(z; 0, I)] (4000 draws per image, 4 standard errors of tolerance)."},
-    "same_budget_as_1.1e": {"es": "El modelo MSE se entrena con las mismas épocas y batch que 1.1e.",
-                            "en": "The MSE model trains with 1.1e's epochs and batch."},
-}
+CAPTIONS = W.table("captions")
+CHECKS = W.table("checks")
 
 
 @dataclass
@@ -133,10 +116,7 @@ def record(ctx, result: LossComparison) -> None:
     common.check_latent_dim(ctx, result.latent_dim)
 
 
-FIGURE_WORDS = {
-    "es": {"reconstructions": "reconstrucciones", "samples": "muestras {loss}, z ~ N(0, I)"},
-    "en": {"reconstructions": "reconstructions", "samples": "{loss} samples, z ~ N(0, I)"},
-}
+FIGURE_WORDS = W("figure_words")
 
 
 def compare_figure(x, bce_rec, mse_rec, bce_samples, mse_samples, lang: str):

@@ -9,18 +9,16 @@ import keras
 from harness.train.hardware import resolve_precision
 from harness.train.timing import SAMPLE_BATCH, TIMED_CALLS
 from harness.registry import item
+from harness.words import words
 
 from experiments.vae import common
 from experiments.vae import models
 from experiments.vae.common import Check
 
+W = words(__file__)
+
 CURVES = ("loss", "reconstruction_loss", "kl_loss")
-CURVE_WORDS = {
-    "es": {"loss": "−ELBO total", "reconstruction_loss": "reconstrucción", "kl_loss": "KL",
-           "fit": "entrenamiento", "held_out": "test (validación)", "epoch": "época", "unit": "nats / imagen"},
-    "en": {"loss": "total −ELBO", "reconstruction_loss": "reconstruction", "kl_loss": "KL",
-           "fit": "train", "held_out": "test (validation)", "epoch": "epoch", "unit": "nats / image"},
-}
+CURVE_WORDS = W("curve_words")
 
 UNITS = {"test_neg_elbo": "nats", "test_nll_iwae": "nats", "images_per_s": "img/s", "test_nll_iwae_se": "nats",
          "test_reconstruction": "nats", "test_kl": "nats", "s_per_epoch": "s", "warmup_s": "s", "steady_train_s": "s", "train_s": "s", "train_cpu_s": "s",
@@ -28,46 +26,22 @@ UNITS = {"test_neg_elbo": "nats", "test_nll_iwae": "nats", "images_per_s": "img/
 NOTES = {
     "test_neg_elbo": common.likelihood_note,
     "test_nll_iwae": common.likelihood_note,
-    "images_per_s": {"es": "mediana de las épocas sin la primera (que construye el grafo), validación incluida",
-                     "en": "median of the epochs after the first (which builds the graph), validation included"},
-    "s_per_epoch": {"es": "mediana de las épocas sin la primera, validación incluida",
-                    "en": "median of the epochs after the first, validation included"},
-    "warmup_s": {"es": "la primera época menos una en régimen: compilar el grafo, un costo único",
-                 "en": "the first epoch less a steady one: compiling the graph, paid once"},
-    "steady_train_s": {"es": "épocas × tiempo por época en régimen, sin la compilación",
-                       "en": "epochs × steady time per epoch, without compilation"},
-    "fid_se": {"es": "error estándar por remuestreo de las muestras", "en": "bootstrap standard error over the samples"},
-    "test_nll_iwae_se": {"es": "error estándar de la media IWAE sobre las imágenes de test usadas",
-                         "en": "standard error of the IWAE mean over the test images used"},
-    "train_cpu_s": {"es": "segundos de CPU del proceso al entrenar: no se inflan si otros trabajos comparten los núcleos",
-                    "en": "process CPU seconds while training: not inflated when other jobs share the cores"},
+    "images_per_s": W("notes", "images_per_s"),
+    "s_per_epoch": W("notes", "s_per_epoch"),
+    "warmup_s": W("notes", "warmup_s"),
+    "steady_train_s": W("notes", "steady_train_s"),
+    "fid_se": W("notes", "fid_se"),
+    "test_nll_iwae_se": W("notes", "test_nll_iwae_se"),
+    "train_cpu_s": W("notes", "train_cpu_s"),
     "fid": common.fid_note,
 }
-ARITHMETIC_NOTE = {"es": "vae.precision = {precision} en esta máquina", "en": "vae.precision = {precision} on this machine"}
+ARITHMETIC_NOTE = W("arithmetic_note")
 
-EPOCH_COLUMNS = [{"es": "época", "en": "epoch"}, {"es": "−ELBO entren.", "en": "train −ELBO"}, {"es": "rec. entren.", "en": "train rec."},
-                 {"es": "KL entren.", "en": "train KL"}, {"es": "−ELBO test", "en": "test −ELBO"},
-                 {"es": "rec. test", "en": "test rec."}, {"es": "KL test", "en": "test KL"},
-                 "s", {"es": "img/s", "en": "img/s"}]
-CAPTIONS = {
-    "learning_curves": {
-        "es": "Curvas por época: −ELBO total, reconstrucción y KL, en entrenamiento y en test (nats por imagen).",
-        "en": "Per-epoch curves: total −ELBO, reconstruction and KL, on training and on test (nats per image)."},
-    "epochs": {
-        "es": "Una fila por época (entren.: promedio durante la época; test: al final de la época).",
-        "en": "One row per epoch (train: mean over the epoch; test: at the end of the epoch)."},
-}
-CHECKS = {
-    "optimizer_is_rmsprop": {"es": "Optimizador RMSprop, como pide el enunciado.",
-                             "en": "RMSprop optimizer, as the handout asks."},
-    "epochs_between_10_and_15": {"es": "El enunciado pide entre 10 y 15 épocas.",
-                                 "en": "The handout asks for 10 to 15 epochs."},
-    "validated_on_test_set": {"es": "Validación con el conjunto de test en cada época.",
-                              "en": "Validated on the test set every epoch."},
-}
+EPOCH_COLUMNS = W.list("epoch_columns")
+CAPTIONS = W.table("captions")
+CHECKS = W.table("checks")
 # The reduced profiles cut the epochs on purpose: the 10–15 range is graded only at `full`.
-REDUCED_EPOCHS = {"es": "se evalúa en el perfil 'full' (10–15 épocas); el perfil '{profile}' entrena {epochs}",
-                  "en": "graded at the 'full' profile (10–15 epochs); the '{profile}' profile trains {epochs}"}
+REDUCED_EPOCHS = W("reduced_epochs")
 VALIDATED = ("val_loss", "val_reconstruction_loss", "val_kl_loss")
 
 

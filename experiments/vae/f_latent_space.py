@@ -9,26 +9,16 @@ from scipy.spatial import cKDTree
 from scipy.stats import norm
 
 from harness.registry import item
+from harness.words import words
 
 from experiments.vae import common
 from experiments.vae.common import Z90
 
-NOTES = {
-    "knn_accuracy": {"es": "5 vecinos más cercanos en μ (entrenamiento → test): cuánto separa el espacio latente los dígitos",
-                     "en": "5 nearest neighbours in μ (train → test): how well the latent space separates the digits"},
-    "inside_90_region": {"es": "fracción de μ(x) con |μ₁|, |μ₂| < 1.645", "en": "share of μ(x) with |μ₁|, |μ₂| < 1.645"},
-}
-PER_DIGIT_COLUMNS = [{"es": "dígito", "en": "digit"}, "μ₁", "μ₂", {"es": "σ² mediana", "en": "median σ²"},
-                     {"es": "imágenes", "en": "images"}]
-CAPTIONS = {
-    "latent_scatter": {
-        "es": "μ(x) de cada imagen de test, coloreada por su dígito; el recuadro marca la región central del 90 % por componente.",
-        "en": "μ(x) of every test image, coloured by its digit; the box marks the central 90 % region per component."},
-    "latent_histograms": {
-        "es": "Histogramas de μ (arriba, con N(0, 1) de referencia) y de σ² (abajo) para las dos componentes.",
-        "en": "Histograms of μ (top, with N(0, 1) for reference) and σ² (bottom) for both components."},
-    "per_digit": {"es": "Centro de cada dígito en el espacio latente.", "en": "Where each digit sits in the latent space."},
-}
+W = words(__file__)
+
+NOTES = W.table("notes")
+PER_DIGIT_COLUMNS = W.list("per_digit_columns")
+CAPTIONS = W.table("captions")
 
 
 @dataclass
@@ -68,13 +58,7 @@ def locate_test_set(vae, data) -> LatentSpace:
     return LatentSpace(mu, log_var, y, metrics, per_digit)
 
 
-WORDS = {
-    "es": {"digit": "dígito", "scatter": "μ(x) del conjunto de test  (--: |z| < 1.645)",
-           "mean": "media μ{i}: {m:.2f} ± {s:.2f}", "variance": "varianza σ²{i}: mediana {median:.3f}",
-           "density": "densidad", "images": "imágenes"},
-    "en": {"digit": "digit", "scatter": "test set μ(x)  (--: |z| < 1.645)", "mean": "mean μ{i}: {m:.2f} ± {s:.2f}",
-           "variance": "variance σ²{i}: median {median:.3f}", "density": "density", "images": "images"},
-}
+WORDS = W("words")
 
 
 def record(ctx, result: LatentSpace) -> None:

@@ -9,76 +9,23 @@ from scipy.spatial import cKDTree
 from scipy.stats import norm
 
 from harness.registry import item
+from harness.words import words
 
 from experiments.vae import common
 from experiments.vae.common import Z90
 
+W = words(__file__)
+
 CENTRAL = (0.05, 0.95)
 EXTREME = (0.000005, 0.999995)
 
-NOTES = {
-    "central_digits_present": {"es": "dígitos distintos que el evaluador reconoce en la grilla central",
-                               "en": "distinct digits the evaluator recognises in the central grid"},
-    "central_confidence": {"es": "confianza media del clasificador MNIST en la grilla central",
-                           "en": "mean confidence of the MNIST classifier on the central grid"},
-    "beyond_90_confidence": {"es": "lo mismo fuera de la región del 90 % (grilla extrema)",
-                             "en": "the same beyond the 90 % region (extreme grid)"},
-    "changes_along_z1": {"es": "cambios de dígito (según el evaluador) al recorrer una fila de la grilla central, en promedio",
-                         "en": "digit changes (by the evaluator) walking along one row of the central grid, on average"},
-    "ink_corr_z1": {"es": "correlación entre la tinta de la imagen (grosor) y z₁ en la grilla central",
-                    "en": "correlation between an image's ink (stroke weight) and z₁ on the central grid"},
-    "central_nn_distance": {
-        "es": "distancia media (píxeles, L2) de cada imagen de la grilla central a la imagen real más parecida",
-        "en": "mean distance (pixels, L2) from each central-grid image to its closest real image"},
-    "beyond_90_nn_distance": {"es": "lo mismo para las celdas de la grilla extrema fuera de la región del 90 %",
-                              "en": "the same for the extreme-grid cells outside the 90 % region"},
-    "extreme_range": {"es": "la grilla extrema llega a ±este valor", "en": "the extreme grid reaches ±this value"},
-    "interp_digit_changes": {"es": "cambios de dígito (según el evaluador) a lo largo de cada interpolación, en promedio",
-                             "en": "digit changes (by the evaluator) along each interpolation, on average"},
-    "interp_other_digit_share": {"es": "fracción de los puntos intermedios que el evaluador ve como un tercer dígito",
-                                 "en": "share of the intermediate points the evaluator reads as a third digit"},
-}
+NOTES = W.table("notes")
 GRID_TITLES = {"latent_grid": "{n}×{n}: z = Φ⁻¹(linspace(0.05, 0.95))",
                "latent_grid_extreme": "{n}×{n}: z = Φ⁻¹(linspace(0.000005, 0.999995))"}
-GRID_WORDS = {
-    "es": {"nn_distance": "distancia a la imagen de test más cercana", "ink": "tinta media",
-           "predicted": "dígito predicho (opacidad = confianza)"},
-    "en": {"nn_distance": "distance to nearest test image", "ink": "mean ink",
-           "predicted": "predicted digit (opacity = confidence)"},
-}
-CAPTIONS = {  # {n}: the grid's side
-    "interpolation": {
-        "es": "Interpolación lineal en z entre las medias de q(z|x) de dos dígitos reales de test (una fila por par); "
-              "sobre los extremos, el dígito que ve el evaluador.",
-        "en": "Linear interpolation in z between the means of q(z|x) of two real test digits (one row per pair); "
-              "above the ends, the digit the evaluator sees."},
-    "latent_grid": {
-        "es": "Grilla de {n}×{n} imágenes decodificadas; cada eje recorre una componente de z por la inversa de la CDF normal "
-              "(la región central del 90 % de cada componente).",
-        "en": "Grid of {n}×{n} decoded images; each axis walks one component of z through the inverse normal CDF "
-              "(the central 90 % of each component)."},
-    "latent_grid_extreme": {
-        "es": "La misma grilla hasta las colas extremas del prior (|z| ≈ 4.4): fuera del 90 % central.",
-        "en": "The same grid out to the prior's extreme tails (|z| ≈ 4.4): beyond the central 90 %."},
-    "extreme_evidence": {
-        "es": "Por celda de la grilla extrema: distancia a la imagen de test más parecida y tinta media. "
-              "El recuadro marca |z| < 1.645.",
-        "en": "Per cell of the extreme grid: distance to the closest test image and mean ink. The box marks |z| < 1.645."},
-    "grid_labels": {
-        "es": "El dígito que el clasificador MNIST ve en cada celda (color) y su confianza (opacidad): grilla central y extrema.",
-        "en": "The digit the MNIST classifier sees in each cell (colour) and its confidence (opacity): "
-              "central and extreme grids."},
-    "digits_by_region": {
-        "es": "Cuántas celdas clasifica el evaluador como cada dígito, dentro y fuera de la región del 90 %.",
-        "en": "How many cells the evaluator labels as each digit, inside and beyond the 90 % region."},
-}
-DIGITS_BY_REGION_COLUMNS = [{"es": "dígito", "en": "digit"}, {"es": "celdas grilla central", "en": "central-grid cells"},
-                            {"es": "celdas fuera del 90 %", "en": "cells beyond 90 %"}]
-CHECKS = {  # {cells}: the grid's n×n
-    "grid_decoded_in_one_batch": {
-        "es": "Las {cells} imágenes se decodifican con un solo predict (el enunciado llama predict por punto).",
-        "en": "All {cells} images decode in one predict (the handout calls predict once per point)."},
-}
+GRID_WORDS = W("grid_words")
+CAPTIONS = W.table("captions")
+DIGITS_BY_REGION_COLUMNS = W.list("digits_by_region_columns")
+CHECKS = W.table("checks")
 
 
 def latent_grid(n: int, span: tuple[float, float], latent_dim: int) -> tuple[np.ndarray, np.ndarray]:

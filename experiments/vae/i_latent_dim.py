@@ -10,41 +10,28 @@ from typing import Any
 import numpy as np
 
 from harness.registry import Units, item
+from harness.words import words
 
 from experiments.vae import common
 from experiments.vae import models
 from experiments.vae.common import Check
 
+W = words(__file__)
+
 PANELS = ("neg_elbo", "nll", "reconstruction", "kl", "active_units", "train_s")
-PANEL_TITLES = {
-    "es": {"neg_elbo": "−ELBO test (nats)", "nll": "NLL IWAE (nats)", "reconstruction": "reconstrucción",
-           "kl": "KL (nats)", "active_units": "unidades activas", "train_s": "entrenamiento (s)"},
-    "en": {"neg_elbo": "−ELBO test (nats)", "nll": "NLL IWAE (nats)", "reconstruction": "reconstruction",
-           "kl": "KL (nats)", "active_units": "active units", "train_s": "training (s)"},
-}
+PANEL_TITLES = W("panel_titles")
 
 UNITS = {name: "nats" for name in (
     "best_test_neg_elbo", "smallest_dim_test_neg_elbo", "largest_dim_test_neg_elbo", "largest_dim_kl",
     "smallest_dim_kl", "largest_dim_reconstruction", "smallest_dim_reconstruction", "gain_vs_smallest")}
 NOTES = {
-    "best_latent_dim": {"es": "menor −ELBO de test", "en": "lowest test −ELBO"},
+    "best_latent_dim": W("notes", "best_latent_dim"),
     "best_test_neg_elbo": common.likelihood_note,
     "best_fid_latent_dim": common.fid_note,
 }
-CAPTIONS = {
-    "sweep": {"es": "Una fila por dimensión latente, mismo presupuesto que 1.1e (z=2 es el modelo de 1.1e). "
-                    "Unidad activa: Var_x(E_q[z_i]) > 0.01. ",
-              "en": "One row per latent dimension, 1.1e's budget (z=2 is 1.1e's model). "
-                    "Active unit: Var_x(E_q[z_i]) > 0.01. "},
-    "sweep_chart": {"es": "−ELBO, NLL, sus dos términos, unidades activas y tiempo frente a la dimensión de z (escala log₂).",
-                    "en": "−ELBO, NLL, its two terms, active units and time against the dimension of z (log₂ scale)."},
-    "sweep_samples": {"es": "64 muestras de N(0, I) decodificadas por cada modelo.",
-                      "en": "64 draws from N(0, I) decoded by each model."},
-}
-CHECKS = {"sweep_reuses_1.1e": {"es": "El punto z=2 es el modelo de 1.1e, no se entrena de nuevo.",
-                                "en": "The z=2 point is 1.1e's model, not trained again."}}
-BASE_NOT_SWEPT = {"es": "el barrido no incluye z = {dim}, la dimensión de 1.1e: no hay nada que reutilizar",
-                  "en": "the sweep leaves out z = {dim}, 1.1e's dimension: there is nothing to reuse"}
+CAPTIONS = W.table("captions")
+CHECKS = W.table("checks")
+BASE_NOT_SWEPT = W("base_not_swept")
 
 
 @dataclass

@@ -8,10 +8,13 @@ import numpy as np
 
 from harness.train import architecture
 from harness.registry import item
+from harness.words import words
 
 from experiments.vae import common
 from experiments.vae import models
 from experiments.vae.common import Check
+
+W = words(__file__)
 
 UNITS = {name: "nats" for name in (
     "variant_test_neg_elbo", "base_test_neg_elbo", "variant_test_nll_iwae", "base_test_nll_iwae",
@@ -20,29 +23,12 @@ UNITS = {name: "nats" for name in (
     "base_train_cpu_s": "s", "base_train_s": "s"}
 NOTES = {
     "variant_test_neg_elbo": common.likelihood_note,
-    "cpu_ratio": {"es": "CPU del modelo modificado / CPU del de 1.1e al entrenar",
-                  "en": "training CPU of the changed model / of 1.1e's"},
+    "cpu_ratio": W("notes", "cpu_ratio"),
     "variant_fid": common.fid_note,
     "base_fid": common.fid_note,
 }
-CAPTIONS = {
-    "architecture_comparison (table)": {
-        "es": "El VAE del enunciado (1.1e) frente al que agrega un bloque conv con stride 2 (y su espejo transpuesto), "
-              "mismo presupuesto. ",
-        "en": "The handout's VAE (1.1e) against one with an extra stride-2 conv block (and its transposed mirror), "
-              "same budget. "},
-    "variant_encoder_layers": {"es": "Encoder modificado.", "en": "Modified encoder."},
-    "variant_decoder_layers": {"es": "Decoder modificado (espejo).", "en": "Modified decoder (mirror)."},
-    "architecture_comparison (figure)": {
-        "es": "Arriba: test, reconstrucción del modelo de 1.1e y del modelo con bloque extra. Abajo: muestras de N(0, I).",
-        "en": "Top: test, reconstruction by 1.1e's model and by the extra-block model. Bottom: draws from N(0, I)."},
-}
-CHECKS = {
-    "decoder_mirrors_encoder": {
-        "es": "Los mapas del decoder recorren en orden inverso los del encoder (28→14→7 y 7→14→28).",
-        "en": "The decoder's maps retrace the encoder's in reverse (28→14→7 and 7→14→28)."},
-    "same_budget_as_1.1e": {"es": "Mismas épocas y batch que 1.1e.", "en": "Same epochs and batch as 1.1e."},
-}
+CAPTIONS = W.table("captions")
+CHECKS = W.table("checks")
 
 
 @dataclass
@@ -133,10 +119,7 @@ def record(ctx, result: ArchitectureComparison) -> None:
     common.record_checks(ctx, result.checks, CHECKS)
 
 
-FIGURE_WORDS = {
-    "es": {"reconstructions": "reconstrucciones", "base": "muestras 1.1e", "variant": "muestras, bloque extra"},
-    "en": {"reconstructions": "reconstructions", "base": "samples 1.1e", "variant": "samples, extra block"},
-}
+FIGURE_WORDS = W("figure_words")
 
 
 def compare_figure(x, rec_base, rec_var, samples_base, samples_var, lang: str):

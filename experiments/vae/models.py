@@ -26,6 +26,9 @@ from harness.train.hardware import resolve_precision
 from harness.train.fused import FusedRMSprop
 from harness.train.steps import compiled_scan, minimize, state_of
 from harness.train.timing import TrainingTime, sampling_speed, split_training
+from harness.words import words
+
+W = words(__file__)
 
 PACKAGE = "inf395"
 PIXELS = 28 * 28 * 1
@@ -508,8 +511,7 @@ def fit_vae(ctx: Any, vae: VAE, settings: dict[str, Any], label: str) -> Trainin
     data = ctx.data
     epochs = settings["epochs"]
     n, batch = len(data.x_train), settings["batch_size"]
-    ctx.log({"es": f"entrenando {label}: {epochs} épocas de {n} imágenes, lotes de {batch}",
-             "en": f"training {label}: {epochs} epochs of {n} images, batch {batch}"})
+    ctx.log(W.fill("train_log", label=label, epochs=epochs, n=n, batch=batch))
     loop = Epochs(vae, data.x_train, data.x_test, settings["batch_size"], seed=ctx.seed)
     steps = loop.steps_per_epoch
     ctx.phase("compile")  # the first batch builds the fused step: seconds before any progress

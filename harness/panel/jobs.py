@@ -21,13 +21,14 @@ from typing import Any, Callable
 from harness.errors import HarnessError
 from harness.report import content
 from harness.locale import LANGS, seconds
-from harness.run import words
+from harness.run import words as run_words
+from harness.words import words
+
+W = words(__file__)
 
 LOG_LINES = 300
 # An item's outcome in the job's log, in each language (the runner's statuses are English ids).
-STATUS_WORDS = {"ok": {"es": "listo", "en": "ok"}, "cached": {"es": "en caché", "en": "cached"},
-                "failed": {"es": "falló", "en": "failed"}, "cancelled": {"es": "cancelado", "en": "cancelled"},
-                "skipped": {"es": "omitido", "en": "skipped"}}
+STATUS_WORDS = W.table("status_words")
 FINAL = ("done", "failed", "cancelled", "finished_first", "refused")
 
 
@@ -96,9 +97,9 @@ class Job:
             self.outcomes[item] = kw["status"]
             wall = (kw.get("timing") or {}).get("wall_s")
             ok = kw["status"] in ("ok", "cached")
-            took = {"es": f" en {seconds(wall, 1, 'es')}", "en": f" in {seconds(wall, 1, 'en')}"} \
+            took = W.fill("took", seconds={lang: seconds(wall, 1, lang) for lang in LANGS}) \
                 if wall is not None and kw["status"] == "ok" else ""
-            error = kw.get("words") or (words.program_message(kw["error"]) if kw.get("error") else None)
+            error = kw.get("words") or (run_words.program_message(kw["error"]) if kw.get("error") else None)
             self.add_log("panel_log_done", mark="✓" if ok else "✗", item=item, status=STATUS_WORDS.get(kw["status"], kw["status"]),
                          took=took, error={lg: f": {t}" for lg, t in error.items()} if error else "")
 
@@ -110,7 +111,7 @@ def _final_words(job: Job) -> dict[str, str] | str:
         return {lg: ", ".join(f"{i} {STATUS_WORDS.get(st, {}).get(lg, st)}" for i, st in job.outcomes.items())
                 for lg in LANGS}
     if job.state in ("refused", "failed") and job.message:
-        return words.program_message(job.message)
+        return run_words.program_message(job.message)
     return job.message
 
 

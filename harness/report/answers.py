@@ -26,7 +26,8 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from harness.errors import HarnessError
 from harness.result import Result
-from harness.locale import names, num, pct
+from harness.locale import num, pct
+from harness.words import names
 from harness.report.compare_words import compare_global, family_sentence, no_digits_reason, share_se
 
 class AnswerError(HarnessError):

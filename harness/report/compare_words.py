@@ -25,54 +25,12 @@ from __future__ import annotations
 import math
 from harness.locale import num
 from harness.verdicts import Verdict, finite, verdict  # noqa: F401 (answers and conclusions use them from here)
+from harness.words import words
+
+W = words(__file__)
 
 
-WORDS = {
-    "es": {
-        "samples": " (sólo el error de muestreo de las imágenes: cada modelo se entrenó una vez)",
-        "better": "{a} es mejor que {b} en {metric}: {gap}{unit} de diferencia, más que la incertidumbre combinada ±{u}{unit}.",
-        "unclear": "Entre {a} y {b} no hay diferencia clara en {metric} con este presupuesto: {gap}{unit} de diferencia, "
-                   "dentro de la incertidumbre combinada ±{u}{unit}.",
-        "unmeasured": "Entre {a} y {b} no hay diferencia clara en {metric} con este presupuesto: {gap}{unit} de diferencia, "
-                      "sin incertidumbre medida para juzgarla.",
-        "vae": "el mejor VAE ({model})", "gan": "la mejor GAN ({model})",
-        "degenerate": "No se ordenan las familias: {which} dibuja dígitos con este presupuesto ({why}); "
-                      "el enunciado entrena 5000 pasos de GAN y 10 a 15 épocas de VAE.",
-        "which_gan": "ninguna GAN", "which_vae": "ningún VAE",
-        "one_class": "el 90 % o más de sus muestras caen en una sola clase",
-        "noise": "su FID-MNIST no queda claramente por debajo del ruido uniforme",
-        "indicative": " Es una diferencia indicativa: cada modelo se entrenó una vez.",
-        "seeds": " (± cubre la dispersión entre las {seeds} semillas de la GAN y el error de muestreo del VAE)",
-        "gan_seeds": "la mejor GAN ({model}, media de {seeds} semillas)",
-        "indicative_seeds": " Es indicativa: el VAE se entrenó una sola vez, así que su propia dispersión no se midió.",
-        "no_digits": "No ordenamos {a} y {b} por {metric}: {which} con este presupuesto ({why}), "
-                     "y entre imágenes que no son dígitos ese número no dice qué modelo es mejor. "
-                     "El enunciado entrena 5000 pasos de GAN y 10 a 15 épocas de VAE.",
-        "one_draws_none": "{name} no dibuja dígitos", "neither": "ninguno de los dos dibuja dígitos",
-    },
-    "en": {
-        "samples": " (the error of sampling the images only: each model was trained once)",
-        "better": "{a} is better than {b} on {metric}: {gap}{unit} apart, more than the combined uncertainty ±{u}{unit}.",
-        "unclear": "There is no clear difference between {a} and {b} on {metric} at this budget: {gap}{unit} apart, "
-                   "within the combined uncertainty ±{u}{unit}.",
-        "unmeasured": "There is no clear difference between {a} and {b} on {metric} at this budget: {gap}{unit} apart, "
-                      "with no measured uncertainty to judge it by.",
-        "vae": "the best VAE ({model})", "gan": "the best GAN ({model})",
-        "degenerate": "The families are not ranked: {which} draws digits at this budget ({why}); "
-                      "the handout trains 5000 GAN steps and 10 to 15 VAE epochs.",
-        "which_gan": "no GAN", "which_vae": "no VAE",
-        "one_class": "90 % or more of its samples fall in a single class",
-        "noise": "its FID-MNIST is not clearly below uniform noise's",
-        "indicative": " The difference is indicative: each model was trained once.",
-        "seeds": " (± covers the spread between the GAN's {seeds} seeds and the VAE's sampling error)",
-        "gan_seeds": "the best GAN ({model}, mean of {seeds} seeds)",
-        "indicative_seeds": " It is indicative: the VAE was trained once, so its own spread was not measured.",
-        "no_digits": "We do not rank {a} and {b} by {metric}: {which} at this budget ({why}), "
-                     "and among images that are not digits that number does not say which model is better. "
-                     "The handout trains 5000 GAN steps and 10 to 15 VAE epochs.",
-        "one_draws_none": "{name} draws no digits", "neither": "neither draws digits",
-    },
-}
+WORDS = W("words")
 
 
 def shown_digits(uncertainty: float, digits: int) -> int:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from harness.locale import names, num
+from harness.locale import num
+from harness.words import names
 from harness.report.compare_words import family_sentence
 from harness.report.content import RunView, format_value
 

@@ -16,7 +16,8 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
-from harness.locale import LANGS, cell_text, localise, names
+from harness.locale import LANGS, localise
+from harness.words import cell_text, names
 from harness.report.answers import AnswerError, item_text, render_answer_text, answer_path, variables
 from harness import templates
 from harness.errors import HarnessError
@@ -217,7 +218,7 @@ def figure_file(entry: dict[str, Any], lang: str) -> str:
 
 
 def _pick(text: Any, lang: str) -> str:
-    """A stored text in `lang`, its short names (harness.locale.NAMES) as the reader's language says them."""
+    """A stored text in `lang`, its short names (harness.words.NAMES) as the reader's language says them."""
     if isinstance(text, dict):
         return names(str(text.get(lang) or text.get("en") or ""), lang)
     return "" if text is None else names(str(text), lang)

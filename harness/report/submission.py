@@ -40,10 +40,13 @@ from harness.report.weights import SubmissionError, copy_weights, keras_file_wei
 from harness.run.files import atomic_write_text
 from harness.result import Result
 from harness.run.store import RunStore
+from harness.words import words
+
+W = words(__file__)
 
 RECORD = ".harness-files.json"
-NOTEBOOKS = {"es": "submission.ipynb", "en": "submission.en.ipynb"}
-REPORTS = {"es": "report.pdf", "en": "report.en.pdf"}
+NOTEBOOKS = W("notebooks")
+REPORTS = W("reports")
 WEIGHTS = {"vae": "weights/vae.weights.h5", "gan": "weights/generator.weights.h5",
            "gan_best": "weights/generator_best.weights.h5"}
 # The short budget a RETRAIN = True run trains with: minutes on a 2-core CPU.

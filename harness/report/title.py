@@ -8,13 +8,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from harness.words import words
 
-MONTHS = {
-    "es": ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
-           "noviembre", "diciembre"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
-}
+W = words(__file__)
+
+MONTHS = W("months")
 COURSE_KEYS = ("university", "course", "assignment", "semester", "professor", "assistant")
 
 

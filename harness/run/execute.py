@@ -129,7 +129,7 @@ def _execute(job: _Job, item_id: str, seed: int, fingerprint: str, config: Confi
             job.fn(ctx, **dict(job.params))
     except Cancelled as exc:
         status, error = "cancelled", str(exc)
-        said = words.cancelled_while(job.id, error)
+        said = words.cancelled_while(job.id)
     except (ItemFailed, HarnessError) as exc:
         status, error = "failed", str(exc)
         said = words.program_message(error)

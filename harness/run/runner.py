@@ -389,25 +389,21 @@ class Runner:
         folder = "units" if units else "items"
         result = store.load_result(task_id, verify=False)
         if result is None and (why := store.unreadable_result(task_id)):
-            self.on_event("log", item=task_id, message={"es": f"resultado guardado no confiable: {why}; se recalcula",
-                                                         "en": f"cached result not trusted: {why}; recomputing"})
+            self.on_event("log", item=task_id, message=words.result_not_trusted(why))
         if result and result.is_current(fp):
             altered = store.altered_file(task_id, result)
             if altered is None:
                 return result
             # Never trust it, never hide it: say which file broke, then recompute.
             where = f"{folder}/{task_id}/{altered}"
-            self.on_event("log", item=task_id, message={
-                "es": f"resultado guardado no confiable: {where} falta o cambió desde que se escribió; se recalcula",
-                "en": f"cached result not trusted: {where} is missing or changed since it was written; recomputing"})
+            self.on_event("log", item=task_id, message=words.result_altered(where))
         # Another run folder may hold the very same computation: copy it rather than retrain.
         other = self._other_run_with(task_id, fp, units)
         if other is not None:
             source = RunStore(self.store.root, other)
             source = source.units if units else source
             store.import_item(task_id, source.item_dir(task_id))
-            self.on_event("log", item=task_id, message={"es": f"reutilizado de la corrida '{other}'",
-                                                         "en": f"reused from run '{other}'"})
+            self.on_event("log", item=task_id, message=words.reused_from(other))
             return store.load_result(task_id)
         return None
 

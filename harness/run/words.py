@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.locale import LANGS
+from harness.words import words
+
+W = words(__file__)
+
 Words = dict[str, str]
 
-STATUS = {"failed": {"es": "falló", "en": "failed"}, "cancelled": {"es": "se canceló", "en": "cancelled"},
-          "skipped": {"es": "se omitió", "en": "skipped"}}
+STATUS = W.table("status")
 
 
 def pick(words: Any, lang: str) -> str | None:
@@ -21,54 +25,58 @@ def pick(words: Any, lang: str) -> str | None:
 
 
 def needs_unfinished(broken: list[str]) -> Words:
-    names = ", ".join(broken)
-    return {"es": f"necesita {names}, que no terminó" if len(broken) == 1 else f"necesita {names}, que no terminaron",
-            "en": f"needs {names}, which did not finish"}
+    return W.fill("needs_unfinished", "one" if len(broken) == 1 else "many", names=", ".join(broken))
 
 
 def cancelled_before_start() -> Words:
-    return {"es": "cancelado antes de empezar", "en": "cancelled before it started"}
+    return W("cancelled_before_start")
 
 
 def cancelled_before_saved(item_id: str) -> Words:
-    return {"es": f"el ítem {item_id} se canceló antes de guardar su resultado",
-            "en": f"item {item_id} cancelled before its result was saved"}
+    return W.fill("cancelled_before_saved", item_id=item_id)
 
 
-def cancelled_while(item_id: str, message: str) -> Words:
+def cancelled_while(item_id: str) -> Words:
     """A cancel the item noticed mid-work (harness.context): nothing of it was saved."""
-    return {"es": f"el ítem {item_id} se canceló mientras trabajaba; no se guardó nada", "en": message}
+    return W.fill("cancelled_while", item_id=item_id)
 
 
 def program_message(message: str) -> Words:
     """An exception's own text, English and untranslatable, under a lead in each language."""
-    return {"es": f"mensaje del programa (en inglés): {message}", "en": f"the program's message: {message}"}
+    return W.fill("program_message", message=message)
 
 
 def unit_broken(key: str, status: str, inner: Words | None, inner_error: str | None) -> Words:
     """One of an item's units did not finish: the item fails (or is cancelled) with the unit's reason."""
-    said = {lang: STATUS.get(status, {}).get(lang, status) for lang in ("es", "en")}
-    reason = inner or {"es": program_message(inner_error or "")["es"], "en": inner_error or ""}
-    return {"es": f"su unidad {key} {said['es']}: {reason['es']}", "en": f"its unit {key} {said['en']}: {reason['en']}"}
+    said = STATUS.get(status) or {lang: status for lang in LANGS}
+    reason = inner or W.fill("unit_error", message=inner_error or "")
+    return W.fill("unit_broken", key=key, status=said, reason=reason)
 
 
 def worker_died(error: BaseException) -> Words:
-    what = f"{type(error).__name__}: {error}"
-    return {"es": f"su proceso de trabajo terminó de golpe ({what}); vuelva a correrlo, con --jobs 1 si se repite",
-            "en": f"its worker process ended abruptly ({what}); rerun it, with --jobs 1 if it happens again"}
+    return W.fill("worker_died", what=f"{type(error).__name__}: {error}")
 
 
 def cannot_save(why: str, folder: str) -> Words:
     """The disk refused the result; `folder` is the run's own name, never a machine path (the page shows it)."""
-    return {"es": f"no se pudo guardar su resultado ({why}); libere espacio o corrija los permisos de la corrida "
-                  f"'{folder}' y vuelva a correrlo; se conserva el resultado anterior, si lo había",
-            "en": f"cannot save its result ({why}); free space or fix permissions of run '{folder}' and rerun; "
-                  f"any earlier result is kept"}
+    return W.fill("cannot_save", why=why, folder=folder)
 
 
 def kept_last_good(finished: str) -> Words:
-    return {"es": f"se conserva el último resultado bueno (terminado {finished})",
-            "en": f"the last good result (finished {finished}) is kept"}
+    return W.fill("kept_last_good", finished=finished)
+
+
+def result_not_trusted(why: str) -> Words:
+    return W.fill("result_not_trusted", why=why)
+
+
+def result_altered(where: str) -> Words:
+    """A file of a stored result is missing or changed; `where` is inside the run folder."""
+    return W.fill("result_altered", where=where)
+
+
+def reused_from(other: str) -> Words:
+    return W.fill("reused_from", other=other)
 
 
 def joined(first: Words, then: Words | None) -> Words:

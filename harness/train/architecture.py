@@ -10,15 +10,11 @@ from typing import Any
 
 from harness.context import Text
 from harness.figure_text import pick
+from harness.words import words
 
-COLUMNS = [
-    {"es": "capa", "en": "layer"},
-    {"es": "tipo", "en": "type"},
-    {"es": "forma de salida", "en": "output shape"},
-    {"es": "parámetros", "en": "parameters"},
-    {"es": "activación", "en": "activation"},
-    {"es": "detalle", "en": "detail"},
-]
+W = words(__file__)
+
+COLUMNS = W.list("columns")
 
 _TYPE_COLOURS = {
     "InputLayer": "#e8e8e8", "Conv2D": "#9ecae1", "Conv2DTranspose": "#a1d99b", "Dense": "#fdd0a2",
@@ -46,12 +42,7 @@ def _slope(layer: Any) -> float:
     return float("nan")
 
 
-DETAIL_WORDS = {
-    "es": {"conv": "{filters} filtros, kernel {kernel}, stride {strides}, padding {padding}", "dense": "{units} unidades",
-           "dropout": "tasa {rate}", "reshape": "a {shape}", "batchnorm": "momentum {momentum}"},
-    "en": {"conv": "{filters} filters, {kernel} kernel, stride {strides}, padding {padding}", "dense": "{units} units",
-           "dropout": "rate {rate}", "reshape": "to {shape}", "batchnorm": "momentum {momentum}"},
-}
+DETAIL_WORDS = W("detail_words")
 
 
 def layer_detail(layer: Any, lang: str = "en") -> str:

@@ -200,7 +200,7 @@ def test_every_column_of_a_wide_table_reaches_the_pdf_page(written, run_store):
 def test_a_wide_tables_columns_are_as_wide_as_their_cells_need(written):
     """A model's name beside twelve numbers keeps one line: the width goes where the text is, and a
     number never wraps (equal shares broke each name over several lines)."""
-    from harness.locale import names
+    from harness.words import names
 
     for lang in ("es", "en"):
         lines = [" ".join(line.split()) for line in pdf_text(written[lang]["pdf"]).splitlines()]
