@@ -23,6 +23,10 @@ PROFILES_PATH = Path(__file__).with_name("profiles.toml")
 # Lists a run can do without: no team configured is said on the title page, not refused.
 MAY_BE_EMPTY = {"team.members"}
 _RESERVED = {"base", "schema"}
+# A name, a title or a list of settings a page prints: far longer is a pasted file, not a setting.
+MAX_TEXT = 300
+MAX_LIST = 50
+MAX_DEPTH = 8  # [a.b] headers count nothing; a list in an inline table in a list is 3
 
 
 @dataclass(frozen=True)
@@ -130,18 +134,42 @@ def _shown(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
+MAX_FILE_BYTES = 1 << 20  # a settings file is a few hundred bytes; a megabyte is a wrong file
+
+
 def load_profiles(path: Path = PROFILES_PATH) -> dict[str, Any]:
     try:
+        if path.exists() and not path.is_file():
+            raise ConfigError(f"{path} is not a regular file (a device, a pipe or a folder); give a .toml file")
+        if path.exists() and path.stat().st_size > MAX_FILE_BYTES:
+            raise ConfigError(f"{path} is {path.stat().st_size >> 20} MiB: a settings file is a few lines of TOML; "
+                              f"check that you gave the right file")
         text = path.read_text(encoding="utf-8-sig")  # -sig: the byte-order mark Windows editors write is fine
     except OSError as exc:
         raise ConfigError(f"cannot read profile file {path}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position {exc.start}); "
                           f"save it as UTF-8 and retry") from None
+    if _depth(text) > MAX_DEPTH:
+        raise ConfigError(f"{path} nests lists or tables {_depth(text)} levels deep: settings are at most "
+                          f"{MAX_DEPTH} deep; fix the file and retry")
     try:
         return tomllib.loads(text)
     except (tomllib.TOMLDecodeError, ValueError) as exc:  # ValueError: an integer too long to convert
         raise ConfigError(f"malformed TOML in {path}: {str(exc)[:200]}; fix the file and retry") from None
+
+
+def _depth(text: str) -> int:
+    """How deep brackets and braces nest in `text`, quotes ignored roughly (a bound, not a parser): the
+    TOML reader recurses once per level, and 5000 levels end in a RecursionError of thousands of lines."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return deepest
 
 
 def profile_names(raw: dict[str, Any] | None = None) -> list[str]:
@@ -155,6 +183,9 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, raw_value = key.strip(), raw_value.strip()
     if not sep or not key or not raw_value:
         raise ConfigError(f"bad --set {_shown(text)}: write it as key=value, e.g. --set vae.epochs=12")
+    if _depth(raw_value) > MAX_DEPTH:
+        raise ConfigError(f"bad --set {_shown(text)}: the value is nested {_depth(raw_value)} levels deep; "
+                          f"a setting is a number, a text or a flat list") from None
     try:
         value = tomllib.loads(f"v = {raw_value}")["v"]
     except tomllib.TOMLDecodeError:
@@ -206,6 +237,12 @@ def _check_schema(values: dict[str, Any], schema: dict[str, Any]) -> None:
     for key, value in flat.items():
         if isinstance(value, list) and not value and key not in MAY_BE_EMPTY:
             raise ConfigError(f"setting {key!r} is an empty list: give at least one value")
+        if isinstance(value, list) and len(value) > MAX_LIST:
+            raise ConfigError(f"setting {key!r} has {len(value)} entries: give at most {MAX_LIST}")
+        for text in (v for v in each(value) if isinstance(v, str)):
+            if len(text) > MAX_TEXT:
+                raise ConfigError(f"setting {key!r} has a text of {len(text)} characters: keep it under {MAX_TEXT} "
+                                  f"(it is printed on the report's title page)")
 
 
 # Who hands the run in, and their talk: a run keeps them once given (`--config`), so a later

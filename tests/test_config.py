@@ -1,4 +1,6 @@
 """Settings: profiles resolve, overrides are type- and range-checked, errors are one clear line."""
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -87,8 +89,8 @@ def test_parse_override_never_crashes_on_any_text(text):
 
 @settings(max_examples=100, deadline=None)
 @given(st.integers(min_value=-10**6, max_value=10**6))
-def test_epochs_accepted_iff_positive(n):
-    if n >= 1:
+def test_epochs_accepted_iff_positive_and_within_the_bound(n):
+    if 1 <= n <= 500:
         assert load_config("smoke", [f"vae.epochs={n}"]).get("vae.epochs") == n
     else:
         with pytest.raises(ConfigError, match="out of range"):
@@ -105,3 +107,45 @@ def test_wrong_types_for_integer_key_are_rejected(value):
         assert "\n" not in str(exc)
     else:  # only a string that happens to spell a positive integer gets through
         assert isinstance(cfg.get("vae.batch_size"), int) and cfg.get("vae.batch_size") >= 1
+
+
+@pytest.mark.parametrize("override, bound", [
+    ("vae.epochs=100000", "<= 500"), ("gan.steps=100000000", "<= 1000000"), ("seed=5000000000", "<= 4294967295"),
+    ("gan_compare.seeds=1000", "<= 50"), ("vae.learning_rate=1e6", "<= 10.0"), ("talk.minutes=100000", "<= 600.0")])
+def test_settings_have_upper_bounds_checked_before_any_work(override, bound):
+    """A typo of three extra zeros is refused in one line instead of training for days."""
+    with pytest.raises(ConfigError, match="out of range") as err:
+        load_config("smoke", [override])
+    assert bound in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_full_profile_and_the_handout_fit_the_bounds():
+    for profile in ("smoke", "quick", "full"):
+        load_config(profile)
+
+
+def test_texts_and_lists_of_a_setting_are_bounded():
+    with pytest.raises(ConfigError, match="400 characters: keep it under 300"):
+        load_config("smoke", ['team.members=["' + "a" * 400 + '"]'])
+    with pytest.raises(ConfigError, match="entries: give at most 50"):
+        load_config("smoke", ["vae_compare.latent_dims=[" + ", ".join(["2"] * 60) + "]"])
+
+
+def test_a_settings_file_that_is_a_device_or_huge_is_refused_in_one_line(tmp_path):
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_config("smoke", user_file=Path("/dev/zero"))
+    big = tmp_path / "team.toml"
+    big.write_text("# " + "x" * (2 << 20) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="2 MiB: a settings file is a few lines"):
+        load_config("smoke", user_file=big)
+
+
+def test_a_deeply_nested_value_is_one_line_not_a_recursion_error(tmp_path):
+    deep = "[" * 5000 + "]" * 5000
+    with pytest.raises(ConfigError, match="nested 5000 levels deep") as err:
+        load_config("smoke", [f"vae.epochs={deep}"])
+    assert "\n" not in str(err.value)
+    user = tmp_path / "team.toml"
+    user.write_text(f"[vae]\nepochs = {deep}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="5000 levels deep: settings are at most 8 deep"):
+        load_config("smoke", user_file=user)
