@@ -81,6 +81,11 @@ class Dataset:
     checksums: dict[str, str]
 
     @property
+    def canonical(self) -> bool | None:
+        """Is it keras.datasets.mnist.load_data()'s MNIST? None for a dataset we know no checksums of."""
+        return self.checksums == CANONICAL_MNIST_SHA256 if self.name == "mnist" else None
+
+    @property
     def checksum(self) -> str:
         """One sha256 over the four array checksums (for cache fingerprints)."""
         return hashlib.sha256("".join(self.checksums[k] for k in KEYS).encode()).hexdigest()

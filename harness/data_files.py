@@ -34,6 +34,10 @@ class DataError(HarnessError):  # HarnessError (an Exception): the CLI prints it
     """One-line message: what failed and how to fix it."""
 
 
+# MNIST is 55 MiB uncompressed and Fashion-MNIST the same: a file ten times that is not either.
+MAX_DATA_BYTES = 600 << 20
+
+
 def _one_line(e: BaseException) -> str:
     return " ".join(f"{type(e).__name__}: {e}".split())[:300]
 
@@ -120,5 +124,10 @@ def _validate_user_arrays(arrays: dict[str, np.ndarray], where: str | Path) -> d
 def _load_user_path(path: Path) -> dict[str, np.ndarray]:
     if not path.exists():
         raise DataError(f"{path}: no such file or folder; {HOW_TO_FIX}")
+    if not (path.is_file() or path.is_dir()):  # /dev/zero would be read into memory until something gives
+        raise DataError(f"{path}: a device or a pipe, not a file or folder; {HOW_TO_FIX}")
+    if path.is_file() and path.stat().st_size > MAX_DATA_BYTES:
+        raise DataError(f"{path}: {path.stat().st_size >> 20} MiB, far more than MNIST (about 55 MiB "
+                        f"uncompressed); {HOW_TO_FIX}")
     arrays = _read_idx_dir(path) if path.is_dir() else _read_npz(path)
     return _validate_user_arrays(arrays, path)

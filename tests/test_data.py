@@ -249,3 +249,25 @@ def test_idx_truncated_file(tmp_path):
     (folder / data.IDX_FILES["x_train"]).write_bytes(gzip.compress(raw[:-100]))
     with pytest.raises(DataError, match="truncated"):
         load_dataset(data_path=folder, cache_dir=tmp_path)
+
+
+def test_a_device_or_a_pipe_as_data_is_refused_before_reading_it(tmp_path):
+    """--data /dev/zero once read the device into memory until MemoryError."""
+    with pytest.raises(DataError, match="a device or a pipe, not a file or folder") as err:
+        load_dataset(data_path="/dev/zero", cache_dir=tmp_path)
+    assert "\n" not in str(err.value)
+    fifo = tmp_path / "pipe.npz"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match="a device or a pipe"):
+        load_dataset(data_path=fifo, cache_dir=tmp_path)
+
+
+def test_data_that_are_not_canonical_mnist_say_so_and_canonical_data_too(tmp_path, offline_cache):
+    path = tmp_path / "small.npz"
+    np.savez(path, **_small())
+    assert load_dataset(data_path=path, cache_dir=tmp_path).canonical is False
+    os.environ["KERAS_HOME"] = str(offline_cache / "no-keras")
+    try:
+        assert load_dataset(cache_dir=offline_cache, allow_download=False).canonical is True
+    finally:
+        del os.environ["KERAS_HOME"]

@@ -28,7 +28,8 @@ def open_manifest(store: RunStore, config: Config, dataset: Any | None, command:
         "config": config.values,
         "environment": environment(),
         "dataset": None if dataset is None else {"name": dataset.name, "source": dataset.source,
-                                                 "checksums": dataset.checksums, "checksum": dataset.checksum},
+                                                 "checksums": dataset.checksums, "checksum": dataset.checksum,
+                                                 "canonical": getattr(dataset, "canonical", None)},
     })
     if command:
         manifest["command"] = command

@@ -122,6 +122,8 @@ class Runner:
             if self._dataset_loader is None:
                 raise HarnessError("no dataset loader was given to the runner")
             self._dataset = self._dataset_loader()
+            if getattr(self._dataset, "canonical", None) is False:  # said once, when the data are first read
+                self.on_event("log", item="data", message=words.not_canonical())
         return self._dataset
 
     def _splits(self) -> Splits:

@@ -79,6 +79,10 @@ def reused_from(other: str) -> Words:
     return W.fill("reused_from", other=other)
 
 
+def not_canonical() -> Words:
+    return W("not_canonical")
+
+
 def joined(first: Words, then: Words | None) -> Words:
     """Two sentences as one line, "first; then" (a failure and what was kept)."""
     return first if not then else {lang: f"{first[lang]}; {then[lang]}" for lang in first}

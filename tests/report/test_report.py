@@ -398,3 +398,19 @@ def test_a_pdf_that_fails_aside_is_one_clear_error_and_the_other_files_are_writt
         write_report(run_store, REG, "es", out=out, pdf_aside=True)
     assert (out / "report.html").stat().st_size > 0
     assert not (out / "report.pdf").exists()
+
+
+def test_data_that_are_not_canonical_mnist_are_said_once_in_the_run_and_on_the_report(tmp_path):
+    """--data with other arrays (64 images once went unremarked and the run then reported GRADE FAILS)."""
+    data = toy_dataset()
+    data.canonical = False
+    events = []
+    store = RunStore(tmp_path, "toy")
+    Runner(REG, load_config("smoke"), store, lambda: data,
+           on_event=lambda kind, **kw: events.append((kind, kw))).run(["1.1a", "1.1b"])
+    said = [kw["message"] for kind, kw in events if kind == "log" and kw.get("item") == "data"]
+    assert len(said) == 1 and "not canonical MNIST" in said[0]["en"] and "no son el MNIST canónico" in said[0]["es"]
+    assert store.read_manifest()["dataset"]["canonical"] is False
+    for lang in ("es", "en"):
+        page = write_report(store, REG, lang, ["html"], out=tmp_path / lang)["html"].read_text(encoding="utf-8")
+        assert page.count(strings(lang)["dataset_not_canonical"].replace("'", "&#39;")) == 2  # the overview, the data table
