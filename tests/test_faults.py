@@ -15,7 +15,7 @@ import pytest
 
 from harness import cli
 from harness.config import load_config
-from harness.errors import ConfigError
+from harness.errors import ConfigError, HarnessError
 from harness.report.answers import MAX_STEPS, AnswerError, render_answer_text
 from tests.conftest import ROOT, run_cli
 
@@ -279,3 +279,128 @@ def test_point13_cjk_and_emoji_team_names_embed_fonts_that_have_them(tmp_path):
     assert "王小明" in cover and "김민준" in cover and "🦊" in cover
     # With no font holding these glyphs the page shows .notdef boxes from DejaVu, the only font embedded.
     assert "CJK" in fonts and "Emoji" in fonts, fonts
+
+
+# -- issue 36, 1 and 4: a report that cannot be written, a killed report ----------------------------
+
+@contextlib.contextmanager
+def small_disk(folder: Path, size: str = "300k"):
+    """A tmpfs of `size` mounted on `folder`; skips where mounting needs rights this user lacks."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("a tmpfs mount needs root")
+    folder.mkdir(parents=True, exist_ok=True)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True).returncode:
+        pytest.skip("this machine does not allow tmpfs mounts")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+@pytest.fixture
+def toy_run(tmp_path, monkeypatch):
+    from harness.run import catalogue
+    from harness.run.runner import Runner
+    from harness.run.store import RunStore
+    from tests.conftest import toy_dataset
+    from tests.fixtures.report_items.items import REG
+
+    store = RunStore(tmp_path / "reports", "toy")
+    Runner(REG, load_config("smoke"), store, lambda: toy_dataset()).run(["1.1a", "1.1b"])
+    monkeypatch.setattr(catalogue, "items", lambda: REG)
+    return store
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if ".tmp-" in p.name or ".old-" in p.name)
+
+
+def test_a_report_on_a_full_disk_is_one_line_and_leaves_no_temp_file(toy_run, tmp_path, capsys):
+    out = tmp_path / "out"
+    with small_disk(out, "16k"):
+        (out / "report.html").write_text("the earlier report", encoding="utf-8")
+        code = cli.main(["--root", str(toy_run.root), "report", "--run", "toy", "--format", "html,pdf", "--lang", "es",
+                         "--out", str(out)])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2, err
+        assert err[-1].startswith("harness: error: cannot write the report in --out ") and "No space left" in err[-1]
+        assert "Traceback" not in "\n".join(err)
+        assert _leftovers(out) == [] and (out / "report.html").read_text(encoding="utf-8") == "the earlier report"
+        assert not (out / "report.pdf").exists()  # all or nothing: no new PDF beside the old HTML
+
+
+def test_a_report_into_a_read_only_run_folder_is_one_line_naming_the_fix(toy_run, capsys):
+    with read_only(toy_run.dir):
+        code = cli.main(["--root", str(toy_run.root), "report", "--run", "toy", "--format", "html", "--lang", "es"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and "cannot write the report in the run folder 'toy' (Read-only file system)" in err[-1], err
+    assert "--out DIR" in err[-1] and "Traceback" not in "\n".join(err)
+
+
+def test_temp_files_a_killed_report_left_are_swept_by_the_next_report(toy_run, capsys):
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    dead = finished.pid  # a process that is gone, as a killed report's is
+    for name in (f".report.pdf.tmp-{dead}", f".submission.ipynb.tmp-{dead}", f".report.html.old-{dead}"):
+        (toy_run.dir / name).write_bytes(b"half a file")
+    (toy_run.dir / f".report.pdf.tmp-{os.getpid()}x").write_bytes(b"not ours: no pid suffix")
+    assert cli.main(["--root", str(toy_run.root), "report", "--run", "toy", "--format", "html", "--lang", "en"]) == 0
+    assert _leftovers(toy_run.dir) == [f".report.pdf.tmp-{os.getpid()}x"]
+
+
+def test_a_report_is_renamed_into_place_only_when_every_file_is_written(toy_run, monkeypatch):
+    """A failing PDF leaves the earlier HTML and PDF in place, and no new HTML beside them."""
+    from harness.report import render
+    from tests.fixtures.report_items.items import REG
+
+    render.write_reports(toy_run, REG, ("es",), ["html", "pdf"])
+    before = {name: (toy_run.dir / name).read_bytes() for name in ("report.html", "report.pdf")}
+
+    def broken_pdf(html, folder, out):
+        raise OSError(28, "No space left on device", str(out))
+
+    monkeypatch.setattr(render, "_write_pdf", broken_pdf)
+    monkeypatch.setattr(render.os, "cpu_count", lambda: 1)  # in this process, where the patch applies
+    with pytest.raises(HarnessError, match="cannot write the report in the run folder 'toy'"):
+        render.write_reports(toy_run, REG, ("es",), ["html", "pdf"])
+    assert {name: (toy_run.dir / name).read_bytes() for name in before} == before
+    assert _leftovers(toy_run.dir) == []
+
+
+DIES_WITH_PARENT = """
+import os, sys, time
+from harness.report.render import die_with_parent
+parent = os.getpid()
+child = os.fork()
+if child == 0:
+    die_with_parent(parent)
+    time.sleep(60)
+    os._exit(0)
+print(child, flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_report_worker_dies_with_a_killed_report():
+    """kill -9 of `harness report` once left its PDF worker running; a minute later it replaced report.pdf.
+    The PDF worker and the per-language workers call die_with_parent first."""
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", DIES_WITH_PARENT], stdout=subprocess.PIPE, cwd=ROOT)
+    child = int(proc.stdout.readline())
+    time.sleep(0.5)  # the child has set its death signal
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _running(child):
+        time.sleep(0.05)
+    assert not _running(child), "the worker outlived the command that forked it"
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -8,6 +8,8 @@ else (no network, no /etc/passwd).
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import os
 import re
 from functools import lru_cache
 from html import escape as html_escape
@@ -27,6 +29,7 @@ from harness.report.content import RunView, build, dataset_source, format_value,
 from harness.report.tables import column_shares
 from harness.errors import HarnessError
 from harness.registry import Registry
+from harness.run.files import sweep_leftovers, temp_name
 from harness.run.store import RunStore, atomic_write_text
 
 FORMATS = ("html", "pdf", "ipynb")
@@ -147,7 +150,8 @@ def _flat(tree: dict[str, Any], prefix: str = ""):
 
 
 def write_report(store: RunStore, registry: Registry, lang: str = "es", formats: list[str] | tuple[str, ...] = FORMATS,
-                 templates: Path | None = None, out: Path | None = None, pdf_aside: bool = False) -> dict[str, Path]:
+                 templates: Path | None = None, out: Path | None = None, pdf_aside: bool = False,
+                 staged: bool = False) -> dict[str, Path] | dict[str, tuple[Path, Path]]:
     """The HTML and PDF of one language ("ipynb" is the submission folder: write_reports writes it).
     `out`: the folder the files go to (default the run folder; another one for a read-only run).
 
@@ -156,28 +160,65 @@ def write_report(store: RunStore, registry: Registry, lang: str = "es", formats:
     second core takes the rest off its path: the worker loads WeasyPrint while this process
     builds the page. Only for a caller with no threads of its own to fork (the CLI); the panel
     writes in one process.
+
+    Every file is written under a temp name first and renamed once all are written, so a folder
+    never holds this HTML beside the last command's PDF. `staged`: return {fmt: (temp, final)}
+    unrenamed, for a caller that renames several languages' files together (commit_staged).
     """
     strings(lang)  # an unknown language fails before anything is written
     out = Path(out) if out is not None else store.dir
     names = output_names(lang)
-    pdf = PdfAside(store.dir, out / names["pdf"]) if "pdf" in formats and pdf_aside and len(formats) > 1 else None
-    written: dict[str, Path] = {}
+    finals = {fmt: out / names[fmt] for fmt in FORMATS if fmt in formats and fmt in names}
+    temps = {fmt: temp_name(path) for fmt, path in finals.items()}
+    pdf = PdfAside(store.dir, temps["pdf"]) if "pdf" in formats and pdf_aside and len(formats) > 1 else None
     try:
-        view = build(store, registry, lang)
-        if "pdf" in formats:
-            pdf_html = render_html(view, templates, coloured_code=False)
+        try:
+            view = build(store, registry, lang)
+            if "pdf" in formats:
+                pdf_html = render_html(view, templates, coloured_code=False)
+                if pdf is not None:
+                    pdf.send(pdf_html)
+                else:
+                    _write_pdf(pdf_html, store.dir, temps["pdf"])
+            if "html" in formats:
+                atomic_write_text(temps["html"], render_html(view, templates))
+        finally:
             if pdf is not None:
-                pdf.send(pdf_html)
-            else:
-                _write_pdf(pdf_html, store.dir, out / names["pdf"])
-            written["pdf"] = out / names["pdf"]
-        if "html" in formats:
-            atomic_write_text(out / names["html"], render_html(view, templates))
-            written["html"] = out / names["html"]
-    finally:
-        if pdf is not None:
-            pdf.finish()  # the PDF's own error, if any, surfaces here
-    return {fmt: written[fmt] for fmt in FORMATS if fmt in written}
+                pdf.finish()  # the PDF's own error, if any, surfaces here
+    except BaseException:
+        discard_staged(temps.values())
+        raise
+    pairs = {fmt: (temps[fmt], finals[fmt]) for fmt in finals}
+    if staged:
+        return pairs
+    commit_staged(pairs.values())
+    return {fmt: final for fmt, (_, final) in pairs.items()}
+
+
+def commit_staged(pairs: Any) -> None:
+    """Rename every staged (temp, final) file into place: the last step of a report, all files at once."""
+    for temp, final in pairs:
+        os.replace(temp, final)
+
+
+def discard_staged(temps: Any) -> None:
+    for temp in temps:
+        Path(temp).unlink(missing_ok=True)
+
+
+def die_with_parent(parent: int) -> None:
+    """A forked report worker ends when the command that forked it does (a `kill -9` of `harness report`):
+    it must not go on laying out a PDF nobody will rename into place. Linux's PR_SET_PDEATHSIG; elsewhere the
+    worker finishes, and its temp file is swept by the next command that writes the folder."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent was gone before the line above took effect
+        os._exit(1)
 
 
 def _write_pdf(html: str, folder: Path, out: Path) -> list[str]:
@@ -194,7 +235,7 @@ class PdfAside:
 
         context = multiprocessing.get_context("fork")
         self._conn, child_end = context.Pipe()
-        self._process = context.Process(target=_pdf_worker, args=(child_end, folder, out), daemon=True)
+        self._process = context.Process(target=_pdf_worker, args=(child_end, folder, out, os.getpid()), daemon=True)
         self._process.start()
         child_end.close()
         self._sent = False
@@ -220,9 +261,10 @@ class PdfAside:
             raise error
 
 
-def _pdf_worker(conn: Any, folder: Path, out: Path) -> None:
+def _pdf_worker(conn: Any, folder: Path, out: Path, parent: int) -> None:
     import pickle
 
+    die_with_parent(parent)
     try:
         from harness.report import pdf
 
@@ -250,30 +292,51 @@ def write_reports(store: RunStore, registry: Registry, langs: list[str] | tuple[
     WeasyPrint's layout is pure Python, so two languages take twice one language's time in one
     process (benchmarks/RESULTS.md). The workers are forked: they
     inherit the registry and never touch the Keras backend, so nothing is re-imported.
-    """
-    written = _write_pages(store, registry, langs, [f for f in formats if f != "ipynb"], out)
-    if "ipynb" in formats:
-        from harness.report.submission import NOTEBOOKS, write_submission
 
-        # The folder holds both notebooks, each linking to its language's PDF: one not at hand, or older
-        # than the run's last change (its manifest), is written.
-        pdfs = {lang: paths["pdf"] for lang, paths in written.items() if "pdf" in paths}
-        changed = (store.dir / "manifest.json").stat().st_mtime if (store.dir / "manifest.json").exists() else 0
-        for lang in NOTEBOOKS:
-            there = (Path(out) if out is not None else store.dir) / output_names(lang)["pdf"]
-            current = there.is_file() and there.stat().st_mtime >= changed
-            pdfs[lang] = pdfs.get(lang) or (there if current else
-                                            write_report(store, registry, lang, ["pdf"], out=out)["pdf"])
-        folder = write_submission(store, registry, submission, tuple(NOTEBOOKS), reports=pdfs)
-        for lang in langs:
-            written.setdefault(lang, {})["ipynb"] = folder / NOTEBOOKS[lang]
+    All or nothing: every page is written under a temp name, the submission folder is staged and
+    swapped, and only then are the pages renamed into place. A failure (a full or read-only disk)
+    is one line naming the folder and the fix, and leaves the earlier report files as they were.
+    """
+    folder = Path(out) if out is not None else store.dir
+    where = f"--out {out}" if out is not None else f"the run folder '{store.run_id}'"
+    sweep_leftovers(folder)  # what a killed `report` left there
+    staged: dict[str, dict[str, tuple[Path, Path]]] = {}
+    try:
+        staged = _write_pages(store, registry, langs, [f for f in formats if f != "ipynb"], out)
+        written = {lang: {fmt: final for fmt, (_, final) in pairs.items()} for lang, pairs in staged.items()}
+        if "ipynb" in formats:
+            from harness.report.submission import NOTEBOOKS, write_submission
+
+            # The folder holds both notebooks, each linking to its language's PDF: one not at hand, or older
+            # than the run's last change (its manifest), is written.
+            pdfs = {lang: pairs["pdf"][0] for lang, pairs in staged.items() if "pdf" in pairs}
+            changed = (store.dir / "manifest.json").stat().st_mtime if (store.dir / "manifest.json").exists() else 0
+            for lang in NOTEBOOKS:
+                there = folder / output_names(lang)["pdf"]
+                current = there.is_file() and there.stat().st_mtime >= changed
+                if lang not in pdfs and not current:
+                    staged.setdefault(lang, {}).update(write_report(store, registry, lang, ["pdf"], out=out, staged=True))
+                pdfs[lang] = staged[lang]["pdf"][0] if "pdf" in staged.get(lang, {}) else there
+            sub = write_submission(store, registry, submission, tuple(NOTEBOOKS), reports=pdfs)
+            for lang in langs:
+                written.setdefault(lang, {})["ipynb"] = sub / NOTEBOOKS[lang]
+        commit_staged(pair for pairs in staged.values() for pair in pairs.values())
+    except OSError as exc:
+        discard_staged(temp for pairs in staged.values() for temp, _ in pairs.values())
+        if exc.errno not in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT):
+            raise
+        raise HarnessError(f"cannot write the report in {where} ({exc.strerror}); free space, fix its permissions "
+                           f"or write it elsewhere with --out DIR; the earlier report files are unchanged") from None
+    except BaseException:
+        discard_staged(temp for pairs in staged.values() for temp, _ in pairs.values())
+        raise
     return written
 
 
 def _write_pages(store: RunStore, registry: Registry, langs: list[str] | tuple[str, ...], formats: list[str],
-                 out: Path | None) -> dict[str, dict[str, Path]]:
+                 out: Path | None) -> dict[str, dict[str, tuple[Path, Path]]]:
+    """Each language's pages, staged (not yet renamed into place)."""
     import multiprocessing
-    import os
     from concurrent.futures import ProcessPoolExecutor
 
     for lang in langs:
@@ -282,13 +345,30 @@ def _write_pages(store: RunStore, registry: Registry, langs: list[str] | tuple[s
         return {}
     spare_core = (os.cpu_count() or 1) >= 2 and "fork" in multiprocessing.get_all_start_methods()
     if len(langs) < 2 or not spare_core:
-        return {lang: write_report(store, registry, lang, formats, out=out, pdf_aside=spare_core) for lang in langs}
+        staged: dict[str, dict[str, tuple[Path, Path]]] = {}
+        try:
+            for lang in langs:
+                staged[lang] = write_report(store, registry, lang, formats, out=out, pdf_aside=spare_core, staged=True)
+        except BaseException:
+            discard_staged(temp for pairs in staged.values() for temp, _ in pairs.values())
+            raise
+        return staged
     global _FORKED
-    _FORKED = (store, registry, tuple(formats), out)
+    _FORKED = (store, registry, tuple(formats), out, os.getpid())
     try:
         with ProcessPoolExecutor(len(langs), mp_context=multiprocessing.get_context("fork")) as pool:
             futures = {lang: pool.submit(_write_forked, lang) for lang in langs}
-            return {lang: future.result() for lang, future in futures.items()}
+            done: dict[str, dict[str, tuple[Path, Path]]] = {}
+            try:
+                for lang, future in futures.items():
+                    done[lang] = future.result()
+            except BaseException:
+                for lang, future in futures.items():  # the other language's finished pages go too
+                    if lang not in done and future.done() and future.exception() is None:
+                        done[lang] = future.result()
+                discard_staged(temp for pairs in done.values() for temp, _ in pairs.values())
+                raise
+            return done
     finally:
         _FORKED = None
 
@@ -296,6 +376,7 @@ def _write_pages(store: RunStore, registry: Registry, langs: list[str] | tuple[s
 _FORKED: tuple | None = None  # what a forked report worker inherits (a registry does not pickle)
 
 
-def _write_forked(lang: str) -> dict[str, Path]:
-    store, registry, formats, out = _FORKED
-    return write_report(store, registry, lang, formats, out=out)
+def _write_forked(lang: str) -> dict[str, tuple[Path, Path]]:
+    store, registry, formats, out, parent = _FORKED
+    die_with_parent(parent)
+    return write_report(store, registry, lang, formats, out=out, staged=True)

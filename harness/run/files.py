@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +18,57 @@ def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
+def temp_name(path: Path) -> Path:
+    """Where `path` is written before it is renamed into place: hidden, and named by the writing process."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    tmp = temp_name(path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # a full disk leaves no half-written temp file behind
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+_LEFTOVER = re.compile(r"^\..+\.(tmp|old)-(\d+)$")
+
+
+def sweep_leftovers(folder: Path) -> list[str]:
+    """Remove the temp files (.<name>.tmp-PID, .<name>.old-PID) that a killed process left in `folder`;
+    a live process's are its own. Returns the names removed."""
+    removed = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    for path in entries:
+        match = _LEFTOVER.match(path.name)
+        if match and path.is_file() and not path.is_symlink() and not pid_alive(int(match.group(2))):
+            try:
+                path.unlink()
+                removed.append(path.name)
+            except OSError:
+                pass  # a read-only folder keeps it; the next writable command sweeps it
+    return removed
+
+
+def pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def atomic_write_text(path: Path, text: str) -> None:

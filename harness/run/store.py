@@ -22,7 +22,7 @@ from harness.context import ItemOutput
 from harness.data import sha256_file
 from harness.errors import StoreError
 from harness.result import SCHEMA, Result
-from harness.run.files import atomic_write_bytes, atomic_write_json, atomic_write_text, now_iso  # noqa: F401
+from harness.run.files import atomic_write_bytes, atomic_write_json, atomic_write_text, now_iso, pid_alive, sweep_leftovers  # noqa: F401
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # whole id: fullmatch, so no trailing newline
 LATEST = "latest"  # reserved: a link to the newest run, never a run folder of its own
@@ -270,7 +270,8 @@ class RunStore:
                     if not _pid_alive(path.name.rsplit("-", 1)[-1]):
                         shutil.rmtree(path, ignore_errors=True)
                         removed.append(path.name)
-        return removed
+        # A killed `report` or manifest write leaves its temp file in the run folder itself.
+        return removed + (sweep_leftovers(self.dir) if self.dir.exists() else [])
 
     def import_item(self, item_id: str, source: Path) -> None:
         """Copy a verified result from another run into this one (atomically)."""
@@ -336,17 +337,7 @@ class RunStore:
 
 
 def _pid_alive(pid: str) -> bool:
-    if not pid.isdigit():
-        return False
-    if int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid.isdigit() and pid_alive(int(pid))
 
 
 def manifest_problem(manifest: Any) -> str | None:
