@@ -95,6 +95,8 @@ class ItemView:
     tables: list[Table] = field(default_factory=list)
     metrics: list[dict[str, Any]] = field(default_factory=list)
     checks: list[dict[str, Any]] = field(default_factory=list)
+    # The last attempt failed and this is the last good result, kept: said at the item's top (its error).
+    superseded: str | None = None
     answer_md: str | None = None
     answer_html: str | None = None
     answer_error: str | None = None
@@ -224,6 +226,11 @@ def _pick(text: Any, lang: str) -> str:
     return "" if text is None else names(str(text), lang)
 
 
+def _day(stamp: str | None) -> str:
+    """An ISO time as a page says when: '2026-12-07 18:40' (no seconds, no zone)."""
+    return stamp[:16].replace("T", " ") if isinstance(stamp, str) and len(stamp) >= 16 else (stamp or "?")
+
+
 def _module_file(registry: Registry, item_id: str) -> str | None:
     item = registry.items.get(item_id)
     return item.source_file if item else None
@@ -281,6 +288,9 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
             values=result.values if result else {},
             units=len(result.units) if result else 0,
         )
+        if result is not None and result.ok and entry.get("status") == "failed" and item_id not in damaged:
+            last_error = pick_words(entry.get("error_words"), lang) or entry.get("error") or "?"
+            view.superseded = s["superseded"].format(finished=_day(result.finished_at), error=last_error)
         if result is not None and result.ok:
             folder = store.item_dir(item_id)
             for fig in result.figures:

@@ -414,3 +414,22 @@ def test_data_that_are_not_canonical_mnist_are_said_once_in_the_run_and_on_the_r
     for lang in ("es", "en"):
         page = write_report(store, REG, lang, ["html"], out=tmp_path / lang)["html"].read_text(encoding="utf-8")
         assert page.count(strings(lang)["dataset_not_canonical"].replace("'", "&#39;")) == 2  # the overview, the data table
+
+
+def test_an_item_whose_last_attempt_failed_says_its_page_shows_the_last_good_result(tmp_path):
+    """A failed re-run keeps the last good result.json (status ok, checks passed) and only the manifest
+    said failed: the item's page must not read as current."""
+    store = RunStore(tmp_path, "toy")
+    Runner(REG, load_config("smoke"), store, lambda: toy_dataset()).run(["1.1a", "1.1b"])
+    manifest = store.read_manifest()
+    manifest["items"]["1.1a"].update(status="failed", error="ItemFailed: the loss diverged",
+                                     error_words={"es": "la pérdida divergió", "en": "the loss diverged"})
+    store.write_manifest(manifest)
+    finished = store.load_result("1.1a").finished_at[:16].replace("T", " ")
+    for lang, said in (("es", f"Su último intento falló (la pérdida divergió); esta página muestra el último resultado "
+                              f"bueno, terminado el {finished}"),
+                       ("en", f"Its last attempt failed (the loss diverged); this page shows the last good result, "
+                              f"finished {finished}")):
+        page = write_report(store, REG, lang, ["html"], out=tmp_path / lang)["html"].read_text(encoding="utf-8")
+        item = page[page.index('id="item-1.1a"'):page.index('id="item-1.1b"')]
+        assert said in item and said not in page[page.index('id="item-1.1b"'):]
