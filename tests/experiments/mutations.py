@@ -112,6 +112,18 @@ def _adam(mp) -> None:
     mp.setattr(models, "FusedRMSprop", keras.optimizers.Adam)
 
 
+def _rmsprop_rho(mp) -> None:
+    from experiments.vae import models
+
+    mp.setattr(models, "FusedRMSprop", partial(models.FusedRMSprop, rho=0.5))
+
+
+def _gan_rmsprop_rho(mp) -> None:
+    from experiments.gan import models
+
+    mp.setattr(models, "FusedRMSprop", partial(models.FusedRMSprop, rho=0.5))
+
+
 def _no_validation(mp) -> None:
     from experiments.vae import models
 
@@ -224,7 +236,11 @@ MUTATIONS = [
     Mutation("KL without the 1/2", ("1.1d",), "prior_is_standard_normal", _kl_without_half),
     Mutation("reconstruction: mean over pixels instead of the sum over 784", ("1.1d",),
              "reconstruction_is_784_times_mean_bce", _reconstruction_mean),
-    Mutation("VAE optimizer Adam instead of RMSprop", ("1.1e",), "optimizer_is_rmsprop", _adam),
+    Mutation("VAE optimizer Adam instead of RMSprop", ("1.1e",), "optimizer_as_handout", _adam),
+    Mutation("VAE RMSprop with rho 0.5 (a changed hyperparameter, same class)", ("1.1e",), "optimizer_as_handout",
+             _rmsprop_rho),
+    Mutation("VAE learning rate 0.01 through the settings", ("1.1e",), "optimizer_as_handout",
+             sets=("vae.learning_rate=0.01",)),
     Mutation("per-epoch validation skipped", ("1.1e",), "validated_on_test_set", _no_validation),
     Mutation("D: second convolution with stride 1", ("1.2a",), "matches_handout_layer_by_layer",
              partial(_gan_layers, kind="Conv2D", name="conv2", strides=1)),
@@ -239,6 +255,8 @@ MUTATIONS = [
     Mutation("D trained with the fakes labelled real", ("1.2c",), "d_step_labels_real_1_fake_0", _fakes_labelled_real),
     Mutation("D's learning rate 2e-4 instead of 8e-4", ("1.2c",), "optimizers_as_handout", sets=("gan.d_lr=0.0002",)),
     Mutation("G's learning rate 1e-3 instead of 4e-4", ("1.2c",), "optimizers_as_handout", sets=("gan.g_lr=0.001",)),
+    Mutation("D's RMSprop without the handout's decay", ("1.2c",), "optimizers_as_handout", sets=("gan.d_decay=0.0",)),
+    Mutation("G's RMSprop with rho 0.5 in the code", ("1.2c",), "optimizers_as_handout", _gan_rmsprop_rho),
     Mutation("train_on_steps returns inside its loop (one step)", ("1.2d",), "trained_every_step", _early_return),
     Mutation("GAN noise U(0, 1) instead of U(-1, 1)", ("1.2d",), "noise_uniform_in_range",
              _noise(lambda self, shape: keras.random.uniform(shape, 0.0, 1.0, seed=self.noise_seed),
