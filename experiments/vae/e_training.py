@@ -84,6 +84,21 @@ def optimizer_matches(reading: dict[str, Any], handout: dict[str, Any] = HANDOUT
     return all(same(reading.get(key), want) for key, want in handout.items())
 
 
+def loss_part_errors(history: dict[str, list[float]]) -> list[str]:
+    """Where the recorded −ELBO curves break their own arithmetic: 'epoch 1 kl_loss -3.2', 'epoch 2 val_loss ≠ sum'."""
+    wrong = []
+    for prefix in ("", "val_"):
+        totals = history.get(f"{prefix}loss", [])
+        for epoch, total in enumerate(totals):
+            rec, kl = history[f"{prefix}reconstruction_loss"][epoch], history[f"{prefix}kl_loss"][epoch]
+            for name, value in ((f"{prefix}reconstruction_loss", rec), (f"{prefix}kl_loss", kl)):
+                if value < -1e-4:
+                    wrong.append(f"epoch {epoch + 1} {name} {value:.4g}")
+            if abs(total - (rec + kl)) > 1e-3 * max(1.0, abs(total)):
+                wrong.append(f"epoch {epoch + 1} {prefix}loss {total:.6g} ≠ {rec + kl:.6g}")
+    return wrong
+
+
 def summarise(vae: models.VAE, run: models.Training, row: dict[str, Any], settings: dict[str, Any],
               n_train: int, profile: str) -> TrainedBase:
     history = run.history
@@ -130,6 +145,10 @@ def summarise(vae: models.VAE, run: models.Training, row: dict[str, Any], settin
                                       HANDOUT_RMSPROP, reading),
         "epochs_between_10_and_15": Check(10 <= epochs <= 15, "10–15", epochs, not_graded=reduced),
         # One held-out −ELBO, reconstruction and KL per epoch, as the handout's validation_data gives.
+        # The curves the training step itself recorded: a KL of the wrong sign or parts that do not make the
+        # total (a term dropped from the loss, or one left out of its tracker) fail on the first epoch.
+        "loss_parts_add_up": Check(not (bad := loss_part_errors(history)), "KL ≥ 0, reconstruction ≥ 0, −ELBO = sum",
+                                   bad[:3] or "every epoch"),
         "validated_on_test_set": Check(validated == [epochs] * len(VALIDATED), f"{epochs} per curve", validated),
     }
     return TrainedBase(vae, history, run.epoch_s, row, metrics, epoch_rows, settings.get("precision", "float32"),

@@ -99,6 +99,25 @@ def _kl_without_half(mp) -> None:
                -ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1))
 
 
+def _kl_sign(mp) -> None:
+    from experiments.vae import models
+
+    mp.setattr(models.Prior, "kl", lambda self, z_mean, z_log_var, z:
+               0.5 * ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1))
+
+
+def _total_without_kl(mp) -> None:
+    from experiments.vae import models
+
+    original = models.VAE.negative_elbo
+
+    def without_kl(self, x, training=False):
+        _, reconstruction, kl = original(self, x, training=training)
+        return reconstruction, reconstruction, kl  # `loss = reconstruction_loss`: the KL computed, then forgotten
+
+    mp.setattr(models.VAE, "negative_elbo", without_kl)
+
+
 def _reconstruction_mean(mp) -> None:
     from experiments.vae import models
 
@@ -234,6 +253,9 @@ MUTATIONS = [
     Mutation("sigma = exp(z_log_var) instead of exp(z_log_var / 2)", ("1.1c",), "sampled_std_is_exp_half_log_var",
              _sigma_is_exp_log_var),
     Mutation("KL without the 1/2", ("1.1d",), "prior_is_standard_normal", _kl_without_half),
+    Mutation("KL term with its sign flipped (+1/2 Σ(1 + log σ² − μ² − σ²))", ("1.1e",), "loss_parts_add_up", _kl_sign),
+    Mutation("the total loss leaves the KL out (reconstruction only) while the KL is still tracked", ("1.1e",),
+             "loss_parts_add_up", _total_without_kl),
     Mutation("reconstruction: mean over pixels instead of the sum over 784", ("1.1d",),
              "reconstruction_is_784_times_mean_bce", _reconstruction_mean),
     Mutation("VAE optimizer Adam instead of RMSprop", ("1.1e",), "optimizer_as_handout", _adam),
