@@ -383,3 +383,19 @@ def test_the_kernel_runs_on_the_runs_backend_not_the_reports_numpy_one(tmp_path,
     with pytest.raises(submission.SubmissionError, match=r"^the submission notebook stopped at the cell starting "
                                                         r"'1 / 0': ZeroDivisionError: .*unchanged$"):
         submission.execute(broken, tmp_path, "numpy")
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_the_notebooks_prose_is_in_its_language_with_no_internal_id(run, folder, lang):
+    """What a grader reads between the code cells: no word of the other language, no internal id
+    (the report's language test, tests/report/test_language.py, on the notebook's markdown)."""
+    from tests.report.test_language import slips
+
+    # The references are cited as published, and the course's names are the course's (the report's test too).
+    cells = [cell.source for cell in notebook(folder, lang).cells if cell.cell_type == "markdown"
+             and submission.words(lang)["cells"]["references"] not in cell.source.splitlines()[0]]
+    prose = "\n".join(re.sub(r"```.*?```|`[^`]*`|\]\([^)]*\)", " ", text, flags=re.S) for text in cells)
+    for name in (v for v in (run.read_manifest()["config"].get("course") or {}).values() if isinstance(v, str) and v):
+        prose = prose.replace(name, " ")
+    found = slips(prose, lang)
+    assert not found, "\n".join(found[:30])
