@@ -220,7 +220,7 @@ class Context:
         with the height in px of the smallest text in each PNG (None: no text, or no screen rendering)."""
         import matplotlib.pyplot as plt
 
-        from harness.figure_screen import save_screens, smallest_text_pt
+        from harness.figure_screen import save_screens, save_source, smallest_text_pt
         from harness.png import drop_opaque_alpha
 
         path = self.out_dir / "figures" / f"{stem}.png"
@@ -231,17 +231,27 @@ class Context:
         if screen_fig is not None:  # the slide's own drawing of it
             plt.close(fig)
             fig = screen_fig()
-        # HARNESS_SLIDES=0: a run no talk will show (a test of checks only) skips the slides' two renderings;
-        # the panel then shows the report's PNG, as it does for a figure that needs no rendering of its own.
-        screens = (save_screens(fig, path, dpi, own_drawing=screen_fig is not None)
-                   if os.environ.get("HARNESS_SLIDES", "1") != "0" else {"screen": None, "screen_text_px": None})
+        # The slides' two renderings are drawn by the panel when a talk shows them (harness.figure_screen:
+        # most of a non-training item's time went to them); a figure that does not pickle is drawn now.
+        # HARNESS_SLIDES=0: a run no talk will show (a test of checks only) keeps neither; the panel then
+        # shows the report's PNG, as it does for a figure that needs no rendering of its own.
+        screens: dict[str, Any] = {"screen": None, "screen_text_px": None}
+        if os.environ.get("HARNESS_SLIDES", "1") != "0" and smallest_text_pt(fig) is not None:
+            source = save_source(fig, path)
+            screens = {**screens, "source": source} if source is not None else \
+                save_screens(fig, path, dpi, own_drawing=screen_fig is not None)
         plt.close(fig)
-        return {"file": path, "text_px": None if text_pt is None else round(text_pt * dpi / 72.0, 2), **screens}
+        return {"file": path, "text_px": None if text_pt is None else round(text_pt * dpi / 72.0, 2), "dpi": dpi,
+                "own_drawing": screen_fig is not None, **screens}
 
     def _sizes(self, saved: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """What the panel needs to show a figure readably: its smallest text per language, and the
         screen renderings with their own smallest text when every language has them."""
         out: dict[str, Any] = {"text_px": {lang: one["text_px"] for lang, one in saved.items()}}
+        if all(one.get("source") is not None for one in saved.values()):
+            out["slide_source"] = {lang: self._rel(one["source"]) for lang, one in saved.items()}
+            out["slide_drawing"] = {"dpi": next(iter(saved.values()))["dpi"],
+                                    "own": any(one["own_drawing"] for one in saved.values())}
         if all(one["screen"] is not None for one in saved.values()):
             out["screen"] = {lang: self._rel(one["screen"]) for lang, one in saved.items()}
             out["screen_text_px"] = {lang: one["screen_text_px"] for lang, one in saved.items()}

@@ -205,3 +205,131 @@ def _relayout(fig: Any) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "not compatible with tight_layout": then nothing moves, as intended
         fig.tight_layout()
+
+
+# -- drawn where a talk shows them ----------------------------------------------------------------
+# The renderings above take most of an item's time when the item trains nothing (1.1b's layer diagram
+# redraws its text dozens of times). An item saves the figure itself instead, <stem>.slide.pickle, and
+# the panel draws the renderings the first time a talk shows the slide, cached by content. The pickle
+# is signed with a key of this machine's user: a run folder from elsewhere cannot make the panel unpickle
+# what it wrote (its slides show the report's PNG).
+SOURCE_SUFFIX = ".slide.pickle"
+_SIGNATURE = 32  # bytes of HMAC-SHA256 before the pickle
+
+
+def _state_dir() -> Path:
+    import os
+
+    return Path(os.environ.get("HARNESS_DATA_DIR", Path.home() / ".cache" / "inf395-harness"))
+
+
+def _key() -> bytes:
+    import os
+
+    path = _state_dir() / "slide-key"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:  # two workers at once: the first creates it, the other reads it
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_bytes()
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(os.urandom(32))
+        return path.read_bytes()
+
+
+def _sign(data: bytes) -> bytes:
+    import hashlib
+    import hmac
+
+    return hmac.new(_key(), data, hashlib.sha256).digest()
+
+
+def save_source(fig: Any, report_png: Path) -> Path | None:
+    """The figure, pickled and signed beside the report's PNG, for screens_from_source; None when it
+    has no text (no rendering would help) or does not pickle (the caller then draws the renderings now)."""
+    import pickle
+
+    from harness.run.files import atomic_write_bytes
+
+    if smallest_text_pt(fig) is None:
+        return None
+    try:
+        data = pickle.dumps(fig, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # a lambda formatter, a closure: drawn now instead
+        return None
+    path = report_png.with_name(report_png.stem + SOURCE_SUFFIX)
+    atomic_write_bytes(path, _sign(data) + data)
+    return path
+
+
+NO_SCREENS = {"screen": None, "screen_text_px": None, "screen_large": None, "screen_large_text_px": None}
+
+
+def screens_from_source(source: Path, report_png: Path, dpi: float, own_drawing: bool) -> dict[str, Any]:
+    """save_screens' answer for a figure saved by save_source: drawn once and kept in the user's cache
+    by the pickle's content; NO_SCREENS when the file is not signed by this user or cannot be read
+    (the slide shows the report's PNG). screen_large may be the report's PNG itself."""
+    import hashlib
+    import hmac
+    import json
+    import pickle
+    import shutil
+
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    try:
+        blob = Path(source).read_bytes()
+    except OSError:
+        return dict(NO_SCREENS)
+    signature, data = blob[:_SIGNATURE], blob[_SIGNATURE:]
+    if len(signature) < _SIGNATURE or not hmac.compare_digest(signature, _sign(data)):
+        return dict(NO_SCREENS)
+    folder = _state_dir() / "slides" / hashlib.sha256(blob + str(dpi).encode() + bytes([own_drawing])).hexdigest()[:32]
+    meta = folder / "screens.json"
+    if not meta.is_file():
+        try:
+            fig = pickle.loads(data)
+        except Exception:  # another matplotlib than the one that drew it
+            return dict(NO_SCREENS)
+        stage = folder.with_name(folder.name + f".tmp-{id(fig)}")
+        shutil.rmtree(stage, ignore_errors=True)
+        stage.mkdir(parents=True)
+        saved = save_screens(fig, stage / "report.png", dpi, own_drawing)
+        plt.close(fig)
+        names = {kind: (None if saved.get(kind) is None else
+                        "report" if Path(saved[kind]).name == "report.png" else Path(saved[kind]).name)
+                 for kind in ("screen", "screen_large")}
+        names.update({f"{kind}_text_px": saved.get(f"{kind}_text_px") for kind in ("screen", "screen_large")})
+        (stage / "screens.json").write_text(json.dumps(names), encoding="utf-8")
+        try:
+            stage.rename(folder)
+        except OSError:  # another panel drew it meanwhile
+            shutil.rmtree(stage, ignore_errors=True)
+    names = json.loads(meta.read_text(encoding="utf-8"))
+    found = dict(NO_SCREENS)
+    for kind in ("screen", "screen_large"):
+        name = names.get(kind)
+        found[kind] = (report_png if name == "report" else folder / name) if name else None
+        found[f"{kind}_text_px"] = names.get(f"{kind}_text_px")
+    return found
+
+
+def screens_of(entry: dict[str, Any], folder: Path, lang: str) -> dict[str, Any]:
+    """The slide's renderings of a result's figure entry in `lang` (files under the item's `folder`, or in
+    the user's cache when the panel drew them from the saved figure), with their smallest text in px."""
+    if entry.get("screen"):
+        return {"screen": folder / entry["screen"][lang], "screen_text_px": entry["screen_text_px"][lang],
+                "screen_large": folder / entry["screen_large"][lang] if entry.get("screen_large") else None,
+                "screen_large_text_px": (entry.get("screen_large_text_px") or {}).get(lang)}
+    source = (entry.get("slide_source") or {}).get(lang)
+    if not source:
+        return dict(NO_SCREENS)
+    drawing = entry.get("slide_drawing") or {}
+    report = folder / ((entry.get("files") or {}).get(lang) or entry["file"])
+    return screens_from_source(folder / source, report, float(drawing.get("dpi", 110)), bool(drawing.get("own", False)))

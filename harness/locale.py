@@ -125,4 +125,15 @@ def _localised_class() -> type:
         def format_data_short(self, value: float) -> str:
             return decimal_text(self.inner.format_data_short(value), self.lang)
 
+    # Named as a module attribute (see __getattr__): a figure with localised ticks pickles, for the panel's
+    # slides (harness.figure_screen.save_source).
+    Localised.__qualname__ = Localised.__name__
+    Localised.__module__ = __name__
     return Localised
+
+
+def __getattr__(name: str) -> Any:
+    """harness.locale.Localised, defined on first use (pickle looks it up by name)."""
+    if name == "Localised":
+        return _localised_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,10 +6,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from harness.figure_screen import (LARGE, NORMAL, collisions, display_scale, is_wide, save_for_screen,  # noqa: E402
-                                   save_screens, text_px_shown)
+                                   save_screens, save_source, screens_from_source, screens_of, text_px_shown)
 from harness.report.content import png_size  # noqa: E402
 
 
@@ -137,10 +138,11 @@ def test_the_freezing_proof_reads_at_14_px_on_the_slide_and_the_report_keeps_its
                screen=lambda lang: proof_screen_figure(PROOF, lang))
     entry = ctx.result.figures[0]
     for lang in ("es", "en"):
-        screen, large = tmp_path / entry["screen"][lang], tmp_path / entry["screen_large"][lang]
+        screens = screens_of(entry, tmp_path, lang)  # drawn from the saved slide drawing, as the panel does
+        screen, large = screens["screen"], screens["screen_large"]
         assert not is_wide(*png_size(screen))  # beside the talking points, not in the 225 px strip under them
-        assert entry["screen_text_px"][lang] * display_scale(*png_size(screen), NORMAL) >= 14, lang
-        assert entry["screen_large_text_px"][lang] * display_scale(*png_size(large), LARGE) >= 14, lang
+        assert screens["screen_text_px"] * display_scale(*png_size(screen), NORMAL) >= 14, lang
+        assert screens["screen_large_text_px"] * display_scale(*png_size(large), LARGE) >= 14, lang
         drawn = proof_screen_figure(PROOF, lang)
         assert collisions(drawn) == 0
         plt.close(drawn)
@@ -152,3 +154,66 @@ def test_the_freezing_proof_reads_at_14_px_on_the_slide_and_the_report_keeps_its
         plt.close(strip)
         with Image.open(tmp_path / entry["files"][lang]) as saved, Image.open(alone) as drawn_alone:
             assert np.array_equal(np.asarray(saved.convert("RGBA")), np.asarray(drawn_alone.convert("RGBA")))
+
+
+# -- the renderings drawn where a talk shows them (issue 34, 2) ----------------------------------------
+
+def test_the_panel_draws_from_the_saved_figure_the_same_renderings_the_item_drew(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path / "cache"))
+    report = tmp_path / "curves.png"
+    fig = curves()
+    fig.savefig(report, dpi=110, bbox_inches="tight")
+    source = save_source(fig, report)
+    plt.close(fig)
+    assert source == tmp_path / "curves.slide.pickle" and source.stat().st_size > 0
+    drawn = screens_from_source(source, report, 110, own_drawing=False)
+    eager_fig = curves()
+    (tmp_path / "eager").mkdir()
+    eager_fig.savefig(tmp_path / "eager" / "curves.png", dpi=110, bbox_inches="tight")
+    eager = save_screens(eager_fig, tmp_path / "eager" / "curves.png", 110, own_drawing=False)
+    plt.close(eager_fig)
+    for kind in ("screen", "screen_large"):
+        with Image.open(drawn[kind]) as a, Image.open(eager[kind]) as b:
+            assert np.array_equal(np.asarray(a), np.asarray(b)), kind
+        assert drawn[f"{kind}_text_px"] == eager[f"{kind}_text_px"]
+    # Drawn once: a second slide view reads the cache.
+    monkeypatch.setattr("harness.figure_screen.save_screens", lambda *a, **k: pytest.fail("drawn twice"))
+    assert screens_from_source(source, report, 110, own_drawing=False) == drawn
+
+
+def test_a_saved_figure_not_signed_on_this_machine_is_never_unpickled(tmp_path, monkeypatch):
+    """A run folder from elsewhere (or a crafted one) cannot make the panel run its pickle."""
+    import pickle
+
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path / "cache"))
+    planted = tmp_path / "planted"
+
+    class Plant:
+        def __reduce__(self):
+            return (planted.mkdir, ())
+
+    source = tmp_path / "x.slide.pickle"
+    source.write_bytes(b"\0" * 32 + pickle.dumps(Plant()))
+    assert screens_from_source(source, tmp_path / "x.png", 110, False)["screen"] is None
+    assert not planted.exists()
+
+
+def test_a_figure_without_text_saves_no_drawing_for_the_slides(tmp_path):
+    grid, ax = plt.subplots()
+    ax.imshow(np.zeros((4, 4)))
+    ax.axis("off")
+    assert save_source(grid, tmp_path / "grid.png") is None
+    plt.close(grid)
+
+
+def test_items_save_the_figure_for_the_slides_and_draw_no_rendering(tmp_path, monkeypatch):
+    from harness.config import load_config
+    from harness.context import Context
+
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path / "cache"))
+    ctx = Context("1.1e", load_config("smoke"), (), 0, tmp_path, None, {})
+    ctx.figure("curves", lambda lang: curves(), "curves")
+    entry = ctx.result.figures[0]
+    assert "screen" not in entry and set(entry["slide_source"]) == {"es", "en"}
+    assert not list(tmp_path.rglob("*.screen*.png"))
+    assert screens_of(entry, tmp_path, "es")["screen"].exists()

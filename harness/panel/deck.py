@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.figure_screen import LARGE_MEDIA
+from harness.figure_screen import LARGE_MEDIA, screens_from_source
 from harness.figure_screen import is_wide as wide_size
 from harness.panel.points import render_point, talking_points
 from harness.panel.state import Panel, esc, safe_file, section_key, status_label
@@ -37,6 +37,29 @@ def figure_uri(panel: Panel, file: Path) -> str | None:
     except HarnessError:
         return None
     return _data_uri(str(path), path.stat().st_mtime_ns)
+
+
+def slide_uris(panel: Panel, fig) -> tuple[str | None, str | None]:
+    """(the slide's image, the one for a 1920 × 1080 viewport) of a figure: its screen renderings, drawn
+    here the first time a talk shows them when the item saved only the figure (harness.figure_screen),
+    else the report's PNG."""
+    screen, large = fig.screen, fig.screen_large
+    if screen is None and fig.slide_source is not None:
+        try:
+            source = safe_file(panel.run_dir, fig.slide_source)
+        except HarnessError:
+            source = None
+        if source is not None:
+            drawing = fig.slide_drawing or {}
+            drawn_screens = screens_from_source(source, fig.file, float(drawing.get("dpi", 110)),
+                                                bool(drawing.get("own", False)))
+            drawn, drawn_large = drawn_screens["screen"], drawn_screens["screen_large"]
+            if drawn is not None:  # our own renderings, in this user's cache: inlined as they are
+                return (_data_uri(str(drawn), drawn.stat().st_mtime_ns),
+                        None if drawn_large is None else figure_uri(panel, drawn_large) if drawn_large == fig.file
+                        else _data_uri(str(drawn_large), drawn_large.stat().st_mtime_ns))
+    uri = figure_uri(panel, screen or fig.file)
+    return uri, (figure_uri(panel, large) if screen and large else None)
 
 
 def is_wide(uri: str | None) -> bool:
@@ -117,8 +140,7 @@ def slide_html(panel: Panel, lang: str, idx: int, total: int, it: ItemView) -> s
     s, p = panel.strings(lang), slide_parts(panel, lang, it)
     # The rendering drawn for the screen when the run has it (a run from before has the report's only).
     fig = p["figure"]
-    uri = figure_uri(panel, fig.screen or fig.file) if fig else None
-    large = figure_uri(panel, fig.screen_large) if fig and fig.screen and fig.screen_large else None
+    uri, large = slide_uris(panel, fig) if fig else (None, None)
     text = [f"<div class='slide-top'><span>{esc(s['panel_sec_' + p['section']])}</span>"
             f"<span class='slide-no'>{idx + 1} / {total}</span></div>",
             f"<h2>{esc(it.id)} · {esc(it.title)}</h2>", _metrics_html(p["numbers"])]

@@ -160,11 +160,11 @@ def compare_html(panel: Panel, lang: str) -> str:
     if it is None or not it.ran:
         return f"<div class='item-detail'><p>{esc(s['panel_compare_missing'])}</p></div>"
     # Figures as images at their own aspect, full width (a gallery's thumbnails crop a wide bar chart).
-    from harness.panel.deck import figure_uri
+    from harness.panel.deck import slide_uris
 
     figures = "".join(f"<figure class='compare-fig'><img alt='{esc(f.caption)}' src='{uri}'>"
                       f"<figcaption>{esc(s['figure'])} {f.number}. {esc(f.caption)}</figcaption></figure>"
-                      for f in it.figures if (uri := figure_uri(panel, f.screen or f.file)))
+                      for f in it.figures if (uri := slide_uris(panel, f)[0]))
     return ("<div class='item-detail compare'>" + "".join(table_html(s, t, lang) for t in it.tables)
             + f"<div class='compare-figs'>{figures}</div></div>")
 

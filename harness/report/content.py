@@ -296,9 +296,11 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
             for fig in result.figures:
                 file, screen = figure_file(fig, lang), fig.get("screen", {}).get(lang)
                 large = fig.get("screen_large", {}).get(lang)
+                source = (fig.get("slide_source") or {}).get(lang)
                 view.figures.append(Figure(0, folder / file, f"items/{item_id}/{file}",
                                            _pick(fig.get("caption"), lang), fig.get("name", ""),
-                                           folder / screen if screen else None, folder / large if large else None))
+                                           folder / screen if screen else None, folder / large if large else None,
+                                           folder / source if source else None, fig.get("slide_drawing")))
             for name, table in result.tables.items():
                 table_no += 1
                 view.tables.append(Table(table_no, name, _pick(table.get("caption"), lang),

@@ -29,6 +29,8 @@ class Figure:
     name: str
     screen: Path | None = None  # the rendering for the panel's slides (harness.figure_screen), when drawn
     screen_large: Path | None = None  # the same for a 1920 × 1080 viewport (a run from before has none)
+    slide_source: Path | None = None  # the figure itself, for the panel to draw those when a talk shows it
+    slide_drawing: dict | None = None  # its dpi and whether it is the slide's own drawing
 
     @property
     def width_mm(self) -> float:

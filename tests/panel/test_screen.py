@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 
+from harness.figure_screen import screens_of
 from harness.panel.deck import slide_parts
 from harness.report.content import Table, format_value
 from tests.panel.conftest import RUN, free_port
@@ -31,12 +32,14 @@ CONTRAST_JS = """el => {
 }"""
 
 
-def text_px_in_png(panel, item_id: str, lang: str, screen: bool) -> float:
-    """The height of the smallest text in the PNG the slide shows, as the item recorded it."""
+def text_px_in_png(panel, item_id: str, lang: str) -> float:
+    """The height of the smallest text in the PNG the slide shows: the screen rendering's (drawn by the
+    item, or by the panel from the saved figure), else the report's PNG's, as the item recorded it."""
     it = panel.view(lang).item(item_id)
     name = slide_parts(panel, lang, it)["figure"].name
     entry = next(f for f in panel.store.load_result(item_id, verify=False).figures if f["name"] == name)
-    return entry["screen_text_px" if screen else "text_px"][lang]
+    screens = screens_of(entry, panel.store.item_dir(item_id), lang)
+    return screens["screen_text_px"] if screens["screen"] is not None else entry["text_px"][lang]
 
 
 # ---------------------------------------------------------------- figures and tables
@@ -56,9 +59,7 @@ def test_slide_figure_text_is_14_px_at_1280x720(served, browser, tmp_path):
                                          return [i.naturalWidth, i.naturalHeight, r.width, r.height]; }""")
             nw, nh, bw, bh = size
             scale = min(bw / nw, bh / nh)  # object-fit: contain
-            it = panel.view("es").item(item)
-            shows_screen = slide_parts(panel, "es", it)["figure"].screen is not None
-            shown = text_px_in_png(panel, item, "es", shows_screen) * scale
+            shown = text_px_in_png(panel, item, "es") * scale
             assert shown >= 14, f"{item}: smallest figure text {shown:.1f} px at 1280×720"
             checked += 1
         assert checked, "the test run has a slide with a figure"
@@ -277,7 +278,8 @@ def test_each_viewport_gets_the_rendering_drawn_for_its_box(served, browser, tmp
         large = width >= 1600
         assert img["large"] is not None and img["src"] == (img["large"] if large else img["small"]), (width, img["src"][:40])
         scale = min(img["bw"] / img["nw"], img["bh"] / img["nh"])
-        text = entry["screen_large_text_px" if large else "screen_text_px"]["es"] * scale
+        screens = screens_of(entry, panel.store.item_dir(item), "es")
+        text = screens["screen_large_text_px" if large else "screen_text_px"] * scale
         assert text >= 14, f"{item} at {width}×{height}: smallest text {text:.1f} px"
         if width == 1920:
             assert text <= 26, f"{item} at 1920×1080: text {text:.1f} px, drawn for a smaller box"
