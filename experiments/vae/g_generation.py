@@ -204,9 +204,20 @@ def record(ctx, result: GridExploration) -> None:
     ctx.save_value("beyond_90_digits", result.beyond_digits.tolist())
     ctx.save_array("grid_images", central.images)
     common.check_latent_dim(ctx, result.latent_dim)
-    cells = grid_n * grid_n
-    ctx.check("grid_decoded_in_one_batch", len(central.images) == cells,
-              common.fill(CHECKS["grid_decoded_in_one_batch"], cells=cells), expected=cells, observed=len(central.images))
+    # From the coordinates the grids were decoded at, against the handout's recipe written out here:
+    # norm.ppf(np.linspace(0.05, 0.95, n)) for the grid, and its last line's extreme one.
+    for name, grid, span in (("grid_is_the_inverse_cdf", central, (0.05, 0.95)),
+                             ("extreme_grid_is_the_inverse_cdf", extreme, (0.000005, 0.999995))):
+        want = norm.ppf(np.linspace(*span, grid_n))
+        ctx.check(name, grid_matches(grid.values, want), CHECKS[name],
+                  expected=[round(float(v), 4) for v in want[[0, grid_n // 2, -1]]],
+                  observed=[round(float(v), 4) for v in np.asarray(grid.values)[[0, len(grid.values) // 2, -1]]]
+                  if len(grid.values) else [])
+
+
+def grid_matches(values, want) -> bool:
+    values = np.asarray(values, dtype=float)
+    return values.shape == want.shape and bool(np.allclose(values, want, rtol=1e-5, atol=1e-6))
 
 
 @item("1.1g", "VAE generation over a latent grid", needs=("1.1e", common.EVALUATOR_ITEM), config=("vae", "vae_compare"),

@@ -143,6 +143,43 @@ def _gan_rmsprop_rho(mp) -> None:
     mp.setattr(models, "FusedRMSprop", partial(models.FusedRMSprop, rho=0.5))
 
 
+def _grid_linear_in_z(mp) -> None:
+    from scipy.stats import norm
+
+    from experiments.vae import g_generation
+
+    original = g_generation.latent_grid
+
+    def linear(n, span, latent_dim):
+        values, z = original(n, span, latent_dim)
+        even = np.linspace(norm.ppf(span[0]), norm.ppf(span[1]), n)
+        return even, _grid_z(even, latent_dim)
+
+    mp.setattr(g_generation, "latent_grid", linear)
+
+
+def _extreme_grid_to_3(mp) -> None:
+    from experiments.vae import g_generation
+
+    original = g_generation.latent_grid
+
+    def to_3(n, span, latent_dim):
+        values, z = original(n, span, latent_dim)
+        if span[0] < 0.01:
+            values = np.linspace(-3.0, 3.0, n)
+            z = _grid_z(values, latent_dim)
+        return values, z
+
+    mp.setattr(g_generation, "latent_grid", to_3)
+
+
+def _grid_z(values, latent_dim):
+    z1, z2 = np.meshgrid(values, values[::-1])
+    z = np.zeros((len(values) ** 2, latent_dim), dtype="float32")
+    z[:, 0], z[:, 1] = z1.ravel(), z2.ravel()
+    return z
+
+
 def _no_validation(mp) -> None:
     from experiments.vae import models
 
@@ -264,6 +301,10 @@ MUTATIONS = [
     Mutation("VAE learning rate 0.01 through the settings", ("1.1e",), "optimizer_as_handout",
              sets=("vae.learning_rate=0.01",)),
     Mutation("per-epoch validation skipped", ("1.1e",), "validated_on_test_set", _no_validation),
+    Mutation("1.1g's grid evenly spaced in z over ±1.645 instead of Φ⁻¹ of evenly spaced probabilities", ("1.1g",),
+             "grid_is_the_inverse_cdf", _grid_linear_in_z),
+    Mutation("1.1g's extreme grid stops at ±3 instead of Φ⁻¹(0.999995)", ("1.1g",), "extreme_grid_is_the_inverse_cdf",
+             _extreme_grid_to_3),
     Mutation("D: second convolution with stride 1", ("1.2a",), "matches_handout_layer_by_layer",
              partial(_gan_layers, kind="Conv2D", name="conv2", strides=1)),
     Mutation("G: a transposed convolution with a 5x5 kernel", ("1.2b",), "matches_handout_layer_by_layer",
