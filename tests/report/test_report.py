@@ -386,7 +386,9 @@ def test_one_language_lays_out_its_pdf_aside_to_the_same_pages(run_store, tmp_pa
     assert pdf_text(aside["pdf"]) == pdf_text(inline["pdf"])
 
 
-def test_a_pdf_that_fails_aside_is_one_clear_error_and_the_other_files_are_written(run_store, tmp_path, monkeypatch):
+def test_a_pdf_that_fails_aside_is_one_clear_error_and_no_file_of_that_report_is_written(run_store, tmp_path, monkeypatch):
+    """All or nothing (issue 36, 4): an HTML renamed into place beside the previous command's PDF would
+    mix two reports in one folder."""
     import harness.report.pdf
 
     def broken(html, folder, out):
@@ -396,8 +398,8 @@ def test_a_pdf_that_fails_aside_is_one_clear_error_and_the_other_files_are_writt
     out = tmp_path / "out"
     with pytest.raises(HarnessError, match="the layout failed"):
         write_report(run_store, REG, "es", out=out, pdf_aside=True)
-    assert (out / "report.html").stat().st_size > 0
-    assert not (out / "report.pdf").exists()
+    assert not (out / "report.html").exists() and not (out / "report.pdf").exists()
+    assert not [p.name for p in out.iterdir() if ".tmp-" in p.name]
 
 
 def test_data_that_are_not_canonical_mnist_are_said_once_in_the_run_and_on_the_report(tmp_path):
