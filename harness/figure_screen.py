@@ -250,9 +250,8 @@ def _sign(data: bytes) -> bytes:
 def save_source(fig: Any, report_png: Path) -> Path | None:
     """The figure, pickled and signed beside the report's PNG, for screens_from_source; None when it
     has no text (no rendering would help) or does not pickle (the caller then draws the renderings now)."""
+    import os
     import pickle
-
-    from harness.run.files import atomic_write_bytes
 
     if smallest_text_pt(fig) is None:
         return None
@@ -261,7 +260,13 @@ def save_source(fig: Any, report_png: Path) -> Path | None:
     except Exception:  # a lambda formatter, a closure: drawn now instead
         return None
     path = report_png.with_name(report_png.stem + SOURCE_SUFFIX)
-    atomic_write_bytes(path, _sign(data) + data)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")  # renamed whole: the result's hash sees one version
+    try:
+        tmp.write_bytes(_sign(data) + data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
