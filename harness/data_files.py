@@ -34,7 +34,8 @@ class DataError(HarnessError):  # HarnessError (an Exception): the CLI prints it
     """One-line message: what failed and how to fix it."""
 
 
-# MNIST is 55 MiB uncompressed and Fashion-MNIST the same: a file ten times that is not either.
+# Ten times the size of MNIST's four arrays uncompressed (benchmarks/RESULTS.md, 2026-12-07 evening):
+# a larger file is not MNIST, whatever its name.
 MAX_DATA_BYTES = 600 << 20
 
 

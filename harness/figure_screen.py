@@ -218,9 +218,10 @@ _SIGNATURE = 32  # bytes of HMAC-SHA256 before the pickle
 
 
 def _state_dir() -> Path:
-    import os
+    """The harness's per-user cache (harness.data's, where MNIST's converted copy lives too)."""
+    from harness.data import _default_cache_dir
 
-    return Path(os.environ.get("HARNESS_DATA_DIR", Path.home() / ".cache" / "inf395-harness"))
+    return _default_cache_dir()
 
 
 def _key() -> bytes:

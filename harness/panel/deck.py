@@ -51,13 +51,10 @@ def slide_uris(panel: Panel, fig) -> tuple[str | None, str | None]:
             source = None
         if source is not None:
             drawing = fig.slide_drawing or {}
-            drawn_screens = screens_from_source(source, fig.file, float(drawing.get("dpi", 110)),
-                                                bool(drawing.get("own", False)))
-            drawn, drawn_large = drawn_screens["screen"], drawn_screens["screen_large"]
-            if drawn is not None:  # our own renderings, in this user's cache: inlined as they are
-                return (_data_uri(str(drawn), drawn.stat().st_mtime_ns),
-                        None if drawn_large is None else figure_uri(panel, drawn_large) if drawn_large == fig.file
-                        else _data_uri(str(drawn_large), drawn_large.stat().st_mtime_ns))
+            drawn = screens_from_source(source, fig.file, float(drawing.get("dpi", 110)), bool(drawing.get("own", False)))
+            if drawn["screen"] is not None:  # our own renderings (or the report's PNG, already checked): inlined
+                return tuple(None if path is None else _data_uri(str(path), path.stat().st_mtime_ns)
+                             for path in (drawn["screen"], drawn["screen_large"]))
     uri = figure_uri(panel, screen or fig.file)
     return uri, (figure_uri(panel, large) if screen and large else None)
 
