@@ -70,10 +70,15 @@ class Job:
         self.log.append((key, fields))
         del self.log[:-LOG_LINES]
 
-    def log_text(self, s: dict[str, str], lang: str) -> str:
-        def word(v: Any) -> str:
+    def log_text(self, s: dict[str, str], lang: str, label: Callable[[str], str] = str) -> str:
+        """The log in `lang`; `label` names an item as the page does (1.1e, E1), the log keeps its id."""
+        def word(k: str, v: Any) -> str:
+            if k == "item":
+                return label(v)
+            if k == "items":
+                return " ".join(label(i) for i in v.split())
             return (v.get(lang) or v.get("en", "")) if isinstance(v, dict) else str(v)
-        return "\n".join(s[key].format(**{k: word(v) for k, v in fields.items()}) for key, fields in self.log)
+        return "\n".join(s[key].format(**{k: word(k, v) for k, v in fields.items()}) for key, fields in self.log)
 
     def on_event(self, kind: str, **kw: Any) -> None:
         """The Runner's events, kept as the state the UI polls."""

@@ -22,19 +22,21 @@ def model_saved(store: RunStore, item_id: str) -> bool:
     return all((store.item_dir(item_id) / rel).is_file() for rel in result.models.values())
 
 
-def pretalk(panel: Panel, lang: str) -> list[str]:
-    """One sentence per thing to fix before the talk, in `lang`; empty when nothing is missing."""
+def pretalk(panel: Panel, lang: str, page: bool = True) -> list[str]:
+    """One sentence per thing to fix before the talk, in `lang`; empty when nothing is missing.
+    On a page an item is named by its label (1.1e, E1); in the terminal by the id `harness run` takes."""
     s, lines = panel.strings(lang), []
+    name = (lambda i: panel.label(i, lang)) if page else str
     for explorer, tab in ((panel.vae, "panel_tab_vae"), (panel.gan, "panel_tab_gan")):
         if explorer.item_id is not None and not model_saved(panel.store, explorer.item_id):
-            lines.append(s["pretalk_model"].format(explorer=s[tab], item=explorer.item_id))
+            lines.append(s["pretalk_model"].format(explorer=s[tab], item=name(explorer.item_id)))
     if not panel.members():
         lines.append(s["pretalk_team"])
     statuses = panel.statuses()
     for key, states in GROUPS:
         items = [i for i, st in statuses.items() if st in states]
         if items:
-            lines.append(s[key].format(items=", ".join(items)))
+            lines.append(s[key].format(items=", ".join(name(i) for i in items)))
     return lines
 
 
@@ -49,7 +51,8 @@ def pretalk_html(panel: Panel, lang: str) -> str:
 
 
 def print_pretalk(panel: Panel, lang: str = "en") -> None:
-    """What `harness serve` prints on start, one line each."""
-    lines = pretalk(panel, lang) or [panel.strings(lang)["pretalk_ok"]]
+    """What `harness serve` prints on start, one line each, in the language the panel opens in."""
+    lines = pretalk(panel, lang, page=False) or [panel.strings(lang)["pretalk_ok"]]
+    title = panel.strings(lang)["pretalk_title"]
     for line in lines:
-        print(f"harness: pre-talk check: {line}")
+        print(f"harness: {title}: {line}")

@@ -20,6 +20,7 @@ from harness.config import IDENTITY, Config, load_config, load_profiles
 from harness.report.content import RunView, ItemView
 from harness.context import Splits
 from harness.errors import HarnessError
+from harness.locale import seconds
 from harness.panel.explore import GanExplorer, VaeExplorer
 from harness.panel.jobs import Job, JobQueue
 from harness.report.title import team_members
@@ -178,6 +179,19 @@ class Panel:
             view = self.view("en")
             return {i.id: {"ok": "cached"}.get(i.status, i.status) for i in view.items}
 
+    def label(self, item_id: str, lang: str) -> str:
+        """What a page calls an item: the handout's number (1.1e), or the report's E1, E2 for the
+        items the handout does not number; never the internal id."""
+        it = self.view(lang).item(item_id)
+        return it.label if it is not None else item_id
+
+    def labels(self, item_ids: list[str], lang: str, sep: str = ", ") -> str:
+        return sep.join(self.label(i, lang) for i in item_ids)
+
+    def choices(self, lang: str) -> list[tuple[str, str]]:
+        """The Items dropdown: each item's label shown, its id sent."""
+        return [(it.label, it.id) for it in self.view(lang).items]
+
     def missing(self) -> list[str]:
         return [i for i, st in self.statuses().items() if st in ("not run", "failed", "skipped", "cancelled")]
 
@@ -188,7 +202,7 @@ class Panel:
             st = status.get(it.id, it.status)
             checks = it.check_score if it.checks else ""
             wall = it.timing.get("wall_s")
-            rows.append([it.id, it.title, status_label(s, st), checks, "" if wall is None else f"{wall:.1f} s"])
+            rows.append([it.label, it.title, status_label(s, st), checks, "" if wall is None else seconds(wall, 1, lang)])
         return rows
 
     def submit(self, item_ids: list[str], force: bool = False, owner: str = "") -> Job:

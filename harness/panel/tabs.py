@@ -21,9 +21,11 @@ def items_tab(panel: Panel, item_ids: list[str], start: str = "es") -> dict[str,
     ui: dict[str, Any] = {"gen": gr.State(-1)}
     ui["missing"] = gr.Markdown()
     ui["run_missing"] = gr.Button(s["panel_run_missing"], size="sm")
-    ui["table"] = gr.Dataframe(headers=_headers(s), interactive=False, wrap=True)
+    # No copy or full-screen buttons: a status list, and their labels were Gradio's noise on the projector.
+    ui["table"] = gr.Dataframe(headers=_headers(s), interactive=False, wrap=True, buttons=[])
     with gr.Row():
-        ui["item"] = gr.Dropdown(item_ids, value=item_ids[0] if item_ids else None, label=s["item"], scale=2)
+        # Each item by its label (1.1e, E1), its id sent: the eval items' ids are not for a person to read.
+        ui["item"] = gr.Dropdown(panel.choices(start), value=item_ids[0] if item_ids else None, label=s["item"], scale=2)
         ui["force"] = gr.Checkbox(False, label=s["panel_force"], scale=1)
         ui["run"] = gr.Button(s["panel_run"], variant="primary", scale=1)
         ui["cancel"] = gr.Button(s["panel_cancel"], variant="stop", scale=1)
@@ -33,7 +35,8 @@ def items_tab(panel: Panel, item_ids: list[str], start: str = "es") -> dict[str,
     ui["queue"] = gr.Markdown()
     ui["log"] = gr.Textbox(label=s["panel_log"], lines=8, max_lines=8, interactive=False, autoscroll=True)
     ui["detail"] = gr.HTML(js_on_load=None)
-    ui["gallery"] = gr.Gallery(label=s["figures"], columns=3, height="auto", object_fit="contain")
+    ui["gallery"] = gr.Gallery(label=s["figures"], columns=3, height="auto", object_fit="contain",
+                               buttons=["download", "fullscreen"])  # no share-to-Hugging-Face, no zip of all
     ui["tick"] = gr.Timer(1.0)
     return ui
 
@@ -79,13 +82,13 @@ def wire_items(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any])
             return f"⚠ {s[empty]}"
         same = next((j for j in panel.jobs.active() if j.items == list(items) and j.force == bool(force)), None)
         if same is not None:  # a second press while the first is waiting or training: one job, said so
-            return s["panel_already_queued"].format(id=same.id, items=" ".join(items))
+            return s["panel_already_queued"].format(id=same.id, items=panel.labels(items, lg, " "))
         try:
             nothing = not force and not panel.rerun_plan(items, False)[0]
         except HarnessError:  # no data, an unknown item: the job says its one line
             nothing = False
         if nothing:  # every item is cached: no job, only that
-            return s["panel_plan_nothing"].format(items=", ".join(items))
+            return s["panel_plan_nothing"].format(items=panel.labels(items, lg))
         plan = plan_md(panel, lg, items, bool(force))  # said with the ack: what this job recomputes
         try:
             job = panel.submit(items, bool(force), owner)
@@ -94,13 +97,15 @@ def wire_items(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any])
         pos = panel.jobs.position(job)
         # First in line with nothing training: the worker picks it up at once, so it is not "queued".
         ahead = pos - (1 if panel.jobs.current is None else 0)
-        ack = s["panel_queued"].format(id=job.id, items=" ".join(items), pos=pos) if ahead > 0 else s["panel_started"].format(id=job.id)
+        ack = (s["panel_queued"].format(id=job.id, items=panel.labels(items, lg, " "), pos=pos) if ahead > 0
+               else s["panel_started"].format(id=job.id))
         return f"{ack} {plan}"
 
     def poll(lg: str, gen: int, item_id: str | None, request: gr.Request):
         owner = session(request)
         shown = panel.jobs.last(owner) or Job(0, [], "", False)
-        live = (progress_html(panel, lg, owner), queue_md(panel, lg, owner), shown.log_text(panel.strings(lg), lg))
+        live = (progress_html(panel, lg, owner), queue_md(panel, lg, owner),
+                shown.log_text(panel.strings(lg), lg, lambda i: panel.label(i, lg)))
         if gen == panel.jobs.generation:
             return (*live, gen, gr.skip(), gr.skip(), gr.skip(), gr.skip())
         return (*live, panel.jobs.generation, *results(lg, item_id))
@@ -128,10 +133,12 @@ def wire_items(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any])
                     [ui["progress"], ui["queue"], ui["log"], ui["gen"], *res_outs], api_visibility="private",
                     show_progress="hidden")
     ui["item"].change(results, [lang, ui["item"]], res_outs, api_visibility="private")
-    def pick_row(evt: gr.SelectData):  # clicking a row shows that item below
-        return gr.Dropdown(value=evt.row_value[0]) if evt.row_value else gr.skip()
+    def pick_row(lg: str, evt: gr.SelectData):  # clicking a row shows that item below
+        by_label = {label: item_id for label, item_id in panel.choices(lg)}
+        item_id = by_label.get(evt.row_value[0]) if evt.row_value else None
+        return gr.Dropdown(value=item_id) if item_id else gr.skip()
 
-    ui["table"].select(pick_row, None, ui["item"], api_visibility="private")
+    ui["table"].select(pick_row, lang, ui["item"], api_visibility="private")
     lang.change(results, [lang, ui["item"]], res_outs, api_visibility="private")
     lang.change(lambda lg: items_labels(panel, lg), lang, [ui[k] for k in LABELLED], api_visibility="private",
                 show_progress="hidden")

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.locale import pct
 from harness.run.words import program_message
 from harness.panel.explore import NotReady
 from harness.panel.jobs import Job
@@ -34,30 +35,33 @@ def progress_html(panel: Panel, lang: str, owner: str | None = None) -> str:
     if job is None:
         return f"<div class='progress-box'>{esc(s['panel_queue_empty'])}</div>"
     other = f" · {s['panel_other_session']}" if owner is not None and job.owner != owner else ""
-    head = f"#{job.id} {esc(' '.join(job.items))} · {esc(job.profile)} · {esc(s['panel_job_' + job.state])}{esc(other)}"
+    head = (f"#{job.id} {esc(panel.labels(job.items, lang, ' '))} · {esc(job.profile)} · "
+            f"{esc(s['panel_job_' + job.state])}{esc(other)}")
     if job.final:
-        return f"<div class='progress-box'><b>{head}</b><br>{esc(job_outcome(s, job, lang))}</div>"
+        return f"<div class='progress-box'><b>{head}</b><br>{esc(job_outcome(panel, job, lang))}</div>"
     elapsed = _fmt_s(time.time() - job.item_started) if job.item_started else "0:00"
     line = ""
     if job.phase == "train" and job.total:
-        pct = 100 * job.done / job.total
+        share = job.done / job.total
         eta = job.eta_s()
-        eta_txt = f" · ETA {_fmt_s(eta)}" if eta is not None else ""
-        line = (f"<div>{esc(job.item)} · {esc(s['panel_phase_train'])} · {esc(job.unit)} {job.done}/{job.total} · "
-                f"{pct:.0f}% · {esc(s['panel_elapsed'])} {elapsed}{eta_txt}</div>"
-                f"<div class='bar'><div class='fill' style='width:{pct:.1f}%'></div></div>")
+        eta_txt = f" · {esc(s['panel_eta'].format(time=_fmt_s(eta)))}" if eta is not None else ""
+        unit = s["panel_progress_units"].get(job.unit, job.unit)
+        line = (f"<div>{esc(panel.label(job.item, lang))} · {esc(s['panel_phase_train'])} · {esc(unit)} "
+                f"{job.done}/{job.total} · {esc(pct(share, 0, lang))} · {esc(s['panel_elapsed'])} {elapsed}{eta_txt}</div>"
+                f"<div class='bar'><div class='fill' style='width:{100 * share:.1f}%'></div></div>")
     elif job.item:
         phase = s.get(f"panel_phase_{job.phase or 'work'}", s["panel_phase_work"])
-        line = f"<div>{esc(job.item)} · {esc(phase)}… · {esc(s['panel_elapsed'])} {elapsed}</div>"
+        line = f"<div>{esc(panel.label(job.item, lang))} · {esc(phase)}… · {esc(s['panel_elapsed'])} {elapsed}</div>"
     return f"<div class='progress-box'><b>{head}</b>{line}</div>"
 
 
-def job_outcome(s: dict[str, str], job: Job, lang: str) -> str:
+def job_outcome(panel: Panel, job: Job, lang: str) -> str:
     """How a job ended, in the panel's language; a cancel says what was saved before it, if anything."""
+    s = panel.strings(lang)
     if job.state == "cancelled":
         return s["panel_cancel_saved"].format(items=job.message) if job.message else s["panel_cancel_nothing"]
     if job.outcomes and job.state in ("done", "failed", "finished_first"):
-        return ", ".join(f"{i} {status_label(s, st)}" for i, st in job.outcomes.items())
+        return ", ".join(f"{panel.label(i, lang)} {status_label(s, st)}" for i, st in job.outcomes.items())
     # Refused or broken: the one line the harness wrote, in English, under a lead in the page's language.
     return program_message(job.message)[lang] if job.message else ""
 
@@ -72,7 +76,7 @@ def queue_md(panel: Panel, lang: str, owner: str | None = None) -> str:
             continue  # the progress box above already shows it
         mark = f" · {s['panel_other_session']}" if owner is not None and j.owner != owner else ""
         where = s["panel_job_running"] if pos == 0 and j is panel.jobs.current else f"{s['panel_job_queued']} {pos}"
-        lines.append(f"- #{j.id} {' '.join(j.items)} ({j.profile}) · {where}{mark}")
+        lines.append(f"- #{j.id} {panel.labels(j.items, lang, ' ')} ({j.profile}) · {where}{mark}")
     return f"**{s['panel_waiting']}**\n\n" + "\n".join(lines) if lines else ""
 
 
@@ -86,12 +90,12 @@ def plan_md(panel: Panel, lang: str, item_ids: list[str], force: bool) -> str:
     except HarnessError as exc:  # no data, an unknown item: its one line
         return f"⚠ {exc}"
     if not todo:
-        return s["panel_plan_nothing"].format(items=", ".join(item_ids))
+        return s["panel_plan_nothing"].format(items=panel.labels(item_ids, lang))
     evaluator = panel.registry.showing("evaluator")
-    named = [f"{i} ({s['panel_evaluator']})" if i == evaluator else i for i in todo]
+    named = [f"{panel.label(i, lang)} ({s['panel_evaluator']})" if i == evaluator else panel.label(i, lang) for i in todo]
     if seconds is None:
         unknown = [i for i in todo if panel.recorded_seconds([i]) is None]
-        when = s["panel_plan_unknown"].format(items=", ".join(unknown))
+        when = s["panel_plan_unknown"].format(items=panel.labels(unknown, lang))
     else:
         when = s["panel_plan_time"].format(time=_about(seconds))
     return s["panel_plan"].format(items=", ".join(named), profile=panel.profile, time=when)
@@ -106,7 +110,7 @@ def missing_md(panel: Panel, lang: str) -> str:
     s, missing = panel.strings(lang), panel.missing()
     if not missing:
         return f"✓ {s['panel_all_present']}"
-    return f"**{s['panel_missing']}** ({len(missing)}): {', '.join(missing)}"
+    return f"**{s['panel_missing']}** ({len(missing)}): {panel.labels(missing, lang)}"
 
 
 def item_detail_html(panel: Panel, lang: str, item_id: str | None) -> str:
@@ -114,7 +118,7 @@ def item_detail_html(panel: Panel, lang: str, item_id: str | None) -> str:
     it = view.item(item_id) if item_id else None
     if it is None:
         return ""
-    out = [f"<div class='item-detail'><h3>{esc(it.id)} · {esc(it.title)}</h3>",
+    out = [f"<div class='item-detail'><h3>{esc(it.label)} · {esc(it.title)}</h3>",
            f"<p><b>{esc(s['status'])}:</b> {esc(status_label(s, it.status))}</p>"]
     if it.error:
         out.append(f"<p><b>{esc(s['error'])}:</b> {esc(it.error)}</p>")
@@ -128,7 +132,8 @@ def item_detail_html(panel: Panel, lang: str, item_id: str | None) -> str:
                        f"{esc(units.get(m.get('unit') or '', m.get('unit') or ''))}</td></tr>" for label, m in named)
         out.append(f"<h4>{esc(s['metrics'])}</h4><table><tr><th>{esc(s['metric'])}</th><th>{esc(s['value'])}</th></tr>{rows}</table>")
     if it.checks:
-        rows = "".join(f"<li>{MARKS[c['state']]} {esc(c.get('name'))}: {esc(c.get('detail'))}"
+        # The check's description, never its stored name (the report's verification table does the same).
+        rows = "".join(f"<li>{MARKS[c['state']]} {esc(c.get('detail') or c.get('name'))}"
                        + (f" <em>({esc(s['not_graded'])}: {esc(c.get('reason'))})</em>" if c["state"] == NOT_GRADED else "")
                        + "</li>" for c in it.checks)
         out.append(f"<h4>{esc(s['checks'])} ({esc(it.check_score)})</h4><ul>{rows}</ul>")
@@ -158,7 +163,8 @@ def gallery(panel: Panel, it: ItemView | None, lang: str) -> list[tuple[str, str
 def compare_html(panel: Panel, lang: str) -> str:
     s, it = panel.strings(lang), comparison(panel, lang)
     if it is None or not it.ran:
-        return f"<div class='item-detail'><p>{esc(s['panel_compare_missing'])}</p></div>"
+        item = panel.label(panel.registry.showing("comparison") or "", lang)
+        return f"<div class='item-detail'><p>{esc(s['panel_compare_missing'].format(item=item))}</p></div>"
     # Figures as images at their own aspect, full width (a gallery's thumbnails crop a wide bar chart).
     from harness.panel.deck import slide_uris
 

@@ -335,11 +335,16 @@ def build(store: RunStore, registry: Registry, lang: str = "es") -> RunView:
         views.append(view)
     team = config.get("team", {})
     roles = {role: item_id for role in ROLES if (item_id := registry.showing(role))}
-    extra = [v for v in views if v.section not in ("1.1", "1.2")]
+    # An item numbered like the handout's (1.1e) is called by its number; the others (the evaluator,
+    # the comparison) by E1, E2 in page order: their ids are the harness's, not a reader's.
+    extra = [v for v in views if not HANDOUT_NUMBER.fullmatch(v.id)]
     for n, v in enumerate(views):
         v.label = v.id if v not in extra else f"E{extra.index(v) + 1}"
     return RunView(store.run_id, store.dir, lang, s, manifest, views, profile, team, reproduce_command(manifest),
                    model_code(views), roles, title_page(manifest, lang), results)
+
+
+HANDOUT_NUMBER = re.compile(r"\d+\.\d+[a-z]+")
 
 
 def item_timing(result: Result | None, entry: dict[str, Any]) -> dict[str, float]:

@@ -228,7 +228,7 @@ def test_the_plan_names_the_evaluator_when_its_cache_is_gone(reports, tmp_path):
     panel = Panel(root, RUN)
     todo, seconds = panel.rerun_plan(["1.1e"])
     assert todo == ["eval.classifier"] and seconds is not None
-    assert plan_md(panel, "es", ["1.1e"], False).startswith("Se recalcularán eval.classifier (el evaluador), con el perfil smoke")
+    assert plan_md(panel, "es", ["1.1e"], False).startswith("Se recalcularán E1 (el evaluador), con el perfil smoke")
     assert panel.rerun_plan(["1.1e"], force=True)[0] == ["eval.classifier", "1.1e"]
 
 
@@ -257,7 +257,9 @@ def test_pretalk_names_the_missing_model_the_team_and_the_items(small, capsys):
     assert "Ítems sin ejecutar: 9.9b." in lines
     print_pretalk(panel)
     out = capsys.readouterr().out.splitlines()
-    assert "harness: pre-talk check: Items not run: 9.9b." in out and len(out) == len(lines)
+    assert "harness: Before the talk: Items not run: 9.9b." in out and len(out) == len(lines)
+    print_pretalk(panel, "es")  # `serve --lang es` prints it in Spanish
+    assert "harness: Antes de presentar: Ítems sin ejecutar: 9.9b." in capsys.readouterr().out.splitlines()
     assert "<summary>⚠ Antes de presentar (3)</summary>" in pretalk_html(panel, "es")
 
 
@@ -321,3 +323,15 @@ def test_a_failed_and_a_skipped_item_speak_the_panels_language(tmp_path):
     assert "necesita 9.8a, que no terminó" in skipped and "which did not finish" not in skipped, skipped
     assert "mensaje del programa (en inglés): ValueError: boom at step 3" in failed, failed
     assert "which did not finish" in item_detail_html(panel, "en", "9.8b")
+
+
+def test_the_training_line_is_in_the_panel_language(small):
+    """The bar's line once said "batch 3/40 · 8% · ETA 0:12" on a Spanish panel."""
+    panel, _, _ = small
+    job = Job(99, ["9.9a"], "smoke", False, owner="tab-t", state="running", item="9.9a", phase="train",
+              item_started=time.time() - 12, done=3, total=40, unit="batch")
+    panel.jobs.history.append(job)
+    es, en = progress_html(panel, "es", "tab-t"), progress_html(panel, "en", "tab-t")
+    assert "lotes 3/40 · 8 % · transcurrido" in es and "faltan ≈ 2:" in es, es
+    assert not {"ETA", "batch"} & set(re.findall(r"\w+", es)), es
+    assert "batches 3/40 · 8 % · elapsed" in en and "≈ 2:" in en and "left" in en, en
