@@ -221,3 +221,63 @@
   setInterval(fit, 500);  // a figure that finished decoding, a scrollbar that came or went: fit again
   window.panelDeck = {show, step, index, remaining, timer: timerActs};
 })();
+
+// Gradio's own words in the panel's language, not the browser's: Gradio picks its locale from
+// navigator.language, and writes some labels (tooltips, screen-reader names) in English always.
+// The panel's language is the radio's (#lang); window.PANEL_LANG is the one it opened in.
+(() => {
+  const LABELS = window.PANEL_GRADIO_LABELS || {};
+  const lang = () => {
+    const el = document.querySelector('#lang input:checked');
+    return el ? el.value : (window.PANEL_LANG || 'es');
+  };
+  // Gradio's translated strings: its i18n locale, set with the function its own settings page calls.
+  let pinned = null;
+  async function pin(lg) {
+    if (pinned === lg) return;
+    const url = performance.getEntriesByType('resource').map(e => e.name)
+      .find(n => /\/assets\/core-[\w-]+\.js(\?|$)/.test(n));
+    if (!url) return;  // another Gradio build: its strings follow the browser, ours still follow the panel
+    pinned = lg;
+    try { const core = await import(url); if (core.changeLocale) core.changeLocale(lg); } catch (e) { pinned = null; }
+  }
+  // The labels it writes in English: each English text (with {0}, {1} for what Gradio fills in)
+  // becomes a pattern; the panel's language's text is its replacement.
+  const escape = s => s.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
+  const patterns = Object.values(LABELS).map(words => {
+    const slots = [...words.en.matchAll(/\{(\d)\}/g)].map(m => m[1]);
+    const re = new RegExp('^' + words.en.split(/\{\d\}/).map(escape).join('(.+?)') + '$');
+    return {re, slots, words};
+  });
+  function translate(text, lg) {
+    for (const {re, slots, words} of patterns) {
+      const m = re.exec(text);
+      if (m) return words[lg].replace(/\{(\d)\}/g, (_, n) => m[1 + slots.indexOf(n)]);
+    }
+    return null;
+  }
+  const ATTRS = [['aria-label', 'Aria'], ['title', 'Title'], ['placeholder', 'Placeholder']];
+  function relabel() {
+    const lg = lang();
+    pin(lg);
+    for (const el of document.querySelectorAll('[aria-label],[title],[placeholder]')) {
+      for (const [attr, key] of ATTRS) {
+        const cur = el.getAttribute(attr);
+        if (cur === null) continue;
+        // What Gradio wrote: the current value, unless it is the one this function set.
+        const orig = cur === el.dataset['gl' + key + 'Set'] ? el.dataset['gl' + key] : cur;
+        const out = translate(orig, lg);
+        if (out === null) continue;
+        el.dataset['gl' + key] = orig;
+        el.dataset['gl' + key + 'Set'] = out;
+        if (cur !== out) el.setAttribute(attr, out);
+      }
+    }
+  }
+  let queued = false;
+  const soon = () => { if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; relabel(); }); } };
+  new MutationObserver(soon).observe(document.documentElement, {
+    subtree: true, childList: true, attributes: true, attributeFilter: ATTRS.map(a => a[0])});
+  document.addEventListener('change', e => { if (e.target.closest && e.target.closest('#lang')) soon(); });
+  soon();
+})();

@@ -25,6 +25,9 @@ from harness.panel.state import Panel
 from harness.registry import Registry
 from harness import templates
 from harness.locale import LANGS
+from harness.words import words
+
+W = words(__file__)
 
 TABS = ("presentation", "items", "vae", "gan", "compare", "report")
 
@@ -133,8 +136,15 @@ def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, auth: tupl
                       # No footer: its "Use via API" link is English whatever the panel's language, and its
                       # height pushed every page past a 720-px projector; the API itself stays served.
                       footer_links=[], theme=app.panel_theme, css=templates.read_text("panel.css"),
-                      head=f"<script>\n{templates.read_text('panel.js')}</script>",
+                      head=_head(app.panel_lang),
                       auth_message=panel.strings(app.panel_lang)["panel_auth_message"])  # the login page's one line of ours
+
+
+def _head(lang: str) -> str:
+    """panel.js, with the language the panel opens in and the words for Gradio's own English labels."""
+    page = json.dumps({"lang": lang, "labels": W.table("gradio_labels")}, ensure_ascii=False).replace("</", "<\\/")
+    return (f"<script>\n(() => {{ const p = {page}; window.PANEL_LANG = p.lang; window.PANEL_GRADIO_LABELS = p.labels; }})();\n"
+            f"{templates.read_text('panel.js')}</script>")
 
 
 def serve(root: Path, run_id: str | None, host: str = "127.0.0.1", port: int = 7860,
@@ -145,7 +155,7 @@ def serve(root: Path, run_id: str | None, host: str = "127.0.0.1", port: int = 7
     if host not in ("127.0.0.1", "localhost", "::1") and auth is None:
         print(f"harness: warning: --host {host} lets other machines open the panel and start training; add --auth USER:PASS")
     app = build_app(Path(root), run_id, settings_file=settings_file, lang=lang)
-    print_pretalk(app.panel)
+    print_pretalk(app.panel, lang)
     _warm_explorers(app.panel)
     launch(app, host, port, auth, share)
 
