@@ -149,17 +149,33 @@ def wire_vae(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any], r
     for slider, api in ((ui["z1"], "public"), (ui["z2"], "private")):
         slider.input(decode, [ui["z1"], ui["z2"]], ui["digit"], trigger_mode="always_last", show_progress="hidden",
                      api_name="decode", api_visibility=api, preprocess=False)
+    for slider in (ui["z1"], ui["z2"]):
+        slider.input(lambda v: at_end(v, panel.vae.latents.limit), slider, slider, preprocess=False,
+                     api_visibility="private", show_progress="hidden")
     ui["scatter"].select(click, None, [ui["z1"], ui["z2"], ui["digit"], ui["scatter"]], api_visibility="private")
     for slider in (ui["z1"], ui["z2"]):
         slider.release(lambda a, b: _marked(panel, a, b), [ui["z1"], ui["z2"]], ui["scatter"],
-                       api_visibility="private", show_progress="hidden")
+                       api_visibility="private", show_progress="hidden", preprocess=False)
     ui["interp"].click(interp, [ui["a"], ui["na"], ui["b"], ui["nb"], lang], [ui["strip"], ui["msg"]],
                        api_name="vae_interpolate")
 
 
+def at_end(value: Any, limit: float):
+    """A value typed past a slider's end shows as that end, the point the explorer decoded; one inside
+    is left alone (sending it back would fight the hand still dragging)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return gr.Slider(value=0.0)
+    if v != v:
+        return gr.Slider(value=0.0)
+    return gr.Slider(value=max(-limit, min(limit, v))) if abs(v) > limit else gr.skip()
+
+
 def _marked(panel: Panel, z1: float, z2: float):
     try:
-        return panel.vae.scatter_with_marker(z1, z2)
+        lim = panel.vae.latents.limit
+        return panel.vae.scatter_with_marker(*(max(-lim, min(lim, float(z))) for z in (z1, z2)))
     except Exception:  # noqa: BLE001 -- no model: said above the explorer
         return gr.skip()
 
@@ -242,6 +258,9 @@ def wire_gan(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any], r
     for slider, api in ((ui["n1"], "public"), (ui["n2"], "private")):
         slider.input(sample, [ui["n1"], ui["n2"]], ui["digit"], trigger_mode="always_last", show_progress="hidden",
                      api_name="gan_sample", api_visibility=api, preprocess=False)  # as the VAE's sliders
+    for slider in (ui["n1"], ui["n2"]):
+        slider.input(lambda v: at_end(v, panel.gan.limit), slider, slider, preprocess=False,
+                     api_visibility="private", show_progress="hidden")
     ui["grid_btn"].click(lambda seed, lg: seeded(panel.gan.seed_grid, lg, seed), [ui["seed"], lang],
                          [ui["grid"], ui["msg"]], api_name="gan_grid")
     ui["interp"].click(lambda a, b, lg: seeded(panel.gan.interpolate, lg, a, b), [ui["sa"], ui["sb"], lang],
