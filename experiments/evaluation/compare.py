@@ -112,6 +112,11 @@ def cell(value: Any, decimals: int | None) -> Any:
     return int(round(value)) if decimals == 0 else round(float(value), decimals)
 
 
+def family_name(family: Any) -> Any:
+    """The family as a reader names it (VAE, GAN); a reference row's is in words already."""
+    return family.upper() if family in FAMILIES else family
+
+
 def best(rows: list[dict[str, Any]], family: str) -> dict[str, Any]:
     return min((r for r in rows if r["family"] == family), key=lambda r: r["fid"])
 
@@ -185,7 +190,8 @@ def record(ctx, comparison: Comparison, n_samples: int) -> None:
     ctx.figure("density_coverage", lambda lang: density_coverage_figure(rows, references, lang),
                captions["density_coverage"])
     ctx.table("comparison", [header for _, header, _ in COLUMNS],
-              [[cell(r.get(key), d) for key, _, d in COLUMNS] for r in rows + references_in_words(references)],
+              [[family_name(r[key]) if key == "family" else cell(r.get(key), d) for key, _, d in COLUMNS]
+               for r in rows + references_in_words(references)],
               captions["comparison"])
     ctx.save_value("comparison", rows)
 

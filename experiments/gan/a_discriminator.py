@@ -6,7 +6,7 @@ from typing import Any
 
 from experiments.gan.models import build_discriminator, expected_discriminator_params
 from experiments.gan.spec import COMPARE_COLUMNS, compare, handout_discriminator
-from harness.train.architecture import graph_figure, layer_table, parameter_counts
+from harness.train.architecture import activation_of, flat_layers, graph_figure, layer_table, parameter_counts
 from harness.registry import item
 from harness.words import words
 
@@ -73,6 +73,6 @@ def record(ctx, report: DiscriminatorReport) -> None:
               expected=len(report.spec_rows), observed=sum(r[-1] == "✓" for r in report.spec_rows))
     ctx.check("parameter_count", total == report.expected_total, CHECKS["parameter_count"],
               expected=report.expected_total, observed=total)
-    activation = report.layer_rows[-1][4]
+    activation = activation_of(flat_layers(report.model)[-1])  # Keras's name, not the table's words
     ctx.check("output_is_one_probability", report.output_shape == (1,) and activation == "sigmoid",
               CHECKS["output_is_one_probability"], expected=[1, "sigmoid"], observed=[list(report.output_shape), activation])

@@ -24,7 +24,7 @@ from harness.words import words
 W = words(__file__)
 
 HANDOUT_BATCH = 64
-LABEL = "GAN z=2 U(-1,1)"
+LABEL = "GAN z=2 U(−1, 1)"  # as the answers write the uniform law
 NOISE_DRAWS = 10000  # draws of the GAN's own sampler whose range and moments noise_uniform_in_range checks
 
 # Filled with the handout's steps and batch; below the full profile the steps are not graded.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.locale import LANGS
 from harness.context import Text
 from harness.figure_text import pick
 from harness.words import words
@@ -43,11 +44,17 @@ def _slope(layer: Any) -> float:
 
 
 DETAIL_WORDS = W("detail_words")
+ACTIVATION_WORDS = W("activation_words")
+
+
+def activation_words(name: str) -> dict[str, str]:
+    """A layer table's activation cell in either language (the table is read in both)."""
+    return {lang: ACTIVATION_WORDS[lang].get(name, name) for lang in LANGS}
 
 
 def layer_detail(layer: Any, lang: str = "en") -> str:
     """The hyper-parameters the handout sets: filters, kernel, strides, padding, units, rate
-    (in English in the layer table, in the figure's language on the drawing)."""
+    in `lang`."""
     w = DETAIL_WORDS[lang]
     kind = type(layer).__name__
     if kind in ("Conv2D", "Conv2DTranspose"):
@@ -89,7 +96,7 @@ def layer_table(model: Any) -> tuple[list[dict[str, str]], list[list[Any]]]:
     rows = []
     for layer in flat_layers(model):
         rows.append([layer.name, type(layer).__name__, output_shape(layer), int(layer.count_params()),
-                     activation_of(layer), layer_detail(layer)])
+                     activation_words(activation_of(layer)), {lang: layer_detail(layer, lang) for lang in LANGS}])
     return COLUMNS, rows
 
 

