@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from harness.registry import item
-from harness.words import words
+from harness.words import names, words
 
 from experiments.vae import common
 from experiments.vae import models
@@ -117,7 +117,7 @@ def compare_figure(mu_normal, mu_other, y, samples_normal, samples_other, prior_
     import matplotlib.pyplot as plt
     from matplotlib.colors import BoundaryNorm
 
-    w = FIGURE_WORDS[lang]
+    w, prior_name = FIGURE_WORDS[lang], names(prior_name, lang)  # Laplace, as the reader names it
     fig, axes = plt.subplots(2, 2, figsize=(11, 10.5))
     norm = BoundaryNorm(np.arange(-0.5, 10.5), 10)
     for ax, mu, title in ((axes[0, 0], mu_normal, "N(0, I)"), (axes[0, 1], mu_other, prior_name)):
