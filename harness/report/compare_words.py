@@ -23,6 +23,11 @@ and the conclusions through `verdict` and `sentence` directly.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Iterator
+
 from harness.locale import num
 from harness.verdicts import Verdict, finite, verdict  # noqa: F401 (answers and conclusions use them from here)
 from harness.words import words
@@ -33,6 +38,38 @@ W = words(__file__)
 WORDS = W("words")
 
 
+@dataclass(frozen=True)
+class Said:
+    """One verdict as a page words it: the pair, the measure, who wins (None: no clear winner or
+    nothing ranked) and the sentence."""
+    a: str
+    b: str
+    metric: str
+    winner: str | None
+    text: str
+
+
+_LEDGER: ContextVar[list[Said] | None] = ContextVar("verdicts_said", default=None)
+
+
+@contextmanager
+def ledger() -> Iterator[list[Said]]:
+    """Every verdict worded while inside, in order: what tests/report/test_verdicts_traced.py traces
+    each comparing sentence of a report, notebook or slide to."""
+    token = _LEDGER.set([])
+    try:
+        yield _LEDGER.get()
+    finally:
+        _LEDGER.reset(token)
+
+
+def _said(a: str, b: str, metric: str, winner: str | None, text: str) -> str:
+    book = _LEDGER.get()
+    if book is not None:
+        book.append(Said(a, b, metric, winner, text))
+    return text
+
+
 def shown_digits(uncertainty: float, digits: int) -> int:
     """Enough decimals that a small uncertainty does not print as ±0.0 (at most 4)."""
     if not math.isfinite(uncertainty) or uncertainty <= 0:
@@ -41,7 +78,7 @@ def shown_digits(uncertainty: float, digits: int) -> int:
 
 
 def sentence(v: Verdict, name_a: str, name_b: str, metric: str, lang: str, unit: str = "", digits: int = 1,
-             basis: str | None = None) -> str:
+             basis: str | None = None, said: bool = True) -> str:
     """The sentence for a verdict: the better model first when there is one. basis="samples" says
     the uncertainty covers only the sampling of images, not another training."""
 
@@ -54,7 +91,8 @@ def sentence(v: Verdict, name_a: str, name_b: str, metric: str, lang: str, unit:
                              u=num(v.uncertainty, d, lang), unit=unit_text)
     if basis:
         text = text[:-1] + words[basis] + "."
-    return text[0].upper() + text[1:]
+    text = text[0].upper() + text[1:]
+    return _said(name_a, name_b, metric, first if v.clear else None, text) if said else text
 
 
 def share_se(p: float, n: int) -> float:
@@ -113,7 +151,7 @@ def no_digits_sentence(name_a: str, why_a: str | None, name_b: str, why_b: str |
     which = w["neither"] if why_a and why_b else w["one_draws_none"].format(name=name_a if why_a else name_b)
     reasons = "; ".join(dict.fromkeys(w[why] for why in (why_a, why_b) if why))
     text = w["no_digits"].format(a=name_a, b=name_b, metric=metric, which=which, why=reasons)
-    return text[0].upper() + text[1:]
+    return _said(name_a, name_b, metric, None, text[0].upper() + text[1:])
 
 
 def family_sentence(record: dict, lang: str, digits: int = 2) -> str:
@@ -123,14 +161,19 @@ def family_sentence(record: dict, lang: str, digits: int = 2) -> str:
     if record.get("reason") == "degenerate":
         which = "gan" if record.get("gan") is None else "vae"
         reasons = sorted({why for model, why in (record.get("degenerate") or {}).items()})
-        return w["degenerate"].format(which=w[f"which_{which}"], why="; ".join(w[r] for r in reasons if r in w))
+        return _said("VAE", "GAN", "FID-MNIST", None,
+                     w["degenerate"].format(which=w[f"which_{which}"], why="; ".join(w[r] for r in reasons if r in w)))
     v = Verdict(record["gap"], record["uncertainty"] if record.get("uncertainty") is not None else float("nan"),
                 {"vae": "a", "gan": "b"}.get(record.get("winner")))
+    vae = w["vae"].format(model=record["vae"])
     if record.get("kind") == "seeds":  # the GAN side was judged over its seeds (experiments/evaluation/compare.py)
         gan = w["gan_seeds"].format(model=record["gan"], seeds=record["seeds"])
-        text = sentence(v, w["vae"].format(model=record["vae"]), gan, "FID-MNIST", lang, digits=digits)
-        return text[:-1] + w["seeds"].format(seeds=record["seeds"]) + "." + (w["indicative_seeds"] if v.clear else "")
-    text = sentence(v, w["vae"].format(model=record["vae"]), w["gan"].format(model=record["gan"]), "FID-MNIST", lang,
-                    digits=digits, basis="samples")
-    return text + (w["indicative"] if v.clear else "")
+        text = sentence(v, vae, gan, "FID-MNIST", lang, digits=digits, said=False)
+        text = text[:-1] + w["seeds"].format(seeds=record["seeds"]) + "." + (w["indicative_seeds"] if v.clear else "")
+    else:
+        gan = w["gan"].format(model=record["gan"])
+        text = sentence(v, vae, gan, "FID-MNIST", lang, digits=digits, basis="samples", said=False)
+        text += w["indicative"] if v.clear else ""
+    winner = {"a": vae, "b": gan}.get(v.winner) if v.clear else None
+    return _said(vae, gan, "FID-MNIST", winner, text)
 
