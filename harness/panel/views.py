@@ -201,12 +201,15 @@ def explorer_message(panel: Panel, lang: str, explorer, exc: Exception) -> str:
     if item is None:
         return f"⚠ {s['panel_explorer_none']}"
     result = panel.store.load_result(item, verify=False)
+    shown = panel.label(item, lang)
+    if result is not None and panel.store.damaged([item]):  # a file no longer matches the hash the run recorded
+        return f"⚠ {s['panel_explorer_damaged'].format(item=shown)}"
     if result is None or not result.ok:
-        return f"⚠ {s['panel_explorer_not_run'].format(item=item)}"
+        return f"⚠ {s['panel_explorer_not_run'].format(item=shown)}"
     if isinstance(exc, NotReady) and "latent space" in str(exc):
-        return f"⚠ {s['panel_explorer_not_2d'].format(item=item)}"
+        return f"⚠ {s['panel_explorer_not_2d'].format(item=shown)}"
     # The item ran but its saved model is gone or unreadable (a copied or trimmed run folder).
-    return f"⚠ {s['panel_explorer_model_missing'].format(item=item)}"
+    return f"⚠ {s['panel_explorer_model_missing'].format(item=shown)}"
 
 
 def build_report(panel: Panel, lang: str, formats: list[str]) -> tuple[list[str], str]:

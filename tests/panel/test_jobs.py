@@ -335,3 +335,25 @@ def test_the_training_line_is_in_the_panel_language(small):
     assert "lotes 3/40 · 8 % · transcurrido" in es and "faltan ≈ 2:" in es, es
     assert not {"ETA", "batch"} & set(re.findall(r"\w+", es)), es
     assert "batches 3/40 · 8 % · elapsed" in en and "≈ 2:" in en and "left" in en, en
+
+
+def test_a_damaged_model_is_named_by_the_pretalk_check_and_the_explorer_in_the_panels_language(reports, tmp_path):
+    """4 KiB overwritten in the middle of 1.1e's saved VAE: 'damaged', with the re-run that repairs it
+    (the explorer used to say the item had not run, in English)."""
+    from harness.panel.views import explorer_message
+
+    root = tmp_path / "copy"
+    shutil.copytree(reports, root)
+    model = next((root / RUN / "items" / "1.1e" / "models").glob("*.keras"))
+    data = bytearray(model.read_bytes())
+    mid = len(data) // 2
+    data[mid:mid + 4096] = b"\0" * 4096
+    model.write_bytes(bytes(data))
+    panel = Panel(root, RUN)
+    assert panel.statuses()["1.1e"] == "damaged"
+    assert any("1.1e" in line and "dañado" in line for line in pretalk(panel, "es")), pretalk(panel, "es")
+    with pytest.raises(Exception) as refused:
+        panel.vae.ensure()
+    es, en = (explorer_message(panel, lang, panel.vae, refused.value) for lang in ("es", "en"))
+    assert es == "⚠ El modelo que guardó el ítem 1.1e falta o cambió desde que la corrida lo registró: vuelve a ejecutar 1.1e con el botón «Ejecutar 1.1e».", es
+    assert "missing or has changed" in en, en
