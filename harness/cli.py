@@ -30,7 +30,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _root(args: argparse.Namespace) -> Path:
-    return Path(args.root or os.environ.get("HARNESS_REPORTS", "reports"))
+    root = Path(args.root or os.environ.get("HARNESS_REPORTS", "reports"))
+    if root.exists() and not root.is_dir():  # else "no run yet" (list) or "free space" (run) would mislead
+        flag = "--root" if args.root else "HARNESS_REPORTS"
+        raise HarnessError(f"{flag} {root} is a file, not a folder; pass --root DIR, a folder for the runs (made if missing)")
+    return root
 
 
 def _config_for(args: argparse.Namespace, store=None):

@@ -148,6 +148,16 @@ def test_point16_serving_a_run_that_is_not_there_is_one_line(tmp_path, capsys):
     assert "run 'nope' does not exist" in line
 
 
+@pytest.mark.parametrize("argv", [["list"], ["list", "--runs"], ["run", "1.1a", "--profile", "smoke"]])
+def test_a_root_that_is_a_file_is_said_so_not_no_run_yet_or_free_space(tmp_path, capsys, argv):
+    """--root FILE listed nothing with exit 0, and `run` told the user to free space."""
+    root = tmp_path / "a-file"
+    root.write_text("not a folder")
+    line = one_error_line(capsys, ["--root", str(root), *argv])
+    assert "is a file, not a folder; pass --root DIR" in line, line
+    assert root.read_text() == "not a folder"
+
+
 def test_point14_serving_every_address_without_a_login_warns(tmp_path, capsys):
     assert cli.main(["--root", str(tmp_path), "serve", "--host", "0.0.0.0", "--port", "7998"]) == 2  # no run yet
     err = capsys.readouterr().err
