@@ -284,6 +284,94 @@ def concurrent(w: Path) -> None:
     one_line(harness("serve", "--run", "nope", "--port", "7997", root=w / "base"), "does not exist")
 
 
+# -- issue 36's campaign (points 36.N follow its list) ----------------------------------------------
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if ".tmp-" in p.name or p.name.startswith(".old-"))
+
+
+@check("36.1", "a report that cannot be written (full --out, read-only run folder) is one line, exit 2, no temp file")
+def report_write_fails(w: Path) -> None:
+    out = w / "tiny"
+    out.mkdir()
+    with mounted("-t", "tmpfs", "-o", "size=64k", "tmpfs", target=out):
+        with contextlib.suppress(OSError), open(out / "filler", "wb") as filler:
+            filler.write(b"\0" * (1 << 20))  # the disk is full before the report starts
+        one_line(harness("report", "--run", "base", "--format", "html", "--out", str(out), root=w / "base"), "cannot write")
+        assert not leftovers(out) and sorted(p.name for p in out.iterdir()) == ["filler"], list(out.iterdir())
+    root = w / "ro36"
+    shutil.copytree(w / "base", root, symlinks=True)
+    with mounted("--bind", str(root), target=root), mounted("-o", "remount,bind,ro", target=root):
+        one_line(harness("report", "--run", "base", "--format", "html", root=root), "--out")
+        one_line(harness("run", "1.1a", "--profile", "smoke", "--run", "base", "--force", root=root),
+                 "--force cannot recompute into it")
+
+
+@check("36.2", "a file of a stored result changed in the middle: list says damaged, run recomputes it")
+def damaged_file(w: Path) -> None:
+    root = w / "r36"
+    shutil.copytree(w / "base", root, symlinks=True)
+    result = json.loads((root / "base" / "items" / "1.1a" / "result.json").read_text())
+    rel = sorted(result["files"])[0]
+    target = root / "base" / "items" / "1.1a" / rel
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2:len(data) // 2 + 64] = b"\0" * 64
+    target.write_bytes(bytes(data))
+    listed = harness("list", "--run", "base", root=root)
+    assert ["1.1a", "damaged"] in [line.split()[:2] for line in listed.stdout.splitlines()], listed.stdout[:400]
+    rerun = harness("run", "1.1a", "--profile", "smoke", "--run", "base", root=root)
+    assert rerun.returncode == 0 and "1 cached" not in rerun.stdout, rerun.stdout[-300:]
+
+
+@check("36.3", "--data /dev/zero and a pipe are refused in one line before anything is read")
+def data_device(w: Path) -> None:
+    one_line(harness("run", "1.1a", "--profile", "smoke", "--data", "/dev/zero", root=w / "d36", timeout=60),
+             "a device or a pipe")
+    fifo = w / "fifo"
+    os.mkfifo(fifo)
+    one_line(harness("data", "--data", str(fifo), timeout=60), "a device or a pipe")
+
+
+@check("36.5", "a value nested 5,000 deep, in --set or a settings file, is one line")
+def nested(w: Path) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    one_line(harness("settings", "--set", f"team.members={deep}"), "nested")
+    config = w / "deep.toml"
+    config.write_text(f"[team]\nmembers = {deep}\n")
+    one_line(harness("settings", "--config", str(config)), "levels deep")
+
+
+@check("36.7", "a truncated result.json: report says it in one warning line and shows the item as damaged")
+def truncated_report(w: Path) -> None:
+    root = w / "r36t"
+    shutil.copytree(w / "base", root, symlinks=True)
+    result = root / "base" / "items" / "1.1a" / "result.json"
+    result.write_text(result.read_text()[:50])
+    proc = harness("report", "--run", "base", "--format", "html", "--out", str(w / "r36t-out"), root=root)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-300:]
+    assert sum("damaged" in line for line in proc.stderr.splitlines()) == 1, proc.stderr[-400:]
+    page = (w / "r36t-out" / "report.html").read_text()
+    assert "_Attr object" not in page and "has no attribute" not in page
+
+
+@check("36.8", "list into a full stdout exits 2 with one line, no traceback")
+def full_stdout(w: Path) -> None:
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "harness", "--root", str(w / "base"), "list"], cwd=ROOT,
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    one_line(proc, "cannot write the output")
+
+
+@check("36.9", "settings past their bounds, a 2 MiB settings file and --root naming a file are one line each")
+def limits(w: Path) -> None:
+    one_line(harness("settings", "--set", "vae.epochs=1e23"), "vae.epochs")
+    one_line(harness("settings", "--set", "vae.epochs=100000"), "vae.epochs")
+    huge = w / "huge.toml"
+    huge.write_text('[team]\nmembers = ["' + "x" * (2 << 20) + '"]\n')
+    one_line(harness("settings", "--config", str(huge)), "a settings file is a few lines")
+    one_line(harness("list", root=Path("/etc/passwd")), "is a file, not a folder")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.fault_campaign", description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help="comma-separated points to run, e.g. 5,7")

@@ -90,7 +90,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         summary = runner.run(args.items or None, force=args.force)
     except RunReadOnly as exc:
         if args.force:  # asked to recompute: saying "cached" would hide that nothing was
-            raise HarnessError(f"{exc}; --force cannot recompute into it: copy the run folder somewhere writable "
+            why = str(exc).split(";")[0]  # the folder and the OS's reason, without the advice for a plain run
+            raise HarnessError(f"{why}: --force cannot recompute into it; copy the run folder somewhere writable "
                                f"(or pass another --root) and run again") from None
         return _run_read_only(runner, args.items or None, exc)
     except OSError as exc:  # the disk filled or vanished while the manifest was written
