@@ -7,6 +7,7 @@ rubric check FAIL: not crash, not "not graded". The score, caught / total, is pr
 """
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -32,14 +33,14 @@ def clean_root(tmp_path_factory, smoke_all):
     return root, dataset
 
 
-def run_mutated(root, dataset, mutation: Mutation, monkeypatch) -> tuple[list[str], list[str]]:
+def run_mutated(root, dataset, mutation: Mutation, monkeypatch, run_id: str = "mutated") -> tuple[list[str], list[str]]:
     """(the checks that failed, the items that did not finish) with the mistake in place."""
     from harness.config import load_config
     from harness.registry import discover
     from harness.run.runner import Runner
     from harness.run.store import RunStore
 
-    store = RunStore(root, "mutated")
+    store = RunStore(root, run_id)
     try:
         with monkeypatch.context() as mp:
             mp.setenv("HARNESS_SLIDES", "0")  # only the checks are read: the slides' renderings are not drawn
@@ -55,12 +56,40 @@ def run_mutated(root, dataset, mutation: Mutation, monkeypatch) -> tuple[list[st
     return failed, crashed
 
 
+WORKERS = 2
+
+
+def mutate_in_worker(root, indices: list[int]) -> list[tuple[int, list[str], list[str]]]:
+    """Run the mistakes `indices` in this process, one after another, each undone before the next."""
+    from _pytest.monkeypatch import MonkeyPatch
+
+    from harness.data import load_dataset
+
+    os.environ["HARNESS_SLIDES"] = "0"
+    dataset, out = load_dataset("mnist"), []
+    for i in indices:
+        mp = MonkeyPatch()
+        try:
+            out.append((i, *run_mutated(root, dataset, MUTATIONS[i], mp, run_id=f"mutated-{os.getpid()}")))
+        finally:
+            mp.undo()
+    return out
+
+
 @pytest.mark.slow
-def test_every_student_mistake_fails_a_check(clean_root, monkeypatch):
-    root, dataset = clean_root
+def test_every_student_mistake_fails_a_check(clean_root):
+    """The mistakes run in two fresh processes side by side (a patch is process-wide, so never two in
+    one process): most of a mutated run is single-threaded Python and graph tracing."""
+    import multiprocessing
+
+    root, _ = clean_root
+    with multiprocessing.get_context("spawn").Pool(WORKERS) as pool:
+        parts = pool.starmap(mutate_in_worker, [(root, list(range(w, len(MUTATIONS), WORKERS))) for w in range(WORKERS)])
+    outcome = {i: (failed, crashed) for part in parts for i, failed, crashed in part}
+    assert sorted(outcome) == list(range(len(MUTATIONS)))
     lines, missed = [], []
-    for mutation in MUTATIONS:
-        failed, crashed = run_mutated(root, dataset, mutation, monkeypatch)
+    for i, mutation in enumerate(MUTATIONS):
+        failed, crashed = outcome[i]
         caught = mutation.caught_by in failed and not crashed
         lines.append(f"{'caught' if caught else 'MISSED'}  {mutation.mistake}  ->  "
                      + (", ".join(failed) or "no check failed") + (f"  (crashed: {crashed})" if crashed else ""))
