@@ -89,9 +89,14 @@
     digits = '';
     if (n >= 1 && n <= slides().length) { note(''); show(n - 1); } else if (!Number.isNaN(n)) note('✗ ' + n);
   }
+  // Typing in a field keeps its keys; a radio, checkbox or button just clicked (the language radio) does
+  // not: its arrow keys would switch the language instead of the slide.
+  const CLICKED = ['radio', 'checkbox', 'button', 'submit', 'reset'];
+  const typing = t => t && (t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable
+    || (t.tagName === 'INPUT' && !CLICKED.includes((t.type || '').toLowerCase())));
   document.addEventListener('keydown', (e) => {
     const t = e.target;
-    if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
+    if (typing(t)) return;
     if (!visible() || e.altKey || e.ctrlKey || e.metaKey) return;
     const k = e.key;
     const act = {ArrowRight: () => step(1), PageDown: () => step(1), ArrowLeft: () => step(-1), PageUp: () => step(-1),
@@ -106,7 +111,12 @@
       return;
     }
     if (k === 'Enter' && digits) { e.preventDefault(); jump(); return; }
-    if (act) { e.preventDefault(); digits = ''; act(); }
+    if (act) {
+      e.preventDefault();
+      if (t && t.tagName === 'INPUT') t.blur();  // the deck has the keys from now on
+      digits = '';
+      act();
+    }
   });
 
   // ---------------------------------------------------------------- timer

@@ -118,6 +118,23 @@ def test_keys_step_jump_and_never_wrap(served, browser):
         page.close()
 
 
+def test_after_a_click_on_the_language_radio_the_arrows_still_step_the_slides(served, browser):
+    """The focused radio took ← → for itself: nothing moved, or the language switched."""
+    page = open_deck(browser, served[1], 1280, 720)
+    try:
+        page.locator("#deck .deck-count").click()
+        page.keyboard.press("Home")
+        first = shown(page)
+        page.locator("#lang input[value='es']").click()
+        page.keyboard.press("ArrowRight")
+        assert shown(page) != first
+        page.keyboard.press("ArrowLeft")
+        assert shown(page) == first
+        assert page.locator("#lang input[value='es']").is_checked()  # still Spanish
+    finally:
+        page.close()
+
+
 # ---------------------------------------------------------------- state across reload and language
 def test_timer_slide_and_presenter_survive_reload_and_language_switch(served, browser):
     page = open_deck(browser, served[1], 1280, 720)
