@@ -276,7 +276,7 @@ def concurrent(w: Path) -> None:
     outcomes = [(p.wait(timeout=900), p.stderr.read()) for p in procs]
     assert all(c == 0 or (c == 2 and "is in use by harness run" in e) for c, e in outcomes), outcomes
     from harness.run.store import RunStore
-    assert RunStore(root, "same").load_result("1.1a")["status"] == "ok"
+    assert RunStore(root, "same").load_result("1.1a").ok
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
