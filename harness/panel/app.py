@@ -96,8 +96,9 @@ def _title_html(panel: Panel, lang: str) -> str:
 def _wire_presentation(app: gr.Blocks, panel: Panel, lang: gr.Radio, deck: gr.HTML, gen: gr.State) -> None:
     """The deck is re-rendered on load, on a language switch and when a re-run changes the results;
     stepping, the timer and the draw run in the browser (panel.js), so nothing waits on the server mid-talk."""
-    app.load(lambda lg: deck_html(panel, lg), lang, deck, api_visibility="private")
-    lang.change(lambda lg: deck_html(panel, lg), lang, deck, api_visibility="private")
+    # No spinner over the deck: it is readable from the first paint, and the re-render replaces it when ready.
+    app.load(lambda lg: deck_html(panel, lg), lang, deck, api_visibility="private", show_progress="hidden")
+    lang.change(lambda lg: deck_html(panel, lg), lang, deck, api_visibility="private", show_progress="hidden")
     gen.change(lambda lg: deck_html(panel, lg), lang, deck, api_visibility="private", show_progress="hidden")
 
     def slides(lang: str) -> str:

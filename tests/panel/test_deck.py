@@ -118,6 +118,26 @@ def test_keys_step_jump_and_never_wrap(served, browser):
         page.close()
 
 
+def test_no_gradio_spinner_greys_the_deck_on_load_or_on_a_language_switch(served, browser):
+    """After a page load the deck sat greyed 1-2 s under Gradio's progress overlay (issue 35, point 5)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    greyed = "() => !!document.querySelector('#deck-host .pending, #deck-host .wrap.translucent:not(.hide)')"
+    try:
+        page.goto(served[1], wait_until="commit")
+        seen = []
+        for _ in range(40):  # the first four seconds, when the load event re-renders the deck
+            seen.append(page.evaluate(greyed))
+            page.wait_for_timeout(100)
+        page.locator(SHOWN).wait_for(timeout=60000)
+        page.locator("#lang input[value='en']").click()
+        for _ in range(20):
+            seen.append(page.evaluate(greyed))
+            page.wait_for_timeout(100)
+        assert not any(seen), f"greyed in {sum(seen)} of {len(seen)} samples"
+    finally:
+        page.close()
+
+
 def test_after_a_click_on_the_language_radio_the_arrows_still_step_the_slides(served, browser):
     """The focused radio took ← → for itself: nothing moved, or the language switched."""
     page = open_deck(browser, served[1], 1280, 720)
