@@ -150,8 +150,18 @@ class Panel:
     def runner(self, on_event=None, cancel: threading.Event | None = None) -> Runner:
         config = self.config()
         name = config.get("dataset")
-        return Runner(self.registry, config, self.store, lambda: self.dataset(name), on_event, cancel,
-                      command=f"harness serve (panel) --profile {config.profile}")
+        if self._dataset_loader is None:
+            # A re-run trains in a worker process at the lowest priority on one thread, so the
+            # explorers (they decode in this process) answer while it trains; a partial, as workers need.
+            import functools
+
+            from harness.data import load_dataset
+
+            loader = functools.partial(load_dataset, name)
+        else:
+            loader = lambda: self.dataset(name)  # noqa: E731 -- a test's loader: computed in this process
+        return Runner(self.registry, config, self.store, loader, on_event, cancel,
+                      command=f"harness serve (panel) --profile {config.profile}", background=True)
 
     # -- content ------------------------------------------------------------
     def view(self, lang: str) -> RunView:

@@ -59,6 +59,9 @@ class InProcess:
     def free(self) -> int:
         return 1 - len(self.running)
 
+    def cancel(self) -> None:
+        """Nothing to do: the task in progress reads the runner's own cancel flag."""
+
     def _inputs(self, needs: tuple[str, ...]) -> dict[str, ItemOutput]:
         return {dep: self._runner.store.output(dep) for dep in needs}
 
@@ -105,6 +108,7 @@ class Runner:
         cancel: threading.Event | None = None,
         command: str | None = None,
         jobs: int = 1,
+        background: bool = False,
     ) -> None:
         self.registry = registry
         self.config = config
@@ -115,6 +119,9 @@ class Runner:
         self.cancel = cancel or threading.Event()
         self.command = command
         self.jobs = jobs  # worker processes; above 1, independent items run at the same time
+        # Compute in worker processes at the lowest priority, on one thread, even with one job: the
+        # panel's re-runs, so that the process serving the talk (its explorers) keeps the CPU's first call.
+        self.background = background
 
     # -- data -----------------------------------------------------------------
     def dataset(self) -> Any:
@@ -244,8 +251,10 @@ class Runner:
         outcomes: dict[str, ItemOutcome] = {}
         waiting = sorted(waits, key=self._chain_first(order, waits, work) if parallel else self._in_order(order, work))
         not_cached: set[str] = set(work.stale)  # looked up once: a lookup reads run folders and may log
-        executor = (WorkerPool(self.jobs, self.config, self.store.root, self.store.run_id, self._dataset_loader)
-                    if parallel else InProcess(self))
+        pooled = parallel or (self.background and self._sendable(order))
+        executor = (WorkerPool(max(1, self.jobs), self.config, self.store.root, self.store.run_id,
+                               self._dataset_loader, background=self.background)
+                    if pooled else InProcess(self))
         with executor as pool:
             while waiting or pool.running:
                 started = True
@@ -261,6 +270,8 @@ class Runner:
                             self._submit(pool, task_id, fps, work)
                         else:
                             self._record(task_id, outcome, outcomes, manifest, work)
+                if self.cancel.is_set():
+                    pool.cancel()
                 for kind, kw in pool.events():
                     self.on_event(kind, **kw)
                 for task_id, outcome, error in pool.finished(timeout=0.2):
@@ -303,6 +314,17 @@ class Runner:
         return {"seconds": simulated_wall(waits, seconds, jobs, key),
                 "tasks": len(computing), "recorded": sum(t in recorded for t in computing),
                 "jobs": self.jobs if parallel else 1}
+
+    def _sendable(self, order: list[str]) -> bool:
+        """Whether a worker process can receive the loader and every item (a test's items defined
+        inside a function cannot): a background run computes in this process otherwise."""
+        try:
+            check_picklable("the dataset loader", self._dataset_loader)
+            for item_id in order:
+                check_picklable(f"item {item_id}", self.registry.get(item_id))
+        except HarnessError:
+            return False
+        return True
 
     def _in_order(self, order: list[str], work: Work) -> Callable[[str], tuple[int, int, int]]:
         """Sort key in this process: handout order, an item's units just before it, in their planned order."""

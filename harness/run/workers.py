@@ -19,11 +19,13 @@ item's arithmetic and a second process only adds memory.
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
 import queue
 import signal
+import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -91,16 +93,40 @@ def _exit_with_parent(parent: int, every_s: float = 0.5) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _init_worker(config: Any, root: str, run_id: str, loader: Callable[[], Any], events: Any) -> None:
+def _init_worker(config: Any, root: str, run_id: str, loader: Callable[[], Any], events: Any,
+                 cancel: Any = None, background: bool = False) -> None:
     # Ctrl-C reaches every process of the terminal's group; the parent alone decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent(os.getppid())
     from harness.run.store import RunStore
 
+    if background:
+        _yield_the_cores()
     import_backend_quietly()
+    if background:
+        _one_compute_thread()
     events.put(("worker", {"pid": os.getpid()}))  # the parent stops its workers by pid, not through the pool's internals
     _WORKER.update(config=config, store=RunStore(root, run_id), loader=loader, dataset=None,
-                   on_event=lambda kind, **kw: events.put((kind, kw)))
+                   on_event=lambda kind, **kw: events.put((kind, kw)), cancel=cancel)
+
+
+def _yield_the_cores() -> None:
+    """A background worker (the panel's re-runs) trains at the lowest priority and on one thread, so the
+    process that serves the panel (its explorers decode in it) keeps a core and the CPU's first call."""
+    with contextlib.suppress(OSError):
+        os.nice(19)
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+    for name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ.setdefault(name, "1")
+
+
+def _one_compute_thread() -> None:
+    if "tensorflow" in sys.modules:
+        import tensorflow as tf
+
+        with contextlib.suppress(RuntimeError):  # already initialised: the environment above still applies
+            tf.config.threading.set_intra_op_parallelism_threads(1)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
 def _splits() -> Any:
@@ -122,7 +148,7 @@ def _run_in_worker(item: Any, fingerprint: str, units: dict[str, str] | None = N
     inputs = {dep: store.output(dep) for dep in item.needs}
     outputs = None if units is None else {key: store.units.output(unit_id) for key, unit_id in units.items()}
     return execute_item(item, fingerprint, _WORKER["config"], store, inputs, _splits, _WORKER["on_event"],
-                        threading.Event(), units=outputs)
+                        _WORKER["cancel"] or threading.Event(), units=outputs)
 
 
 def _run_unit_in_worker(task: Any, fingerprint: str) -> Any:
@@ -134,7 +160,7 @@ def _run_unit_in_worker(task: Any, fingerprint: str) -> Any:
     store = _WORKER["store"]
     inputs = {dep: store.output(dep) for dep in task.needs}
     return execute_unit(task, fingerprint, _WORKER["config"], store.units, inputs, _splits, _WORKER["on_event"],
-                        threading.Event())
+                        _WORKER["cancel"] or threading.Event())
 
 
 def _terminate_child(pid: int) -> None:
@@ -153,12 +179,16 @@ def _terminate_child(pid: int) -> None:
 class WorkerPool:
     """`jobs` worker processes; items and units go in, outcomes and progress events come out."""
 
-    def __init__(self, jobs: int, config: Any, root: Path, run_id: str, loader: Callable[[], Any]) -> None:
+    def __init__(self, jobs: int, config: Any, root: Path, run_id: str, loader: Callable[[], Any],
+                 background: bool = False) -> None:
+        """`background`: the workers train at the lowest priority on one thread, and a cancel reaches
+        the item they are computing (the panel's re-runs, beside its explorers)."""
         check_picklable("the dataset loader", loader)
         self._context = multiprocessing.get_context("spawn")  # never fork a process that holds a GPU runtime
         self._events = self._context.Queue()
         self.jobs = jobs
-        self._initargs = (config, str(root), run_id, loader, self._events)
+        self._cancel = self._context.Event()
+        self._initargs = (config, str(root), run_id, loader, self._events, self._cancel, background)
         self._pool = self._start()
         self.running: dict[Future, str] = {}
         self._pids: set[int] = set()
@@ -184,6 +214,10 @@ class WorkerPool:
     @property
     def free(self) -> int:
         return self.jobs - len(self.running)
+
+    def cancel(self) -> None:
+        """Stop the items the workers are computing, as the in-process runner's cancel does."""
+        self._cancel.set()
 
     def submit(self, item: Any, fingerprint: str, units: dict[str, str] | None = None) -> None:
         self._submit(item.id, _run_in_worker, item, fingerprint, units)
