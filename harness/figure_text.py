@@ -40,3 +40,22 @@ def figure_texts(fig: Any) -> list[str]:
             found += [t.get_text() for t in legend.get_texts()]
             found.append(legend.get_title().get_text())
     return [t for t in found if t]
+
+
+def series(ax: Any, x: Any, y: Any, style: str = "o-", lang: str = "en", **kw: Any) -> Any:
+    """A measured series: a curve from three points on; one or two points are drawn as points with
+    their values beside them (a line through two points reads as a trend the run never measured, and
+    one point alone gets an axis of 0.950 … 1.050)."""
+    from harness.locale import num
+
+    x, y = list(x), list(y)
+    if len(x) >= 3:
+        return ax.plot(x, y, style, **kw)
+    marker = style.replace("-", "").replace(":", "") or "o"
+    lines = ax.plot(x, y, marker, linestyle="none", **kw)
+    for xi, yi in zip(x, y):
+        ax.annotate(num(yi, 1 if abs(yi) >= 10 else 3, lang), (xi, yi), textcoords="offset points", xytext=(0, 7),
+                    ha="center", fontsize=8, color=lines[0].get_color())
+    if len(set(x)) == 1:  # one abscissa: a unit either side, so the ticks are whole numbers
+        ax.set_xlim(x[0] - 1, x[0] + 1)
+    return lines

@@ -19,7 +19,7 @@ from harness.train.timing import TrainingTime
 from experiments.gan.training import (TABLE_SCORES, EVALUATOR_ITEM, evaluator, generate, model_row, n_eval_samples, sample_images, score,
                                       train_one, train_settings)
 from harness.train.evaluation import SAMPLE_SEED
-from harness.figure_text import fill
+from harness.figure_text import fill, series
 from harness.registry import Units, item
 from harness.words import words
 
@@ -49,14 +49,14 @@ def sweep_figure(points: list[dict[str, Any]], vae_rows: list[dict[str, Any]], l
     w = SWEEP_WORDS[lang]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     dims = [p["dim"] for p in points]
-    axes[0].plot(dims, [p["fid"] for p in points], "o-", color="#e76f51", label="GAN (1.2h)")
-    axes[1].plot(dims, [p["coverage_entropy"] for p in points], "o-", color="#e76f51", label="GAN (1.2h)")
+    series(axes[0], dims, [p["fid"] for p in points], "o-", lang, color="#e76f51", label="GAN (1.2h)")
+    series(axes[1], dims, [p["coverage_entropy"] for p in points], "o-", lang, color="#e76f51", label="GAN (1.2h)")
     vae = [r for r in vae_rows if r.get("latent_dim") is not None and r.get("fid") is not None]
     if vae:
         vdims = [r["latent_dim"] for r in vae]
-        axes[0].plot(vdims, [r["fid"] for r in vae], "s--", color="#3a86ff", label="VAE (1.1i)")
+        series(axes[0], vdims, [r["fid"] for r in vae], "s--", lang, color="#3a86ff", label="VAE (1.1i)")
         if all(r.get("coverage_entropy") is not None for r in vae):
-            axes[1].plot(vdims, [r["coverage_entropy"] for r in vae], "s--", color="#3a86ff", label="VAE (1.1i)")
+            series(axes[1], vdims, [r["coverage_entropy"] for r in vae], "s--", lang, color="#3a86ff", label="VAE (1.1i)")
     axes[1].axhline(np.log(10), color="#555", ls="--", lw=0.8, label=w["uniform"])
     for ax, title in zip(axes, (w["fid"], w["entropy"])):
         ax.set_xscale("log")

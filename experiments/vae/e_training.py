@@ -7,6 +7,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from harness.figure_text import series
 from harness.train.hardware import resolve_precision
 from harness.train.timing import SAMPLE_BATCH, TIMED_CALLS
 from harness.registry import item
@@ -189,9 +190,9 @@ def curves_figure(history: dict[str, list[float]], lang: str):
     epochs = range(1, len(history["loss"]) + 1)
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     for ax, key in zip(axes, CURVES):
-        ax.plot(epochs, history[key], "o-", label=w["fit"])
+        series(ax, epochs, history[key], "o-", lang, label=w["fit"])
         if history.get(f"val_{key}"):
-            ax.plot(range(1, len(history[f"val_{key}"]) + 1), history[f"val_{key}"], "s--", label=w["held_out"])
+            series(ax, range(1, len(history[f"val_{key}"]) + 1), history[f"val_{key}"], "s--", lang, label=w["held_out"])
         ax.set_title(w[key], fontsize=10)
         ax.set_xlabel(w["epoch"])
         ax.set_ylabel(w["unit"])

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.figure_text import series
 from harness.registry import Units, item
 from harness.words import words
 
@@ -101,7 +102,7 @@ def sweep_chart(rows, lang: str):
     dims = [row["latent_dim"] for row in rows]
     fig, axes = plt.subplots(2, 3, figsize=(13, 7))
     for ax, key in zip(axes.ravel(), PANELS):
-        ax.plot(dims, [row[key] for row in rows], "o-")
+        series(ax, dims, [row[key] for row in rows], "o-", lang)
         if key == "active_units":
             ax.plot(dims, dims, "k:", lw=1, label="= dim")
             ax.legend(fontsize=8)

@@ -200,3 +200,23 @@ def test_numbers_that_name_things_are_never_grouped_and_decimals_follow_the_lang
     assert pct(0.125, 1, "es") == "12,5 %"
     assert decimal_text("$\\mathdefault{0.5}$", "es") == "$\\mathdefault{0{,}5}$"
     assert decimal_text("1.1e", "en") == "1.1e"
+
+
+def test_one_or_two_measured_points_are_points_with_their_values_and_three_a_curve():
+    """A 1-epoch run's curve had an axis '0.950 … 1.050' and a two-point sweep read as a trend."""
+    from experiments.vae.e_training import curves_figure
+    from harness.figure_text import series
+
+    fig, (a, b, c) = plt.subplots(1, 3)
+    two = series(a, [2, 4], [183.25, 175.5], "o-", "es")[0]
+    three = series(b, [2, 4, 8], [183.25, 175.5, 170.0], "o-", "es")[0]
+    one = series(c, [1], [0.1234], "s--", "en")[0]
+    assert two.get_linestyle() == "None" and three.get_linestyle() == "-" and one.get_marker() == "s"
+    assert [t.get_text() for t in a.texts] == ["183,2", "175,5"] and not b.texts and [t.get_text() for t in c.texts] == ["0.123"]
+    assert c.get_xlim() == (0.0, 2.0)
+    plt.close(fig)
+    history = {k: [1.0] for k in ("loss", "reconstruction_loss", "kl_loss", "val_loss", "val_reconstruction_loss", "val_kl_loss")}
+    fig = curves_figure(history, "es")
+    ticks = {t for ax in fig.axes for t in [label.get_text() for label in ax.get_xticklabels()] if t}
+    assert ticks <= {"0", "1", "2"} and not any(len(ax.lines[0].get_xdata()) > 1 for ax in fig.axes), ticks
+    plt.close(fig)
