@@ -26,7 +26,7 @@ from pygments.lexers import PythonLexer
 from harness import templates as template_files
 from harness.locale import duration
 from harness.report.content import RunView, build, dataset_source, format_value, strings
-from harness.report.tables import column_shares
+from harness.report.tables import column_shares, table_parts
 from harness.errors import HarnessError
 from harness.registry import Registry
 from harness.run.files import sweep_leftovers, temp_name
@@ -100,6 +100,7 @@ def render_html(view: RunView, templates: Path | None = None, coloured_code: boo
         settings=sorted(_flat(manifest.get("config", {}))), overrides=manifest.get("overrides", {}),
         fmt=lambda v: format_value(v, lang),
         shares=lambda t: column_shares([str(c) for c in t.columns], [[format_value(v, lang) for v in row] for row in t.rows]),
+        parts=table_parts,
         seconds=lambda v: duration(v, lang),
         short=lambda v: _short(v, lang), status_label=lambda st: labels.get(st, st),
         yesno=lambda b: s["yes"] if b else s["no"],

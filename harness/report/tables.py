@@ -8,6 +8,7 @@ wraps between words).
 """
 from __future__ import annotations
 
+import copy
 import re
 from html import unescape as html_unescape
 
@@ -50,3 +51,24 @@ def share_table_columns(html: str) -> str:
         return f"<table><colgroup>{cols}</colgroup>{match.group(1)}</table>"
 
     return _HTML_TABLE.sub(with_shares, html)
+
+
+MAX_COLUMNS = 12  # more and an A4 column gets ~4 % of the width: its header breaks mid-word
+
+
+def table_parts(table) -> list:
+    """A table as printed: itself, or, past MAX_COLUMNS, stacked parts that each repeat its first
+    column (the row's name), so no header breaks mid-word ("−ELB O", "Entro-pía")."""
+    columns, rows = list(table.columns), [list(r) for r in table.rows]
+    if len(columns) <= MAX_COLUMNS:
+        return [table]
+    rest = list(range(1, len(columns)))
+    per = -(-len(rest) // -(-len(rest) // (MAX_COLUMNS - 1)))  # parts of about equal width
+    parts = []
+    for start in range(0, len(rest), per):
+        keep = [0] + rest[start:start + per]
+        part = copy.copy(table)
+        part.columns = [columns[j] for j in keep]
+        part.rows = [[row[j] if j < len(row) else "" for j in keep] for row in rows]
+        parts.append(part)
+    return parts

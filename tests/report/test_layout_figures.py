@@ -69,3 +69,19 @@ def test_a_wide_figure_never_floats(tmp_path):
     strip, small = saved_png(tmp_path, 13, 3.8), saved_png(tmp_path, 5, 4.5)
     beside_answer([strip, small])
     assert not strip.beside and small.beside
+
+
+def test_a_table_past_twelve_columns_prints_as_stacked_parts_that_repeat_its_first_column():
+    """Table 26's 15 columns gave each ~4 % of an A4 width: headers broke mid-word ("−ELB O")."""
+    from harness.report.content import Table
+    from harness.report.tables import MAX_COLUMNS, table_parts
+
+    columns = ["Modelo"] + [f"col {j}" for j in range(1, 15)]
+    wide = Table(26, "comparison", "caption", columns, [["VAE z=2", *range(1, 15)], ["GAN z=2", *range(15, 29)]])
+    parts = table_parts(wide)
+    assert len(parts) == 2 and all(p.columns[0] == "Modelo" and len(p.columns) <= MAX_COLUMNS for p in parts)
+    assert [c for p in parts for c in p.columns[1:]] == columns[1:]  # every column once, in order
+    assert [p.rows[1][0] for p in parts] == ["GAN z=2", "GAN z=2"] and parts[1].rows[0][1:] == list(range(8, 15))
+    assert wide.columns == columns  # the stored table is untouched
+    narrow = Table(1, "t", "c", columns[:MAX_COLUMNS], [list(range(MAX_COLUMNS))])
+    assert table_parts(narrow) == [narrow]
