@@ -42,10 +42,11 @@ def figure_texts(fig: Any) -> list[str]:
     return [t for t in found if t]
 
 
-def series(ax: Any, x: Any, y: Any, style: str = "o-", lang: str = "en", **kw: Any) -> Any:
+def series(ax: Any, x: Any, y: Any, style: str = "o-", lang: str = "en", left: bool = False, **kw: Any) -> Any:
     """A measured series: a curve from three points on; one or two points are drawn as points with
     their values beside them (a line through two points reads as a trend the run never measured, and
-    one point alone gets an axis of 0.950 … 1.050)."""
+    one point alone gets an axis of 0.950 … 1.050). The values sit right of the points; `left`: on their
+    left (a second series on the same abscissae, so the two never meet)."""
     from harness.locale import num
 
     x, y = list(x), list(y)
@@ -53,9 +54,14 @@ def series(ax: Any, x: Any, y: Any, style: str = "o-", lang: str = "en", **kw: A
         return ax.plot(x, y, style, **kw)
     marker = style.replace("-", "").replace(":", "") or "o"
     lines = ax.plot(x, y, marker, linestyle="none", **kw)
+    # The values at the ticks' size (the slide enlarges the smallest text), beside the points: a label
+    # above or below meets the other series' or the title once the slide enlarges the text.
+    size = ax.xaxis.get_ticklabels()[0].get_fontsize() if ax.xaxis.get_ticklabels() else None
     for xi, yi in zip(x, y):
-        ax.annotate(num(yi, 1 if abs(yi) >= 10 else 3, lang), (xi, yi), textcoords="offset points", xytext=(0, 7),
-                    ha="center", fontsize=8, color=lines[0].get_color())
+        ax.annotate(num(yi, 1 if abs(yi) >= 10 else 3, lang), (xi, yi), textcoords="offset points",
+                    xytext=(-8 if left else 8, 0), ha="right" if left else "left", va="center", fontsize=size,
+                    color=lines[0].get_color())
+    ax.margins(x=0.45, y=0.15)
     if len(set(x)) == 1:  # one abscissa: a unit either side, so the ticks are whole numbers
         ax.set_xlim(x[0] - 1, x[0] + 1)
     return lines

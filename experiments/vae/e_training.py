@@ -192,7 +192,8 @@ def curves_figure(history: dict[str, list[float]], lang: str):
     for ax, key in zip(axes, CURVES):
         series(ax, epochs, history[key], "o-", lang, label=w["fit"])
         if history.get(f"val_{key}"):
-            series(ax, range(1, len(history[f"val_{key}"]) + 1), history[f"val_{key}"], "s--", lang, label=w["held_out"])
+            series(ax, range(1, len(history[f"val_{key}"]) + 1), history[f"val_{key}"], "s--", lang, left=True,
+                   label=w["held_out"])
         ax.set_title(w[key], fontsize=10)
         ax.set_xlabel(w["epoch"])
         ax.set_ylabel(w["unit"])
