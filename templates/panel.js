@@ -36,12 +36,55 @@
     fit();
   }
 
+  // ---------------------------------------------------------------- one talk, every window
+  // The talk's slide, timer and presenter are held by the server (Panel.talk): a move here is sent
+  // at once, and every window asks for the talk's state five times a second, so a second window, a
+  // reload or the projector's full screen show the same slide and clock within 200 ms.
+  const talk = {version: -1, asking: false, sending: 0};
+  const talkUrl = () => ((window.gradio_config && window.gradio_config.root) || location.origin).replace(/\/$/, '')
+    + '/gradio_api/run/talk';
+  function share(change) {
+    const body = JSON.stringify({data: [change ? JSON.stringify(change) : '']});
+    if (change) talk.sending++;
+    return fetch(talkUrl(), {method: 'POST', headers: {'Content-Type': 'application/json'}, body, credentials: 'same-origin'})
+      .then(r => r.ok ? r.json() : null)
+      .then(out => {
+        // While a later move of this window is on its way, this answer is older: it would pull the slide back.
+        if (out && out.data && talk.sending === (change ? 1 : 0)) adopt(JSON.parse(out.data[0]));
+      })
+      .catch(() => {})  // the server is gone or restarting: this window keeps its own state
+      .finally(() => { if (change) talk.sending--; });
+  }
+  function adopt(state) {
+    if (!state || state.version <= talk.version) return;
+    talk.version = state.version;
+    if (state.slide && state.slide !== current && slides().some(el => el.dataset.item === state.slide)) {
+      current = state.slide;
+      save(S, 'slide', current);
+      show(index());
+    }
+    if ('timer' in state && JSON.stringify(state.timer) !== JSON.stringify(timer)) setTimer(state.timer, false);
+    if ('presenter' in state && state.presenter !== load(S, 'presenter', null)) {
+      save(S, 'presenter', state.presenter);
+      presenter(false);
+    }
+  }
+  function go(n) {  // a move made in this window: shown here, then sent to the talk
+    show(n);
+    share({slide: current});
+  }
+  setInterval(() => {
+    if (talk.asking || !deck()) return;
+    talk.asking = true;
+    share(null).finally(() => { talk.asking = false; });
+  }, 150);
+
   function step(delta) {  // never wraps: the ends say so instead
     const d = deck(), j = index() + delta;
     if (j < 0) return note(d.dataset.first);
     if (j >= slides().length) return note(d.dataset.last);
     note('');
-    show(j);
+    go(j);
   }
 
   // The deck fills the window below the page header; the text column shrinks its font until it fits.
@@ -87,7 +130,7 @@
     clearTimeout(jumpTimer);
     const n = parseInt(digits, 10);
     digits = '';
-    if (n >= 1 && n <= slides().length) { note(''); show(n - 1); } else if (!Number.isNaN(n)) note('✗ ' + n);
+    if (n >= 1 && n <= slides().length) { note(''); go(n - 1); } else if (!Number.isNaN(n)) note('✗ ' + n);
   }
   // Typing in a field keeps its keys; a radio, checkbox or button just clicked (the language radio) does
   // not: its arrow keys would switch the language instead of the slide.
@@ -100,7 +143,7 @@
     if (!visible() || e.altKey || e.ctrlKey || e.metaKey) return;
     const k = e.key;
     const act = {ArrowRight: () => step(1), PageDown: () => step(1), ArrowLeft: () => step(-1), PageUp: () => step(-1),
-      Home: () => show(0), End: () => show(slides().length - 1), f: fullscreen, F: fullscreen,
+      Home: () => go(0), End: () => go(slides().length - 1), f: fullscreen, F: fullscreen,
       o: () => overview(), O: () => overview(), Escape: () => overview(false)}[k];
     if (/^[0-9]$/.test(k)) {  // a number jumps: on Enter, or after a short pause
       digits = (digits + k).slice(-3);
@@ -126,7 +169,7 @@
   const total = () => Number((timerBox() || {dataset: {}}).dataset.total || 1200);
   let timer = load(S, 'timer', null);
   const remaining = () => !timer ? total() : (timer.running ? timer.left - (Date.now() - timer.at) / 1000 : timer.left);
-  const setTimer = (t) => { timer = t; save(S, 'timer', t); tick(); };
+  const setTimer = (t, shared = true) => { timer = t; save(S, 'timer', t); tick(); if (shared) share({timer: t}); };
   const clock = (s) => {
     const neg = s < 0, a = neg ? Math.floor(-s) : Math.ceil(s);
     return (neg ? '+' : '') + String(Math.floor(a / 60)).padStart(2, '0') + ':' + String(a % 60).padStart(2, '0');
@@ -185,6 +228,7 @@
       const r = new Uint32Array(1);
       window.crypto.getRandomValues(r);
       save(S, 'presenter', members[r[0] % members.length]);
+      share({presenter: load(S, 'presenter', null)});
     }
     const who = load(S, 'presenter', null);
     const el = box.querySelector('.who');
@@ -210,7 +254,7 @@
     const el = e.target.closest && e.target.closest('#deck [data-act], #deck [data-go], [data-act="theme"]');
     if (!el) return;
     const act = el.dataset.act;
-    if (el.dataset.go !== undefined) { overview(false); show(Number(el.dataset.go)); return; }
+    if (el.dataset.go !== undefined) { overview(false); go(Number(el.dataset.go)); return; }
     ({prev: () => step(-1), next: () => step(1), overview: () => overview(), full: fullscreen,
       draw: () => presenter(true), theme: () => theme(true), ...timerActs}[act] || (() => {}))();
   });

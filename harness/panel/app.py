@@ -109,6 +109,12 @@ def _wire_presentation(app: gr.Blocks, panel: Panel, lang: gr.Radio, deck: gr.HT
     def draw_presenter() -> str:
         return panel.draw_presenter() or ""
 
+    def talk(change: str) -> str:
+        """The talk's slide, timer and presenter (Panel.talk), after `change` (JSON; empty: only read)."""
+        return json.dumps(panel.talk(change), ensure_ascii=False)
+
+    # Not queued: every window asks five times a second, and a slider's decode must not wait behind it.
+    gr.api(talk, api_name="talk", queue=False)
     gr.api(slides, api_name="slides")
     gr.api(draw_presenter, api_name="draw_presenter")
 

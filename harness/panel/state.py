@@ -7,6 +7,7 @@ report uses; training goes through the Runner in the JobQueue's worker thread.
 from __future__ import annotations
 
 import html
+import json
 import random
 import threading
 import time
@@ -68,6 +69,8 @@ class Panel:
         self._dataset_loader = dataset_loader
         self._datasets: dict[str, Any] = {}
         self._data_lock = threading.Lock()
+        self._talk_lock = threading.Lock()
+        self._talk: dict[str, Any] = {"version": 0}  # Panel.talk: every window of the talk shares it
         self._views: dict[tuple, RunView] = {}
         self.jobs = JobQueue(self._run_job)
         self.vae = VaeExplorer(self.store, self.test_images, self.registry.showing("vae_explorer"))
@@ -242,6 +245,27 @@ class Panel:
         return runner.run(job.items, force=job.force)
 
     # -- presenter ------------------------------------------------------------
+    def talk(self, change: str = "") -> dict[str, Any]:
+        """The talk's state, one per panel, shared by every window (templates/panel.js): the slide shown,
+        the timer, the drawn presenter, and a version that grows with each change. `change` is JSON
+        with any of those keys, as a window sends a move; anything else in it is ignored."""
+        with self._talk_lock:
+            try:
+                data = json.loads(change) if change else {}
+            except ValueError:
+                data = {}
+            kept = {}
+            if isinstance(data, dict):
+                if isinstance(data.get("slide"), str) and len(data["slide"]) <= 64:
+                    kept["slide"] = data["slide"]
+                if "timer" in data and (data["timer"] is None or (isinstance(data["timer"], dict) and len(json.dumps(data["timer"])) <= 256)):
+                    kept["timer"] = data["timer"]
+                if "presenter" in data and (data["presenter"] is None or data["presenter"] in self.members()):
+                    kept["presenter"] = data["presenter"]
+            if kept:
+                self._talk.update(kept, version=self._talk["version"] + 1)
+            return dict(self._talk)
+
     def members(self) -> list[str]:
         return team_members(self.config().values)
 

@@ -192,9 +192,9 @@ def test_timer_slide_and_presenter_survive_reload_and_language_switch(served, br
 def test_overtime_counts_on_in_red(served, browser):
     page = open_deck(browser, served[1], 1024, 768)
     try:
-        # Ten seconds past the end, as sessionStorage would hold it after a long talk.
-        page.evaluate("""sessionStorage.setItem('inf395.panel.timer',
-                         JSON.stringify({left: -10, running: true, started: true, at: Date.now()}))""")
+        # Ten seconds past the end, as the talk's state (the server's, shared by its windows) holds it
+        # after a long talk.
+        set_talk(page, {"timer": "{left: -10, running: true, started: true, at: Date.now()}"})
         page.reload(wait_until="load")
         page.locator(SHOWN).wait_for(timeout=60000)
         page.wait_for_timeout(600)
@@ -205,7 +205,47 @@ def test_overtime_counts_on_in_red(served, browser):
         pace = page.locator("#deck .pt-pace")
         assert pace.is_visible() and pace.inner_text() == "Tiempo cumplido: cierren ahora"
     finally:
+        set_talk(page, {"timer": "null"})  # the next test's talk starts at 20:00
         page.close()
+
+
+def set_talk(page, change: dict[str, str]) -> None:
+    """Change the talk's state as a window does (values are JavaScript expressions)."""
+    body = "{" + ", ".join(f"{k}: {v}" for k, v in change.items()) + "}"
+    page.evaluate(f"""fetch(window.gradio_config.root.replace(/\\/$/, '') + '/gradio_api/run/talk',
+        {{method: 'POST', headers: {{'Content-Type': 'application/json'}},
+          body: JSON.stringify({{data: [JSON.stringify({body})]}})}})""")
+
+
+def test_two_windows_of_the_talk_show_the_same_slide_timer_and_presenter(served, browser):
+    """A second window started at slide 1, 20:00, no presenter (issue 35, point 1): now every window
+    of the talk follows the server's state within the poll (150 ms) and a new window joins it."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    a, b = context.new_page(), context.new_page()
+    try:
+        for page in (a, b):
+            page.goto(served[1], wait_until="load")
+            page.locator(SHOWN).wait_for(timeout=60000)
+        jump_to(a, "1.1e")
+        b.wait_for_function(f"document.querySelector('{SHOWN}').dataset.item === '1.1e'", timeout=1000)
+        a.locator("#deck .deck-count").click()
+        a.keyboard.press("ArrowRight")
+        moved = shown(a)
+        b.wait_for_function(f"document.querySelector('{SHOWN}').dataset.item === '{moved}'", timeout=1000)
+        a.click("#deck [data-act=start]")
+        b.wait_for_function("document.querySelector('#deck .pt-timer').classList.contains('pt-running')", timeout=1000)
+        b.click("#deck [data-act=draw]")
+        who = b.inner_text("#deck .presenter .who")
+        a.wait_for_function(f"document.querySelector('#deck .presenter .who').textContent === {who!r}", timeout=1000)
+        c = context.new_page()  # a window opened later joins the talk where it is
+        c.goto(served[1], wait_until="load")
+        c.wait_for_function(f"document.querySelector('{SHOWN}') && document.querySelector('{SHOWN}').dataset.item === '{moved}'",
+                            timeout=60000)
+        assert c.inner_text("#deck .presenter .who") == who
+        c.wait_for_function("document.querySelector('#deck .pt-timer').classList.contains('pt-running')", timeout=1000)
+    finally:
+        set_talk(a, {"timer": "null", "slide": "'1.1a'"})
+        context.close()
 
 
 # ---------------------------------------------------------------- team and course
