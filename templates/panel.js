@@ -9,8 +9,13 @@
   const S = window.sessionStorage;
   const deck = () => document.getElementById('deck');
   const slides = () => Array.from(document.querySelectorAll('#deck .deck-slides > .slide'));
-  // In full screen the deck is position: fixed, whose offsetParent is null: visible all the same.
-  const visible = () => { const d = deck(); return d && (d.offsetParent !== null || document.fullscreenElement === d) ? d : null; };
+  // ?view=audience: the projector's window shows the slide alone, following the talk (its state is
+  // the server's, shared with the presenter's window); `harness serve` prints the address.
+  const audience = new URLSearchParams(location.search).get('view') === 'audience';
+  // (Gradio scopes the page's CSS under its container: the class goes on the deck, not on <html>.)
+  // In full screen (and in the audience view) the deck is position: fixed, whose offsetParent is null:
+  // visible all the same.
+  const visible = () => { const d = deck(); return d && (d.offsetParent !== null || document.fullscreenElement === d || audience) ? d : null; };
 
   // ---------------------------------------------------------------- slides
   let current = load(S, 'slide', null);  // the slide's item id: stays put when the deck is re-rendered
@@ -266,6 +271,7 @@
     const d = deck();
     if (d && d.dataset.bound !== '1') {
       d.dataset.bound = '1';
+      if (audience) { d.classList.add('audience'); document.body.style.overflow = 'hidden'; }
       theme(false);
       show(index());
       presenter(false);

@@ -163,6 +163,8 @@ def serve(root: Path, run_id: str | None, host: str = "127.0.0.1", port: int = 7
         print(f"harness: warning: --host {host} lets other machines open the panel and start training; add --auth USER:PASS")
     app = build_app(Path(root), run_id, settings_file=settings_file, lang=lang)
     print_pretalk(app.panel, lang)
+    shown = "localhost" if host in ("127.0.0.1", "::1", "0.0.0.0", "::") else host
+    print(f"harness: {app.panel.strings(lang)['panel_audience_url']}: http://{shown}:{port}/?view=audience")
     _warm_explorers(app.panel)
     launch(app, host, port, auth, share)
 

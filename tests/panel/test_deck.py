@@ -327,3 +327,26 @@ def test_the_items_tab_follows_the_language_switch(served, browser):
         assert page.get_by_text("Recalcular aunque esté en caché").count() == 0
     finally:
         page.close()
+
+
+def test_the_audience_view_is_the_slide_alone_and_follows_the_presenters_window(served, browser):
+    """`?view=audience`, the projector's window: the slide over the whole window, no timer, name or
+    buttons, moved by the presenter's window (issue 35, point 1)."""
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    presenter, audience = context.new_page(), context.new_page()
+    try:
+        presenter.goto(served[1], wait_until="load")
+        presenter.locator(SHOWN).wait_for(timeout=60000)
+        audience.goto(served[1] + "?view=audience", wait_until="load")
+        audience.locator(SHOWN).wait_for(timeout=60000)
+        box = audience.locator("#deck").bounding_box()
+        assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, 1024, 768), box
+        assert audience.locator("#deck .deck-bar").is_hidden() and audience.locator("#deck .deck-nav").is_hidden()
+        assert presenter.locator("#deck .deck-bar").is_visible()  # the presenter keeps the timer and buttons
+        jump_to(presenter, "1.2c")
+        audience.wait_for_function(f"document.querySelector('{SHOWN}').dataset.item === '1.2c'", timeout=1000)
+        slide = audience.locator(SHOWN).bounding_box()
+        assert slide["width"] > 900 and slide["height"] > 600, slide  # the slide fills the projector
+    finally:
+        set_talk(presenter, {"slide": "'1.1a'"})
+        context.close()
