@@ -30,11 +30,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _root(args: argparse.Namespace) -> Path:
-    root = Path(args.root or os.environ.get("HARNESS_REPORTS", "reports"))
-    if root.exists() and not root.is_dir():  # else "no run yet" (list) or "free space" (run) would mislead
-        flag = "--root" if args.root else "HARNESS_REPORTS"
-        raise HarnessError(f"{flag} {root} is a file, not a folder; pass --root DIR, a folder for the runs (made if missing)")
-    return root
+    from harness.run.store import reports_root  # a file named as the root is one line, not "no run yet"
+    return reports_root(Path(args.root or os.environ.get("HARNESS_REPORTS", "reports")), "--root" if args.root else "HARNESS_REPORTS")
 
 
 def _config_for(args: argparse.Namespace, store=None):
@@ -90,9 +87,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         summary = runner.run(args.items or None, force=args.force)
     except RunReadOnly as exc:
         if args.force:  # asked to recompute: saying "cached" would hide that nothing was
-            why = str(exc).split(";")[0]  # the folder and the OS's reason, without the advice for a plain run
-            raise HarnessError(f"{why}: --force cannot recompute into it; copy the run folder somewhere writable "
-                               f"(or pass another --root) and run again") from None
+            raise HarnessError(f"{str(exc).split(';')[0]}: --force cannot recompute into it; copy the run folder "
+                               f"somewhere writable (or pass another --root) and run again") from None  # not a plain run's advice
         return _run_read_only(runner, args.items or None, exc)
     except OSError as exc:  # the disk filled or vanished while the manifest was written
         raise HarnessError(f"cannot write in {store.dir} ({exc.strerror or exc}); the run stopped, the items "

@@ -292,14 +292,17 @@
     return el ? el.value : (window.PANEL_LANG || 'es');
   };
   // Gradio's translated strings: its i18n locale, set with the function its own settings page calls.
-  let pinned = null;
+  // Checked against <html lang> (the locale Gradio shows) each time, not remembered: Gradio sets its
+  // locale again from the browser when its config arrives, which may come after this page's first pin.
+  let pinning = false;
   async function pin(lg) {
-    if (pinned === lg) return;
+    if (pinning || document.documentElement.lang === lg) return;
     const url = performance.getEntriesByType('resource').map(e => e.name)
       .find(n => /\/assets\/core-[\w-]+\.js(\?|$)/.test(n));
     if (!url) return;  // another Gradio build: its strings follow the browser, ours still follow the panel
-    pinned = lg;
-    try { const core = await import(url); if (core.changeLocale) core.changeLocale(lg); } catch (e) { pinned = null; }
+    pinning = true;
+    try { const core = await import(url); if (core.changeLocale) core.changeLocale(lg); } catch (e) { /* next time */ }
+    pinning = false;
   }
   // The labels it writes in English: each English text (with {0}, {1} for what Gradio fills in)
   // becomes a pattern; the panel's language's text is its replacement.
@@ -339,5 +342,6 @@
   new MutationObserver(soon).observe(document.documentElement, {
     subtree: true, childList: true, attributes: true, attributeFilter: ATTRS.map(a => a[0])});
   document.addEventListener('change', e => { if (e.target.closest && e.target.closest('#lang')) soon(); });
+  setInterval(() => pin(lang()), 1000);  // a locale Gradio set back with no change on the page
   soon();
 })();

@@ -95,6 +95,14 @@ class RunReadOnly(StoreError):
     """The run folder cannot be written (read-only file system, no permission)."""
 
 
+def reports_root(root: Path, flag: str = "--root") -> Path:
+    """The folder of the runs; one that exists as a file is refused in one line (else `list` would say
+    "no run yet" and `run` "free space", both misleading)."""
+    if root.exists() and not root.is_dir():
+        raise StoreError(f"{flag} {root} is a file, not a folder; pass --root DIR, a folder for the runs (made if missing)")
+    return root
+
+
 class RunStore:
     def __init__(self, root: Path | str, run_id: str) -> None:
         self.root = Path(root)

@@ -18,7 +18,7 @@ OTHER_WORDS = {
     # English words once seen on Spanish pages (tables' headers, units, stored model and variant names).
     "es": ("the", "and", "with", "model", "models", "parameters", "precision", "recall", "handout", "uniform",
            "gaussian", "laplace", "epoch", "epochs", "seed", "seeds", "changed", "before", "each", "train",
-           "training", "samples", "digits", "stale", "cached", "failed", "filters", "units", "linear"),
+           "training", "samples", "digits", "stale", "cached", "failed"),
     # Spanish words a translation leaves behind.
     "en": ("el", "los", "las", "del", "que", "con", "para", "modelo", "modelos", "época", "épocas", "semilla",
            "semillas", "muestras", "dígitos", "entrenamiento", "enunciado", "cobertura", "uniforme", "gaussiana"),

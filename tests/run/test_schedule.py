@@ -76,9 +76,12 @@ class RecordingPool:
 
     submitted: list[str] = []
 
-    def __init__(self, jobs, config, root, run_id, loader):
+    def __init__(self, jobs, config, root, run_id, loader, background=False):
         self.jobs, self.running = jobs, {}
         RecordingPool.submitted = []
+
+    def cancel(self):
+        return None
 
     def __enter__(self):
         return self
