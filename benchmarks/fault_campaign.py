@@ -250,12 +250,18 @@ def smaller(w: Path) -> None:
     assert "<img" not in render_markdown(render_answer_text("![a](http://127.0.0.1:9/a.png)", {}, "a.md"))
 
 
-@check("14", "a truncated result.json is recomputed with a line saying why")
-def truncated(w: Path) -> None:
-    root = w / "r14"
+def truncated_copy(w: Path, name: str) -> Path:
+    """A copy of the base run whose 1.1a result.json is cut after 50 characters."""
+    root = w / name
     shutil.copytree(w / "base", root, symlinks=True)
     result = root / "base" / "items" / "1.1a" / "result.json"
     result.write_text(result.read_text()[:50])
+    return root
+
+
+@check("14", "a truncated result.json is recomputed with a line saying why")
+def truncated(w: Path) -> None:
+    root = truncated_copy(w, "r14")
     proc = harness("run", "1.1a", "--profile", "smoke", "--run", "base", root=root)
     assert proc.returncode == 0 and "result.json is not valid JSON" in proc.stderr, proc.stderr[-400:]
 
@@ -343,10 +349,7 @@ def nested(w: Path) -> None:
 
 @check("36.7", "a truncated result.json: report says it in one warning line and shows the item as damaged")
 def truncated_report(w: Path) -> None:
-    root = w / "r36t"
-    shutil.copytree(w / "base", root, symlinks=True)
-    result = root / "base" / "items" / "1.1a" / "result.json"
-    result.write_text(result.read_text()[:50])
+    root = truncated_copy(w, "r36t")
     proc = harness("report", "--run", "base", "--format", "html", "--out", str(w / "r36t-out"), root=root)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-300:]
     assert sum("damaged" in line for line in proc.stderr.splitlines()) == 1, proc.stderr[-400:]

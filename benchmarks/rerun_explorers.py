@@ -37,28 +37,16 @@ def latencies(panel, moves: int, busy: threading.Event | None = None) -> list[fl
 
 def under_rerun(panel, item: str, moves: int, background: bool) -> list[float]:
     """Decode latencies while `item` is recomputed (forced) by the panel's queue."""
-    from harness.run.runner import Runner
-
-    original = Runner.__init__
-
-    def init(self, *args, **kw):
-        original(self, *args, **kw)
-        self.background = background
-
-    Runner.__init__ = init
-    try:
-        job = panel.submit([item], force=True, owner="bench")
-        while job.phase != "train" and not job.final:
-            time.sleep(0.1)
-        busy = threading.Event()
-        busy.set()
-        watcher = threading.Thread(target=lambda: (panel.jobs.wait_idle(3600), busy.clear()), daemon=True)
-        watcher.start()
-        got = latencies(panel, moves, busy)
-        panel.jobs.wait_idle(3600)
-        return got
-    finally:
-        Runner.__init__ = original
+    panel.background = background
+    job = panel.submit([item], force=True, owner="bench")
+    while job.phase != "train" and not job.final:
+        time.sleep(0.1)
+    busy = threading.Event()
+    busy.set()
+    threading.Thread(target=lambda: (panel.jobs.wait_idle(3600), busy.clear()), daemon=True).start()
+    got = latencies(panel, moves, busy)
+    panel.jobs.wait_idle(3600)
+    return got
 
 
 def summary(ms: list[float]) -> tuple[float, float]:

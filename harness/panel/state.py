@@ -69,6 +69,9 @@ class Panel:
         self._dataset_loader = dataset_loader
         self._datasets: dict[str, Any] = {}
         self._data_lock = threading.Lock()
+        # Re-runs train in a background worker (Panel.runner); benchmarks/rerun_explorers.py turns it off
+        # to measure the panel as it was.
+        self.background = True
         self._talk_lock = threading.Lock()
         self._talk: dict[str, Any] = {"version": 0}  # Panel.talk: every window of the talk shares it
         self._views: dict[tuple, RunView] = {}
@@ -164,7 +167,7 @@ class Panel:
         else:
             loader = lambda: self.dataset(name)  # noqa: E731 -- a test's loader: computed in this process
         return Runner(self.registry, config, self.store, loader, on_event, cancel,
-                      command=f"harness serve (panel) --profile {config.profile}", background=True)
+                      command=f"harness serve (panel) --profile {config.profile}", background=self.background)
 
     # -- content ------------------------------------------------------------
     def view(self, lang: str) -> RunView:

@@ -9,6 +9,7 @@ wraps between words).
 from __future__ import annotations
 
 import copy
+import math
 import re
 from html import unescape as html_unescape
 
@@ -63,7 +64,7 @@ def table_parts(table) -> list:
     if len(columns) <= MAX_COLUMNS:
         return [table]
     rest = list(range(1, len(columns)))
-    per = -(-len(rest) // -(-len(rest) // (MAX_COLUMNS - 1)))  # parts of about equal width
+    per = math.ceil(len(rest) / math.ceil(len(rest) / (MAX_COLUMNS - 1)))  # parts of about equal width
     parts = []
     for start in range(0, len(rest), per):
         keep = [0] + rest[start:start + per]
