@@ -265,7 +265,9 @@
   });
 
   // A (re)rendered deck (page load, language switch, a re-run's new results) picks the state up again.
-  setInterval(() => {
+  // The server renders every slide hidden: bound as soon as it is in the page (the observer runs before
+  // the browser paints), so the projector never shows an empty deck between two renders.
+  function bind() {
     const btn = document.getElementById('theme-toggle');
     if (btn && btn.dataset.bound !== '1') { btn.dataset.bound = '1'; theme(false); }  // a re-rendered header
     const d = deck();
@@ -276,8 +278,9 @@
       show(index());
       presenter(false);
     }
-    tick();
-  }, 250);
+  }
+  new MutationObserver(bind).observe(document.documentElement, {subtree: true, childList: true});
+  setInterval(() => { bind(); tick(); }, 250);
   setInterval(fit, 500);  // a figure that finished decoding, a scrollbar that came or went: fit again
   window.panelDeck = {show, step, index, remaining, timer: timerActs};
 })();

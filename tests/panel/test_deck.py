@@ -45,7 +45,7 @@ def jump_to(page, item_id: str) -> None:
     page.locator("#deck .deck-count").click()  # focus the page, not an input
     page.keyboard.type(str(number))
     page.keyboard.press("Enter")
-    page.wait_for_function(f"document.querySelector('{SHOWN}').dataset.item === '{item_id}'", timeout=5000)
+    page.wait_for_function(f"document.querySelector('{SHOWN}')?.dataset.item === '{item_id}'", timeout=5000)
 
 
 def inside(page, selector: str, width: int, height: int) -> bool:
@@ -134,6 +134,28 @@ def test_no_gradio_spinner_greys_the_deck_on_load_or_on_a_language_switch(served
             seen.append(page.evaluate(greyed))
             page.wait_for_timeout(100)
         assert not any(seen), f"greyed in {sum(seen)} of {len(seen)} samples"
+    finally:
+        page.close()
+
+
+def test_a_re_rendered_deck_never_shows_an_empty_frame(served, browser):
+    """The server renders every slide hidden; the page showed none for up to 250 ms after each
+    re-render (a flash on the projector, and a CI failure when a check looked in between)."""
+    page = open_deck(browser, served[1], 1280, 720)
+    watch = f"""() => {{ window.emptyFrames = 0; window.frames_ = 0;
+        const look = () => {{ window.frames_++;
+            if (document.querySelector('#deck') && !document.querySelector('{SHOWN}')) window.emptyFrames++;
+            requestAnimationFrame(look); }};
+        requestAnimationFrame(look); }}"""
+    try:
+        page.evaluate(watch)
+        for lang in ("en", "es"):
+            page.locator(f"#lang input[value='{lang}']").click()
+            page.wait_for_function(f"document.querySelector('#deck').dataset.lang === '{lang}'", timeout=30000)
+            page.wait_for_timeout(500)
+        frames, empty = page.evaluate("[window.frames_, window.emptyFrames]")
+        assert frames > 20, "the browser drew frames while the deck re-rendered"
+        assert empty == 0, f"{empty} of {frames} frames showed the deck with no slide"
     finally:
         page.close()
 
