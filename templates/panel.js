@@ -11,11 +11,15 @@
   const slides = () => Array.from(document.querySelectorAll('#deck .deck-slides > .slide'));
   // ?view=audience: the projector's window shows the slide alone, following the talk (its state is
   // the server's, shared with the presenter's window); `harness serve` prints the address.
-  const audience = new URLSearchParams(location.search).get('view') === 'audience';
+  const view = new URLSearchParams(location.search).get('view');
+  const audience = view === 'audience';
+  // ?view=presenter: the presenter's window: the slide, and beside it the next one, the notes and the
+  // talk's job (harness/panel/deck.py renders the column, hidden in every other view).
+  const presenting = view === 'presenter';
   // (Gradio scopes the page's CSS under its container: the class goes on the deck, not on <html>.)
   // In full screen (and in the audience view) the deck is position: fixed, whose offsetParent is null:
   // visible all the same.
-  const visible = () => { const d = deck(); return d && (d.offsetParent !== null || document.fullscreenElement === d || audience) ? d : null; };
+  const visible = () => { const d = deck(); return d && (d.offsetParent !== null || document.fullscreenElement === d || audience || presenting) ? d : null; };
 
   // ---------------------------------------------------------------- slides
   let current = load(S, 'slide', null);  // the slide's item id: stays put when the deck is re-rendered
@@ -38,7 +42,21 @@
     save(S, 'slide', current);
     const count = document.querySelector('#deck .deck-count');
     if (count) count.textContent = (n + 1) + ' / ' + all.length;
+    if (presenting) side(all, n);
     fit();
+  }
+
+  // The presenter view's column: the notes of the slide on screen, and the next slide's title and figure.
+  function side(all, n) {
+    document.querySelectorAll('#deck .side-notes').forEach(el => { el.hidden = el.dataset.item !== current; });
+    const box = document.querySelector('#deck .side-next-body');
+    if (!box) return;
+    const next = all[n + 1];
+    box.replaceChildren();
+    if (!next) { box.textContent = box.dataset.end; return; }
+    const title = next.querySelector('h2'), img = next.querySelector('.slide-fig img');
+    if (title) box.append(title.cloneNode(true));
+    if (img) { const i = document.createElement('img'); i.src = img.currentSrc || img.src; i.alt = img.alt; box.append(i); }
   }
 
   // ---------------------------------------------------------------- one talk, every window
@@ -49,11 +67,14 @@
   const talkUrl = () => ((window.gradio_config && window.gradio_config.root) || location.origin).replace(/\/$/, '')
     + '/gradio_api/run/talk';
   function share(change) {
-    const body = JSON.stringify({data: [change ? JSON.stringify(change) : '']});
+    // The presenter view also asks for the talk's job, in the deck's language.
+    const lang = presenting && deck() ? deck().dataset.lang : '';
+    const body = JSON.stringify({data: [change ? JSON.stringify(change) : '', lang]});
     if (change) talk.sending++;
     return fetch(talkUrl(), {method: 'POST', headers: {'Content-Type': 'application/json'}, body, credentials: 'same-origin'})
       .then(r => r.ok ? r.json() : null)
       .then(out => {
+        if (out && out.data && presenting) job(JSON.parse(out.data[0]));
         // While a later move of this window is on its way, this answer is older: it would pull the slide back.
         if (out && out.data && talk.sending === (change ? 1 : 0)) adopt(JSON.parse(out.data[0]));
       })
@@ -73,6 +94,13 @@
       save(S, 'presenter', state.presenter);
       presenter(false);
     }
+  }
+  function job(state) {  // the server wrote the line (harness/panel/views.progress_html), escaped
+    const line = document.querySelector('#deck .side-job-line'), btn = document.querySelector('#deck [data-act=cancel]');
+    if (line && 'job' in state && line.innerHTML !== state.job) line.innerHTML = state.job;
+    if (btn && 'job_active' in state) btn.disabled = !state.job_active;
+    const said = document.querySelector('#deck .side-job-said');
+    if (said && state.said) said.textContent = state.said;
   }
   function go(n) {  // a move made in this window: shown here, then sent to the talk
     show(n);
@@ -261,7 +289,7 @@
     const act = el.dataset.act;
     if (el.dataset.go !== undefined) { overview(false); go(Number(el.dataset.go)); return; }
     ({prev: () => step(-1), next: () => step(1), overview: () => overview(), full: fullscreen,
-      draw: () => presenter(true), theme: () => theme(true), ...timerActs}[act] || (() => {}))();
+      draw: () => presenter(true), theme: () => theme(true), cancel: () => share({cancel: true}), ...timerActs}[act] || (() => {}))();
   });
 
   // A (re)rendered deck (page load, language switch, a re-run's new results) picks the state up again.
@@ -273,7 +301,7 @@
     const d = deck();
     if (d && d.dataset.bound !== '1') {
       d.dataset.bound = '1';
-      if (audience) { d.classList.add('audience'); document.body.style.overflow = 'hidden'; }
+      if (audience || presenting) { d.classList.add(audience ? 'audience' : 'presenting'); document.body.style.overflow = 'hidden'; }
       theme(false);
       show(index());
       presenter(false);

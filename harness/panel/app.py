@@ -22,6 +22,7 @@ from harness.panel import explorer_tabs, tabs
 from harness.panel.deck import deck_html, slide_parts
 from harness.panel.pretalk import pretalk_html, print_pretalk
 from harness.panel.state import Panel
+from harness.panel.views import progress_html
 from harness.registry import Registry
 from harness import templates
 from harness.locale import LANGS
@@ -109,14 +110,30 @@ def _wire_presentation(app: gr.Blocks, panel: Panel, lang: gr.Radio, deck: gr.HT
     def draw_presenter() -> str:
         return panel.draw_presenter() or ""
 
-    def talk(change: str) -> str:
-        """The talk's slide, timer and presenter (Panel.talk), after `change` (JSON; empty: only read)."""
-        return json.dumps(panel.talk(change), ensure_ascii=False)
+    def talk(change: str, lang: str = "") -> str:
+        """The talk's slide, timer and presenter (Panel.talk), after `change` (JSON; empty: only read).
+        With `lang`, also the talk's job line in that language (the presenter view shows it), and,
+        after a change {"cancel": true}, what the cancel did."""
+        state = panel.talk(change)
+        if lang in LANGS:
+            if _asks_cancel(change):
+                state["said"] = tabs.cancel_md(panel, lang)
+            state["job"] = progress_html(panel, lang)
+            state["job_active"] = bool(panel.jobs.active())
+        return json.dumps(state, ensure_ascii=False)
 
     # Not queued: every window asks five times a second, and a slider's decode must not wait behind it.
     gr.api(talk, api_name="talk", queue=False)
     gr.api(slides, api_name="slides")
     gr.api(draw_presenter, api_name="draw_presenter")
+
+
+def _asks_cancel(change: str) -> bool:
+    try:
+        data = json.loads(change) if change else None
+    except ValueError:
+        return False
+    return isinstance(data, dict) and data.get("cancel") is True
 
 
 # ---------------------------------------------------------------- serving
@@ -164,7 +181,9 @@ def serve(root: Path, run_id: str | None, host: str = "127.0.0.1", port: int = 7
     app = build_app(Path(root), run_id, settings_file=settings_file, lang=lang)
     print_pretalk(app.panel, lang)
     shown = "localhost" if host in ("127.0.0.1", "::1", "0.0.0.0", "::") else host
-    print(f"harness: {app.panel.strings(lang)['panel_audience_url']}: http://{shown}:{port}/?view=audience")
+    s = app.panel.strings(lang)
+    print(f"harness: {s['panel_presenter_url']}: http://{shown}:{port}/?view=presenter")
+    print(f"harness: {s['panel_audience_url']}: http://{shown}:{port}/?view=audience")
     _warm_explorers(app.panel)
     launch(app, host, port, auth, share)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from harness.errors import HarnessError
 from harness.figure_screen import LARGE_MEDIA, screens_from_source
 from harness.figure_screen import is_wide as wide_size
-from harness.panel.points import render_point, talking_points
+from harness.panel.points import render_point, speaker_notes, talking_points
 from harness.panel.state import Panel, esc, safe_file, section_key, status_label
 from harness.report.content import ItemView, Table, format_value, png_header_size
 
@@ -99,7 +99,8 @@ def slide_parts(panel: Panel, lang: str, it: ItemView) -> dict:
     fig = it.figures[0] if it.ran and it.figures else None
     return {"id": it.id, "title": it.title, "section": section_key(it), "ran": it.ran,
             "numbers": headline_numbers(panel, it, lang) if it.ran else [],
-            "points": talking_points(it.answer_md) if it.ran else [],
+            "points": (points := talking_points(it.answer_md) if it.ran else []),
+            "notes": speaker_notes(it.answer_md, points) if it.ran else [],
             "summary": it.summary or "",
             "status": "" if it.ran else status_label(s, it.status),
             "figure": fig, "caption": f"{s['figure']} {fig.number}. {fig.caption}" if fig else ""}
@@ -140,7 +141,7 @@ def slide_html(panel: Panel, lang: str, idx: int, total: int, it: ItemView) -> s
     uri, large = slide_uris(panel, fig) if fig else (None, None)
     text = [f"<div class='slide-top'><span>{esc(s['panel_sec_' + p['section']])}</span>"
             f"<span class='slide-no'>{idx + 1} / {total}</span></div>",
-            f"<h2>{esc(it.id)} · {esc(it.title)}</h2>", _metrics_html(p["numbers"])]
+            f"<h2>{esc(it.label or it.id)} · {esc(it.title)}</h2>", _metrics_html(p["numbers"])]
     if p["points"]:
         text.append("<ul class='points'>" + "".join(f"<li>{render_point(x)}</li>" for x in p["points"]) + "</ul>")
     elif p["ran"] and p["summary"]:
@@ -163,7 +164,7 @@ def slide_html(panel: Panel, lang: str, idx: int, total: int, it: ItemView) -> s
 def _overview_html(panel: Panel, lang: str, items: list[ItemView]) -> str:
     s = panel.strings(lang)
     cells = "".join(f"<button type='button' class='ov-cell {section_key(it)}' data-go='{n}'>"
-                    f"<b>{n + 1}</b> {esc(it.id)} · {esc(it.title)}</button>" for n, it in enumerate(items))
+                    f"<b>{n + 1}</b> {esc(it.label or it.id)} · {esc(it.title)}</button>" for n, it in enumerate(items))
     return (f"<div class='deck-overview' hidden><div class='ov-head'>{esc(s['panel_overview'])}"
             f"<button type='button' data-act='overview'>✕</button></div><div class='ov-grid'>{cells}</div></div>")
 
@@ -198,6 +199,23 @@ def _presenter_html(panel: Panel, lang: str) -> str:
             f"<span class='lbl'>{esc(s['panel_draw'])}</span></button></div>")
 
 
+def _side_html(panel: Panel, lang: str, items: list[ItemView]) -> str:
+    """The presenter view's column (?view=presenter; hidden elsewhere by panel.css): the next slide,
+    the current slide's notes, and the talk's job with its Cancel. panel.js fills the next slide and
+    the job line, and shows the notes of the slide on screen."""
+    s, notes = panel.strings(lang), []
+    for it in items:
+        p = slide_parts(panel, lang, it)
+        body = ("<ul>" + "".join(f"<li>{render_point(x)}</li>" for x in p["notes"]) + "</ul>") if p["notes"] \
+            else f"<p class='hint'>{esc(s['panel_notes_none'])}</p>"
+        notes.append(f"<div class='side-notes' data-item='{esc(it.id)}' hidden>{body}</div>")
+    return (f"<aside class='deck-side'><div class='side-next'><div class='side-label'>{esc(s['panel_next_up'])}</div>"
+            f"<div class='side-next-body' data-end=\"{esc(s['panel_talk_end'])}\"></div></div>"
+            f"<div class='side-label'>{esc(s['panel_notes'])}</div><div class='side-notes-box'>{''.join(notes)}</div>"
+            f"<div class='side-job'><div class='side-job-line'></div><button type='button' data-act='cancel'>"
+            f"{esc(s['panel_cancel'])}</button><span class='side-job-said' aria-live='polite'></span></div></aside>")
+
+
 def deck_html(panel: Panel, lang: str) -> str:
     """The Presentation tab: timer bar, presenter, every slide, navigation and the overview."""
     s, items = panel.strings(lang), panel.slides(lang)
@@ -214,4 +232,5 @@ def deck_html(panel: Panel, lang: str) -> str:
     data = {"lang": lang, "run": panel.store.run_id, "first": s["panel_first_slide"], "last": s["panel_last_slide"]}
     attrs = " ".join(f"data-{k}=\"{esc(v)}\"" for k, v in data.items())
     return (f"<div id='deck' {attrs}><div class='deck-bar'>{_timer_html(panel, lang)}{_presenter_html(panel, lang)}</div>"
-            f"<div class='deck-slides'>{slides}</div>{nav}{_overview_html(panel, lang, items)}</div>")
+            f"<div class='deck-slides'>{slides}</div>{nav}{_side_html(panel, lang, items)}"
+            f"{_overview_html(panel, lang, items)}</div>")

@@ -99,6 +99,21 @@ def talking_points(md: str | None, most: int = MAX_POINTS, budget: int = BUDGET_
     return points
 
 
+# The presenter's notes: what the answer says beyond the slide, as much as a glance can take in.
+NOTES_MOST = 8
+
+
+def speaker_notes(md: str | None, shown: list[str], most: int = NOTES_MOST) -> list[str]:
+    """The answer's statements the slide does not show, in reading order (whole lists, whole
+    sentences), for the presenter view: what to say next to the points the audience reads."""
+    notes: list[str] = []
+    for unit in _units(md or ""):
+        for statement in unit:
+            if statement not in shown and len(notes) < most:
+                notes.append(statement)
+    return notes
+
+
 def render_point(point: str) -> str:
     """One point as safe inline HTML (raw HTML in answers stays text)."""
     return content.markdown().renderInline(point)

@@ -57,6 +57,10 @@ def safe_file(run_dir: Path, path: str | Path) -> Path:
 
 
 # ---------------------------------------------------------------- the panel's state
+# The owner of every job the panel queues: one talk per panel, whichever window asked.
+TALK = "talk"
+
+
 class Panel:
     """One run, its content views, its training queue and its explorers."""
 
@@ -221,14 +225,19 @@ class Panel:
             rows.append([it.label, it.title, status_label(s, st), checks, "" if wall is None else seconds(wall, 1, lang)])
         return rows
 
-    def submit(self, item_ids: list[str], force: bool = False, owner: str = "") -> Job:
+    def submit(self, item_ids: list[str], force: bool = False) -> Job:
         """Queue items at the run's own profile and settings: the panel has no other, so a re-run
-        never relabels the run or marks its other items stale. `owner`: the browser session."""
+        never relabels the run or marks its other items stale. The job belongs to the talk: any of
+        its windows (a reload, the projector's, the presenter view) follows and cancels it."""
         if not item_ids:
             raise HarnessError("choose an item to run")
         for item_id in item_ids:
             self.registry.get(item_id)
-        return self.jobs.submit(item_ids, self.profile, force, owner)
+        return self.jobs.submit(item_ids, self.profile, force, TALK)
+
+    def cancel_job(self) -> Job | None:
+        """Stop the talk's running job, else drop its first waiting one; None if there is none."""
+        return self.jobs.cancel(owner=TALK)
 
     def rerun_plan(self, item_ids: list[str], force: bool = False) -> tuple[list[str], float | None]:
         """What a re-run will compute (the items, the stale or missing ones they need, the evaluator

@@ -56,18 +56,10 @@ def _headers(s: dict[str, str]) -> list[str]:
     return [s["item"], s["title"], s["status"], s["checks"], s["time"]]
 
 
-def session(request: gr.Request | None) -> str:
-    """The browser session a request comes from: a job belongs to the session that submitted it."""
-    return getattr(request, "session_hash", None) or ""
-
-
-def cancel_md(panel: Panel, lang: str, owner: str) -> str:
-    """Cancel this session's job; another tab's job is named, never cancelled from here."""
+def cancel_md(panel: Panel, lang: str) -> str:
+    """Cancel the talk's running job (else its first waiting one), from any window of the talk."""
     s = panel.strings(lang)
-    if panel.jobs.cancel(owner=owner) is not None:
-        return s["panel_cancelling"]
-    others = [j for j in panel.jobs.active() if j.owner != owner]
-    return s["panel_cancel_other"].format(id=others[0].id) if others else s["panel_queue_empty"]
+    return s["panel_cancelling"] if panel.cancel_job() is not None else s["panel_queue_empty"]
 
 
 def wire_items(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any]) -> None:
@@ -76,7 +68,7 @@ def wire_items(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any])
         return (missing_md(panel, lg), gr.Dataframe(value=panel.status_rows(lg), headers=_headers(panel.strings(lg))),
                 item_detail_html(panel, lg, item_id), gallery(panel, view.item(item_id) if item_id else None, lg))
 
-    def queue(items: list[str], force: bool, lg: str, owner: str, empty: str = "panel_choose_item") -> str:
+    def queue(items: list[str], force: bool, lg: str, empty: str = "panel_choose_item") -> str:
         s = panel.strings(lg)
         if not items:
             return f"⚠ {s[empty]}"
@@ -91,7 +83,7 @@ def wire_items(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any])
             return s["panel_plan_nothing"].format(items=panel.labels(items, lg))
         plan = plan_md(panel, lg, items, bool(force))  # said with the ack: what this job recomputes
         try:
-            job = panel.submit(items, bool(force), owner)
+            job = panel.submit(items, bool(force))
         except HarnessError as exc:
             return f"⚠ {exc}"
         pos = panel.jobs.position(job)
@@ -101,24 +93,23 @@ def wire_items(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any])
                else s["panel_started"].format(id=job.id))
         return f"{ack} {plan}"
 
-    def poll(lg: str, gen: int, item_id: str | None, request: gr.Request):
-        owner = session(request)
-        shown = panel.jobs.last(owner) or Job(0, [], "", False)
-        live = (progress_html(panel, lg, owner), queue_md(panel, lg, owner),
+    def poll(lg: str, gen: int, item_id: str | None):
+        shown = panel.jobs.last() or Job(0, [], "", False)
+        live = (progress_html(panel, lg), queue_md(panel, lg),
                 shown.log_text(panel.strings(lg), lg, lambda i: panel.label(i, lg)))
         if gen == panel.jobs.generation:
             return (*live, gen, gr.skip(), gr.skip(), gr.skip(), gr.skip())
         return (*live, panel.jobs.generation, *results(lg, item_id))
 
     res_outs = [ui["missing"], ui["table"], ui["detail"], ui["gallery"]]
-    def run_item(item_id: str | None, force: bool, lg: str, request: gr.Request) -> str:
-        return queue([item_id] if item_id else [], force, lg, session(request))
+    def run_item(item_id: str | None, force: bool, lg: str) -> str:
+        return queue([item_id] if item_id else [], force, lg)
 
-    def run_missing(lg: str, request: gr.Request) -> str:
-        return queue(panel.missing(), False, lg, session(request), "panel_nothing_missing")
+    def run_missing(lg: str) -> str:
+        return queue(panel.missing(), False, lg, "panel_nothing_missing")
 
-    def cancel(lg: str, request: gr.Request) -> str:
-        return cancel_md(panel, lg, session(request))
+    def cancel(lg: str) -> str:
+        return cancel_md(panel, lg)
 
     def plan(lg: str, item_id: str | None, force: bool) -> str:
         return plan_md(panel, lg, [item_id] if item_id else [], bool(force))

@@ -28,15 +28,14 @@ def side_by_side(panel: Panel) -> tuple[str, ...]:
     return tuple(i for i in (panel.registry.showing("vae_samples"), panel.registry.showing("gan_samples")) if i)
 
 # ---------------------------------------------------------------- HTML renderers
-def progress_html(panel: Panel, lang: str, owner: str | None = None) -> str:
-    """The job line: this session's job (else the one training for another tab), its item and what
-    it does now. The bar shows only while the item trains: evaluating or saving is named, not shown as 100 %."""
-    s, job = panel.strings(lang), panel.jobs.last(owner)
+def progress_html(panel: Panel, lang: str) -> str:
+    """The job line: the talk's job (running, else the latest ended), its item and what it does now.
+    The bar shows only while the item trains: evaluating or saving is named, not shown as 100 %."""
+    s, job = panel.strings(lang), panel.jobs.last()
     if job is None:
         return f"<div class='progress-box'>{esc(s['panel_queue_empty'])}</div>"
-    other = f" · {s['panel_other_session']}" if owner is not None and job.owner != owner else ""
     head = (f"#{job.id} {esc(panel.labels(job.items, lang, ' '))} · {esc(job.profile)} · "
-            f"{esc(s['panel_job_' + job.state])}{esc(other)}")
+            f"{esc(s['panel_job_' + job.state])}")
     if job.final:
         return f"<div class='progress-box'><b>{head}</b><br>{esc(job_outcome(panel, job, lang))}</div>"
     elapsed = _fmt_s(time.time() - job.item_started) if job.item_started else "0:00"
@@ -66,17 +65,16 @@ def job_outcome(panel: Panel, job: Job, lang: str) -> str:
     return program_message(job.message)[lang] if job.message else ""
 
 
-def queue_md(panel: Panel, lang: str, owner: str | None = None) -> str:
-    """The jobs waiting, and the one training for another tab; another tab's are marked as such."""
+def queue_md(panel: Panel, lang: str) -> str:
+    """The talk's jobs waiting behind the one the progress box shows."""
     s, active = panel.strings(lang), panel.jobs.active()
-    shown = panel.jobs.last(owner)
+    shown = panel.jobs.last()
     lines = []
     for pos, j in enumerate(active):
         if j is shown and pos == 0:
             continue  # the progress box above already shows it
-        mark = f" · {s['panel_other_session']}" if owner is not None and j.owner != owner else ""
         where = s["panel_job_running"] if pos == 0 and j is panel.jobs.current else f"{s['panel_job_queued']} {pos}"
-        lines.append(f"- #{j.id} {panel.labels(j.items, lang, ' ')} ({j.profile}) · {where}{mark}")
+        lines.append(f"- #{j.id} {panel.labels(j.items, lang, ' ')} ({j.profile}) · {where}")
     return f"**{s['panel_waiting']}**\n\n" + "\n".join(lines) if lines else ""
 
 

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.panel.deck import slide_parts
 from harness.panel.points import talking_points
+from harness.panel.state import wait_for
 from tests.panel.conftest import RUN
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -371,4 +373,51 @@ def test_the_audience_view_is_the_slide_alone_and_follows_the_presenters_window(
         assert slide["width"] > 900 and slide["height"] > 600, slide  # the slide fills the projector
     finally:
         set_talk(presenter, {"slide": "'1.1a'"})
+        context.close()
+
+
+def test_the_presenter_view_shows_the_next_slide_the_notes_and_cancels_the_talks_job(served, browser, tmp_path):
+    """`?view=presenter`, the laptop's window: the slide, the next one, the notes of the slide on
+    screen, the timer and the talk's job with a Cancel that works from this window (issue 35, 1-2)."""
+    app = served[0]
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    pres, audience = context.new_page(), context.new_page()
+    try:
+        pres.goto(served[1] + "?view=presenter", wait_until="load")
+        pres.locator(SHOWN).wait_for(timeout=60000)
+        audience.goto(served[1] + "?view=audience", wait_until="load")
+        audience.locator(SHOWN).wait_for(timeout=60000)
+        assert pres.locator("#deck .deck-side").is_visible() and audience.locator("#deck .deck-side").is_hidden()
+        assert pres.locator("#deck .pt-clock").is_visible()  # the timer bar stays with the presenter
+        ids = [el.get_attribute("data-item") for el in pres.locator("#deck .slide").all()]
+        jump_to(pres, "1.1e")
+        audience.wait_for_function(f"document.querySelector('{SHOWN}')?.dataset.item === '1.1e'", timeout=1000)
+        nxt = ids[ids.index("1.1e") + 1]
+        want = pres.locator(f"#deck .slide[data-item='{nxt}'] h2").text_content()
+        assert pres.locator("#deck .side-next-body h2").text_content() == want
+        notes = pres.locator("#deck .side-notes:not([hidden])")
+        assert notes.count() == 1 and notes.get_attribute("data-item") == "1.1e"
+        parts = slide_parts(app.panel, "es", app.panel.view("es").item("1.1e"))
+        assert parts["notes"] and not set(parts["notes"]) & set(parts["points"])  # beyond the slide, never a repeat
+        assert notes.locator("li").count() == len(parts["notes"])
+        # A job started from another window belongs to the talk: the presenter sees it and cancels it.
+        job = app.panel.submit(["1.1e"], force=True)
+        pres.wait_for_function(f"document.querySelector('#deck .side-job-line').textContent.includes('#{job.id} 1.1e')",
+                               timeout=5000)
+        assert pres.locator("#deck [data-act=cancel]").is_enabled()
+        pres.screenshot(path=str(shots_dir(tmp_path) / "presenter-view-1024x768.png"))
+        audience.screenshot(path=str(shots_dir(tmp_path) / "audience-view-1024x768.png"))
+        for sel in ("#deck .deck-nav .nav-next", "#deck .side-job button"):  # nothing drawn over another
+            assert inside(pres, sel, 1024, 768), sel
+        nav, side = pres.locator("#deck .deck-nav").bounding_box(), pres.locator("#deck .deck-side").bounding_box()
+        assert side["y"] + side["height"] <= nav["y"] + 0.5, (side, nav)
+        jump_to(pres, ids[-1])
+        assert pres.locator("#deck .side-next-body").text_content() == "Última diapositiva: después, preguntas."
+        pres.click("#deck [data-act=cancel]")
+        pres.wait_for_function("document.querySelector('#deck .side-job-said').textContent.length > 0", timeout=5000)
+        assert wait_for(job, 180).state == "cancelled"
+        pres.wait_for_function("document.querySelector('#deck [data-act=cancel]').disabled", timeout=5000)
+        assert app.panel.store.load_result("1.1e").ok  # the cancel kept the last good result
+    finally:
+        set_talk(pres, {"slide": "'1.1a'"})
         context.close()

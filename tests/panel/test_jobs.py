@@ -8,6 +8,7 @@ shows the phases of a real training and the evaluator named in a plan.
 """
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import threading
@@ -78,12 +79,12 @@ def result_bytes(panel: Panel, item_id: str) -> bytes:
 # ---------------------------------------------------------------- phases
 def test_phases_replace_the_bar_once_training_ends(small):
     panel, held, _ = small
-    job = panel.submit(["9.9a"], force=True, owner="tab-a")
+    job = panel.submit(["9.9a"], force=True)
     assert held.reached.wait(30)
     assert job.phase == "evaluate" and (job.done, job.total) == (3, 3)
-    line = progress_html(panel, "es", "tab-a")
+    line = progress_html(panel, "es")
     assert "9.9a · evaluando…" in line and "100%" not in line and "class='bar'" not in line, line
-    assert "evaluating…" in progress_html(panel, "en", "tab-a")
+    assert "evaluating…" in progress_html(panel, "en")
     held.release.set()
     assert wait_for(job, 30).state == "done", job.message
     from harness.report.content import strings
@@ -118,16 +119,16 @@ def test_a_real_smoke_training_reports_its_phases_in_order(served, monkeypatch):
 def test_cancel_before_the_save_keeps_the_cache_as_it_was(small):
     panel, held, root = small
     before = result_bytes(panel, "9.9a")
-    job = panel.submit(["9.9a"], force=True, owner="tab-a")
+    job = panel.submit(["9.9a"], force=True)
     assert held.reached.wait(30)  # trained, now evaluating: nothing saved yet
-    assert panel.jobs.cancel(owner="tab-a") is job
+    assert panel.cancel_job() is job
     held.release.set()
     wait_for(job, 30)
     assert job.state == "cancelled" and job.outcomes == {"9.9a": "cancelled"}, (job.state, job.outcomes)
     assert result_bytes(panel, "9.9a") == before  # the cache is untouched
     assert not list(panel.store.items_dir.glob(".tmp-*"))  # nothing half-written is left
-    assert "No se guardó nada" in progress_html(panel, "es", "tab-a")
-    assert "cancelado" in progress_html(panel, "es", "tab-a")
+    assert "No se guardó nada" in progress_html(panel, "es")
+    assert "cancelado" in progress_html(panel, "es")
 
 
 def test_a_cancel_that_arrives_while_saving_says_the_item_finished_first(small, monkeypatch):
@@ -138,14 +139,14 @@ def test_a_cancel_that_arrives_while_saving_says_the_item_finished_first(small, 
     def cancel_at_save(job, kind, **kw):  # the user clicks Cancel while the result is being written
         original(job, kind, **kw)
         if kind == "phase" and kw["phase"] == "save":
-            assert panel.jobs.cancel(owner="tab-a") is job
+            assert panel.cancel_job() is job
 
     monkeypatch.setattr(Job, "on_event", cancel_at_save)
     before = result_bytes(panel, "9.9a")
-    job = wait_for(panel.submit(["9.9a"], force=True, owner="tab-a"), 30)
+    job = wait_for(panel.submit(["9.9a"], force=True), 30)
     assert job.state == "finished_first" and job.outcomes == {"9.9a": "ok"}, (job.state, job.outcomes)
     assert result_bytes(panel, "9.9a") != before  # saved anew
-    es, en = progress_html(panel, "es", "tab-a"), progress_html(panel, "en", "tab-a")
+    es, en = progress_html(panel, "es"), progress_html(panel, "en")
     assert "terminó antes de cancelar; resultado guardado" in es and "cancelado" not in es, es
     assert "finished before the cancel; result saved" in en and "cancelled" not in en, en
 
@@ -158,35 +159,34 @@ def test_a_cancel_between_two_items_names_what_was_saved(small, monkeypatch):
     def cancel_after_first(job, kind, **kw):
         original(job, kind, **kw)
         if kind == "done" and kw["item"] == "9.9a":
-            panel.jobs.cancel(owner="tab-a")
+            panel.cancel_job()
 
     monkeypatch.setattr(Job, "on_event", cancel_after_first)
-    job = wait_for(panel.submit(["9.9a", "9.9b"], force=True, owner="tab-a"), 30)
+    job = wait_for(panel.submit(["9.9a", "9.9b"], force=True), 30)
     assert job.state == "cancelled" and job.outcomes == {"9.9a": "ok", "9.9b": "cancelled"}, job.outcomes
     assert panel.store.load_result("9.9b") is None
-    assert "Se guardó antes de cancelar: 9.9a." in progress_html(panel, "es", "tab-a")
+    assert "Se guardó antes de cancelar: 9.9a." in progress_html(panel, "es")
 
 
-# ---------------------------------------------------------------- sessions
-def test_only_the_tab_that_started_a_job_can_cancel_it(small):
+# ---------------------------------------------------------------- one talk, every window
+def test_any_window_of_the_talk_cancels_its_running_job(small):
+    """After F5 the presenter could not cancel their own job ("started in another tab", issue 35
+    point 2): a job belongs to the talk, and Cancel from any window stops the one training."""
     panel, held, _ = small
-    job = panel.submit(["9.9a"], force=True, owner="tab-a")
+    job = panel.submit(["9.9a"], force=True)
     assert held.reached.wait(30)
-    queued = panel.submit(["9.9b"], owner="tab-a")
-    assert cancel_md(panel, "es", "tab-b") == (
-        f"El trabajo #{job.id} es de otra pestaña del navegador; solo esa pestaña puede cancelarlo.")
-    assert not job.cancel.is_set() and not queued.cancel.is_set()
-    line = progress_html(panel, "en", "tab-b")
-    assert f"#{job.id} 9.9a" in line and "started in another tab" in line, line  # B sees it training, marked
-    assert cancel_md(panel, "en", "tab-a") == "Cancelling the running job…"
+    queued = panel.submit(["9.9b"])
+    line = progress_html(panel, "en")
+    assert f"#{job.id} 9.9a" in line and "another tab" not in line, line
+    assert cancel_md(panel, "es") == "Cancelando el trabajo en curso…"
     held.release.set()
     assert wait_for(job, 30).state == "cancelled"
-    assert wait_for(queued, 30).state == "done"  # A's Cancel stopped A's running job, not the next one
-    assert cancel_md(panel, "en", "tab-b") == "Nothing is training."
+    assert wait_for(queued, 30).state == "done"  # Cancel stopped the running job, not the next one
+    assert cancel_md(panel, "en") == "Nothing is training."
 
 
 def test_two_browser_sessions_through_the_api(served):
-    """Two gradio clients are two sessions: B's Cancel leaves A's job alone and says whose it is."""
+    """Two gradio clients are two windows of one talk: B's Cancel stops the job A started."""
     from gradio_client import Client
 
     app, url = served
@@ -200,12 +200,14 @@ def test_two_browser_sessions_through_the_api(served):
     cached = next(i for i, st in app.panel.statuses().items() if st == "cached" and i != "1.1e")
     assert b.predict(cached, False, "es", api_name="/run_item").startswith(f"Nada que recalcular: {cached} ya está al día")
     assert [j.id for j in app.panel.jobs.active()] == [job.id]
-    said = b.predict("es", api_name="/cancel")
-    assert said == f"El trabajo #{job.id} es de otra pestaña del navegador; solo esa pestaña puede cancelarlo.", said
-    assert not job.cancel.is_set()
-    assert a.predict("es", api_name="/cancel") == "Cancelando el trabajo en curso…"
+    # The presenter view asks the talk for its job line, in its language, and cancels through the talk.
+    seen = json.loads(b.predict("", "es", api_name="/talk"))
+    assert f"#{job.id} 1.1e" in seen["job"] and seen["job_active"] is True, seen
+    said = json.loads(b.predict(json.dumps({"cancel": True}), "es", api_name="/talk"))["said"]
+    assert said == "Cancelando el trabajo en curso…", said
     assert wait_for(job, 180).state == "cancelled", (job.state, job.outcomes)
     assert app.panel.store.load_result("1.1e").ok
+    assert json.loads(b.predict("", "en", api_name="/talk"))["job_active"] is False
 
 
 # ---------------------------------------------------------------- what a re-run will recompute
@@ -306,7 +308,7 @@ def test_a_failed_and_a_skipped_item_speak_the_panels_language(tmp_path):
 
     Runner(reg, load_config("smoke"), RunStore(tmp_path, "bad")).run(["9.8b"])
     panel = Panel(tmp_path, "bad", registry=reg)
-    job = wait_for(panel.submit(["9.8b"], force=True, owner="tab-a"), 60)
+    job = wait_for(panel.submit(["9.8b"], force=True), 60)
     assert job.state == "failed" and job.outcomes == {"9.8a": "failed", "9.8b": "skipped"}
 
     es, en = job.log_text(strings("es"), "es"), job.log_text(strings("en"), "en")
@@ -317,7 +319,7 @@ def test_a_failed_and_a_skipped_item_speak_the_panels_language(tmp_path):
         assert english not in es, (english, es)
     assert "- 9.8b skipped: needs 9.8a, which did not finish" in en and "9.8a failed, 9.8b skipped" in en, en
 
-    line = progress_html(panel, "es", "tab-a")
+    line = progress_html(panel, "es")
     assert "9.8a falló" in line and "9.8b omitido" in line and "failed" not in line, line
     skipped, failed = item_detail_html(panel, "es", "9.8b"), item_detail_html(panel, "es", "9.8a")
     assert "necesita 9.8a, que no terminó" in skipped and "which did not finish" not in skipped, skipped
@@ -328,10 +330,10 @@ def test_a_failed_and_a_skipped_item_speak_the_panels_language(tmp_path):
 def test_the_training_line_is_in_the_panel_language(small):
     """The bar's line once said "batch 3/40 · 8% · ETA 0:12" on a Spanish panel."""
     panel, _, _ = small
-    job = Job(99, ["9.9a"], "smoke", False, owner="tab-t", state="running", item="9.9a", phase="train",
+    job = Job(99, ["9.9a"], "smoke", False, state="running", item="9.9a", phase="train",
               item_started=time.time() - 12, done=3, total=40, unit="batch")
     panel.jobs.history.append(job)
-    es, en = progress_html(panel, "es", "tab-t"), progress_html(panel, "en", "tab-t")
+    es, en = progress_html(panel, "es"), progress_html(panel, "en")
     assert "lotes 3/40 · 8 % · transcurrido" in es and "faltan ≈ 2:" in es, es
     assert not {"ETA", "batch"} & set(re.findall(r"\w+", es)), es
     assert "batches 3/40 · 8 % · elapsed" in en and "≈ 2:" in en and "left" in en, en
