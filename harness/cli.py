@@ -218,32 +218,31 @@ def cmd_settings(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.run import catalogue
-    from harness.report.render import FORMATS, write_reports
+    from harness.report.render import make_out, report_formats, write_reports
     from harness.run.store import resolve_run
 
-    formats = [f.strip() for f in args.format.split(",") if f.strip()]
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or not formats:
-        raise HarnessError(f"unknown format {','.join(unknown) or args.format!r}: choose from {','.join(FORMATS)}")
+    formats = report_formats(args.format)
     langs = ["es", "en"] if args.lang == "both" else [args.lang]
     store = resolve_run(_root(args), args.run)
     # The report reads results, never runs an item: the catalogue (no Keras import) serves while current.
     registry = catalogue.items()
     started = time.perf_counter()
     warn_if_no_team(store)
-    out = Path(args.out) if args.out else None
-    if out is not None:
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise HarnessError(f"--out {args.out}: cannot make that folder ({exc.strerror}); pick a writable one") from None
+    out = make_out(args.out)
     submission = Path(args.submission) if args.submission else None
     for item_id, why in store.damaged(registry.ordered_ids()).items():
         print(f"harness: note: {item_id} is shown as damaged ({why}); re-run it: harness run {item_id} "
               f"--run {store.run_id}", file=sys.stderr)
-    for lang, written in write_reports(store, registry, langs, formats, out=out, submission=submission).items():
-        for fmt, path in written.items():
+    pages = [f for f in formats if f != "slides"]
+    written = write_reports(store, registry, langs, pages, out=out, submission=submission) if pages else {}
+    for lang, files in written.items():
+        for fmt, path in files.items():
             print(f"{fmt:5s} {path}")
+    if "slides" in formats:  # the talk's backup: the panel's slides, one 16:9 page each
+        from harness.panel.slides_pdf import write_slides
+
+        for path, n in write_slides(store, registry, langs, out or store.dir):
+            print(f"slides {path} ({n} slides)")
     print(f"report ({', '.join(langs)}) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
 
@@ -366,7 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "(notebooks in es and en, the weights they load, the PDFs)")
     p.add_argument("--run", metavar="ID", help="run to report (default: the latest)")
     p.add_argument("--lang", choices=["es", "en", "both"], default="es", help="language (default es)")
-    p.add_argument("--format", default="html,pdf,ipynb", help="comma-separated: html,pdf,ipynb (default all)")
+    p.add_argument("--format", default="html,pdf,ipynb", help="comma-separated: html,pdf,ipynb,slides (default html,pdf,ipynb; slides: slides.pdf, "
+                   "one 16:9 page per slide of the panel, the talk's backup)")
     p.add_argument("--out", metavar="DIR", help="write the files here instead of the run folder (e.g. a read-only run)")
     p.add_argument("--submission", metavar="DIR", help="the submission folder to write (format ipynb; default: "
                    "submission/ beside the reports folder, the project's root for reports/)")

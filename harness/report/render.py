@@ -35,6 +35,28 @@ from harness.run.store import RunStore, atomic_write_text
 FORMATS = ("html", "pdf", "ipynb")
 
 
+def report_formats(text: str) -> list[str]:
+    """`harness report --format`: the formats named, or one line naming the choices. "slides" is the
+    panel's deck as a PDF (harness.panel.slides_pdf), written beside the report."""
+    formats = [f.strip() for f in text.split(",") if f.strip()]
+    known = (*FORMATS, "slides")
+    unknown = [f for f in formats if f not in known]
+    if unknown or not formats:
+        raise HarnessError(f"unknown format {','.join(unknown) or text!r}: choose from {','.join(known)}")
+    return formats
+
+
+def make_out(out: str | None) -> Path | None:
+    """`--out DIR`, made if missing; one line if it cannot be."""
+    if not out:
+        return None
+    try:
+        Path(out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HarnessError(f"--out {out}: cannot make that folder ({exc.strerror}); pick a writable one") from None
+    return Path(out)
+
+
 def output_names(lang: str) -> dict[str, str]:
     """Spanish, the course's language, gets the plain names; English gets a .en suffix."""
     suffix = "" if lang == "es" else f".{lang}"
