@@ -63,12 +63,30 @@ def load_mnist():
 
 @pytest.fixture(scope="session")
 def smoke_all(tmp_path_factory):
+    """The run, trained once for the whole suite: under pytest-xdist the first worker to ask trains it
+    in the session's shared temp folder and the other waits on the lock, then reads it (read-only)."""
+    import pickle
+
+    from filelock import FileLock
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _train_smoke_all(tmp_path_factory.mktemp("smoke-all"))
+    shared = tmp_path_factory.getbasetemp().parent / "smoke-all"
+    with FileLock(str(shared) + ".lock"):
+        done = shared / "summary.pickle"
+        if not done.is_file():
+            shared.mkdir(exist_ok=True)
+            done.write_bytes(pickle.dumps(_train_smoke_all(shared)))
+        return pickle.loads(done.read_bytes())
+
+
+def _train_smoke_all(folder: Path):
     from harness.config import load_config
     from harness.registry import discover
     from harness.run.runner import Runner
     from harness.run.store import RunStore
 
-    store = RunStore(tmp_path_factory.mktemp("smoke-all") / "reports", SMOKE_RUN)
+    store = RunStore(folder / "reports", SMOKE_RUN)
     # No test that reads this run looks at the slides' renderings (tests/panel trains its own run):
     # HARNESS_SLIDES=0 leaves them out, for this run and its workers (they inherit the environment).
     saved = os.environ.get("HARNESS_SLIDES")
