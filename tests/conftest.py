@@ -118,3 +118,15 @@ def smoke_copy(tmp_path_factory, smoke_all, items):
     wanted = discover().closure(list(items))
     by_id = {o.id: o for o in summary.outcomes}
     return store, RunSummary(store.run_id, store.dir, [by_id[i] for i in wanted])
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under two workers (pyproject's -n 2, each file whole on one worker, handed out in this order):
+    one file that needs the shared smoke run first, so one worker trains it at once while the other
+    runs files that do not need it; the other files that need it last, when it is there. In the
+    collection's order, the second worker sat ~105 s on the run's lock (the CI log's setup times)."""
+    needs = list(dict.fromkeys(it.path for it in items if "smoke_all" in it.fixturenames))
+    if not needs:
+        return
+    order = {path: 0 if path == needs[0] else 2 for path in needs}
+    items.sort(key=lambda it: order.get(it.path, 1))  # stable: each file keeps its own order

@@ -142,7 +142,7 @@ def wire_vae(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any], r
     labelled = [ui["digit"], ui["a"], ui["na"], ui["b"], ui["nb"], ui["interp"], ui["strip"]]
     for trigger in (app.load, lang.change):
         trigger(lambda lg: vae_labels(panel, lg), lang, labelled, api_visibility="private", show_progress="hidden")
-    ui["rerun"].click(lambda lg: rerun(panel, panel.vae, lg), lang, ui["msg"], api_name="vae_rerun")
+    ui["rerun"].click(lambda lg: rerun(panel, panel.vae, lg), lang, ui["msg"], api_name="vae_rerun", show_progress="hidden")
     # Both sliders share one endpoint; z1's is public so clients (and tests) can decode a point.
     # preprocess=False: a value typed past a slider's end reaches the explorer, which takes it at that end;
     # Gradio's own check would answer with an English error toast and a server traceback.
@@ -156,8 +156,10 @@ def wire_vae(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any], r
     for slider in (ui["z1"], ui["z2"]):
         slider.release(lambda a, b: _marked(panel, a, b), [ui["z1"], ui["z2"]], ui["scatter"],
                        api_visibility="private", show_progress="hidden", preprocess=False)
+    # The image being made shows Gradio's progress; the message line never does (its "processing | 0.7s"
+    # is English, and read as the message).
     ui["interp"].click(interp, [ui["a"], ui["na"], ui["b"], ui["nb"], lang], [ui["strip"], ui["msg"]],
-                       api_name="vae_interpolate")
+                       api_name="vae_interpolate", show_progress_on=[ui["strip"]])
 
 
 def at_end(value: Any, limit: float):
@@ -254,7 +256,7 @@ def wire_gan(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any], r
     labelled = [ui["digit"], ui["seed"], ui["grid_btn"], ui["grid"], ui["sa"], ui["sb"], ui["interp"], ui["strip"]]
     for trigger in (app.load, lang.change):
         trigger(lambda lg: gan_labels(panel, lg), lang, labelled, api_visibility="private", show_progress="hidden")
-    ui["rerun"].click(lambda lg: rerun(panel, panel.gan, lg), lang, ui["msg"], api_name="gan_rerun")
+    ui["rerun"].click(lambda lg: rerun(panel, panel.gan, lg), lang, ui["msg"], api_name="gan_rerun", show_progress="hidden")
     for slider, api in ((ui["n1"], "public"), (ui["n2"], "private")):
         slider.input(sample, [ui["n1"], ui["n2"]], ui["digit"], trigger_mode="always_last", show_progress="hidden",
                      api_name="gan_sample", api_visibility=api, preprocess=False)  # as the VAE's sliders
@@ -262,6 +264,6 @@ def wire_gan(app: gr.Blocks, panel: Panel, lang: gr.Radio, ui: dict[str, Any], r
         slider.input(lambda v: at_end(v, panel.gan.limit), slider, slider, preprocess=False,
                      api_visibility="private", show_progress="hidden")
     ui["grid_btn"].click(lambda seed, lg: seeded(panel.gan.seed_grid, lg, seed), [ui["seed"], lang],
-                         [ui["grid"], ui["msg"]], api_name="gan_grid")
+                         [ui["grid"], ui["msg"]], api_name="gan_grid", show_progress_on=[ui["grid"]])
     ui["interp"].click(lambda a, b, lg: seeded(panel.gan.interpolate, lg, a, b), [ui["sa"], ui["sb"], lang],
-                       [ui["strip"], ui["msg"]], api_name="gan_interpolate")
+                       [ui["strip"], ui["msg"]], api_name="gan_interpolate", show_progress_on=[ui["strip"]])

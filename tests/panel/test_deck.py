@@ -238,7 +238,7 @@ def set_talk(page, change: dict[str, str]) -> None:
     body = "{" + ", ".join(f"{k}: {v}" for k, v in change.items()) + "}"
     page.evaluate(f"""fetch(window.gradio_config.root.replace(/\\/$/, '') + '/gradio_api/run/talk',
         {{method: 'POST', headers: {{'Content-Type': 'application/json'}},
-          body: JSON.stringify({{data: [JSON.stringify({body})]}})}})""")
+          body: JSON.stringify({{data: [JSON.stringify({body}), '']}})}}).then(r => {{ if (!r.ok) throw new Error('talk: ' + r.status); }})""")
 
 
 def test_two_windows_of_the_talk_show_the_same_slide_timer_and_presenter(served, browser):

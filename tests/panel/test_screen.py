@@ -3,6 +3,7 @@ Chromium as a projector shows it. Screenshots go to $PANEL_SCREENSHOTS when set.
 """
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -213,8 +214,11 @@ def test_explorers_without_models_name_the_item_and_queue_it(bare_run, browser):
         page.locator("#deck").wait_for(timeout=60000)
         open_tab(page, "GAN explorer")
         gan = page.locator("#gan-msg")
+        want = "⚠ Item 1.2d has not run in this run yet: run it with the “Run 1.2d” button."
         page.wait_for_function("document.querySelector('#gan-msg').innerText.includes('1.2d')", timeout=60000)
-        assert gan.inner_text().strip() == "⚠ Item 1.2d has not run in this run yet: run it with the “Run 1.2d” button."
+        # Nothing else in the line, Gradio's "processing | 0.7s" included (the page's load events may still run).
+        page.wait_for_function(f"document.querySelector('#gan-msg').innerText.trim() === {json.dumps(want)}", timeout=10000)
+        assert "processing" not in gan.inner_text()
         open_tab(page, "VAE explorer")
         page.wait_for_function("document.querySelector('#vae-msg').innerText.includes('1.1e')", timeout=60000)
         assert "The model item 1.1e saved is missing" in page.inner_text("#vae-msg")
