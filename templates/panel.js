@@ -133,15 +133,28 @@
     const text = slide && slide.querySelector('.slide-text');
     if (!text) return;
     const over = () => text.scrollHeight > text.clientHeight + 1;
-    let px = Math.max(15, Math.min(24, Math.round(window.innerHeight / 38)));
+    // Undo what the last fit did to this slide (a resize, another language, a figure that loaded).
+    slide.style.gridTemplateColumns = '';
+    text.querySelectorAll('li.spill').forEach(li => { li.classList.remove('spill'); li.hidden = false; });
+    // The back row reads 18 px; the presenter's own window may go to 14.
+    const floor = presenting ? 14 : 18;
+    let px = Math.max(floor, Math.min(24, Math.round(window.innerHeight / 38)));
     text.style.fontSize = px + 'px';
-    while (over() && px > 14) { px -= 1; text.style.fontSize = px + 'px'; }
-    // A wide figure sits under the text: below 14 px the figure gives up height before the text shrinks more.
+    while (over() && px > floor) { px -= 1; text.style.fontSize = px + 'px'; }
+    // A wide figure sits under the text: it gives up height before the text shrinks more.
     let share = 0.52;
     const img = slide.classList.contains('wide') && slide.querySelector('.slide-fig img');
     if (img) img.style.maxHeight = Math.round(share * h) + 'px';
     while (img && over() && share > 0.4) {  // 0.4: the height harness/figure_screen.py renders for
       share -= 0.03; img.style.maxHeight = Math.round(share * h) + 'px'; }
+    // A figure beside the text gives up width: half, then two fifths of the slide.
+    for (const cols of ['1fr 1fr', '3fr 2fr']) {
+      if (!over() || img || slide.classList.contains('no-fig')) break;
+      slide.style.gridTemplateColumns = cols.split(' ').map(c => `minmax(0, ${c})`).join(' ');
+    }
+    // Still too long at 18 px: the last points leave this screen whole (never cut mid-sentence); two stay.
+    const points = Array.from(text.querySelectorAll('ul.points > li'));
+    for (let i = points.length - 1; over() && i >= 2; i--) { points[i].hidden = true; points[i].classList.add('spill'); }
     while (over() && px > 11) { px -= 1; text.style.fontSize = px + 'px'; }
   }
 
