@@ -136,8 +136,9 @@
     // Undo what the last fit did to this slide (a resize, another language, a figure that loaded).
     slide.style.gridTemplateColumns = '';
     text.querySelectorAll('li.spill').forEach(li => { li.classList.remove('spill'); li.hidden = false; });
-    // The back row reads 18 px; the presenter's own window may go to 14.
-    const floor = presenting ? 14 : 18;
+    // The projector (the audience view, full screen) is read from the back row: 18 px. The tab and the
+    // presenter's window are read from the laptop: 14 px, the figure keeps its width there.
+    const floor = audience || full ? 18 : 14;
     let px = Math.max(floor, Math.min(24, Math.round(window.innerHeight / 38)));
     text.style.fontSize = px + 'px';
     while (over() && px > floor) { px -= 1; text.style.fontSize = px + 'px'; }
@@ -149,12 +150,12 @@
       share -= 0.03; img.style.maxHeight = Math.round(share * h) + 'px'; }
     // A figure beside the text gives up width: half, then two fifths of the slide.
     for (const cols of ['1fr 1fr', '3fr 2fr']) {
-      if (!over() || img || slide.classList.contains('no-fig')) break;
+      if (!over() || img || floor < 18 || slide.classList.contains('no-fig')) break;
       slide.style.gridTemplateColumns = cols.split(' ').map(c => `minmax(0, ${c})`).join(' ');
     }
     // Still too long at 18 px: the last points leave this screen whole (never cut mid-sentence); two stay.
     const points = Array.from(text.querySelectorAll('ul.points > li'));
-    for (let i = points.length - 1; over() && i >= 2; i--) { points[i].hidden = true; points[i].classList.add('spill'); }
+    for (let i = points.length - 1; over() && floor >= 18 && i >= 2; i--) { points[i].hidden = true; points[i].classList.add('spill'); }
     while (over() && px > 11) { px -= 1; text.style.fontSize = px + 'px'; }
   }
 
