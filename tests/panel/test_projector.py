@@ -68,5 +68,5 @@ def test_every_slide_reads_from_the_back_row_at_three_projector_sizes(whole_run,
             page.screenshot(path=str(shots_dir(tmp_path) / f"audience-{width}x{height}.png"))
         finally:
             page.close()
-    # Captions grow with the screen: the 1920×1080 caption is larger than the 1024×768 one.
+    # Captions grow with the screen: on the largest projector they are larger than on the smallest.
     assert all(sizes[-1] > sizes[0] for sizes in captions.values()), captions
